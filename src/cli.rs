@@ -1,0 +1,138 @@
+//! The command line, and nothing else: every `///` here is help text, and `build`-time
+//! tools (man page, completions) read these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Watch how much of its quota every Claude API key or workspace has used, and alert before
+/// one runs out.
+#[derive(Debug, Parser)]
+#[command(
+    name = "quota",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]
+    #[arg(long, global = true, env = "QUOTA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// SQLite database file (overrides [database] path)
+    #[arg(long, global = true, env = "QUOTA_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pull usage from the Admin API, evaluate every account, raise and resolve alerts
+    Sync(SyncArgs),
+    /// Evaluate stored usage only (no network): raise and resolve alerts
+    Check(AccountFilter),
+    /// One row per account and quota type: used, limit, period, status
+    Status(StatusArgs),
+    /// List or resolve alerts
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct AccountFilter {
+    /// Only this account (repeatable)
+    #[arg(long = "account", value_name = "NAME")]
+    pub accounts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub filter: AccountFilter,
+
+    /// Re-read every day of the current billing periods, not only the trailing window
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub filter: AccountFilter,
+
+    /// Print one JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Open alerts, most severe and newest first
+    List(ListArgs),
+    /// Resolve alerts by id (full UUID or a unique prefix of at least 8 characters)
+    Resolve(ResolveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: AccountFilter,
+
+    /// Include resolved alerts
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only alerts of this severity
+    #[arg(long, value_enum)]
+    pub severity: Option<SeverityArg>,
+
+    /// Print one JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SeverityArg {
+    Warning,
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Alert ids or unique prefixes (at least 8 characters)
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Why it was resolved; kept with the alert
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and show resolved paths and where each came from (no network)
+    Check,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

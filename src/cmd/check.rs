@@ -1,0 +1,38 @@
+//! `quota check`: evaluate stored usage only, no network.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::cli::AccountFilter;
+use crate::evaluate;
+use crate::output;
+
+pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
+    let config = &ctx.config;
+    let accounts = config.select_accounts(&args.accounts)?;
+    for w in &config.warnings {
+        log::warn!("{w}");
+    }
+    let mut store = ctx.open_store()?;
+    let changes = store.write(|tx| {
+        evaluate::reconcile_accounts(
+            tx,
+            &accounts,
+            config.api.usage_source,
+            &config.notify,
+            ctx.now,
+        )
+    })?;
+    output::line(&format!(
+        "checked {} account{}: {} alert{} created, {} resolved, {} reopened",
+        accounts.len(),
+        output::plural(accounts.len()),
+        changes.created,
+        output::plural(changes.created),
+        changes.resolved,
+        changes.reopened,
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,167 @@
+//! `quota config check`: validate, then show what quota would use and where each came from.
+//! No network.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::config::{ChannelKind, Config, admin_key};
+use crate::evaluate::unmeasured_reason;
+use crate::output;
+use crate::period::Period;
+use crate::quota::QuotaType;
+
+pub fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode> {
+    let c = &ctx.config;
+    let mut out = String::new();
+    let mut warnings = c.warnings.clone();
+    match &c.file {
+        Some(f) => writeln!(
+            out,
+            "config file:  {} ({})",
+            f.path.display(),
+            f.origin.phrase()
+        )?,
+        None => writeln!(
+            out,
+            "config file:  none found (looked at $XDG_CONFIG_HOME/quota/config.toml, ~/.config/quota/config.toml, /etc/quota/config.toml); defaults apply"
+        )?,
+    }
+    let db = &c.database.path;
+    writeln!(
+        out,
+        "database:     {} ({}); usage kept {} days",
+        db.path.display(),
+        db.origin.phrase(),
+        c.database.retention_days
+    )?;
+    writeln!(
+        out,
+        "admin API:    {} ({}); usage source {}; timeout {}s per request, deadline {}s per sync",
+        c.api.base_url,
+        c.api.base_url_origin.phrase(),
+        c.api.usage_source.as_str(),
+        c.api.timeout.as_secs(),
+        c.api.deadline.as_secs()
+    )?;
+    match admin_key(c, env) {
+        Ok(k) => writeln!(
+            out,
+            "admin key:    from {} (ends {})",
+            k.origin,
+            k.key.hint()
+        )?,
+        Err(e) => {
+            writeln!(out, "admin key:    not found")?;
+            warnings.push(format!("{e:#} (needed by quota sync)"));
+        }
+    }
+    accounts(&mut out, c, ctx)?;
+    channels(&mut out, c)?;
+    match (&c.metrics.textfile, &c.metrics.heartbeat_url) {
+        (None, None) => writeln!(out, "metrics:      none")?,
+        (t, h) => writeln!(
+            out,
+            "metrics:      textfile {}; heartbeat {}",
+            t.as_ref()
+                .map_or_else(|| "none".into(), |p| p.display().to_string()),
+            if h.is_some() {
+                "configured (URL hidden)"
+            } else {
+                "none"
+            }
+        )?,
+    }
+    if warnings.is_empty() {
+        writeln!(out, "warnings:     none")?;
+    } else {
+        writeln!(out, "warnings:")?;
+        for w in &warnings {
+            writeln!(out, "  - {w}")?;
+        }
+    }
+    output::line(out.trim_end())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
+    if c.accounts.is_empty() {
+        writeln!(out, "accounts:     none configured")?;
+        return Ok(());
+    }
+    writeln!(out, "accounts:")?;
+    for a in &c.accounts {
+        let p = Period::containing(a.billing_day, ctx.now);
+        writeln!(out, "  {}: {}", a.name, a.selector)?;
+        let limits: Vec<String> = QuotaType::ALL
+            .into_iter()
+            .filter_map(|q| {
+                a.limits.get(q).map(|l| {
+                    let note = match unmeasured_reason(q, c.api.usage_source) {
+                        Some(why) => format!(" (not measured: {why})"),
+                        None => String::new(),
+                    };
+                    format!("{} {}{note}", q.limit_key(), q.display(l))
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "    limits: {}",
+            if limits.is_empty() {
+                "none (usage tracked, never alerted)".into()
+            } else {
+                limits.join(", ")
+            }
+        )?;
+        let thresholds: Vec<String> = a.thresholds.iter().map(|t| format!("{t}%")).collect();
+        writeln!(
+            out,
+            "    billing day {}: current period {} to {}; thresholds {}",
+            a.billing_day,
+            p.start.format("%Y-%m-%d"),
+            p.end.format("%Y-%m-%d"),
+            thresholds.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+fn channels(out: &mut String, c: &Config) -> Result<()> {
+    if c.notify.is_empty() {
+        writeln!(out, "notify:       none")?;
+        return Ok(());
+    }
+    writeln!(out, "notify:")?;
+    for ch in &c.notify {
+        let target = match &ch.kind {
+            ChannelKind::Slack { url } | ChannelKind::Webhook { url } => {
+                format!("URL {}", url.describe())
+            }
+            ChannelKind::PagerDuty { routing_key, url } => format!(
+                "routing key {}{}",
+                routing_key.describe(),
+                if url.is_some() {
+                    "; custom Events API URL"
+                } else {
+                    ""
+                }
+            ),
+            ChannelKind::Email { to, from, command } => {
+                format!("to {to} from {from} via {}", command.join(" "))
+            }
+        };
+        writeln!(
+            out,
+            "  {} ({}): {target}; min severity {}; resolved notices {}",
+            ch.name,
+            ch.kind.type_name(),
+            ch.min_severity,
+            if ch.send_resolved { "on" } else { "off" }
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! The command layer: the only place that reads the clock and the environment. Each
+//! subcommand lives in its own file and gets a `Ctx`.
+
+mod alerts;
+mod check;
+mod config_check;
+mod status;
+mod sync;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+
+use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand};
+use crate::config::{Config, Located, Origin, Overrides};
+use crate::error::bad_input;
+use crate::store::Store;
+
+/// What every subcommand needs: the validated config and the time.
+pub struct Ctx {
+    pub config: Config,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx {
+    pub fn open_store(&self) -> Result<Store> {
+        Store::open(&self.config.database.path.path)
+    }
+}
+
+pub fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
+    let env = |k: &str| std::env::var_os(k);
+    let overrides = Overrides {
+        config: located(
+            matches,
+            "config",
+            cli.config.clone(),
+            "--config",
+            "QUOTA_CONFIG",
+        ),
+        db: located(matches, "db", cli.db.clone(), "--db", "QUOTA_DB"),
+    };
+    let config = Config::load(&overrides, &env)?;
+    let ctx = Ctx {
+        config,
+        now: now(&env)?,
+    };
+    match cli.command {
+        Command::Sync(args) => sync::run(&ctx, &args),
+        Command::Check(args) => check::run(&ctx, &args),
+        Command::Status(args) => status::run(&ctx, &args),
+        Command::Alerts(AlertsCommand::List(args)) => alerts::list(&ctx, &args),
+        Command::Alerts(AlertsCommand::Resolve(args)) => alerts::resolve(&ctx, &args),
+        Command::Config(ConfigCommand::Check) => config_check::run(&ctx, &env),
+    }
+}
+
+fn located(
+    m: &ArgMatches,
+    id: &str,
+    path: Option<std::path::PathBuf>,
+    flag: &'static str,
+    var: &'static str,
+) -> Option<Located> {
+    let origin = match m.value_source(id) {
+        Some(ValueSource::EnvVariable) => Origin::Env(var),
+        _ => Origin::Flag(flag),
+    };
+    path.filter(|p| !p.as_os_str().is_empty())
+        .map(|path| Located { path, origin })
+}
+
+/// The current time, or `$QUOTA_NOW` (RFC 3339) for tests, replays and backfills.
+fn now(env: &dyn Fn(&str) -> Option<OsString>) -> Result<DateTime<Utc>> {
+    match env("QUOTA_NOW").filter(|v| !v.is_empty()) {
+        Some(v) => {
+            let v = v.to_string_lossy();
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    bad_input!(
+                        "$QUOTA_NOW {v:?} is not an RFC 3339 time like 2026-11-28T12:00:00Z: {e}"
+                    )
+                })
+        }
+        None => Ok(Utc::now()),
+    }
+}

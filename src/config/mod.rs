@@ -1,0 +1,290 @@
+//! Configuration (SPEC §3): find the file, parse it into raw structs, then validate into the
+//! types the rest of quota uses. Every error names the file and the key and exits with 2;
+//! nothing is written before the config is valid. Paths remember where they came from, for
+//! `quota config check`.
+
+mod locate;
+mod raw;
+mod validate;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::alert::Severity;
+use crate::error::bad_input;
+use crate::quota::Limits;
+use crate::secret::{Secret, SecretSource};
+
+pub use locate::admin_key;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+/// Where a setting came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(&'static str),
+    Env(&'static str),
+    ConfigFile,
+    Default,
+}
+
+impl Origin {
+    /// "from --db", "from $QUOTA_DB", "default": for `config check`.
+    pub fn phrase(&self) -> String {
+        match self {
+            Origin::Default => "default".to_string(),
+            other => format!("from {other}"),
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "{flag}"),
+            Origin::Env(var) => write!(f, "${var}"),
+            Origin::ConfigFile => f.write_str("config file"),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub path: PathBuf,
+    pub origin: Origin,
+}
+
+/// What the command line says about files, with where each value came from.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<Located>,
+    pub db: Option<Located>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file read, or `None` when there is none (every default applies).
+    pub file: Option<Located>,
+    pub api: Api,
+    pub database: Database,
+    pub discovery: Discovery,
+    pub accounts: Vec<Account>,
+    pub notify: Vec<Channel>,
+    pub metrics: Metrics,
+    /// Problems that do not stop quota but that an operator should hear about.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub admin_key_file: Option<PathBuf>,
+    pub base_url: String,
+    pub base_url_origin: Origin,
+    pub timeout: Duration,
+    pub deadline: Duration,
+    pub usage_source: UsageSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageSource {
+    /// `usage_report/messages`: stable, tokens only.
+    Messages,
+    /// The analytics beta: tokens and request counts.
+    Analytics,
+}
+
+impl UsageSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageSource::Messages => "messages",
+            UsageSource::Analytics => "analytics",
+        }
+    }
+
+    pub fn measures_requests(self) -> bool {
+        self == UsageSource::Analytics
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub path: Located,
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discovery {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub name: String,
+    pub selector: Selector,
+    pub limits: Limits,
+    pub billing_day: u32,
+    /// Ascending, without duplicates.
+    pub thresholds: Vec<u32>,
+}
+
+/// Which usage rows belong to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Selector {
+    ApiKey(String),
+    /// `None` is the Default Workspace, whose id the API reports as null.
+    Workspace(Option<String>),
+    Organization,
+}
+
+impl Selector {
+    pub fn api_key_id(&self) -> Option<&str> {
+        match self {
+            Selector::ApiKey(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The workspace as configured: an id, `"default"`, or `None` for other selectors.
+    pub fn workspace_label(&self) -> Option<&str> {
+        match self {
+            Selector::Workspace(Some(id)) => Some(id),
+            Selector::Workspace(None) => Some("default"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selector::ApiKey(id) => write!(f, "api_key_id = {id}"),
+            Selector::Workspace(Some(id)) => write!(f, "workspace_id = {id}"),
+            Selector::Workspace(None) => f.write_str("workspace_id = default (Default Workspace)"),
+            Selector::Organization => f.write_str("organization"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub min_severity: Severity,
+    pub send_resolved: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChannelKind {
+    Slack {
+        url: SecretSource,
+    },
+    Webhook {
+        url: SecretSource,
+    },
+    PagerDuty {
+        routing_key: SecretSource,
+        url: Option<String>,
+    },
+    Email {
+        to: String,
+        from: String,
+        command: Vec<String>,
+    },
+}
+
+impl ChannelKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ChannelKind::Slack { .. } => "slack",
+            ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::PagerDuty { .. } => "pagerduty",
+            ChannelKind::Email { .. } => "email",
+        }
+    }
+}
+
+impl Channel {
+    /// Whether an event of this severity goes to this channel.
+    pub fn wants(&self, severity: Severity, resolved: bool) -> bool {
+        severity >= self.min_severity && (!resolved || self.send_resolved)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    pub textfile: Option<PathBuf>,
+    pub heartbeat_url: Option<Secret>,
+}
+
+impl Config {
+    /// Finds, reads and validates the configuration. `env` reads environment variables (the
+    /// command layer passes `std::env::var_os`; tests pass a map).
+    pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config> {
+        let file = locate::config_file(overrides, env)?;
+        let (raw, label) = match &file {
+            Some(located) => (raw_from_file(located)?, located.path.display().to_string()),
+            None => (raw::RawConfig::default(), "(no config file)".to_string()),
+        };
+        let mut config = validate::validate(raw, &label, file, env)?;
+        config.database.path = locate::database_path(overrides, &config, env)?;
+        Ok(config)
+    }
+
+    pub fn account(&self, name: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.name == name)
+    }
+
+    /// The accounts that `--account` names, or all of them when it names none. An unknown
+    /// name is bad input.
+    pub fn select_accounts(&self, names: &[String]) -> Result<Vec<&Account>> {
+        if names.is_empty() {
+            return Ok(self.accounts.iter().collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.account(n).ok_or_else(|| {
+                    let known: Vec<&str> = self.accounts.iter().map(|a| a.name.as_str()).collect();
+                    let known = if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    };
+                    bad_input!("no account named {n:?} in the configuration (accounts: {known})")
+                })
+            })
+            .collect()
+    }
+}
+
+fn raw_from_file(located: &Located) -> Result<raw::RawConfig> {
+    let path = &located.path;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let message = e.message().replace('\n', " ");
+        match e.span() {
+            Some(span) => {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                let source = text.lines().nth(line - 1).unwrap_or("").trim();
+                bad_input!(
+                    "{}:{line}:{column}: {message} (in `{source}`)",
+                    path.display()
+                )
+            }
+            None => bad_input!("{}: {message}", path.display()),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

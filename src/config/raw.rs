@@ -1,0 +1,136 @@
+//! The config file as written (SPEC §3), before validation. Every table denies unknown keys so
+//! a typo is an error, not a silently ignored setting.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub api: RawApi,
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    #[serde(default)]
+    pub discovery: RawDiscovery,
+    #[serde(default)]
+    pub accounts: Vec<RawAccount>,
+    #[serde(default)]
+    pub notify: Vec<RawNotify>,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub admin_key_file: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub timeout_secs: Option<i64>,
+    pub deadline_secs: Option<i64>,
+    pub usage_source: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub path: Option<PathBuf>,
+    pub retention_days: Option<i64>,
+}
+
+/// The limit keys, shared by `[defaults]` and `[[accounts]]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub token_limit: Option<i64>,
+    pub input_token_limit: Option<i64>,
+    pub output_token_limit: Option<i64>,
+    pub request_limit: Option<i64>,
+    /// A string ("2500.00") or an integer; a float would not be exact and is refused.
+    pub cost_limit_usd: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    pub billing_day: Option<i64>,
+    pub thresholds: Option<Vec<i64>>,
+    pub token_limit: Option<i64>,
+    pub input_token_limit: Option<i64>,
+    pub output_token_limit: Option<i64>,
+    pub request_limit: Option<i64>,
+    pub cost_limit_usd: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiscovery {
+    pub api_keys: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccount {
+    pub name: Option<String>,
+    pub api_key_id: Option<String>,
+    pub workspace_id: Option<String>,
+    pub organization: Option<bool>,
+    pub billing_day: Option<i64>,
+    pub thresholds: Option<Vec<i64>>,
+    pub token_limit: Option<i64>,
+    pub input_token_limit: Option<i64>,
+    pub output_token_limit: Option<i64>,
+    pub request_limit: Option<i64>,
+    pub cost_limit_usd: Option<toml::Value>,
+}
+
+impl RawDefaults {
+    pub fn limits(&self) -> RawLimits {
+        RawLimits {
+            token_limit: self.token_limit,
+            input_token_limit: self.input_token_limit,
+            output_token_limit: self.output_token_limit,
+            request_limit: self.request_limit,
+            cost_limit_usd: self.cost_limit_usd.clone(),
+        }
+    }
+}
+
+impl RawAccount {
+    pub fn limits(&self) -> RawLimits {
+        RawLimits {
+            token_limit: self.token_limit,
+            input_token_limit: self.input_token_limit,
+            output_token_limit: self.output_token_limit,
+            request_limit: self.request_limit,
+            cost_limit_usd: self.cost_limit_usd.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub url_file: Option<PathBuf>,
+    pub routing_key: Option<String>,
+    pub routing_key_file: Option<PathBuf>,
+    pub to: Option<String>,
+    pub from: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub min_severity: Option<String>,
+    pub send_resolved: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub textfile: Option<PathBuf>,
+    pub heartbeat_url: Option<String>,
+}

@@ -1,0 +1,282 @@
+//! From stored usage to readings: which rows belong to an account, summed over its current
+//! billing period, and which quotas are measured. `reconcile_accounts` then runs alert
+//! reconciliation for every account inside the caller's write transaction.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+use crate::alert::AccountStatus;
+use crate::config::{Account, Channel, Selector, UsageSource};
+use crate::period::Period;
+use crate::quota::{DayUsage, QuotaType, Totals};
+use crate::reconcile::{Evaluation, Reading, reconcile};
+use crate::store::{self, alerts::Changes};
+
+/// One account at `now`: its period, its totals and a reading per quota type.
+#[derive(Debug, Clone)]
+pub struct View<'a> {
+    pub account: &'a Account,
+    pub period: Period,
+    pub readings: Vec<Reading>,
+}
+
+impl View<'_> {
+    pub fn reading(&self, q: QuotaType) -> Reading {
+        self.readings
+            .iter()
+            .copied()
+            .find(|r| r.quota_type == q)
+            .expect("a reading per quota type")
+    }
+}
+
+/// Why a quota has no value, for `status`, `config check` and the sync log.
+pub fn unmeasured_reason(q: QuotaType, source: UsageSource) -> Option<&'static str> {
+    match q {
+        QuotaType::Requests if !source.measures_requests() => Some(
+            "the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
+        ),
+        QuotaType::Requests => Some("some days in the period have no request count"),
+        QuotaType::CostUsd => Some("USD cost is not collected by this version of quota"),
+        _ => None,
+    }
+}
+
+/// Rows indexed by what selectors ask for, so each account sums only its own rows.
+struct Index<'r> {
+    by_key: HashMap<&'r str, Vec<&'r DayUsage>>,
+    /// The Default Workspace (null id) under "", which no real id is.
+    by_workspace: HashMap<&'r str, Vec<&'r DayUsage>>,
+    all: Vec<&'r DayUsage>,
+}
+
+impl<'r> Index<'r> {
+    fn new(rows: &'r [DayUsage]) -> Index<'r> {
+        let mut ix = Index {
+            by_key: HashMap::new(),
+            by_workspace: HashMap::new(),
+            all: Vec::with_capacity(rows.len()),
+        };
+        for r in rows {
+            if let Some(k) = r.api_key_id.as_deref() {
+                ix.by_key.entry(k).or_default().push(r);
+            }
+            ix.by_workspace
+                .entry(r.workspace_id.as_deref().unwrap_or(""))
+                .or_default()
+                .push(r);
+            ix.all.push(r);
+        }
+        ix
+    }
+
+    fn rows(&self, s: &Selector) -> &[&'r DayUsage] {
+        let found = match s {
+            Selector::ApiKey(id) => self.by_key.get(id.as_str()),
+            Selector::Workspace(ws) => self.by_workspace.get(ws.as_deref().unwrap_or("")),
+            Selector::Organization => return &self.all,
+        };
+        found.map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Sums each account's rows over its period containing `now`. `rows` must reach back to the
+/// earliest period start (see `earliest_start`).
+pub fn views<'a>(
+    accounts: &[&'a Account],
+    rows: &[DayUsage],
+    source: UsageSource,
+    now: DateTime<Utc>,
+) -> Vec<View<'a>> {
+    let index = Index::new(rows);
+    accounts
+        .iter()
+        .map(|&account| {
+            let period = Period::containing(account.billing_day, now);
+            let mut totals = Totals::empty();
+            for r in index
+                .rows(&account.selector)
+                .iter()
+                .filter(|r| period.contains_day(r.day))
+            {
+                totals.add(r);
+            }
+            let readings = QuotaType::ALL
+                .into_iter()
+                .map(|q| Reading {
+                    quota_type: q,
+                    limit: account.limits.get(q),
+                    used: match q {
+                        QuotaType::Requests if !source.measures_requests() => None,
+                        _ => totals.get(q),
+                    },
+                })
+                .collect();
+            View {
+                account,
+                period,
+                readings,
+            }
+        })
+        .collect()
+}
+
+/// The earliest start of the accounts' current periods (or `now`'s day if there are none).
+pub fn earliest_start(accounts: &[&Account], now: DateTime<Utc>) -> DateTime<Utc> {
+    accounts
+        .iter()
+        .map(|a| Period::containing(a.billing_day, now).start)
+        .min()
+        .unwrap_or_else(|| Period::containing(1, now).start)
+}
+
+/// Records the accounts, evaluates each against stored usage and applies the alert actions,
+/// all in the caller's transaction.
+pub fn reconcile_accounts(
+    tx: &Connection,
+    accounts: &[&Account],
+    source: UsageSource,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<Changes> {
+    store::accounts::upsert(tx, accounts, now)?;
+    let states = store::accounts::states(tx)?;
+    let earliest = earliest_start(accounts, now);
+    let rows = store::usage::since(tx, earliest.date_naive())?;
+    let mut existing = store::alerts::for_reconcile(tx, earliest)?;
+    let mut changes = Changes::default();
+    for view in views(accounts, &rows, source, now) {
+        let name = view.account.name.as_str();
+        let alerts = existing.remove(name).unwrap_or_default();
+        let status = states.get(name).map_or(AccountStatus::Active, |s| s.status);
+        let eval = Evaluation {
+            account: name,
+            period: view.period,
+            thresholds: &view.account.thresholds,
+            readings: view.readings,
+        };
+        let actions = reconcile(&eval, &alerts, status, now);
+        changes.add(store::alerts::apply(
+            tx,
+            name,
+            view.period,
+            &actions,
+            &alerts,
+            channels,
+            now,
+        )?);
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quota::Limits;
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    fn account(name: &str, selector: Selector, billing_day: u32) -> Account {
+        Account {
+            name: name.into(),
+            selector,
+            limits: Limits::default(),
+            billing_day,
+            thresholds: vec![80, 95, 100],
+        }
+    }
+
+    fn row(
+        key: Option<&str>,
+        ws: Option<&str>,
+        day: NaiveDate,
+        input: u64,
+        output: u64,
+    ) -> DayUsage {
+        DayUsage {
+            api_key_id: key.map(String::from),
+            workspace_id: ws.map(String::from),
+            day,
+            uncached_input_tokens: input,
+            output_tokens: output,
+            ..DayUsage::default()
+        }
+    }
+
+    #[test]
+    fn selectors_pick_their_rows_and_periods_bound_them() {
+        let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        let rows = vec![
+            row(Some("apikey_a"), Some("wrkspc_x"), d(14), 1000, 0), // before a's period
+            row(Some("apikey_a"), Some("wrkspc_x"), d(15), 10, 1),
+            row(Some("apikey_b"), None, d(20), 100, 2),
+            row(None, None, d(21), 7, 0), // Playground in the Default Workspace
+        ];
+        let accounts = [
+            account("a", Selector::ApiKey("apikey_a".into()), 15),
+            account("x", Selector::Workspace(Some("wrkspc_x".into())), 1),
+            account("default", Selector::Workspace(None), 1),
+            account("org", Selector::Organization, 1),
+            account("none", Selector::ApiKey("apikey_zzz".into()), 1),
+        ];
+        let refs: Vec<&Account> = accounts.iter().collect();
+        let now = DateTime::parse_from_rfc3339("2026-11-28T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let tokens: Vec<_> = views(&refs, &rows, UsageSource::Messages, now)
+            .iter()
+            .map(|v| v.reading(QuotaType::Tokens).used.unwrap())
+            .collect();
+        assert_eq!(
+            tokens,
+            [11.into(), 1011.into(), 109.into(), 1120.into(), 0.into()]
+        );
+        let v = &views(&refs, &rows, UsageSource::Messages, now)[0];
+        assert_eq!(v.reading(QuotaType::Requests).used, None);
+        assert_eq!(v.reading(QuotaType::CostUsd).used, None);
+    }
+
+    proptest! {
+        /// Every account's period total equals a straightforward sum over the raw rows.
+        #[test]
+        fn totals_equal_a_reference_sum(
+            rows in proptest::collection::vec(
+                (0usize..4, 0usize..3, 0i64..90, 0u64..1_000_000, 0u64..1_000_000, proptest::option::of(0u64..1000)),
+                0..60,
+            ),
+            billing_day in 1u32..=31,
+            now_offset in 0i64..90,
+        ) {
+            let keys = [Some("apikey_a"), Some("apikey_b"), Some("apikey_c"), None];
+            let workspaces = [Some("wrkspc_x"), Some("wrkspc_y"), None];
+            let base = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+            let rows: Vec<DayUsage> = rows.iter().map(|&(k, w, d, i, o, req)| DayUsage {
+                requests: req,
+                ..row(keys[k], workspaces[w], base + chrono::Duration::days(d), i, o)
+            }).collect();
+            let mut accounts: Vec<Account> = keys.iter().flatten().map(|k| account(k, Selector::ApiKey(k.to_string()), billing_day)).collect();
+            accounts.extend(workspaces.iter().map(|w| account(w.unwrap_or("default"), Selector::Workspace(w.map(String::from)), billing_day)));
+            accounts.push(account("org", Selector::Organization, billing_day));
+            let refs: Vec<&Account> = accounts.iter().collect();
+            let now = base.and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
+            for v in views(&refs, &rows, UsageSource::Analytics, now) {
+                let mine: Vec<&DayUsage> = rows.iter().filter(|r| {
+                    let selected = match &v.account.selector {
+                        Selector::ApiKey(k) => r.api_key_id.as_deref() == Some(k.as_str()),
+                        Selector::Workspace(w) => r.workspace_id == *w,
+                        Selector::Organization => true,
+                    };
+                    let day = r.day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+                    selected && v.period.start <= day && day < v.period.end
+                }).collect();
+                let tokens: u64 = mine.iter().map(|r| r.uncached_input_tokens + r.output_tokens).sum();
+                let requests: Option<u64> = mine.iter().map(|r| r.requests).sum();
+                prop_assert_eq!(v.reading(QuotaType::Tokens).used, Some(tokens.into()));
+                prop_assert_eq!(v.reading(QuotaType::Requests).used, requests.map(Into::into));
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Writing results to stdout: tables for people, JSON for programs. Logs and errors go to
+//! stderr elsewhere. A closed pipe (`quota alerts list | head`) surfaces as an io error that
+//! `main` treats as success.
+
+use std::io::{self, IsTerminal, Write};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use comfy_table::{ContentArrangement, Table, presets};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::quota::QuotaType;
+
+pub fn line(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn json(value: &Value) -> Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// A table in the house style: box drawing on a terminal, plain ASCII in a pipe.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    if io::stdout().is_terminal() {
+        t.load_style(presets::UTF8_FULL_CONDENSED);
+    } else {
+        t.load_style(presets::ASCII_MARKDOWN).force_no_tty();
+    }
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(header.to_vec());
+    t
+}
+
+pub fn print_table(t: &Table) -> Result<()> {
+    line(&t.to_string())
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+pub fn time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A quota value in JSON: an integer for counts, an exact decimal string for USD.
+pub fn json_value(q: QuotaType, v: Decimal) -> Value {
+    match q {
+        QuotaType::CostUsd => Value::String(v.to_string()),
+        _ => u64::try_from(v.trunc()).map_or_else(|_| Value::String(v.to_string()), Value::from),
+    }
+}

@@ -1,0 +1,255 @@
+//! What a quota is: the five quota types of SPEC §2, an account's limits, and the usage
+//! totals they are compared with. Values are exact decimals so that token counts (u64) and
+//! USD cost (a decimal string from the API) share one comparison path without floats.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QuotaType {
+    Tokens,
+    InputTokens,
+    OutputTokens,
+    Requests,
+    CostUsd,
+}
+
+impl QuotaType {
+    pub const ALL: [QuotaType; 5] = [
+        QuotaType::Tokens,
+        QuotaType::InputTokens,
+        QuotaType::OutputTokens,
+        QuotaType::Requests,
+        QuotaType::CostUsd,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaType::Tokens => "tokens",
+            QuotaType::InputTokens => "input_tokens",
+            QuotaType::OutputTokens => "output_tokens",
+            QuotaType::Requests => "requests",
+            QuotaType::CostUsd => "cost_usd",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<QuotaType> {
+        QuotaType::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+
+    /// The config key that sets this quota's limit.
+    pub fn limit_key(self) -> &'static str {
+        match self {
+            QuotaType::Tokens => "token_limit",
+            QuotaType::InputTokens => "input_token_limit",
+            QuotaType::OutputTokens => "output_token_limit",
+            QuotaType::Requests => "request_limit",
+            QuotaType::CostUsd => "cost_limit_usd",
+        }
+    }
+
+    /// Formats a value of this quota type for people: thousands separators for counts,
+    /// dollars and cents for cost.
+    pub fn display(self, v: Decimal) -> String {
+        match self {
+            QuotaType::CostUsd => format!("${}", group_thousands(&v.round_dp(2).to_string())),
+            _ => group_thousands(&v.trunc().to_string()),
+        }
+    }
+}
+
+impl fmt::Display for QuotaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn group_thousands(s: &str) -> String {
+    let (int, frac) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
+    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    let frac = frac.map(|f| format!(".{f:0<2}")).unwrap_or_default();
+    format!("{sign}{out}{frac}")
+}
+
+/// An account's limits, one per quota type; `None` means tracked but never alerted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub tokens: Option<u64>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub requests: Option<u64>,
+    pub cost_usd: Option<Decimal>,
+}
+
+impl Limits {
+    pub fn get(&self, q: QuotaType) -> Option<Decimal> {
+        match q {
+            QuotaType::Tokens => self.tokens.map(Decimal::from),
+            QuotaType::InputTokens => self.input_tokens.map(Decimal::from),
+            QuotaType::OutputTokens => self.output_tokens.map(Decimal::from),
+            QuotaType::Requests => self.requests.map(Decimal::from),
+            QuotaType::CostUsd => self.cost_usd,
+        }
+    }
+}
+
+/// One day's usage of one (api key, workspace) pair, as the usage report gives it.
+/// `None` ids are the API's nulls: the Console Playground key, the Default Workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayUsage {
+    pub api_key_id: Option<String>,
+    pub workspace_id: Option<String>,
+    pub day: chrono::NaiveDate,
+    pub uncached_input_tokens: u64,
+    pub cache_creation_5m_tokens: u64,
+    pub cache_creation_1h_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub output_tokens: u64,
+    /// API requests, only from a source that reports them.
+    pub requests: Option<u64>,
+}
+
+impl DayUsage {
+    pub fn input_tokens(&self) -> u64 {
+        self.uncached_input_tokens
+            .saturating_add(self.cache_creation_5m_tokens)
+            .saturating_add(self.cache_creation_1h_tokens)
+            .saturating_add(self.cache_read_tokens)
+    }
+}
+
+/// Usage summed over a billing period. Token counts are always measured; requests only
+/// when every contributing day carried a count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub requests: Option<u64>,
+    pub cost_usd: Option<Decimal>,
+}
+
+impl Totals {
+    /// Starts a sum whose request count is known until a day without one is added.
+    pub fn empty() -> Totals {
+        Totals {
+            requests: Some(0),
+            ..Totals::default()
+        }
+    }
+
+    pub fn add(&mut self, day: &DayUsage) {
+        self.input_tokens = self.input_tokens.saturating_add(day.input_tokens());
+        self.output_tokens = self.output_tokens.saturating_add(day.output_tokens);
+        self.requests = match (self.requests, day.requests) {
+            (Some(a), Some(b)) => Some(a.saturating_add(b)),
+            _ => None,
+        };
+    }
+
+    /// The value of one quota type, or `None` when the source does not measure it.
+    pub fn get(&self, q: QuotaType) -> Option<Decimal> {
+        match q {
+            QuotaType::Tokens => Some(Decimal::from(
+                self.input_tokens.saturating_add(self.output_tokens),
+            )),
+            QuotaType::InputTokens => Some(Decimal::from(self.input_tokens)),
+            QuotaType::OutputTokens => Some(Decimal::from(self.output_tokens)),
+            QuotaType::Requests => self.requests.map(Decimal::from),
+            QuotaType::CostUsd => self.cost_usd,
+        }
+    }
+}
+
+/// `used / limit` in percent, for display and the `percentage` column (never for decisions:
+/// thresholds are compared exactly, see `crossed`).
+pub fn percentage(used: Decimal, limit: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    if limit.is_zero() {
+        return 0.0;
+    }
+    let pct = used
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|u| u.checked_div(limit));
+    pct.and_then(|p| p.round_dp(2).to_f64()).unwrap_or(f64::MAX)
+}
+
+/// Whether `used` has reached `threshold` percent of `limit`, computed exactly.
+pub fn crossed(used: Decimal, limit: Decimal, threshold: u32) -> bool {
+    match (
+        used.checked_mul(Decimal::ONE_HUNDRED),
+        limit.checked_mul(threshold.into()),
+    ) {
+        (Some(u), Some(l)) => u >= l,
+        (None, _) => true, // used is astronomically large
+        (Some(_), None) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_exact_at_the_boundary() {
+        let limit = Decimal::from(5_000_000_000u64);
+        assert!(crossed(Decimal::from(4_000_000_000u64), limit, 80));
+        assert!(!crossed(Decimal::from(3_999_999_999u64), limit, 80));
+        assert!(crossed(
+            Decimal::from(u64::MAX),
+            Decimal::from(u64::MAX),
+            100
+        ));
+        assert!(!crossed(
+            Decimal::from(u64::MAX - 1),
+            Decimal::from(u64::MAX),
+            100
+        ));
+        assert!(crossed(
+            "2500.00".parse().unwrap(),
+            "2500".parse().unwrap(),
+            100
+        ));
+    }
+
+    #[test]
+    fn totals_count_requests_only_when_every_day_has_them() {
+        let day = |requests| DayUsage {
+            uncached_input_tokens: 10,
+            cache_creation_5m_tokens: 1,
+            cache_creation_1h_tokens: 2,
+            cache_read_tokens: 3,
+            output_tokens: 4,
+            requests,
+            ..DayUsage::default()
+        };
+        let mut t = Totals::empty();
+        t.add(&day(Some(5)));
+        assert_eq!(t.get(QuotaType::Tokens), Some(20.into()));
+        assert_eq!(t.get(QuotaType::InputTokens), Some(16.into()));
+        assert_eq!(t.get(QuotaType::Requests), Some(5.into()));
+        t.add(&day(None));
+        assert_eq!(t.get(QuotaType::Requests), None);
+    }
+
+    #[test]
+    fn display_groups_thousands() {
+        assert_eq!(
+            QuotaType::Tokens.display(5_000_000_000u64.into()),
+            "5,000,000,000"
+        );
+        assert_eq!(QuotaType::Tokens.display(999.into()), "999");
+        assert_eq!(
+            QuotaType::CostUsd.display("2412.3".parse().unwrap()),
+            "$2,412.30"
+        );
+        assert_eq!(percentage(Decimal::from(1), Decimal::from(3)), 33.33);
+    }
+}

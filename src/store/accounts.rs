@@ -1,0 +1,70 @@
+//! Accounts as the store knows them: status (`active`/`exhausted`) and the last successful
+//! sync ("data as of").
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::{parse_ts, ts};
+use crate::alert::AccountStatus;
+use crate::config::Account;
+
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub status: AccountStatus,
+    pub last_synced_at: Option<DateTime<Utc>>,
+}
+
+/// Records configured accounts (new ones start `active`); existing rows keep their state.
+pub fn upsert(conn: &Connection, accounts: &[&Account], now: DateTime<Utc>) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO accounts (name, selector, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET selector = excluded.selector
+         WHERE selector IS NOT excluded.selector",
+    )?;
+    let now = ts(now);
+    for a in accounts {
+        stmt.execute(params![a.name, a.selector.to_string(), now])?;
+    }
+    Ok(())
+}
+
+pub fn states(conn: &Connection) -> Result<HashMap<String, AccountRow>> {
+    let mut stmt = conn.prepare_cached("SELECT name, status, last_synced_at FROM accounts")?;
+    let rows = stmt.query_map([], |r| {
+        let status: String = r.get(1)?;
+        let synced: Option<String> = r.get(2)?;
+        Ok((
+            r.get::<_, String>(0)?,
+            AccountRow {
+                status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Active),
+                last_synced_at: synced.as_deref().map(parse_ts).transpose()?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn set_status(
+    conn: &Connection,
+    name: &str,
+    status: AccountStatus,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE accounts SET status = ?2, status_since = ?3 WHERE name = ?1")?
+        .execute(params![name, status.as_str(), ts(now)])?;
+    Ok(())
+}
+
+/// Records that these accounts' data is current as of `as_of`.
+pub fn mark_synced(conn: &Connection, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
+    let mut stmt =
+        conn.prepare_cached("UPDATE accounts SET last_synced_at = ?2 WHERE name = ?1")?;
+    let as_of = ts(as_of);
+    for name in names {
+        stmt.execute(params![name, as_of])?;
+    }
+    Ok(())
+}

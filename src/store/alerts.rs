@@ -1,0 +1,278 @@
+//! Alert rows: what reconciliation reads, applying its actions (with the outbox rows they
+//! cause, in the same transaction), listing and manual resolution.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{accounts, parse_ts, ts};
+use crate::alert::{Alert, AlertType, Resolution, Severity};
+use crate::config::Channel;
+use crate::period::Period;
+use crate::quota::QuotaType;
+use crate::reconcile::{Action, Firing};
+
+const COLUMNS: &str = "id, account, type, severity, message, current_value, limit_value, percentage, \
+     quota_type, threshold, period_start, period_end, created_at, resolved_at, resolution, comment";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
+    let bad = |i: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown {what}").into(),
+        )
+    };
+    let text = |i: usize| r.get::<_, String>(i);
+    let decimal = |i: usize| -> rusqlite::Result<rust_decimal::Decimal> {
+        text(i)?.parse().map_err(|_| bad(i, "decimal"))
+    };
+    Ok(Alert {
+        id: text(0)?,
+        account: text(1)?,
+        alert_type: AlertType::parse(&text(2)?).ok_or_else(|| bad(2, "alert type"))?,
+        severity: Severity::parse(&text(3)?).ok_or_else(|| bad(3, "severity"))?,
+        message: text(4)?,
+        current_value: decimal(5)?,
+        limit_value: decimal(6)?,
+        percentage: r.get(7)?,
+        quota_type: QuotaType::parse(&text(8)?).ok_or_else(|| bad(8, "quota type"))?,
+        threshold: r.get(9)?,
+        period_start: parse_ts(&text(10)?)?,
+        period_end: parse_ts(&text(11)?)?,
+        created_at: parse_ts(&text(12)?)?,
+        resolved_at: r
+            .get::<_, Option<String>>(13)?
+            .as_deref()
+            .map(parse_ts)
+            .transpose()?,
+        resolution: match r.get::<_, Option<String>>(14)? {
+            Some(s) => Some(Resolution::parse(&s).ok_or_else(|| bad(14, "resolution"))?),
+            None => None,
+        },
+        comment: r.get(15)?,
+    })
+}
+
+/// What reconciliation needs, grouped by account: every open alert, and every alert of a
+/// period starting at or after `earliest_period_start`.
+pub fn for_reconcile(
+    conn: &Connection,
+    earliest_period_start: DateTime<Utc>,
+) -> Result<HashMap<String, Vec<Alert>>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM alerts WHERE resolved_at IS NULL OR period_start >= ?1"
+    ))?;
+    let mut by_account: HashMap<String, Vec<Alert>> = HashMap::new();
+    for alert in stmt.query_map([ts(earliest_period_start)], from_row)? {
+        let alert = alert?;
+        by_account
+            .entry(alert.account.clone())
+            .or_default()
+            .push(alert);
+    }
+    Ok(by_account)
+}
+
+/// What one application of actions changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    pub created: usize,
+    pub resolved: usize,
+    pub reopened: usize,
+}
+
+impl Changes {
+    pub fn add(&mut self, other: Changes) {
+        self.created += other.created;
+        self.resolved += other.resolved;
+        self.reopened += other.reopened;
+    }
+}
+
+/// Applies one account's actions and enqueues the notifications they cause. Must run inside
+/// the write transaction that read `existing`.
+pub fn apply(
+    conn: &Connection,
+    account: &str,
+    period: Period,
+    actions: &[Action],
+    existing: &[Alert],
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<Changes> {
+    let mut changes = Changes::default();
+    for action in actions {
+        match action {
+            Action::Create(f) => {
+                let id = uuid::Uuid::new_v4().to_string();
+                // The unique index is the last word on identity: a duplicate is skipped.
+                let inserted = conn
+                    .prepare_cached(&format!(
+                        "INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, NULL, NULL)
+                         ON CONFLICT (account, quota_type, threshold, period_start) DO NOTHING"
+                    ))?
+                    .execute(params![
+                        id,
+                        account,
+                        f.alert_type.as_str(),
+                        f.severity.as_str(),
+                        f.message,
+                        f.current_value.to_string(),
+                        f.limit_value.to_string(),
+                        f.percentage,
+                        f.quota_type.as_str(),
+                        f.threshold,
+                        ts(period.start),
+                        ts(period.end),
+                        ts(now),
+                    ])
+                    .with_context(|| format!("cannot record an alert for {account}"))?;
+                if inserted == 1 {
+                    changes.created += 1;
+                    enqueue(conn, &id, f.severity, false, channels, now)?;
+                    log::warn!("alert {id}: {}", f.message);
+                }
+            }
+            Action::Reopen { id, firing } => {
+                reopen(conn, id, firing)?;
+                changes.reopened += 1;
+                enqueue(conn, id, firing.severity, false, channels, now)?;
+                log::warn!("alert {id} reopened: {}", firing.message);
+            }
+            Action::Resolve { id, resolution } => {
+                let n = conn
+                    .prepare_cached(
+                        "UPDATE alerts SET resolved_at = ?2, resolution = ?3 WHERE id = ?1 AND resolved_at IS NULL",
+                    )?
+                    .execute(params![id, ts(now), resolution.as_str()])?;
+                if n == 1 {
+                    changes.resolved += 1;
+                    let severity = existing
+                        .iter()
+                        .find(|a| &a.id == id)
+                        .map_or(Severity::Critical, |a| a.severity);
+                    enqueue(conn, id, severity, true, channels, now)?;
+                    log::info!("alert {id} resolved ({resolution})");
+                }
+            }
+            Action::SetStatus(status) => {
+                accounts::set_status(conn, account, *status, now)?;
+                log::info!("account {account} is now {status}");
+            }
+        }
+    }
+    Ok(changes)
+}
+
+fn reopen(conn: &Connection, id: &str, f: &Firing) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE alerts SET resolved_at = NULL, resolution = NULL, message = ?2, current_value = ?3,
+             limit_value = ?4, percentage = ?5 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        f.message,
+        f.current_value.to_string(),
+        f.limit_value.to_string(),
+        f.percentage
+    ])?;
+    Ok(())
+}
+
+/// One outbox row per channel that wants this event, in the caller's transaction.
+fn enqueue(
+    conn: &Connection,
+    alert_id: &str,
+    severity: Severity,
+    resolved: bool,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let event = if resolved { "resolved" } else { "firing" };
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO outbox (alert_id, channel, event, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?;
+    for c in channels.iter().filter(|c| c.wants(severity, resolved)) {
+        stmt.execute(params![alert_id, c.name, event, ts(now)])?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub accounts: Vec<String>,
+    pub include_resolved: bool,
+    pub severity: Option<Severity>,
+}
+
+/// Alerts, most severe and newest first.
+pub fn list(conn: &Connection, filter: &ListFilter) -> Result<Vec<Alert>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM alerts WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if !filter.include_resolved {
+        sql.push_str(" AND resolved_at IS NULL");
+    }
+    if let Some(s) = filter.severity {
+        args.push(s.as_str().to_string());
+        sql.push_str(&format!(" AND severity = ?{}", args.len()));
+    }
+    if !filter.accounts.is_empty() {
+        let first = args.len() + 1;
+        args.extend(filter.accounts.iter().cloned());
+        let marks: Vec<String> = (first..=args.len()).map(|i| format!("?{i}")).collect();
+        sql.push_str(&format!(" AND account IN ({})", marks.join(", ")));
+    }
+    sql.push_str(
+        " ORDER BY resolved_at IS NOT NULL, CASE severity WHEN 'critical' THEN 0 ELSE 1 END, created_at DESC, id",
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Open alerts per account.
+pub fn open_counts(conn: &Connection) -> Result<HashMap<String, usize>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT account, count(*) FROM alerts WHERE resolved_at IS NULL GROUP BY account",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Alerts whose id starts with `prefix` (lowercase hex and dashes), at most `limit` of them.
+pub fn by_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<Vec<Alert>> {
+    // Ids are lowercase hex and dashes, all below 'g': the range is exactly the prefix.
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM alerts WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![prefix, limit as i64], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Resolves an open alert by hand. Returns the alert as it was, or `None` if it vanished.
+pub fn resolve_manually(
+    conn: &Connection,
+    id: &str,
+    comment: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE alerts SET resolved_at = ?2, resolution = 'manual', comment = coalesce(?3, comment)
+             WHERE id = ?1 AND resolved_at IS NULL",
+        )?
+        .execute(params![id, ts(now), comment])?;
+    Ok(n == 1)
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Alert>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}

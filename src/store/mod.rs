@@ -1,0 +1,238 @@
+//! The SQLite store: opening it safely, migrations, and the queries of each concern
+//! (`accounts`, `usage`, `alerts`). SQL lives here and in `migrations/`, nowhere else.
+//!
+//! Every writing transaction is `BEGIN IMMEDIATE`: a deferred read-then-write transaction
+//! fails with "database is locked" under contention whatever the busy timeout, an immediate
+//! one waits its turn. WAL lets readers run beside the writer; `synchronous=FULL` because a
+//! commit a minute costs nothing and a power cut must not undo a recorded notification.
+
+pub mod accounts;
+pub mod alerts;
+pub mod usage;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+
+/// The schema, one file per version. Append-only: never edit, reorder or remove an entry
+/// once released; `PRAGMA user_version` is the number applied.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_initial",
+    include_str!("../../migrations/0001_initial.sql"),
+)];
+
+/// How long a writer waits for another to finish. Sync transactions last milliseconds; this
+/// only has to outlast a burst of parallel runs.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database, owner-only, and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        Self::open_inner(path).map_err(|e| explain_open_error(path, e))
+    }
+
+    fn open_inner(path: &Path) -> Result<Store> {
+        create_private(path)?;
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            bail!(
+                "SQLite refused WAL mode (got {mode:?}); is the database on a network file system?"
+            );
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none of it.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .with_context(|| {
+                format!(
+                    "cannot start a write transaction on {}",
+                    self.path.display()
+                )
+            })?;
+        let value = f(&tx)?;
+        tx.commit()
+            .with_context(|| format!("cannot commit to {}", self.path.display()))?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one read transaction, so every query sees the same snapshot.
+    pub fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let value = f(&tx)?;
+        tx.finish()?;
+        Ok(value)
+    }
+}
+
+/// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:
+/// an operator may have made the folder group-readable on purpose.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let known = MIGRATIONS.len();
+    let check = |version: usize| -> Result<()> {
+        if version > known {
+            bail!(
+                "the database {} was written by a newer quota (schema version {version}, this quota knows {known}): upgrade quota, or point --db at another file",
+                path.display()
+            );
+        }
+        Ok(())
+    };
+    let version = user_version(conn)?;
+    check(version)?;
+    if version == known {
+        return Ok(());
+    }
+    // Exclusive, and the version re-read inside: of ten processes starting at once on a new
+    // file, the first applies each migration and the others find nothing left to do.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    let version = user_version(&tx)?;
+    check(version)?;
+    for (name, sql) in &MIGRATIONS[version..] {
+        tx.execute_batch(sql)
+            .with_context(|| format!("migration {name} failed"))?;
+        log::info!("applied migration {name} to {}", path.display());
+    }
+    tx.pragma_update(None, "user_version", known as i64)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> Result<usize> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize)
+}
+
+/// Turns SQLite's terse open errors into what an operator can act on.
+fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
+    let code = err
+        .chain()
+        .find_map(|e| match e.downcast_ref::<rusqlite::Error>() {
+            Some(rusqlite::Error::SqliteFailure(f, _)) => Some(f.code),
+            _ => None,
+        });
+    let denied = err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+    });
+    let needs_write = denied
+        || matches!(
+            code,
+            Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied)
+        );
+    if needs_write {
+        let dir = path
+            .parent()
+            .map_or_else(|| ".".into(), |d| d.display().to_string());
+        anyhow::anyhow!(
+            "cannot open the database {}: {err:#}; quota needs write access to the file and its folder {dir} even to read (SQLite WAL mode): run it as the database's owner (e.g. sudo -u quota quota …) or give your group write access",
+            path.display()
+        )
+    } else if matches!(code, Some(ErrorCode::NotADatabase)) {
+        anyhow::anyhow!(
+            "{} is not a quota database (not SQLite): point --db at another file",
+            path.display()
+        )
+    } else {
+        err.context(format!("cannot open the database {}", path.display()))
+    }
+}
+
+/// UTC RFC 3339 with seconds, as every timestamp column stores it.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/quota.db");
+        drop(Store::open(&path).unwrap());
+        drop(Store::open(&path).unwrap());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = format!("{:#}", Store::open(&path).err().unwrap());
+        assert!(
+            err.contains("newer quota") && err.contains("upgrade quota"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quota.db");
+        std::fs::write(
+            &path,
+            "this is not a database, it is a text file of some length ......",
+        )
+        .unwrap();
+        let err = format!("{:#}", Store::open(&path).err().unwrap());
+        assert!(err.contains("not a quota database"), "{err}");
+    }
+}

@@ -1,0 +1,188 @@
+//! `TestEnv`: a temp folder with a config, a database path and the real `quota` binary run
+//! with a scrubbed environment (nothing inherited can change what a test sees).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rusqlite::{Connection, params};
+
+pub const KEY: &str = "sk-ant-admin01-TESTKEY-abcdefghijklmnopqrstuvwxyz-9876";
+
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub db: PathBuf,
+    pub now: String,
+    pub api_url: Option<String>,
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// What a run of the binary printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success, got {}:\nstdout: {}\nstderr: {}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}, got {}:\nstdout: {}\nstderr: {}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    /// The error line: exactly one line on stderr starting with "quota: error:".
+    #[track_caller]
+    pub fn error_line(&self) -> &str {
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("quota: error:"))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "one error line expected in: {}",
+            self.stderr
+        );
+        lines[0]
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let db = dir.path().join("state/quota.db");
+        std::fs::write(&config, "").unwrap();
+        TestEnv {
+            dir,
+            config,
+            db,
+            now: "2026-11-20T12:00:00Z".into(),
+            api_url: None,
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn with_config(toml: &str) -> TestEnv {
+        let env = TestEnv::new();
+        env.write_config(toml);
+        env
+    }
+
+    pub fn write_config(&self, toml: &str) {
+        std::fs::write(&self.config, toml).unwrap();
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_quota"));
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("QUOTA_CONFIG", &self.config)
+            .env("QUOTA_DB", &self.db)
+            .env("QUOTA_NOW", &self.now)
+            .env("ANTHROPIC_ADMIN_API_KEY", KEY);
+        if let Some(url) = &self.api_url {
+            c.env("QUOTA_API_URL", url);
+        }
+        for (k, v) in &self.extra_env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        to_run(self.command(args).output().unwrap())
+    }
+
+    pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
+        let mut c = self.command(args);
+        c.env("QUOTA_NOW", now);
+        to_run(c.output().unwrap())
+    }
+
+    /// Stores one day of usage the way the store does, for tests that need no API.
+    pub fn seed(
+        &self,
+        key: Option<&str>,
+        workspace: Option<&str>,
+        day: &str,
+        input: u64,
+        output: u64,
+    ) {
+        if !self.db.exists() {
+            self.run(&["alerts", "list"]).ok(); // creates and migrates the database
+        }
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO usage_daily (api_key_id, workspace_id, day, uncached_input_tokens,
+                 cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
+                 requests, source, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, 0, 0, 0, ?5, NULL, 'messages', '2026-01-01T00:00:00Z')
+             ON CONFLICT (api_key_id, workspace_id, day) DO UPDATE SET
+                 uncached_input_tokens = excluded.uncached_input_tokens, output_tokens = excluded.output_tokens",
+            params![key.unwrap_or(""), workspace.unwrap_or(""), day, input as i64, output as i64],
+        )
+        .unwrap();
+    }
+
+    pub fn conn(&self) -> Connection {
+        let c = Connection::open(&self.db).unwrap();
+        c.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+        c
+    }
+
+    /// `(account, quota_type, threshold, period_start, resolution)` of every alert, sorted.
+    pub fn alert_rows(&self) -> Vec<(String, String, i64, String, Option<String>)> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT account, quota_type, threshold, period_start, resolution FROM alerts ORDER BY 1, 2, 4, 3")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    pub fn open_alerts(&self) -> Vec<serde_json::Value> {
+        let v = self.run(&["alerts", "list", "--json"]).ok().json();
+        v.as_array().unwrap().clone()
+    }
+}
+
+fn to_run(o: Output) -> Run {
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
