@@ -23,6 +23,7 @@ pub struct View<'a> {
     pub readings: Vec<Reading>,
 }
 
+#[cfg(test)]
 impl View<'_> {
     pub fn reading(&self, q: QuotaType) -> Reading {
         self.readings

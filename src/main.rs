@@ -1,9 +1,7 @@
 //! quota: watch how much of its quota every Claude API key or workspace has used.
 
-// Store and secret helpers are used by `sync`, which lands in the next commit.
-#![allow(dead_code)]
-
 mod alert;
+mod api;
 mod cli;
 mod cmd;
 mod config;
@@ -15,6 +13,7 @@ mod quota;
 mod reconcile;
 mod secret;
 mod store;
+mod window;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

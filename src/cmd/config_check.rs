@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::config::{ChannelKind, Config, admin_key};
+use crate::config::{ChannelKind, Config, Discovery, admin_key};
 use crate::evaluate::unmeasured_reason;
 use crate::output;
 use crate::period::Period;
 use crate::quota::QuotaType;
+use crate::secret::SecretSource;
 
 pub fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode> {
     let c = &ctx.config;
@@ -59,8 +60,14 @@ pub fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode
             warnings.push(format!("{e:#} (needed by quota sync)"));
         }
     }
+    let discovery = match c.discovery {
+        Discovery::Auto => "auto (every active key when no [[accounts]] exist)",
+        Discovery::Always => "always",
+        Discovery::Never => "never",
+    };
+    writeln!(out, "discovery:    {discovery}")?;
     accounts(&mut out, c, ctx)?;
-    channels(&mut out, c)?;
+    channels(&mut out, c, &mut warnings)?;
     match (&c.metrics.textfile, &c.metrics.heartbeat_url) {
         (None, None) => writeln!(out, "metrics:      none")?,
         (t, h) => writeln!(
@@ -130,13 +137,23 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-fn channels(out: &mut String, c: &Config) -> Result<()> {
+fn channels(out: &mut String, c: &Config, warnings: &mut Vec<String>) -> Result<()> {
     if c.notify.is_empty() {
         writeln!(out, "notify:       none")?;
         return Ok(());
     }
     writeln!(out, "notify:")?;
     for ch in &c.notify {
+        let secret = match &ch.kind {
+            ChannelKind::Slack { url } | ChannelKind::Webhook { url } => Some(url),
+            ChannelKind::PagerDuty { routing_key, .. } => Some(routing_key),
+            ChannelKind::Email { .. } => None,
+        };
+        if let Some(source @ SecretSource::File(_)) = secret
+            && let Err(e) = source.read()
+        {
+            warnings.push(format!("channel {}: {e:#}", ch.name));
+        }
         let target = match &ch.kind {
             ChannelKind::Slack { url } | ChannelKind::Webhook { url } => {
                 format!("URL {}", url.describe())

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
 use super::{accounts, parse_ts, ts};
 use crate::alert::{Alert, AlertType, Resolution, Severity};
@@ -268,11 +268,4 @@ pub fn resolve_manually(
         )?
         .execute(params![id, ts(now), comment])?;
     Ok(n == 1)
-}
-
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Alert>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?)
 }

@@ -3,3 +3,7 @@
 
 mod env;
 mod foundation;
+#[path = "../support/standin.rs"]
+mod standin;
+mod sync;
+mod sync_faults;

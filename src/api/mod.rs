@@ -1,0 +1,344 @@
+//! The Admin API client (ADMIN_API.md §0): one ureq agent built in one place, requests with a
+//! deadline, retries with backoff, and errors that say what failed and what to do.
+//!
+//! Safety rules, each for a reason:
+//! - redirects are never followed: ureq would forward `x-api-key` to wherever they point;
+//! - non-2xx responses are read (`http_status_as_error(false)`) so the API's message,
+//!   `retry-after` and `request-id` reach the log and the error;
+//! - every request's `timeout_global` is what is left of the sync's deadline (a per-read
+//!   timeout would let a server trickling a byte a second live for ever);
+//! - bodies are size-capped and parsed as they stream in.
+
+pub mod usage;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::de::DeserializeOwned;
+use ureq::Agent;
+
+use crate::secret::Secret;
+
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The most a response body may be, decompressed. A full-period page for 10,000 keys is
+/// ~125 MB of JSON; anything past this is a fault, not data.
+pub const MAX_BODY: u64 = 256 * 1024 * 1024;
+/// Error bodies are short; read at most this much of one.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+const BACKOFF_CAP: Duration = Duration::from_secs(8);
+/// Tries per request, however generous the deadline: the API asks for gentle polling.
+const MAX_ATTEMPTS: u32 = 8;
+/// The least time between tries, even if `retry-after` says 0.
+const MIN_WAIT: Duration = Duration::from_millis(100);
+
+pub struct Client {
+    agent: Agent,
+    base_url: String,
+    key: Secret,
+    timeout: Duration,
+    budget: Duration,
+    deadline: Instant,
+    /// Requests sent, retries included (the sync summary reports it).
+    pub requests: u32,
+}
+
+/// Why a request failed, for callers that branch (and for messages that help).
+#[derive(Debug)]
+pub enum ApiError {
+    /// Worth another try: 429 (not the spend cap), 5xx, 529, a timeout or a dropped connection.
+    Transient(String),
+    /// Will not change by retrying.
+    Permanent(String),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Transient(m) | ApiError::Permanent(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl Client {
+    /// `budget` (the sync's `deadline_secs`, from now) bounds everything this client does,
+    /// retries and sleeps included; `timeout` bounds each request.
+    pub fn new(base_url: &str, key: Secret, timeout: Duration, budget: Duration) -> Client {
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent(format!("quota/{}", env!("CARGO_PKG_VERSION")))
+            .timeout_global(Some(timeout))
+            .build()
+            .into();
+        let deadline = Instant::now() + budget;
+        Client {
+            agent,
+            base_url: base_url.to_string(),
+            key,
+            timeout,
+            budget,
+            deadline,
+            requests: 0,
+        }
+    }
+
+    /// GETs `path` with `query` and parses the JSON body as `T`, retrying transient failures
+    /// with exponential backoff and full jitter (honouring `retry-after`) until the deadline.
+    pub fn get_json<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        query: &[(&str, String)],
+        beta: Option<&str>,
+    ) -> Result<T> {
+        let mut attempt = 0u32;
+        loop {
+            let (err, retry_after) = match self.try_once(path, query, beta) {
+                Ok(v) => return Ok(v),
+                Err(Attempt::Final(e)) => return Err(e.into()),
+                Err(Attempt::Retry { error, retry_after }) => (error, retry_after),
+            };
+            attempt += 1;
+            let backoff = full_jitter(attempt);
+            let wait = retry_after.unwrap_or(backoff).max(MIN_WAIT);
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if wait >= left || attempt >= MAX_ATTEMPTS {
+                return Err(ApiError::Transient(format!(
+                    "{err}; gave up after {attempt} attempt{} within the {}s deadline ([api] deadline_secs): nothing was stored, the next run tries again",
+                    if attempt == 1 { "" } else { "s" },
+                    self.budget.as_secs(),
+                ))
+                .into());
+            }
+            log::warn!(
+                "{err}; retrying in {:.1}s (attempt {})",
+                wait.as_secs_f64(),
+                attempt + 1
+            );
+            std::thread::sleep(wait);
+        }
+    }
+
+    fn try_once<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        query: &[(&str, String)],
+        beta: Option<&str>,
+    ) -> Result<T, Attempt> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Attempt::Final(ApiError::Transient(format!(
+                "GET {path}: the sync deadline passed before the request"
+            ))));
+        }
+        let url = format!("{}{path}", self.base_url);
+        let mut req = self
+            .agent
+            .get(&url)
+            .header("x-api-key", self.key.expose())
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .query_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        if let Some(beta) = beta {
+            req = req.header("anthropic-beta", beta);
+        }
+        self.requests += 1;
+        let started = Instant::now();
+        let call = req
+            .config()
+            .timeout_global(Some(self.timeout.min(left)))
+            .build()
+            .call();
+        let mut resp = match call {
+            Ok(r) => r,
+            Err(e) => {
+                let what = transport_message(&e);
+                return Err(Attempt::Retry {
+                    error: ApiError::Transient(format!("GET {path}: {what}")),
+                    retry_after: None,
+                });
+            }
+        };
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let request_id = header("request-id");
+        let retry_after = header("retry-after")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0);
+        log::debug!(
+            "GET {path} → {status} in {:?} (request-id {})",
+            started.elapsed(),
+            request_id.as_deref().unwrap_or("none")
+        );
+
+        if (200..300).contains(&status) {
+            let reader = resp.body_mut().with_config().limit(MAX_BODY).reader();
+            return serde_json::from_reader(std::io::BufReader::with_capacity(256 * 1024, reader))
+                .map_err(|e| {
+                    let rid = request_id
+                        .as_deref()
+                        .map(|r| format!(", request-id {r}"))
+                        .unwrap_or_default();
+                    let what = body_error(&e);
+                    // A body cut off mid-stream (timeout, reset) is worth a retry; bad JSON is not.
+                    let msg =
+                        format!("GET {path}: malformed response ({what}{rid}); nothing was stored");
+                    if e.is_io() || e.is_eof() {
+                        Attempt::Retry {
+                            error: ApiError::Transient(msg),
+                            retry_after: None,
+                        }
+                    } else {
+                        Attempt::Final(ApiError::Permanent(msg))
+                    }
+                });
+        }
+
+        let mut body = String::new();
+        let _ = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_ERROR_BODY)
+            .reader()
+            .take(MAX_ERROR_BODY)
+            .read_to_string(&mut body);
+        let detail = ErrorBody::parse(&body);
+        let rid = request_id
+            .or(detail.request_id.clone())
+            .map(|r| format!(", request-id {r}"))
+            .unwrap_or_default();
+        let api_says = detail.describe();
+        let head = format!("GET {path}: {status}{api_says}{rid}");
+        Err(match status {
+            429 if detail.code.as_deref() == Some("enforced_spend_limit_reached") => {
+                Attempt::Final(ApiError::Permanent(format!(
+                    "{head}: the organization's monthly spend cap is reached; the API refuses until 00:00 UTC on the 1st of next month, or raise the cap in the Console"
+                )))
+            }
+            429 | 500..=599 => Attempt::Retry {
+                error: ApiError::Transient(head),
+                retry_after: retry_after.map(|s| Duration::from_secs_f64(s.min(3600.0))),
+            },
+            300..=399 => Attempt::Final(ApiError::Permanent(format!(
+                "{head}: the API answered with a redirect, which quota does not follow (it would carry the admin key elsewhere): check [api] base_url / $QUOTA_API_URL"
+            ))),
+            401 => Attempt::Final(ApiError::Permanent(format!(
+                "{head}: the Admin API refused the admin key: check ANTHROPIC_ADMIN_API_KEY (or [api] admin_key_file); it must be an active admin key (sk-ant-admin…)"
+            ))),
+            403 => Attempt::Final(ApiError::Permanent(format!(
+                "{head}: the key may not read usage: use an admin key (sk-ant-admin…) of an organization admin"
+            ))),
+            _ => Attempt::Final(ApiError::Permanent(format!(
+                "{head}: not retried; check the message above and [api] base_url"
+            ))),
+        })
+    }
+}
+
+enum Attempt {
+    Retry {
+        error: ApiError,
+        retry_after: Option<Duration>,
+    },
+    Final(ApiError),
+}
+
+/// Exponential backoff with full jitter: uniformly random in [0, min(cap, base·2^attempt)].
+fn full_jitter(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(16))
+        .min(BACKOFF_CAP);
+    // uuid's v4 generator is the process's one source of OS randomness; no rand crate needed.
+    let r = (uuid::Uuid::new_v4().as_u128() as u64) as f64 / u64::MAX as f64;
+    ceiling.mul_f64(r)
+}
+
+fn transport_message(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        ureq::Error::HostNotFound => "host not found".to_string(),
+        ureq::Error::ConnectionFailed => "connection failed".to_string(),
+        ureq::Error::Io(io) => format!("connection error: {io}"),
+        other => format!("request failed: {other}"),
+    }
+}
+
+/// Where in the body parsing failed, without quoting the body.
+fn body_error(e: &serde_json::Error) -> String {
+    if let Some(io) = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>())
+    {
+        return format!(
+            "reading the body failed at line {} column {}: {io}",
+            e.line(),
+            e.column()
+        );
+    }
+    e.to_string()
+}
+
+/// The API's error body: `{"type":"error","error":{"type","message","details"},"request_id"}`.
+#[derive(Debug, Default)]
+struct ErrorBody {
+    kind: Option<String>,
+    message: Option<String>,
+    code: Option<String>,
+    request_id: Option<String>,
+}
+
+impl ErrorBody {
+    fn parse(body: &str) -> ErrorBody {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+            return ErrorBody::default();
+        };
+        let s = |v: &serde_json::Value| v.as_str().map(|s| s.chars().take(300).collect::<String>());
+        ErrorBody {
+            kind: s(&v["error"]["type"]),
+            message: s(&v["error"]["message"]),
+            code: s(&v["error"]["details"]["error_code"]),
+            request_id: s(&v["request_id"]),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (&self.kind, &self.message) {
+            (Some(k), Some(m)) => format!(" {k}: {m}"),
+            (Some(k), None) => format!(" {k}"),
+            (None, Some(m)) => format!(": {m}"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_under_the_exponential_ceiling() {
+        for attempt in 1..20 {
+            let d = full_jitter(attempt);
+            assert!(
+                d <= BACKOFF_CAP && d <= BACKOFF_BASE * 2u32.pow(attempt.min(16)),
+                "{attempt}: {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_read_and_bounded() {
+        let b = ErrorBody::parse(
+            r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down","details":{"error_code":"enforced_spend_limit_reached"}},"request_id":"req_1"}"#,
+        );
+        assert_eq!(b.describe(), " rate_limit_error: slow down");
+        assert_eq!(b.code.as_deref(), Some("enforced_spend_limit_reached"));
+        assert_eq!(ErrorBody::parse("<html>").describe(), "");
+    }
+}

@@ -1,0 +1,179 @@
+//! The usage report (ADMIN_API.md §1): one grouped request for every key and workspace,
+//! daily buckets, followed across pages. A response is taken whole or not at all.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::Client;
+use crate::quota::DayUsage;
+
+pub const PATH: &str = "/v1/organizations/usage_report/messages";
+/// Daily buckets per page; 31 is the API's maximum, so a whole period fits one page.
+const PAGE_BUCKETS: u32 = 31;
+/// No honest window needs more pages than this; a cursor that keeps going is a fault.
+const MAX_PAGES: usize = 64;
+
+#[derive(Deserialize)]
+struct Page {
+    data: Vec<Bucket>,
+    has_more: bool,
+    #[serde(default)]
+    next_page: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Bucket {
+    starting_at: String,
+    results: Vec<Row>,
+}
+
+/// Counts are required (a missing one is an error naming it, never a guessed zero);
+/// dimensions may be null or absent.
+#[derive(Deserialize)]
+struct Row {
+    uncached_input_tokens: u64,
+    cache_creation: CacheCreation,
+    cache_read_input_tokens: u64,
+    output_tokens: u64,
+    #[serde(default)]
+    api_key_id: Option<String>,
+    #[serde(default)]
+    workspace_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CacheCreation {
+    ephemeral_5m_input_tokens: u64,
+    ephemeral_1h_input_tokens: u64,
+}
+
+/// What one fetch brought back.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub rows: Vec<DayUsage>,
+    pub buckets: usize,
+    pub pages: usize,
+}
+
+/// Reads daily usage from `first_day` (00:00 UTC) up to now, grouped by API key and
+/// workspace, optionally only for `api_key_ids`.
+pub fn fetch(client: &mut Client, first_day: NaiveDate, api_key_ids: &[&str]) -> Result<Fetched> {
+    let mut query: Vec<(&str, String)> = vec![
+        (
+            "starting_at",
+            format!("{}T00:00:00Z", first_day.format("%Y-%m-%d")),
+        ),
+        ("bucket_width", "1d".into()),
+        ("limit", PAGE_BUCKETS.to_string()),
+        ("group_by[]", "api_key_id".into()),
+        ("group_by[]", "workspace_id".into()),
+    ];
+    query.extend(
+        api_key_ids
+            .iter()
+            .map(|id| ("api_key_ids[]", id.to_string())),
+    );
+
+    let mut merged: HashMap<(Option<String>, Option<String>, NaiveDate), DayUsage> = HashMap::new();
+    let mut seen_cursors = HashSet::new();
+    let mut fetched = Fetched::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut q = query.clone();
+        if let Some(c) = &cursor {
+            q.push(("page", c.clone()));
+        }
+        let page: Page = client.get_json(PATH, &q, None)?;
+        fetched.pages += 1;
+        fetched.buckets += page.data.len();
+        for bucket in page.data {
+            let day = bucket_day(&bucket.starting_at)?;
+            for r in bucket.results {
+                let row = to_day_usage(r, day)?;
+                let key = (row.api_key_id.clone(), row.workspace_id.clone(), day);
+                match merged.get_mut(&key) {
+                    // Rows split by a dimension we did not group by: one day's numbers add up.
+                    Some(existing) => add_into(existing, &row),
+                    None => {
+                        merged.insert(key, row);
+                    }
+                }
+            }
+        }
+        if !page.has_more {
+            break;
+        }
+        let Some(next) = page.next_page.filter(|c| !c.is_empty()) else {
+            bail!(
+                "GET {PATH}: malformed response: has_more is true but next_page is missing; nothing was stored"
+            );
+        };
+        if !seen_cursors.insert(next.clone()) {
+            bail!(
+                "GET {PATH}: the pagination cursor repeated after {} pages; nothing was stored",
+                fetched.pages
+            );
+        }
+        if fetched.pages >= MAX_PAGES {
+            bail!("GET {PATH}: pagination did not end after {MAX_PAGES} pages; nothing was stored");
+        }
+        cursor = Some(next);
+    }
+    fetched.rows = merged.into_values().collect();
+    Ok(fetched)
+}
+
+fn bucket_day(starting_at: &str) -> Result<NaiveDate> {
+    let t = DateTime::parse_from_rfc3339(starting_at)
+        .with_context(|| format!("GET {PATH}: malformed response: bucket starting_at {starting_at:?} is not an RFC 3339 time"))?;
+    Ok(t.with_timezone(&Utc).date_naive())
+}
+
+fn to_day_usage(r: Row, day: NaiveDate) -> Result<DayUsage> {
+    let counts = [
+        ("uncached_input_tokens", r.uncached_input_tokens),
+        (
+            "cache_creation.ephemeral_5m_input_tokens",
+            r.cache_creation.ephemeral_5m_input_tokens,
+        ),
+        (
+            "cache_creation.ephemeral_1h_input_tokens",
+            r.cache_creation.ephemeral_1h_input_tokens,
+        ),
+        ("cache_read_input_tokens", r.cache_read_input_tokens),
+        ("output_tokens", r.output_tokens),
+    ];
+    if let Some((field, v)) = counts.iter().find(|(_, v)| i64::try_from(*v).is_err()) {
+        bail!(
+            "GET {PATH}: malformed response: {field} = {v} on {day} does not fit a 64-bit counter; nothing was stored"
+        );
+    }
+    Ok(DayUsage {
+        api_key_id: r.api_key_id,
+        workspace_id: r.workspace_id,
+        day,
+        uncached_input_tokens: r.uncached_input_tokens,
+        cache_creation_5m_tokens: r.cache_creation.ephemeral_5m_input_tokens,
+        cache_creation_1h_tokens: r.cache_creation.ephemeral_1h_input_tokens,
+        cache_read_tokens: r.cache_read_input_tokens,
+        output_tokens: r.output_tokens,
+        requests: None,
+    })
+}
+
+fn add_into(a: &mut DayUsage, b: &DayUsage) {
+    a.uncached_input_tokens = a
+        .uncached_input_tokens
+        .saturating_add(b.uncached_input_tokens);
+    a.cache_creation_5m_tokens = a
+        .cache_creation_5m_tokens
+        .saturating_add(b.cache_creation_5m_tokens);
+    a.cache_creation_1h_tokens = a
+        .cache_creation_1h_tokens
+        .saturating_add(b.cache_creation_1h_tokens);
+    a.cache_read_tokens = a.cache_read_tokens.saturating_add(b.cache_read_tokens);
+    a.output_tokens = a.output_tokens.saturating_add(b.output_tokens);
+}

@@ -1,0 +1,141 @@
+//! Which days a sync must read (SPEC §1). Steady state re-reads yesterday and today (UTC):
+//! the newest bucket is never final and late data corrects itself. After a gap the window
+//! reaches back to the day of the account's last successful sync, so no day is skipped (a
+//! period that began since is covered by that too). An account never synced, or `--full`,
+//! reads its whole current period. Nothing older than the retention horizon is read.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::config::Account;
+use crate::period::Period;
+use crate::store::accounts::AccountRow;
+
+pub fn first_day(
+    accounts: &[&Account],
+    states: &HashMap<String, AccountRow>,
+    full: bool,
+    retention_days: u32,
+    now: DateTime<Utc>,
+) -> NaiveDate {
+    let yesterday = now.date_naive() - Duration::days(1);
+    let horizon = now.date_naive() - Duration::days(i64::from(retention_days));
+    accounts
+        .iter()
+        .map(|a| {
+            let period = Period::containing(a.billing_day, now);
+            let last = states.get(&a.name).and_then(|s| s.last_synced_at);
+            match last {
+                Some(last) if !full => last.date_naive(),
+                _ => period.start_day(),
+            }
+        })
+        .min()
+        .unwrap_or(yesterday)
+        .min(yesterday)
+        .max(horizon.min(yesterday))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::AccountStatus;
+    use crate::config::Selector;
+    use crate::quota::Limits;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn account(name: &str, billing_day: u32) -> Account {
+        Account {
+            name: name.into(),
+            selector: Selector::Organization,
+            limits: Limits::default(),
+            billing_day,
+            thresholds: vec![80],
+        }
+    }
+
+    fn synced(pairs: &[(&str, &str)]) -> HashMap<String, AccountRow> {
+        pairs
+            .iter()
+            .map(|(n, t)| {
+                (
+                    n.to_string(),
+                    AccountRow {
+                        status: AccountStatus::Active,
+                        last_synced_at: Some(at(t)),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn steady_state_is_yesterday_and_today() {
+        let a = account("a", 1);
+        let s = synced(&[("a", "2026-11-20T11:59:00Z")]);
+        assert_eq!(
+            first_day(&[&a], &s, false, 400, at("2026-11-20T12:00:00Z")),
+            day("2026-11-19")
+        );
+    }
+
+    #[test]
+    fn a_gap_reaches_back_to_the_last_sync() {
+        let a = account("a", 1);
+        let s = synced(&[("a", "2026-11-12T08:00:00Z")]);
+        assert_eq!(
+            first_day(&[&a], &s, false, 400, at("2026-11-20T12:00:00Z")),
+            day("2026-11-12")
+        );
+    }
+
+    #[test]
+    fn new_accounts_full_and_new_periods_read_the_whole_period() {
+        let a = account("a", 1);
+        let b = account("b", 15);
+        let now = at("2026-11-20T12:00:00Z");
+        assert_eq!(
+            first_day(&[&a, &b], &HashMap::new(), false, 400, now),
+            day("2026-11-01")
+        );
+        let s = synced(&[("a", "2026-11-20T11:00:00Z"), ("b", "2026-11-20T11:00:00Z")]);
+        assert_eq!(first_day(&[&a, &b], &s, true, 400, now), day("2026-11-01"));
+        assert_eq!(first_day(&[&b], &s, true, 400, now), day("2026-11-15"));
+        // Last synced before the period began: from that day, which covers the new period.
+        let s = synced(&[("b", "2026-11-14T23:59:00Z")]);
+        assert_eq!(
+            first_day(&[&b], &s, false, 400, at("2026-11-16T00:01:00Z")),
+            day("2026-11-14")
+        );
+    }
+
+    #[test]
+    fn no_accounts_still_reads_the_trailing_window() {
+        assert_eq!(
+            first_day(&[], &HashMap::new(), false, 400, at("2026-11-20T00:00:00Z")),
+            day("2026-11-19")
+        );
+    }
+
+    #[test]
+    fn a_gap_across_periods_skips_no_day_but_stops_at_retention() {
+        let a = account("a", 1);
+        let s = synced(&[("a", "2026-09-01T08:00:00Z")]);
+        assert_eq!(
+            first_day(&[&a], &s, false, 400, at("2026-11-20T12:00:00Z")),
+            day("2026-09-01")
+        );
+        assert_eq!(
+            first_day(&[&a], &s, false, 30, at("2026-11-20T12:00:00Z")),
+            day("2026-10-21")
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! `quota sync` against the stand-in: the request it makes, what it stores, the alerts it
+//! raises across syncs, periods and billing days.
+
+use crate::env::{KEY, TestEnv};
+use crate::standin::{StandIn, USAGE_PATH, Usage};
+
+pub const ACCOUNTS: &str = r#"
+[[accounts]]
+name = "production"
+api_key_id = "apikey_prod"
+token_limit = 1000
+
+[[accounts]]
+name = "batch"
+api_key_id = "apikey_batch"
+token_limit = 5000
+billing_day = 15
+
+[[accounts]]
+name = "research"
+workspace_id = "wrkspc_research"
+output_token_limit = 100
+billing_day = 31
+"#;
+
+/// A test env whose clock and the stand-in's agree.
+pub fn setup(config: &str, now: &str) -> (TestEnv, StandIn) {
+    let mut env = TestEnv::with_config(config);
+    let api = StandIn::start(KEY);
+    env.api_url = Some(api.url.clone());
+    env.now = now.to_string();
+    api.set_now(now);
+    (env, api)
+}
+
+pub fn at(env: &mut TestEnv, api: &StandIn, now: &str) {
+    env.now = now.to_string();
+    api.set_now(now);
+}
+
+#[test]
+fn one_grouped_request_with_the_documented_headers() {
+    let (env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 100, 10));
+    let out = env.run(&["sync"]).ok();
+    assert!(
+        out.stdout.starts_with("synced 3 accounts"),
+        "{}",
+        out.stdout
+    );
+    let reqs = api.requests();
+    assert_eq!(reqs.len(), 1, "one request for all accounts");
+    let r = &reqs[0];
+    assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", USAGE_PATH));
+    assert_eq!(r.header("x-api-key"), Some(KEY));
+    assert_eq!(r.header("anthropic-version"), Some("2023-06-01"));
+    assert!(
+        r.header("user-agent").unwrap().starts_with("quota/"),
+        "{:?}",
+        r.header("user-agent")
+    );
+    assert_eq!(r.params("group_by[]"), ["api_key_id", "workspace_id"]);
+    assert_eq!(r.param("bucket_width"), Some("1d"));
+    assert_eq!(r.param("limit"), Some("31"));
+    assert!(r.params("api_key_ids[]").is_empty());
+    // First sync: from the earliest current period start (research, billing day 31 → Oct 31).
+    assert_eq!(r.param("starting_at"), Some("2026-10-31T00:00:00Z"));
+
+    api.clear_requests();
+    env.run_at("2026-11-20T12:01:00Z", &["sync"]).ok();
+    let reqs = api.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        reqs[0].param("starting_at"),
+        Some("2026-11-19T00:00:00Z"),
+        "steady state: yesterday and today"
+    );
+
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 110);
+    assert_eq!(s[0]["last_synced_at"], "2026-11-20T12:01:00Z");
+}
+
+#[test]
+fn full_and_gaps_widen_the_window() {
+    let (mut env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    env.run(&["sync"]).ok();
+    at(&mut env, &api, "2026-11-25T08:00:00Z");
+    api.clear_requests();
+    env.run(&["sync"]).ok();
+    assert_eq!(
+        api.requests()[0].param("starting_at"),
+        Some("2026-11-20T00:00:00Z"),
+        "back to the last sync"
+    );
+    api.clear_requests();
+    env.run(&["sync", "--full"]).ok();
+    assert_eq!(
+        api.requests()[0].param("starting_at"),
+        Some("2026-10-31T00:00:00Z")
+    );
+}
+
+#[test]
+fn account_filter_narrows_the_request_to_its_keys() {
+    let (env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    let out = env
+        .run(&["sync", "--account", "production", "--account", "batch"])
+        .ok();
+    assert!(
+        out.stdout.starts_with("synced 2 accounts"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        api.requests()[0].params("api_key_ids[]"),
+        ["apikey_prod", "apikey_batch"]
+    );
+    api.clear_requests();
+    env.run(&["sync", "--account", "research"]).ok();
+    assert!(
+        api.requests()[0].params("api_key_ids[]").is_empty(),
+        "workspace accounts need every key"
+    );
+    env.run(&["sync", "--account", "nope"]).code(2);
+}
+
+#[test]
+fn ladder_80_95_100_across_syncs_without_duplicates() {
+    let (mut env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    let mut expect = Vec::new();
+    for (minute, tokens, threshold, severity, kind) in [
+        (1, 800, 80, "warning", "approaching_limit"),
+        (2, 950, 95, "critical", "approaching_limit"),
+        (3, 1000, 100, "critical", "quota_exceeded"),
+    ] {
+        api.put(Usage::new(
+            Some("apikey_prod"),
+            Some("wrkspc_a"),
+            "2026-11-20",
+            tokens,
+            0,
+        ));
+        at(&mut env, &api, &format!("2026-11-20T12:0{minute}:00Z"));
+        for _ in 0..3 {
+            env.run(&["sync"]).ok();
+        }
+        let open = env.open_alerts();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(
+            (
+                open[0]["threshold"].as_i64().unwrap(),
+                open[0]["severity"].as_str().unwrap(),
+                open[0]["type"].as_str().unwrap()
+            ),
+            (threshold, severity, kind)
+        );
+        expect.push(threshold);
+    }
+    let rows = env.alert_rows();
+    assert_eq!(rows.iter().map(|r| r.2).collect::<Vec<_>>(), expect);
+    assert_eq!(
+        env.run(&["status", "--json", "--account", "production"])
+            .ok()
+            .json()[0]["status"],
+        "exhausted"
+    );
+}
+
+#[test]
+fn late_data_replaces_a_day_instead_of_adding() {
+    let (mut env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 500, 0));
+    env.run(&["sync"]).ok();
+    env.run(&["sync"]).ok();
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
+    at(&mut env, &api, "2026-11-20T12:05:00Z");
+    env.run(&["sync"]).ok();
+    let s = env
+        .run(&["status", "--json", "--account", "production"])
+        .ok()
+        .json();
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 850);
+    // A correction downwards recovers the alert.
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 300, 0));
+    env.run(&["sync"]).ok();
+    assert!(env.open_alerts().is_empty());
+    assert_eq!(env.alert_rows()[0].4.as_deref(), Some("recovered"));
+}
+
+#[test]
+fn month_rollover_resolves_alerts_and_clears_exhausted() {
+    let (mut env, api) = setup(ACCOUNTS, "2026-11-30T23:58:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-30", 1500, 0));
+    env.run(&["sync"]).ok();
+    assert_eq!(
+        env.run(&["status", "--json", "--account", "production"])
+            .ok()
+            .json()[0]["status"],
+        "exhausted"
+    );
+    at(&mut env, &api, "2026-12-01T00:01:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-12-01", 5, 0));
+    env.run(&["sync"]).ok();
+    let s = env
+        .run(&["status", "--json", "--account", "production"])
+        .ok()
+        .json();
+    assert_eq!(s[0]["status"], "active");
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 5);
+    assert_eq!(s[0]["period_start"], "2026-12-01T00:00:00Z");
+    let all = env.run(&["alerts", "list", "--all", "--json"]).ok().json();
+    assert_eq!(all[0]["resolution"], "period_ended");
+}
+
+#[test]
+fn billing_day_15_and_31() {
+    let (mut env, api) = setup(ACCOUNTS, "2026-11-14T20:00:00Z");
+    // batch (day 15): 14th belongs to the old period; research (day 31): November's period
+    // starts on the 30th.
+    api.put(Usage::new(
+        Some("apikey_batch"),
+        None,
+        "2026-11-14",
+        4500,
+        0,
+    ));
+    api.put(Usage::new(Some("apikey_batch"), None, "2026-11-15", 100, 0));
+    api.put(Usage::new(
+        Some("apikey_r"),
+        Some("wrkspc_research"),
+        "2026-10-30",
+        0,
+        90,
+    ));
+    api.put(Usage::new(
+        Some("apikey_r"),
+        Some("wrkspc_research"),
+        "2026-10-31",
+        0,
+        85,
+    ));
+    env.run(&["sync"]).ok();
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[1]["period_start"], "2026-10-15T00:00:00Z");
+    assert_eq!(s[1]["quotas"]["tokens"]["used"], 4500);
+    assert_eq!(s[2]["period_start"], "2026-10-31T00:00:00Z");
+    assert_eq!(s[2]["period_end"], "2026-11-30T00:00:00Z");
+    assert_eq!(s[2]["quotas"]["output_tokens"]["used"], 85);
+
+    at(&mut env, &api, "2026-11-15T00:00:00Z");
+    env.run(&["sync"]).ok();
+    let s = env
+        .run(&["status", "--json", "--account", "batch"])
+        .ok()
+        .json();
+    assert_eq!(s[0]["period_start"], "2026-11-15T00:00:00Z");
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 100);
+    let batch: Vec<_> = env
+        .run(&["alerts", "list", "--all", "--json", "--account", "batch"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(batch[0]["resolution"], "period_ended");
+
+    at(&mut env, &api, "2026-11-30T00:00:00Z");
+    env.run(&["sync"]).ok();
+    let s = env
+        .run(&["status", "--json", "--account", "research"])
+        .ok()
+        .json();
+    assert_eq!(s[0]["period_start"], "2026-11-30T00:00:00Z");
+    assert_eq!(s[0]["period_end"], "2026-12-31T00:00:00Z");
+}
+
+#[test]
+fn null_ids_and_workspace_accounts_come_from_the_same_rows() {
+    let config = "[[accounts]]\nname = \"default-ws\"\nworkspace_id = \"default\"\ntoken_limit = 100\n\n[[accounts]]\nname = \"org\"\norganization = true\ntoken_limit = 100000\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(None, None, "2026-11-20", 50, 0)); // Playground, Default Workspace
+    api.put(Usage::new(Some("apikey_a"), None, "2026-11-20", 40, 0));
+    api.put(Usage::new(
+        Some("apikey_b"),
+        Some("wrkspc_x"),
+        "2026-11-20",
+        1000,
+        0,
+    ));
+    env.run(&["sync"]).ok();
+    assert_eq!(api.usage_requests(), 1);
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 90);
+    assert_eq!(s[1]["quotas"]["tokens"]["used"], 1090);
+    let stored: i64 = env
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM usage_daily WHERE api_key_id = '' AND workspace_id = ''",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+#[test]
+fn a_long_gap_follows_pagination() {
+    let (mut env, api) = setup(ACCOUNTS, "2026-09-01T12:00:00Z");
+    env.run(&["sync"]).ok();
+    at(&mut env, &api, "2026-11-20T12:00:00Z");
+    for d in 1..=28 {
+        api.put(Usage::new(
+            Some("apikey_prod"),
+            None,
+            &format!("2026-10-{d:02}"),
+            1,
+            0,
+        ));
+    }
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 7, 0));
+    api.clear_requests();
+    env.run(&["sync"]).ok();
+    let reqs = api.requests();
+    assert_eq!(reqs.len(), 3, "81 days at 31 buckets a page");
+    assert_eq!(reqs[1].param("page"), Some("page_2026-10-02"));
+    let days: i64 = env
+        .conn()
+        .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(days, 29);
+}
+
+#[test]
+fn parallel_syncs_and_resolves_never_lock_or_duplicate() {
+    let (env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 990, 0));
+    api.put(Usage::new(
+        Some("apikey_batch"),
+        None,
+        "2026-11-20",
+        4100,
+        0,
+    ));
+    env.run(&["sync"]).ok();
+    let ids: Vec<String> = env
+        .open_alerts()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 1200, 0));
+    let children: Vec<_> = (0..12)
+        .map(|i| {
+            let args: Vec<&str> = match i % 4 {
+                0 => vec!["alerts", "resolve", &ids[1]],
+                1 => vec!["alerts", "list"],
+                _ => vec!["sync"],
+            };
+            env.command(&args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && !err.contains("locked"), "{err}");
+    }
+    let rows = env.alert_rows();
+    let mut identities: Vec<_> = rows
+        .iter()
+        .map(|r| (r.0.clone(), r.1.clone(), r.2, r.3.clone()))
+        .collect();
+    identities.dedup();
+    assert_eq!(identities.len(), rows.len(), "{rows:?}");
+    assert_eq!(
+        env.open_alerts().len(),
+        1,
+        "production at 100 %; batch resolved by hand"
+    );
+}

@@ -1,0 +1,602 @@
+//! A stand-in for the Claude Admin API's usage report, for tests, the benchmark and trying
+//! quota without a real key. It follows ADMIN_API.md §1: `starting_at`/`ending_at` snapped to
+//! UTC days, `bucket_width=1d`, `limit` buckets per page with `next_page` cursors, empty
+//! buckets included, `group_by[]` over `api_key_id`/`workspace_id` (other dimensions null),
+//! the `api_key_ids[]`/`workspace_ids[]` filters, error bodies with `request-id`, and the
+//! admin key checked on every request. Faults are injected on demand, per request or for
+//! good. It listens on 127.0.0.1 only.
+
+#![allow(dead_code)] // each user (tests, example, bench) uses a different part
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+/// One day of one key's usage, as the stand-in's "database" holds it.
+#[derive(Debug, Clone)]
+pub struct Usage {
+    pub api_key_id: Option<String>,
+    pub workspace_id: Option<String>,
+    pub day: NaiveDate,
+    pub uncached_input_tokens: u64,
+    pub cache_creation_5m: u64,
+    pub cache_creation_1h: u64,
+    pub cache_read: u64,
+    pub output_tokens: u64,
+}
+
+impl Usage {
+    pub fn new(
+        key: Option<&str>,
+        workspace: Option<&str>,
+        day: &str,
+        input: u64,
+        output: u64,
+    ) -> Usage {
+        Usage {
+            api_key_id: key.map(String::from),
+            workspace_id: workspace.map(String::from),
+            day: NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("YYYY-MM-DD"),
+            uncached_input_tokens: input,
+            cache_creation_5m: 0,
+            cache_creation_1h: 0,
+            cache_read: 0,
+            output_tokens: output,
+        }
+    }
+}
+
+/// What a request can be made to suffer.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Any status with the API's error body (`retry-after` if given).
+    Status {
+        status: u16,
+        kind: &'static str,
+        retry_after: Option<u32>,
+    },
+    /// 429 with `error.details.error_code = enforced_spend_limit_reached`, no retry-after.
+    SpendCap,
+    /// A 200 whose JSON stops halfway (the connection closes early).
+    Truncated,
+    /// A 200 that sends one byte per interval.
+    Trickle(Duration),
+    /// A 302 to this URL.
+    Redirect(String),
+    /// A 200 with a body that is valid JSON but not a usage report.
+    Body(String),
+    /// Counts larger than any 64-bit signed counter.
+    Overflow,
+    /// `has_more` for ever with the same cursor.
+    RepeatingCursor,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn params(&self, name: &str) -> Vec<&str> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params(name).into_iter().next()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    usage: Vec<Usage>,
+    now: Option<DateTime<Utc>>,
+    admin_key: String,
+    faults: VecDeque<Fault>,
+    forever: Option<Fault>,
+    requests: Vec<Request>,
+    next_request_id: u64,
+}
+
+/// A running stand-in. Stops when dropped... or with the test process.
+#[derive(Clone)]
+pub struct StandIn {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl StandIn {
+    pub fn start(admin_key: &str) -> StandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            admin_key: admin_key.to_string(),
+            ..State::default()
+        }));
+        let shared = Arc::clone(&state);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = Arc::clone(&shared);
+                thread::spawn(move || {
+                    let _ = serve(stream, &state);
+                });
+            }
+        });
+        StandIn { url, state }
+    }
+
+    /// The stand-in's "now": the end of the newest bucket when a request gives no `ending_at`.
+    pub fn set_now(&self, now: &str) {
+        self.state.lock().unwrap().now = Some(
+            DateTime::parse_from_rfc3339(now)
+                .unwrap()
+                .with_timezone(&Utc),
+        );
+    }
+
+    /// Sets one day's numbers (replacing what that key/workspace/day had).
+    pub fn put(&self, u: Usage) {
+        let mut s = self.state.lock().unwrap();
+        s.usage.retain(|o| {
+            !(o.api_key_id == u.api_key_id && o.workspace_id == u.workspace_id && o.day == u.day)
+        });
+        s.usage.push(u);
+    }
+
+    pub fn put_all(&self, rows: Vec<Usage>) {
+        self.state.lock().unwrap().usage.extend(rows);
+    }
+
+    /// The next requests fail like this, one fault each, in order.
+    pub fn fail_next(&self, faults: &[Fault]) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .extend(faults.iter().cloned());
+    }
+
+    /// Every request fails like this until `heal`.
+    pub fn fail_always(&self, fault: Fault) {
+        self.state.lock().unwrap().forever = Some(fault);
+    }
+
+    pub fn heal(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.forever = None;
+        s.faults.clear();
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    pub fn usage_requests(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.path == USAGE_PATH)
+            .count()
+    }
+
+    pub fn clear_requests(&self) {
+        self.state.lock().unwrap().requests.clear();
+    }
+}
+
+pub const USAGE_PATH: &str = "/v1/organizations/usage_report/messages";
+
+/// A listener that only records what reaches it: the target of a redirect test.
+pub struct Recorder {
+    pub url: String,
+    pub hits: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Recorder {
+    pub fn start() -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&hits);
+        thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                if let Ok(req) = read_request(&mut stream) {
+                    shared.lock().unwrap().push(req);
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                );
+            }
+        });
+        Recorder { url, hits }
+    }
+}
+
+fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let req = read_request(&mut stream)?;
+    let (fault, now, key_ok, request_id) = {
+        let mut s = state.lock().unwrap();
+        s.requests.push(req.clone());
+        s.next_request_id += 1;
+        let fault = s.faults.pop_front().or_else(|| s.forever.clone());
+        let key_ok = req.header("x-api-key") == Some(s.admin_key.as_str());
+        (
+            fault,
+            s.now,
+            key_ok,
+            format!("req_standin_{:04}", s.next_request_id),
+        )
+    };
+    if !key_ok {
+        return error(
+            &mut stream,
+            401,
+            "authentication_error",
+            "invalid x-api-key",
+            None,
+            &request_id,
+        );
+    }
+    if let Some(f) = fault {
+        match f {
+            Fault::Status {
+                status,
+                kind,
+                retry_after,
+            } => {
+                return error(
+                    &mut stream,
+                    status,
+                    kind,
+                    "injected fault",
+                    retry_after,
+                    &request_id,
+                );
+            }
+            Fault::SpendCap => {
+                let body = json!({"type": "error", "error": {"type": "rate_limit_error",
+                    "message": "You have reached your specified API usage limits.",
+                    "details": {"error_code": "enforced_spend_limit_reached"}}, "request_id": request_id});
+                return respond(
+                    &mut stream,
+                    429,
+                    &[("request-id", &request_id)],
+                    body.to_string().as_bytes(),
+                );
+            }
+            Fault::Truncated => {
+                let body = br#"{"data":[{"starting_at":"2026-11-01T00:00:00Z","ending_at":"2026-11-02T00:00:00Z","results":[{"uncached_input_tokens":5"#;
+                // Claims the full length, sends half, hangs up.
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nrequest-id: {request_id}\r\nconnection: close\r\n\r\n",
+                    body.len() * 2
+                );
+                stream.write_all(head.as_bytes())?;
+                stream.write_all(body)?;
+                return Ok(());
+            }
+            Fault::Trickle(every) => {
+                let body = br#"{"data":[],"has_more":false,"next_page":null}                                                  "#;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes())?;
+                for b in body {
+                    stream.write_all(&[*b])?;
+                    stream.flush()?;
+                    thread::sleep(every);
+                }
+                return Ok(());
+            }
+            Fault::Redirect(to) => {
+                return respond(
+                    &mut stream,
+                    302,
+                    &[("location", &to), ("request-id", &request_id)],
+                    b"",
+                );
+            }
+            Fault::Body(body) => {
+                return respond(
+                    &mut stream,
+                    200,
+                    &[("request-id", &request_id)],
+                    body.as_bytes(),
+                );
+            }
+            Fault::Overflow => {
+                let body = r#"{"data":[{"starting_at":"2026-11-01T00:00:00Z","ending_at":"2026-11-02T00:00:00Z","results":[{"uncached_input_tokens":18446744073709551615,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"cache_read_input_tokens":0,"output_tokens":0,"api_key_id":"apikey_x","workspace_id":null}]}],"has_more":false,"next_page":null}"#;
+                return respond(
+                    &mut stream,
+                    200,
+                    &[("request-id", &request_id)],
+                    body.as_bytes(),
+                );
+            }
+            Fault::RepeatingCursor => {
+                let body = r#"{"data":[],"has_more":true,"next_page":"page_same"}"#;
+                return respond(
+                    &mut stream,
+                    200,
+                    &[("request-id", &request_id)],
+                    body.as_bytes(),
+                );
+            }
+        }
+    }
+    if req.path != USAGE_PATH {
+        return error(
+            &mut stream,
+            404,
+            "not_found_error",
+            "no such endpoint in the stand-in",
+            None,
+            &request_id,
+        );
+    }
+    let body = {
+        let s = state.lock().unwrap();
+        usage_report(&req, &s.usage, now.unwrap_or_else(Utc::now))
+    };
+    match body {
+        Ok(v) => {
+            let bytes = serde_json::to_vec(&v).unwrap();
+            respond(&mut stream, 200, &[("request-id", &request_id)], &bytes)
+        }
+        Err(msg) => error(
+            &mut stream,
+            400,
+            "invalid_request_error",
+            &msg,
+            None,
+            &request_id,
+        ),
+    }
+}
+
+/// The report itself: buckets from `starting_at` to `ending_at` (or the end of `now`'s day).
+fn usage_report(req: &Request, usage: &[Usage], now: DateTime<Utc>) -> Result<Value, String> {
+    let day_of = |name: &str| -> Result<Option<NaiveDate>, String> {
+        req.param(name)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&Utc).date_naive())
+                    .map_err(|e| format!("{name}: {e}"))
+            })
+            .transpose()
+    };
+    let start = day_of("starting_at")?.ok_or("starting_at: Field required")?;
+    // ending_at is exclusive; by default the report runs through the bucket holding `now`.
+    let end = day_of("ending_at")?.unwrap_or(now.date_naive() + Days::days(1));
+    if req.param("bucket_width").unwrap_or("1d") != "1d" {
+        return Err("the stand-in serves bucket_width=1d only".into());
+    }
+    let limit: i64 = req
+        .param("limit")
+        .unwrap_or("7")
+        .parse()
+        .map_err(|_| "limit: not an integer")?;
+    if !(1..=31).contains(&limit) {
+        return Err(format!("limit: {limit} is outside 1–31 for 1d buckets"));
+    }
+    let first = match req.param("page") {
+        Some(p) => {
+            let d = p.strip_prefix("page_").ok_or("page: invalid cursor")?;
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| "page: invalid cursor")?
+        }
+        None => start,
+    };
+    let groups = req.params("group_by[]");
+    for g in &groups {
+        if ![
+            "api_key_id",
+            "workspace_id",
+            "model",
+            "service_tier",
+            "context_window",
+            "inference_geo",
+        ]
+        .contains(g)
+        {
+            return Err(format!("group_by[]: unknown dimension {g}"));
+        }
+    }
+    let keys = req.params("api_key_ids[]");
+    let workspaces = req.params("workspace_ids[]");
+    let mut data = Vec::new();
+    let mut day = first;
+    while day < end && data.len() < limit as usize {
+        let mut grouped: BTreeMap<(Option<&str>, Option<&str>), [u64; 5]> = BTreeMap::new();
+        for u in usage.iter().filter(|u| u.day == day) {
+            if !keys.is_empty() && !u.api_key_id.as_deref().is_some_and(|k| keys.contains(&k)) {
+                continue;
+            }
+            if !workspaces.is_empty()
+                && !u
+                    .workspace_id
+                    .as_deref()
+                    .is_some_and(|w| workspaces.contains(&w))
+            {
+                continue;
+            }
+            let k = if groups.contains(&"api_key_id") {
+                u.api_key_id.as_deref()
+            } else {
+                None
+            };
+            let w = if groups.contains(&"workspace_id") {
+                u.workspace_id.as_deref()
+            } else {
+                None
+            };
+            let e = grouped.entry((k, w)).or_default();
+            for (i, v) in [
+                u.uncached_input_tokens,
+                u.cache_creation_5m,
+                u.cache_creation_1h,
+                u.cache_read,
+                u.output_tokens,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                e[i] += v;
+            }
+        }
+        let results: Vec<Value> = grouped
+            .into_iter()
+            .map(|((k, w), c)| {
+                json!({
+                    "uncached_input_tokens": c[0],
+                    "cache_creation": {"ephemeral_5m_input_tokens": c[1], "ephemeral_1h_input_tokens": c[2]},
+                    "cache_read_input_tokens": c[3],
+                    "output_tokens": c[4],
+                    "server_tool_use": {"web_search_requests": 0},
+                    "api_key_id": k, "workspace_id": w, "model": null, "service_tier": null,
+                    "context_window": null, "inference_geo": null, "account_id": null, "service_account_id": null,
+                })
+            })
+            .collect();
+        data.push(json!({
+            "starting_at": format!("{day}T00:00:00Z"),
+            "ending_at": format!("{}T00:00:00Z", day + Days::days(1)),
+            "results": results,
+        }));
+        day += Days::days(1);
+    }
+    let has_more = day < end;
+    Ok(json!({
+        "data": data,
+        "has_more": has_more,
+        "next_page": if has_more { Value::String(format!("page_{day}")) } else { Value::Null },
+    }))
+}
+
+fn error(
+    stream: &mut TcpStream,
+    status: u16,
+    kind: &str,
+    message: &str,
+    retry_after: Option<u32>,
+    request_id: &str,
+) -> std::io::Result<()> {
+    let body = json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id});
+    let retry = retry_after.map(|s| s.to_string());
+    let mut headers = vec![("request-id", request_id)];
+    if let Some(r) = &retry {
+        headers.push(("retry-after", r));
+    }
+    respond(stream, status, &headers, body.to_string().as_bytes())
+}
+
+fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let target = parts.next().unwrap_or_default().to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
+            break;
+        }
+        if let Some((k, v)) = h.trim_end().split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let query = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect();
+    Ok(Request {
+        method,
+        path: path.to_string(),
+        query,
+        headers,
+    })
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
