@@ -20,7 +20,9 @@ pub fn line(text: &str) -> Result<()> {
 }
 
 pub fn json(value: &Value) -> Result<()> {
-    let mut out = io::stdout().lock();
+    // Stdout is line-buffered: without this, pretty JSON for 10,000 accounts is ~350,000
+    // write calls.
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     out.flush()?;

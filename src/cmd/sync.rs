@@ -63,6 +63,7 @@ pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
     let fetched = api::usage::fetch(&mut client, first_day, &key_ids);
     let requests = client.requests;
     let fetched = fetched?;
+    let fetch_took = started.elapsed();
 
     let retention_start =
         ctx.now.date_naive() - Duration::days(i64::from(config.database.retention_days));
@@ -80,6 +81,14 @@ pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
         let pruned = usage::prune(tx, retention_start)?;
         Ok((changes, pruned))
     })?;
+    log::info!(
+        "usage fetched in {:.3}s, stored and evaluated in {:.3}s",
+        fetch_took.as_secs_f64(),
+        (started.elapsed() - fetch_took).as_secs_f64()
+    );
+    if let Some(kib) = peak_rss_kib() {
+        log::info!("peak memory {:.1} MiB", kib as f64 / 1024.0);
+    }
     if pruned > 0 {
         log::info!(
             "removed {pruned} usage rows older than {retention_start} ([database] retention_days)"
@@ -99,4 +108,11 @@ pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), for the log and the benchmark.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
