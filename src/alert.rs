@@ -83,4 +83,27 @@ impl Alert {
     pub fn is_open(&self) -> bool {
         self.resolved_at.is_none()
     }
+
+    /// The alert as JSON: exactly the columns of SPEC §4 (`alerts list --json`, webhooks).
+    pub fn to_json(&self) -> serde_json::Value {
+        let ts = crate::store::ts;
+        serde_json::json!({
+            "id": self.id,
+            "account": self.account,
+            "type": self.alert_type.as_str(),
+            "severity": self.severity.as_str(),
+            "message": self.message,
+            "current_value": self.quota_type.json_value(self.current_value),
+            "limit_value": self.quota_type.json_value(self.limit_value),
+            "percentage": self.percentage,
+            "quota_type": self.quota_type.as_str(),
+            "threshold": self.threshold,
+            "period_start": ts(self.period_start),
+            "period_end": ts(self.period_end),
+            "created_at": ts(self.created_at),
+            "resolved_at": self.resolved_at.map(ts),
+            "resolution": self.resolution.map(|r| r.as_str()),
+            "comment": self.comment,
+        })
+    }
 }

@@ -49,6 +49,19 @@ pub enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Notification channels
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test message through each channel and show what each endpoint answered
+    Test {
+        /// Only this channel (its `name`, or its type when unnamed)
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,8 @@ mod cmd;
 mod config;
 mod error;
 mod evaluate;
+mod metrics;
+mod notify;
 mod output;
 mod period;
 mod quota;

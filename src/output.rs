@@ -7,10 +7,7 @@ use std::io::{self, IsTerminal, Write};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table, presets};
-use rust_decimal::Decimal;
 use serde_json::Value;
-
-use crate::quota::QuotaType;
 
 pub fn line(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
@@ -52,12 +49,4 @@ pub fn plural(n: usize) -> &'static str {
 
 pub fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// A quota value in JSON: an integer for counts, an exact decimal string for USD.
-pub fn json_value(q: QuotaType, v: Decimal) -> Value {
-    match q {
-        QuotaType::CostUsd => Value::String(v.to_string()),
-        _ => u64::try_from(v.trunc()).map_or_else(|_| Value::String(v.to_string()), Value::from),
-    }
 }

@@ -49,6 +49,17 @@ impl QuotaType {
         }
     }
 
+    /// A value in JSON: an integer for counts, an exact decimal string for USD.
+    pub fn json_value(self, v: Decimal) -> serde_json::Value {
+        match self {
+            QuotaType::CostUsd => serde_json::Value::String(v.to_string()),
+            _ => u64::try_from(v.trunc()).map_or_else(
+                |_| serde_json::Value::String(v.to_string()),
+                serde_json::Value::from,
+            ),
+        }
+    }
+
     /// Formats a value of this quota type for people: thousands separators for counts,
     /// dollars and cents for cost.
     pub fn display(self, v: Decimal) -> String {

@@ -3,14 +3,14 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Ctx;
 use crate::alert::{Alert, Severity};
 use crate::cli::{ListArgs, ResolveArgs, SeverityArg};
 use crate::error::bad_input;
 use crate::output;
-use crate::store::{self, alerts::ListFilter, ts};
+use crate::store::{self, alerts::ListFilter};
 
 /// The shortest id prefix `resolve` accepts.
 const MIN_PREFIX: usize = 8;
@@ -30,7 +30,7 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     let mut store = ctx.open_store()?;
     let alerts = store.read(|tx| store::alerts::list(tx, &filter))?;
     if args.json {
-        output::json(&Value::Array(alerts.iter().map(to_json).collect()))?;
+        output::json(&Value::Array(alerts.iter().map(Alert::to_json).collect()))?;
         return Ok(ExitCode::SUCCESS);
     }
     if alerts.is_empty() {
@@ -81,28 +81,6 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     }
     output::print_table(&t)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The JSON of one alert: exactly the columns of SPEC §4.
-pub fn to_json(a: &Alert) -> Value {
-    json!({
-        "id": a.id,
-        "account": a.account,
-        "type": a.alert_type.as_str(),
-        "severity": a.severity.as_str(),
-        "message": a.message,
-        "current_value": output::json_value(a.quota_type, a.current_value),
-        "limit_value": output::json_value(a.quota_type, a.limit_value),
-        "percentage": a.percentage,
-        "quota_type": a.quota_type.as_str(),
-        "threshold": a.threshold,
-        "period_start": ts(a.period_start),
-        "period_end": ts(a.period_end),
-        "created_at": ts(a.created_at),
-        "resolved_at": a.resolved_at.map(ts),
-        "resolution": a.resolution.map(|r| r.as_str()),
-        "comment": a.comment,
-    })
 }
 
 pub fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {

@@ -4,6 +4,7 @@
 mod alerts;
 mod check;
 mod config_check;
+mod notify;
 mod status;
 mod sync;
 
@@ -15,7 +16,7 @@ use chrono::{DateTime, Utc};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
-use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand};
+use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand, NotifyCommand};
 use crate::config::{Config, Located, Origin, Overrides};
 use crate::error::bad_input;
 use crate::store::Store;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
         Command::Alerts(AlertsCommand::List(args)) => alerts::list(&ctx, &args),
         Command::Alerts(AlertsCommand::Resolve(args)) => alerts::resolve(&ctx, &args),
         Command::Config(ConfigCommand::Check) => config_check::run(&ctx, &env),
+        Command::Notify(NotifyCommand::Test { channel }) => notify::test(&ctx, channel.as_deref()),
     }
 }
 

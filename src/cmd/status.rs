@@ -19,11 +19,12 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let accounts = config.select_accounts(&args.filter.accounts)?;
     let mut store = ctx.open_store()?;
     let earliest = evaluate::earliest_start(&accounts, ctx.now);
-    let (rows, states, open) = store.read(|tx| {
+    let (rows, states, open, backlog) = store.read(|tx| {
         Ok((
             store::usage::since(tx, earliest.date_naive())?,
             store::accounts::states(tx)?,
             store::alerts::open_counts(tx)?,
+            store::outbox::backlog(tx)?,
         ))
     })?;
     let views = evaluate::views(&accounts, &rows, config.api.usage_source, ctx.now);
@@ -45,8 +46,8 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
                         _ => Value::Null,
                     };
                     let mut q = json!({
-                        "used": r.used.map_or(Value::Null, |u| output::json_value(r.quota_type, u)),
-                        "limit": r.limit.map_or(Value::Null, |l| output::json_value(r.quota_type, l)),
+                        "used": r.used.map_or(Value::Null, |u| r.quota_type.json_value(u)),
+                        "limit": r.limit.map_or(Value::Null, |l| r.quota_type.json_value(l)),
                         "percentage": pct,
                         "measured": r.used.is_some(),
                     });
@@ -68,6 +69,9 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
                     "usage_source": source.as_str(),
                     "quotas": quotas,
                     "open_alerts": open_of(v),
+                    "notifications": backlog.get(&v.account.name).map_or_else(|| json!({}), |channels| {
+                        channels.iter().map(|(c, b)| (c.clone(), json!({"pending": b.pending, "failed": b.failed}))).collect::<Map<_, _>>().into()
+                    }),
                 })
             })
             .collect();
@@ -125,6 +129,21 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         }
     }
     output::print_table(&t)?;
+    // Deliveries not (yet) made, per channel, over all accounts shown.
+    let mut per_channel: std::collections::BTreeMap<&str, (usize, usize)> =
+        std::collections::BTreeMap::new();
+    for v in &views {
+        for (c, b) in backlog.get(&v.account.name).into_iter().flatten() {
+            let e = per_channel.entry(c.as_str()).or_default();
+            e.0 += b.pending;
+            e.1 += b.failed;
+        }
+    }
+    for (c, (pending, failed)) in per_channel {
+        output::line(&format!(
+            "notifications to {c}: {pending} pending, {failed} failed"
+        ))?;
+    }
     for v in &views {
         for r in v
             .readings

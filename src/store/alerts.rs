@@ -14,18 +14,23 @@ use crate::period::Period;
 use crate::quota::QuotaType;
 use crate::reconcile::{Action, Firing};
 
-const COLUMNS: &str = "id, account, type, severity, message, current_value, limit_value, percentage, \
+pub const COLUMNS: &str = "id, account, type, severity, message, current_value, limit_value, percentage, \
      quota_type, threshold, period_start, period_end, created_at, resolved_at, resolution, comment";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
+    from_row_at(r, 0)
+}
+
+/// An alert whose columns start at index `o` of the row (after a join's own columns).
+pub fn from_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Alert> {
     let bad = |i: usize, what: &str| {
         rusqlite::Error::FromSqlConversionFailure(
-            i,
+            o + i,
             rusqlite::types::Type::Text,
             format!("unknown {what}").into(),
         )
     };
-    let text = |i: usize| r.get::<_, String>(i);
+    let text = |i: usize| r.get::<_, String>(o + i);
     let decimal = |i: usize| -> rusqlite::Result<rust_decimal::Decimal> {
         text(i)?.parse().map_err(|_| bad(i, "decimal"))
     };
@@ -37,22 +42,22 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         message: text(4)?,
         current_value: decimal(5)?,
         limit_value: decimal(6)?,
-        percentage: r.get(7)?,
+        percentage: r.get(o + 7)?,
         quota_type: QuotaType::parse(&text(8)?).ok_or_else(|| bad(8, "quota type"))?,
-        threshold: r.get(9)?,
+        threshold: r.get(o + 9)?,
         period_start: parse_ts(&text(10)?)?,
         period_end: parse_ts(&text(11)?)?,
         created_at: parse_ts(&text(12)?)?,
         resolved_at: r
-            .get::<_, Option<String>>(13)?
+            .get::<_, Option<String>>(o + 13)?
             .as_deref()
             .map(parse_ts)
             .transpose()?,
-        resolution: match r.get::<_, Option<String>>(14)? {
+        resolution: match r.get::<_, Option<String>>(o + 14)? {
             Some(s) => Some(Resolution::parse(&s).ok_or_else(|| bad(14, "resolution"))?),
             None => None,
         },
-        comment: r.get(15)?,
+        comment: r.get(o + 15)?,
     })
 }
 
@@ -242,6 +247,24 @@ pub fn open_counts(conn: &Connection) -> Result<HashMap<String, usize>> {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Open alerts per severity, both severities always present.
+pub fn open_by_severity(conn: &Connection) -> Result<Vec<(Severity, usize)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT severity, count(*) FROM alerts WHERE resolved_at IS NULL GROUP BY 1",
+    )?;
+    let mut counts = vec![(Severity::Warning, 0), (Severity::Critical, 0)];
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
+    })?;
+    for row in rows {
+        let (sev, n) = row?;
+        if let Some(slot) = counts.iter_mut().find(|(s, _)| s.as_str() == sev) {
+            slot.1 = n;
+        }
+    }
+    Ok(counts)
 }
 
 /// Alerts whose id starts with `prefix` (lowercase hex and dashes), at most `limit` of them.

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod outbox;
 pub mod usage;
 
 use std::path::{Path, PathBuf};
@@ -180,6 +181,24 @@ fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
         err.context(format!("cannot open the database {}", path.display()))
     }
 }
+
+/// Reads one fact from `sync_state`.
+pub fn get_state(conn: &Connection, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+        .execute([key, value])?;
+    Ok(())
+}
+
+/// The `sync_state` key of the last successful sync's time.
+pub const LAST_SUCCESS: &str = "last_success_at";
 
 /// UTC RFC 3339 with seconds, as every timestamp column stores it.
 pub fn ts(t: DateTime<Utc>) -> String {

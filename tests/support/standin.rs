@@ -84,6 +84,7 @@ pub struct Request {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -557,7 +558,7 @@ fn respond(
     stream.flush()
 }
 
-fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
+pub fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -595,6 +596,7 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
         path: path.to_string(),
         query,
         headers,
+        body,
     })
 }
 

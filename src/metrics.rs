@@ -1,0 +1,184 @@
+//! Exports at the end of every sync (SPEC §6): the node_exporter textfile, written
+//! atomically, and the heartbeat ping. Neither may fail a sync: problems are logged.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+
+use crate::alert::{AccountStatus, Severity};
+use crate::evaluate::View;
+use crate::notify::send;
+use crate::secret::Secret;
+
+/// What the textfile reports.
+pub struct Snapshot<'a> {
+    pub views: &'a [View<'a>],
+    pub status: &'a dyn Fn(&str) -> AccountStatus,
+    pub open_alerts: &'a [(Severity, usize)],
+    pub last_success: Option<DateTime<Utc>>,
+    pub duration: Duration,
+    pub success: bool,
+}
+
+/// The textfile collector format, with HELP and TYPE for every metric.
+pub fn render(s: &Snapshot<'_>) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let per_quota =
+        |f: &dyn Fn(&crate::reconcile::Reading) -> Option<String>| -> Vec<(String, String)> {
+            s.views
+                .iter()
+                .flat_map(|v| {
+                    v.readings.iter().filter_map(move |r| {
+                        f(r).map(|value| {
+                            (
+                                labels(&[
+                                    ("account", &v.account.name),
+                                    ("quota_type", r.quota_type.as_str()),
+                                ]),
+                                value,
+                            )
+                        })
+                    })
+                })
+                .collect()
+        };
+    family(
+        "quota_usage",
+        "Usage in the current billing period (tokens, requests or USD).",
+        per_quota(&|r| r.used.map(|u| u.to_string())),
+    );
+    family(
+        "quota_limit",
+        "The configured limit for the current billing period.",
+        per_quota(&|r| r.limit.map(|l| l.to_string())),
+    );
+    family(
+        "quota_usage_ratio",
+        "Usage divided by the limit (1 = the limit is reached).",
+        per_quota(&|r| match (r.used, r.limit) {
+            (Some(u), Some(l)) if !l.is_zero() => u
+                .checked_div(l)
+                .map(|x| x.round_dp(6).normalize().to_string()),
+            _ => None,
+        }),
+    );
+    family(
+        "quota_account_exhausted",
+        "1 while any quota of the account has reached its limit.",
+        s.views
+            .iter()
+            .map(|v| {
+                let exhausted = (s.status)(&v.account.name) == AccountStatus::Exhausted;
+                (
+                    labels(&[("account", &v.account.name)]),
+                    u8::from(exhausted).to_string(),
+                )
+            })
+            .collect(),
+    );
+    family(
+        "quota_alerts_open",
+        "Open alerts by severity.",
+        s.open_alerts
+            .iter()
+            .map(|(sev, n)| (labels(&[("severity", sev.as_str())]), n.to_string()))
+            .collect(),
+    );
+    if let Some(t) = s.last_success {
+        family(
+            "quota_last_success_timestamp_seconds",
+            "When the last successful sync finished (Unix time).",
+            vec![(String::new(), t.timestamp().to_string())],
+        );
+    }
+    family(
+        "quota_sync_duration_seconds",
+        "How long the last sync took.",
+        vec![(String::new(), format!("{:.3}", s.duration.as_secs_f64()))],
+    );
+    family(
+        "quota_sync_success",
+        "1 if the last sync succeeded, else 0.",
+        vec![(String::new(), u8::from(s.success).to_string())],
+    );
+    out
+}
+
+fn labels(pairs: &[(&str, &str)]) -> String {
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Writes `contents` to `path` through a temporary file in the same folder and a rename, so
+/// node_exporter never reads half a file.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("the textfile path has no file name")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let write = || -> Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        e.context(format!(
+            "cannot write the metrics textfile {}",
+            path.display()
+        ))
+    })
+}
+
+/// Pings the heartbeat URL, or `URL/fail` after a failed sync (the healthchecks.io
+/// convention). Logged, never fatal.
+pub fn heartbeat(url: &Secret, success: bool, timeout: Duration) {
+    let target = if success {
+        url.expose().to_string()
+    } else {
+        format!("{}/fail", url.expose().trim_end_matches('/'))
+    };
+    match send::get(&send::agent(), &target, url, timeout) {
+        Ok(status) => log::debug!("heartbeat sent (HTTP {status})"),
+        Err(e) => log::warn!("heartbeat failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(
+            labels(&[("account", "a\"b\\c\nd")]),
+            r#"{account="a\"b\\c\nd"}"#
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! Delivering the outbox (SPEC §6): after each sync, pending deliveries that are due go out
+//! through their channel. Each answer is recorded in its own transaction right after it
+//! arrives: a crash in between leaves the row pending and it is sent again (at least once).
+//! Failures are retried on later runs with backoff (or the endpoint's `retry-after`),
+//! permanent refusals fail at once, and anything undelivered after 24 h is marked `failed`.
+
+pub mod message;
+pub mod send;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::config::{Channel, ChannelKind};
+use crate::secret::Secret;
+use crate::store::Store;
+use crate::store::outbox::{self, Delivery};
+use send::Outcome;
+
+/// Alerts per Slack message; more wait for the next message.
+const SLACK_BATCH: usize = 20;
+/// Slack allows about one message a second per webhook.
+const SLACK_SPACING: Duration = Duration::from_millis(1100);
+/// The longest one notification request may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long pending deliveries are retried before they are marked failed.
+const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub failed: usize,
+    /// Left for the next run: the time budget ran out.
+    pub deferred: usize,
+}
+
+/// When to try again after `attempts` failures: 1, 2, 4 … minutes, at most an hour, and
+/// never sooner than the endpoint asked.
+pub fn next_attempt(
+    now: DateTime<Utc>,
+    attempts: u32,
+    retry_after: Option<Duration>,
+) -> DateTime<Utc> {
+    let backoff = chrono::Duration::minutes(1i64 << attempts.saturating_sub(1).min(6))
+        .min(chrono::Duration::hours(1));
+    let asked = retry_after
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .unwrap_or_default();
+    now + backoff.max(asked)
+}
+
+/// Sends what is due, within `budget`.
+pub fn deliver(
+    store: &mut Store,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+    budget: Duration,
+) -> Result<Report> {
+    let deadline = Instant::now() + budget;
+    let mut report = Report::default();
+    let expired = store.write(|tx| outbox::expire(tx, now - GIVE_UP_AFTER))?;
+    if expired > 0 {
+        log::error!(
+            "{expired} notification(s) undelivered for 24 h are marked failed (see quota status)"
+        );
+        report.failed += expired;
+    }
+    let due = store.read(|tx| outbox::due(tx, now))?;
+    if due.is_empty() {
+        return Ok(report);
+    }
+    let mut by_channel: BTreeMap<&str, Vec<&Delivery>> = BTreeMap::new();
+    for d in &due {
+        by_channel.entry(d.channel.as_str()).or_default().push(d);
+    }
+    let agent = send::agent();
+    for (name, deliveries) in by_channel {
+        let Some(channel) = channels.iter().find(|c| c.name == name) else {
+            let why = format!("channel {name:?} is no longer configured");
+            store.write(|tx| {
+                deliveries
+                    .iter()
+                    .try_for_each(|d| outbox::mark_failed(tx, d.id, &why))
+            })?;
+            log::error!(
+                "{} notification(s) for {why}: marked failed",
+                deliveries.len()
+            );
+            report.failed += deliveries.len();
+            continue;
+        };
+        let batches: Vec<Vec<&Delivery>> = match channel.kind {
+            ChannelKind::Slack { .. } => {
+                deliveries.chunks(SLACK_BATCH).map(<[_]>::to_vec).collect()
+            }
+            _ => deliveries.iter().map(|d| vec![*d]).collect(),
+        };
+        let mut last_slack: Option<Instant> = None;
+        for (i, batch) in batches.iter().enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let spacing = match (&channel.kind, last_slack) {
+                (ChannelKind::Slack { .. }, Some(t)) => SLACK_SPACING.saturating_sub(t.elapsed()),
+                _ => Duration::ZERO,
+            };
+            if left <= spacing + Duration::from_millis(200) {
+                let rest: usize = batches[i..].iter().map(Vec::len).sum();
+                log::info!(
+                    "{rest} notification(s) to {name} wait for the next run (time budget used)"
+                );
+                report.deferred += rest;
+                break;
+            }
+            std::thread::sleep(spacing);
+            let outcome = send_batch(
+                &agent,
+                channel,
+                batch,
+                now,
+                (left - spacing).min(SEND_TIMEOUT),
+            );
+            last_slack = Some(Instant::now());
+            record(store, name, batch, &outcome, now, &mut report)?;
+        }
+    }
+    Ok(report)
+}
+
+fn send_batch(
+    agent: &ureq::Agent,
+    channel: &Channel,
+    batch: &[&Delivery],
+    now: DateTime<Utc>,
+    timeout: Duration,
+) -> Outcome {
+    let first = batch[0];
+    let idempotency = format!("{}:{}", first.alert.id, first.event.as_str());
+    let secret = |source: &crate::secret::SecretSource| source.read().map_err(|e| format!("{e:#}"));
+    match &channel.kind {
+        ChannelKind::Slack { url } => match secret(url) {
+            Ok(url) => {
+                let notes: Vec<_> = batch.iter().map(|d| (&d.alert, d.event)).collect();
+                send::post_json(agent, &url, &message::slack(&notes, now), None, timeout)
+            }
+            Err(e) => Outcome::Retry {
+                error: e,
+                after: None,
+            },
+        },
+        ChannelKind::Webhook { url } => match secret(url) {
+            Ok(url) => send::post_json(
+                agent,
+                &url,
+                &message::webhook(&first.alert, first.event),
+                Some(&idempotency),
+                timeout,
+            ),
+            Err(e) => Outcome::Retry {
+                error: e,
+                after: None,
+            },
+        },
+        ChannelKind::PagerDuty { routing_key, url } => match secret(routing_key) {
+            Ok(key) => {
+                let body = message::pagerduty(&first.alert, first.event, key.expose(), now);
+                let target = Secret::new(url.as_deref().unwrap_or(message::PAGERDUTY_URL));
+                match send::post_json(agent, &target, &body, None, timeout) {
+                    Outcome::Delivered(s) => Outcome::Delivered(s),
+                    Outcome::Retry { error, after } => Outcome::Retry {
+                        error: send::redact(&error, &key),
+                        after,
+                    },
+                    Outcome::Failed(e) => Outcome::Failed(send::redact(&e, &key)),
+                }
+            }
+            Err(e) => Outcome::Retry {
+                error: e,
+                after: None,
+            },
+        },
+        ChannelKind::Email { to, from, command } => send::mail(
+            command,
+            &message::email(&first.alert, first.event, to, from, now),
+            timeout,
+        ),
+    }
+}
+
+fn record(
+    store: &mut Store,
+    channel: &str,
+    batch: &[&Delivery],
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Result<()> {
+    store.write(|tx| {
+        for d in batch {
+            match outcome {
+                Outcome::Delivered(_) => outbox::mark_delivered(tx, d.id, now)?,
+                Outcome::Retry { error, after } => {
+                    outbox::mark_retry(tx, d.id, next_attempt(now, d.attempts + 1, *after), error)?
+                }
+                Outcome::Failed(error) => outbox::mark_failed(tx, d.id, error)?,
+            }
+        }
+        Ok(())
+    })?;
+    let n = batch.len();
+    match outcome {
+        Outcome::Delivered(s) => {
+            log::info!("notified {channel} of {n} alert update(s): {s}");
+            report.delivered += n;
+        }
+        Outcome::Retry { error, .. } => {
+            log::warn!("notification to {channel} failed ({error}); it will be retried");
+            report.retrying += n;
+        }
+        Outcome::Failed(error) => {
+            log::error!("notification to {channel} refused for good ({error}); marked failed");
+            report.failed += n;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_an_hour_and_honours_retry_after() {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mins = |a, r| (next_attempt(now, a, r) - now).num_minutes();
+        assert_eq!(
+            [mins(1, None), mins(2, None), mins(3, None), mins(9, None)],
+            [1, 2, 4, 60]
+        );
+        assert_eq!(mins(1, Some(Duration::from_secs(600))), 10);
+    }
+}

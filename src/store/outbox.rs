@@ -1,0 +1,130 @@
+//! The notification outbox: rows written with the alert change that caused them, read back
+//! after the commit, and marked one by one as the endpoints answer. A crash between sending
+//! and marking leaves the row pending, so it is sent again: at least once, never lost.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::alerts::{COLUMNS, from_row_at};
+use super::ts;
+use crate::alert::Alert;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Firing,
+    Resolved,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Firing => "firing",
+            Event::Resolved => "resolved",
+        }
+    }
+}
+
+/// One pending delivery and the alert it is about.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub channel: String,
+    pub event: Event,
+    pub attempts: u32,
+    pub alert: Alert,
+}
+
+/// Pending deliveries that are due, oldest first.
+pub fn due(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
+    let cols: Vec<String> = COLUMNS
+        .split(", ")
+        .map(|c| format!("a.{}", c.trim()))
+        .collect();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT o.id, o.channel, o.event, o.attempts, {} FROM outbox o JOIN alerts a ON a.id = o.alert_id
+         WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 ORDER BY o.id",
+        cols.join(", ")
+    ))?;
+    let rows = stmt.query_map([ts(now)], |r| {
+        Ok(Delivery {
+            id: r.get(0)?,
+            channel: r.get(1)?,
+            event: if r.get::<_, String>(2)? == "resolved" {
+                Event::Resolved
+            } else {
+                Event::Firing
+            },
+            attempts: r.get(3)?,
+            alert: from_row_at(r, 4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn mark_delivered(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
+    )?
+    .execute(params![id, ts(now)])?;
+    Ok(())
+}
+
+pub fn mark_retry(conn: &Connection, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
+        .execute(params![id, ts(next), error])?;
+    Ok(())
+}
+
+pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")?
+        .execute(params![id, error])?;
+    Ok(())
+}
+
+/// Gives up on deliveries pending since before `cutoff`. Returns how many.
+pub fn expire(conn: &Connection, cutoff: DateTime<Utc>) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE outbox SET state = 'failed',
+                 last_error = 'undelivered for 24 h' || coalesce(': ' || last_error, '')
+             WHERE state = 'pending' AND created_at < ?1",
+        )?
+        .execute([ts(cutoff)])?)
+}
+
+/// Pending and failed deliveries per channel.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    pub pending: usize,
+    pub failed: usize,
+}
+
+/// Backlog per account, then per channel.
+pub fn backlog(conn: &Connection) -> Result<BTreeMap<String, BTreeMap<String, Backlog>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.account, o.channel, o.state, count(*) FROM outbox o JOIN alerts a ON a.id = o.alert_id
+         WHERE o.state IN ('pending', 'failed') GROUP BY 1, 2, 3",
+    )?;
+    let mut out: BTreeMap<String, BTreeMap<String, Backlog>> = BTreeMap::new();
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)? as usize,
+        ))
+    })?;
+    for row in rows {
+        let (account, channel, state, n) = row?;
+        let b = out.entry(account).or_default().entry(channel).or_default();
+        if state == "pending" {
+            b.pending = n;
+        } else {
+            b.failed = n;
+        }
+    }
+    Ok(out)
+}
