@@ -149,10 +149,16 @@ fn channels(out: &mut String, c: &Config, warnings: &mut Vec<String>) -> Result<
             ChannelKind::PagerDuty { routing_key, .. } => Some(routing_key),
             ChannelKind::Email { .. } => None,
         };
-        if let Some(source @ SecretSource::File(_)) = secret
-            && let Err(e) = source.read()
-        {
-            warnings.push(format!("channel {}: {e:#}", ch.name));
+        if let Some(source @ SecretSource::File(path)) = secret {
+            if let Err(e) = source.read() {
+                warnings.push(format!("channel {}: {e:#}", ch.name));
+            } else if crate::secret::readable_by_others(path) {
+                warnings.push(format!(
+                    "channel {}: {} is readable by other users: chmod 600 it",
+                    ch.name,
+                    path.display()
+                ));
+            }
         }
         let target = match &ch.kind {
             ChannelKind::Slack { url } | ChannelKind::Webhook { url } => {

@@ -108,7 +108,7 @@ fn create_private(path: &Path) -> Result<()> {
     {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+        Err(e) => Err(e).with_context(|| format!("cannot create or reach {}", path.display())),
     }
 }
 
@@ -168,8 +168,16 @@ fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
         let dir = path
             .parent()
             .map_or_else(|| ".".into(), |d| d.display().to_string());
+        // SQLite's own message once, without rusqlite's repetition of it.
+        let cause = err
+            .chain()
+            .find_map(|e| match e.downcast_ref::<rusqlite::Error>() {
+                Some(rusqlite::Error::SqliteFailure(_, Some(m))) => Some(m.clone()),
+                _ => e.downcast_ref::<std::io::Error>().map(ToString::to_string),
+            })
+            .unwrap_or_else(|| format!("{err:#}"));
         anyhow::anyhow!(
-            "cannot open the database {}: {err:#}; quota needs write access to the file and its folder {dir} even to read (SQLite WAL mode): run it as the database's owner (e.g. sudo -u quota quota …) or give your group write access",
+            "cannot open the database {} ({cause}): quota needs write access to the file and its folder {dir} even to read (SQLite WAL mode): run it as the database's owner (e.g. sudo -u quota quota …) or give your group write access",
             path.display()
         )
     } else if matches!(code, Some(ErrorCode::NotADatabase)) {

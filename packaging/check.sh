@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Checks what packaging/ ships (CI runs it; so can you):
+#   1. both systemd units pass `systemd-analyze verify` with no output, with the built binary
+#      standing in for /usr/bin/quota and the generated man page on MANPATH;
+#   2. the service scores ≤ 2.0 in `systemd-analyze security --offline=true`;
+#   3. `cargo deb` builds a package holding every part (listed with dpkg-deb -c);
+#   4. as root (QUOTA_CHECK_INSTALL=0 to skip): the package installs, its quota user can run
+#      quota on the packaged config, and it purges cleanly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() {
+    command -v "$1" >/dev/null && return
+    [ -n "${apt_updated:-}" ] || { apt-get update -qq; apt_updated=1; }
+    apt-get install -y -qq "$2" >/dev/null
+}
+need systemd-analyze systemd
+need man man-db
+need dpkg-deb dpkg
+need setpriv util-linux
+command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
+
+echo "== cargo deb"
+deb=$(cargo deb --locked 2>/dev/null | tail -n 1)
+[ -f "$deb" ] || { echo "cargo deb produced no package"; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "== systemd-analyze verify"
+cp packaging/quota-sync.service packaging/quota-sync.timer "$tmp/"
+sed -i "s|^ExecStart=/usr/bin/quota |ExecStart=$PWD/target/release/quota |" "$tmp/quota-sync.service"
+out=$(MANPATH="$PWD/packaging/man" systemd-analyze verify --recursive-errors=yes \
+    "$tmp/quota-sync.service" "$tmp/quota-sync.timer" 2>&1) || { echo "$out"; exit 1; }
+[ -z "$out" ] || { echo "verify printed:"; echo "$out"; exit 1; }
+
+echo "== systemd-analyze security"
+systemd-analyze security --offline=true --threshold=20 packaging/quota-sync.service | tail -n 1
+
+echo "== package contents ($deb)"
+dpkg-deb -c "$deb" | awk '{print $NF}' > "$tmp/contents"
+for f in ./usr/bin/quota ./lib/systemd/system/quota-sync.service ./lib/systemd/system/quota-sync.timer \
+    ./etc/quota/config.toml ./usr/share/man/man1/quota.1.gz ./usr/share/bash-completion/completions/quota \
+    ./usr/share/zsh/vendor-completions/_quota ./usr/share/fish/vendor_completions.d/quota.fish \
+    ./usr/share/doc/quota/README.md; do
+    grep -qx -- "$f" "$tmp/contents" || { echo "missing from the package: $f"; exit 1; }
+done
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/quota/config.toml \
+    || { echo "/etc/quota/config.toml is not a conffile"; exit 1; }
+echo "all parts present"
+
+if [ "$(id -u)" = 0 ] && [ "${QUOTA_CHECK_INSTALL:-1}" = 1 ]; then
+    echo "== install, use as the quota user, purge"
+    dpkg -i "$deb" >/dev/null
+    install -d -o quota -g quota -m 0700 /var/lib/quota
+    as_quota() { setpriv --reuid=quota --regid=quota --clear-groups env -i HOME=/var/lib/quota PATH=/usr/bin:/bin "$@"; }
+    as_quota quota config check | head -n 2
+    as_quota quota status
+    as_quota quota alerts list
+    [ "$(stat -c %a /var/lib/quota/quota.db)" = 600 ] || { echo "database is not owner-only"; exit 1; }
+    dpkg --purge quota >/dev/null
+    [ ! -e /usr/bin/quota ] && [ ! -e /var/lib/quota ] || { echo "purge left files behind"; exit 1; }
+fi
+echo "packaging OK"

@@ -1,0 +1,132 @@
+//! The man page and shell completions are generated from the clap definitions in
+//! `src/cli.rs` and committed under `packaging/`. This test fails when they drift from the
+//! code; regenerate them with:
+//!
+//! ```sh
+//! UPDATE_GENERATED=1 cargo test --test integration generated
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+#[path = "../../src/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+
+fn packaging() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging")
+}
+
+fn generated() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let cmd = cli::Cli::command();
+    let mut man = Vec::new();
+    // The page is assembled from its parts: clap_mangen's SUBCOMMANDS section would point at
+    // quota-sync(1) and friends, which do not exist; each command gets a section here instead.
+    let page = clap_mangen::Man::new(cmd.clone());
+    page.render_title(&mut man).unwrap();
+    page.render_name_section(&mut man).unwrap();
+    page.render_synopsis_section(&mut man).unwrap();
+    page.render_description_section(&mut man).unwrap();
+    page.render_options_section(&mut man).unwrap();
+    // Each (leaf) subcommand gets a section with what it does and its options.
+    let mut leaves: Vec<(String, clap::Command)> = Vec::new();
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let nested: Vec<_> = sub
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect();
+        if nested.is_empty() {
+            leaves.push((sub.get_name().to_string(), sub.clone()));
+        }
+        for n in nested {
+            leaves.push((format!("{} {}", sub.get_name(), n.get_name()), n.clone()));
+        }
+    }
+    for (path, sub) in leaves {
+        let full: &'static str = Box::leak(format!("quota {path}").into_boxed_str());
+        man.extend(format!(".SH \"QUOTA {}\"\n", path.to_uppercase()).into_bytes());
+        let mut synopsis = Vec::new();
+        clap_mangen::Man::new(sub.clone().name(full))
+            .render_synopsis_section(&mut synopsis)
+            .unwrap();
+        man.extend(body_of(&synopsis));
+        if let Some(about) = sub.get_long_about().or(sub.get_about()) {
+            man.extend(format!(".PP\n{about}\n").into_bytes());
+        }
+        let mut options = Vec::new();
+        clap_mangen::Man::new(sub.name(full))
+            .render_options_section(&mut options)
+            .unwrap();
+        man.extend(body_of(&options));
+    }
+    man.extend(EXIT_STATUS.as_bytes());
+    page.render_version_section(&mut man).unwrap();
+    files.push((packaging().join("man/man1/quota.1"), man));
+    for (shell, name) in [
+        (Shell::Bash, "quota.bash"),
+        (Shell::Zsh, "_quota"),
+        (Shell::Fish, "quota.fish"),
+    ] {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut cli::Cli::command(), "quota", &mut out);
+        files.push((packaging().join("completions").join(name), out));
+    }
+    files
+}
+
+/// A rendered section as a subsection: clap_mangen's `.ie`/`.el` preamble (already in the
+/// page once) dropped and its `.SH` heading demoted to `.SS`.
+fn body_of(section: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(section);
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with(".ie ") && !l.starts_with(".el "))
+        .map(|l| {
+            l.strip_prefix(".SH ")
+                .map_or_else(|| l.to_string(), |h| format!(".SS {h}"))
+        })
+        .collect();
+    format!("{}\n", lines.join("\n")).into_bytes()
+}
+
+const EXIT_STATUS: &str = ".SH \"EXIT STATUS\"
+.TP
+\\fB0\\fR
+Success (also when standard output is closed early).
+.TP
+\\fB1\\fR
+The command failed, fully or partly: the Admin API unreachable after retries, the admin key refused, a database error, an unknown or ambiguous alert id, a notification test that failed.
+.TP
+\\fB2\\fR
+Bad command line, configuration or environment.
+.SH FILES
+.TP
+\\fI/etc/quota/config.toml\\fR
+The configuration (also \\fI$XDG_CONFIG_HOME/quota/config.toml\\fR).
+.TP
+\\fI/var/lib/quota/quota.db\\fR
+The database, under systemd's StateDirectory.
+.SH ENVIRONMENT
+QUOTA_CONFIG, QUOTA_DB, QUOTA_API_URL, QUOTA_NOW (RFC 3339, replaces the clock), ANTHROPIC_ADMIN_API_KEY, CREDENTIALS_DIRECTORY, RUST_LOG.
+";
+
+#[test]
+fn generated_files_match_the_command_line() {
+    let update = std::env::var_os("UPDATE_GENERATED").is_some();
+    let mut stale = Vec::new();
+    for (path, content) in generated() {
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &content).unwrap();
+        } else if std::fs::read(&path).ok().as_deref() != Some(content.as_slice()) {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "out of date: {stale:?}; regenerate with UPDATE_GENERATED=1 cargo test --test integration generated"
+    );
+}

@@ -1,0 +1,144 @@
+//! What `packaging/` ships: the example config loads as shipped and with every optional key.
+
+use crate::env::TestEnv;
+
+#[test]
+fn the_example_config_is_valid_as_shipped_and_with_every_key() {
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/config.example.toml"
+    ))
+    .unwrap();
+    let env = TestEnv::with_config(&shipped);
+    let mut c = env.command(&["config", "check"]);
+    c.env_remove("QUOTA_DB");
+    let out = c.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("database:     /var/lib/quota/quota.db (from config file)"),
+        "{stdout}"
+    );
+
+    let everything: String = shipped
+        .lines()
+        .map(|l| l.strip_prefix("#: ").or(l.strip_prefix("#:")).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        everything
+            .lines()
+            .filter(|l| l.starts_with("[[accounts]]"))
+            .count()
+            == 3
+    );
+    env.write_config(&everything);
+    let out = env.run(&["config", "check"]).ok().stdout;
+    for needle in [
+        "production: api_key_id",
+        "research: workspace_id",
+        "everything: organization",
+        "team (slack)",
+        "pagerduty (pagerduty)",
+        "email (email)",
+        "textfile /var/lib/prometheus",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing in {out}");
+    }
+}
+
+/// An operator without write access to the database folder gets one clear line, not a
+/// panic. Needs root to drop to another user (as CI runs); elsewhere it says so and passes.
+#[test]
+fn an_operator_without_write_access_is_told_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    if !std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    {
+        eprintln!("skipped: needs root to run quota as another user");
+        return;
+    }
+    let env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    env.run(&["check"]).ok(); // root creates the database: folder 0700, file 0600
+    let chmod = |p: &std::path::Path, mode| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    chmod(env.path(), 0o755);
+    chmod(&env.config, 0o644);
+    let as_nobody = || {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_quota"),
+            "status",
+        ])
+        .env_clear()
+        .env("QUOTA_CONFIG", &env.config)
+        .env("QUOTA_DB", &env.db)
+        .env("HOME", "/nonexistent");
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // A folder they cannot enter.
+    let (code, stderr) = as_nobody();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("needs write access") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    // A folder and file they can read but not write: WAL mode still needs to write.
+    chmod(env.db.parent().unwrap(), 0o755);
+    chmod(&env.db, 0o644);
+    let (code, stderr) = as_nobody();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("needs write access") && stderr.contains("sudo -u"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_check_warns_about_what_an_operator_should_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let slack = env.path().join("slack-url");
+    std::fs::write(&slack, "https://hooks.slack.com/services/T/B/SECRETPART\n").unwrap();
+    std::fs::set_permissions(&slack, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let key = env.path().join("admin-key");
+    std::fs::write(&key, "sk-ant-admin01-secret").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    env.write_config(&format!(
+        "[api]\nadmin_key_file = \"{}\"\n\n[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\nthresholds = [95, 80]\nrequest_limit = 10\n\n\
+         [[notify]]\ntype = \"slack\"\nurl_file = \"{}\"\n\n[[notify]]\ntype = \"pagerduty\"\nrouting_key_file = \"/nonexistent/pd-key\"\n",
+        key.display(),
+        slack.display()
+    ));
+    let out = env.run(&["config", "check"]).ok().stdout;
+    for needle in [
+        "admin key file",
+        "slack-url is readable by other users",
+        "channel pagerduty: cannot read secret file /nonexistent/pd-key",
+        "accounts[0] (\"a\").thresholds: [95, 80] is not in ascending order",
+        "request_limit is not measured",
+        "slack (slack): URL file",
+        "min severity warning; resolved notices on",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing in:\n{out}");
+    }
+    assert!(
+        !out.contains("SECRETPART") && !out.contains("sk-ant-admin01-secret"),
+        "{out}"
+    );
+}
