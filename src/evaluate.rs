@@ -2,17 +2,19 @@
 //! billing period, and which quotas are measured. `reconcile_accounts` then runs alert
 //! reconciliation for every account inside the caller's write transaction.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::Connection;
+use rust_decimal::Decimal;
 
 use crate::alert::AccountStatus;
 use crate::config::{Account, Channel, Selector, UsageSource};
 use crate::period::Period;
 use crate::quota::{DayUsage, QuotaType, Totals};
-use crate::reconcile::{Evaluation, Reading, reconcile};
+use crate::reconcile::{Evaluation, Forecast, Reading, reconcile};
+use crate::store::cost::CostDay;
 use crate::store::{self, alerts::Changes};
 
 /// One account at `now`: its period, its totals and a reading per quota type.
@@ -41,7 +43,9 @@ pub fn unmeasured_reason(q: QuotaType, source: UsageSource) -> Option<&'static s
             "the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
         ),
         QuotaType::Requests => Some("some days in the period have no request count"),
-        QuotaType::CostUsd => Some("USD cost is not collected by this version of quota"),
+        QuotaType::CostUsd => Some(
+            "no cost report has been read yet (cost is read for workspace and organization accounts with a cost_limit_usd)",
+        ),
         _ => None,
     }
 }
@@ -84,36 +88,111 @@ impl<'r> Index<'r> {
     }
 }
 
-/// Sums each account's rows over its period containing `now`. `rows` must reach back to the
-/// earliest period start (see `earliest_start`).
+/// What the views are computed from.
+pub struct Inputs<'r> {
+    /// Usage rows from the earliest period start on.
+    pub usage: &'r [DayUsage],
+    /// Cost rows from the earliest period start on; `None` when cost has never been read.
+    pub cost: Option<&'r [CostDay]>,
+    pub source: UsageSource,
+}
+
+/// Stored usage and cost from a day on, as the views need them.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub usage: Vec<DayUsage>,
+    pub cost: Option<Vec<CostDay>>,
+}
+
+impl Loaded {
+    /// Cost counts as measured once a cost fetch has succeeded (`cost_synced_at`).
+    pub fn read(conn: &Connection, earliest: DateTime<Utc>) -> Result<Loaded> {
+        let day = earliest.date_naive();
+        let cost = match store::get_state(conn, store::COST_SYNCED)? {
+            Some(_) => Some(store::cost::since(conn, day)?),
+            None => None,
+        };
+        Ok(Loaded {
+            usage: store::usage::since(conn, day)?,
+            cost,
+        })
+    }
+
+    pub fn inputs(&self, source: UsageSource) -> Inputs<'_> {
+        Inputs {
+            usage: &self.usage,
+            cost: self.cost.as_deref(),
+            source,
+        }
+    }
+}
+
+/// How much of the period must have passed before forecasts are made.
+const FORECAST_AFTER: f64 = 0.2;
+/// Full days the daily rate is averaged over.
+const RATE_DAYS: i64 = 7;
+
+/// Sums each account's rows over its period containing `now`, and projects where each quota
+/// is heading.
 pub fn views<'a>(
     accounts: &[&'a Account],
-    rows: &[DayUsage],
-    source: UsageSource,
+    inputs: &Inputs<'_>,
     now: DateTime<Utc>,
 ) -> Vec<View<'a>> {
-    let index = Index::new(rows);
+    let index = Index::new(inputs.usage);
     accounts
         .iter()
         .map(|&account| {
             let period = Period::containing(account.billing_day, now);
-            let mut totals = Totals::empty();
+            let mut daily: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
             for r in index
                 .rows(&account.selector)
                 .iter()
                 .filter(|r| period.contains_day(r.day))
             {
-                totals.add(r);
+                daily.entry(r.day).or_insert_with(Totals::empty).add(r);
+            }
+            if let Some(cost) = inputs.cost {
+                for c in cost
+                    .iter()
+                    .filter(|c| period.contains_day(c.day) && cost_selected(&account.selector, c))
+                {
+                    let t = daily.entry(c.day).or_insert_with(Totals::empty);
+                    t.cost_usd =
+                        Some(t.cost_usd.unwrap_or_default() + c.cents / Decimal::ONE_HUNDRED);
+                }
+            }
+            let value = |t: &Totals, q: QuotaType| -> Option<Decimal> {
+                match q {
+                    QuotaType::Requests if !inputs.source.measures_requests() => None,
+                    QuotaType::CostUsd
+                        if inputs.cost.is_none()
+                            || matches!(account.selector, Selector::ApiKey(_)) =>
+                    {
+                        None
+                    }
+                    QuotaType::CostUsd => Some(t.cost_usd.unwrap_or_default().normalize()),
+                    _ => t.get(q),
+                }
+            };
+            let mut total = Totals::empty();
+            total.cost_usd = Some(Decimal::ZERO);
+            for t in daily.values() {
+                total.merge(t);
             }
             let readings = QuotaType::ALL
                 .into_iter()
-                .map(|q| Reading {
-                    quota_type: q,
-                    limit: account.limits.get(q),
-                    used: match q {
-                        QuotaType::Requests if !source.measures_requests() => None,
-                        _ => totals.get(q),
-                    },
+                .map(|q| {
+                    let used = value(&total, q);
+                    let limit = account.limits.get(q);
+                    let forecast =
+                        used.and_then(|u| forecast(&daily, |t| value(t, q), u, limit, period, now));
+                    Reading {
+                        quota_type: q,
+                        limit,
+                        used,
+                        forecast,
+                    }
                 })
                 .collect();
             View {
@@ -123,6 +202,56 @@ pub fn views<'a>(
             }
         })
         .collect()
+}
+
+fn cost_selected(s: &Selector, c: &CostDay) -> bool {
+    match s {
+        Selector::Workspace(ws) => c.workspace_id == *ws,
+        Selector::Organization => true,
+        Selector::ApiKey(_) => false,
+    }
+}
+
+/// `used` plus the average daily rate of the last full days (up to 7, fewer early in the
+/// period) times the time left, once `FORECAST_AFTER` of the period has passed.
+fn forecast(
+    daily: &BTreeMap<NaiveDate, Totals>,
+    value: impl Fn(&Totals) -> Option<Decimal>,
+    used: Decimal,
+    limit: Option<Decimal>,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Option<Forecast> {
+    let length = (period.end - period.start).num_seconds() as f64;
+    if ((now - period.start).num_seconds() as f64) < FORECAST_AFTER * length {
+        return None;
+    }
+    let today = now.date_naive();
+    let first = (today - chrono::Duration::days(RATE_DAYS)).max(period.start_day());
+    let days = (today - first).num_days();
+    if days <= 0 {
+        return None;
+    }
+    // Days without rows count as zero: no usage is a rate too.
+    let mut sum = Decimal::ZERO;
+    for (_, t) in daily.range(first..today) {
+        sum += value(t)?;
+    }
+    let rate = sum / Decimal::from(days);
+    let left = Decimal::from(period.remaining(now).num_seconds()) / Decimal::from(86_400);
+    let projected = used + rate * left;
+    let exhausts_at = limit
+        .filter(|l| rate > Decimal::ZERO && used < *l)
+        .and_then(|l| {
+            let secs = ((l - used) / rate * Decimal::from(86_400)).trunc();
+            let secs: i64 = secs.try_into().ok()?;
+            let at = now + chrono::Duration::seconds(secs);
+            (at < period.end).then_some(at)
+        });
+    Some(Forecast {
+        projected,
+        exhausts_at,
+    })
 }
 
 /// The earliest start of the accounts' current periods (or `now`'s day if there are none).
@@ -146,10 +275,10 @@ pub fn reconcile_accounts(
     store::accounts::upsert(tx, accounts, now)?;
     let states = store::accounts::states(tx)?;
     let earliest = earliest_start(accounts, now);
-    let rows = store::usage::since(tx, earliest.date_naive())?;
+    let loaded = Loaded::read(tx, earliest)?;
     let mut existing = store::alerts::for_reconcile(tx, earliest)?;
     let mut changes = Changes::default();
-    for view in views(accounts, &rows, source, now) {
+    for view in views(accounts, &loaded.inputs(source), now) {
         let name = view.account.name.as_str();
         let alerts = existing.remove(name).unwrap_or_default();
         let status = states.get(name).map_or(AccountStatus::Active, |s| s.status);
@@ -227,15 +356,31 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-28T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let tokens: Vec<_> = views(&refs, &rows, UsageSource::Messages, now)
-            .iter()
-            .map(|v| v.reading(QuotaType::Tokens).used.unwrap())
-            .collect();
+        let tokens: Vec<_> = views(
+            &refs,
+            &Inputs {
+                usage: &rows,
+                cost: None,
+                source: UsageSource::Messages,
+            },
+            now,
+        )
+        .iter()
+        .map(|v| v.reading(QuotaType::Tokens).used.unwrap())
+        .collect();
         assert_eq!(
             tokens,
             [11.into(), 1011.into(), 109.into(), 1120.into(), 0.into()]
         );
-        let v = &views(&refs, &rows, UsageSource::Messages, now)[0];
+        let v = &views(
+            &refs,
+            &Inputs {
+                usage: &rows,
+                cost: None,
+                source: UsageSource::Messages,
+            },
+            now,
+        )[0];
         assert_eq!(v.reading(QuotaType::Requests).used, None);
         assert_eq!(v.reading(QuotaType::CostUsd).used, None);
     }
@@ -263,7 +408,7 @@ mod tests {
             accounts.push(account("org", Selector::Organization, billing_day));
             let refs: Vec<&Account> = accounts.iter().collect();
             let now = base.and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
-            for v in views(&refs, &rows, UsageSource::Analytics, now) {
+            for v in views(&refs, &Inputs { usage: &rows, cost: None, source: UsageSource::Analytics }, now) {
                 let mine: Vec<&DayUsage> = rows.iter().filter(|r| {
                     let selected = match &v.account.selector {
                         Selector::ApiKey(k) => r.api_key_id.as_deref() == Some(k.as_str()),

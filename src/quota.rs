@@ -165,6 +165,19 @@ impl Totals {
         };
     }
 
+    /// Adds another sum (e.g. one day's) into this one.
+    pub fn merge(&mut self, o: &Totals) {
+        self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.requests = match (self.requests, o.requests) {
+            (Some(a), Some(b)) => Some(a.saturating_add(b)),
+            _ => None,
+        };
+        if let Some(c) = o.cost_usd {
+            self.cost_usd = Some(self.cost_usd.unwrap_or_default() + c);
+        }
+    }
+
     /// The value of one quota type, or `None` when the source does not measure it.
     pub fn get(&self, q: QuotaType) -> Option<Decimal> {
         match q {

@@ -23,12 +23,22 @@ use crate::alert::{AccountStatus, Alert, AlertType, Resolution, Severity, classi
 use crate::period::Period;
 use crate::quota::{self, QuotaType};
 
-/// One quota of one account: its limit (if any) and its usage in the period (if measured).
+/// One quota of one account: its limit (if any), its usage in the period (if measured) and
+/// where the usage is heading (once enough of the period has passed to tell).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reading {
     pub quota_type: QuotaType,
     pub limit: Option<Decimal>,
     pub used: Option<Decimal>,
+    pub forecast: Option<Forecast>,
+}
+
+/// Usage projected to the end of the period at the recent daily rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forecast {
+    pub projected: Decimal,
+    /// When usage reaches the limit at that rate (`None`: not within the period, or no limit).
+    pub exhausts_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +151,10 @@ pub fn reconcile(
         }
     }
 
+    for reading in &eval.readings {
+        forecast(eval, reading, existing, &mut actions);
+    }
+
     let wanted = if exhausted {
         AccountStatus::Exhausted
     } else {
@@ -150,6 +164,100 @@ pub fn reconcile(
         actions.push(Action::SetStatus(wanted));
     }
     actions
+}
+
+/// Forecast alerts (SPEC §4 "later"): a warning when usage projected to the period end
+/// reaches the limit. Their identity uses threshold 0, which no configured threshold can be,
+/// so they never collide with the threshold alerts' identities. Resolved as `recovered` when
+/// the projection falls below `FORECAST_CLEAR` percent of the limit (hysteresis), and as
+/// `superseded` once the limit is actually reached (`quota_exceeded` takes over).
+pub const FORECAST_THRESHOLD: u32 = 0;
+const FORECAST_CLEAR: u32 = 90;
+
+fn forecast(
+    eval: &Evaluation<'_>,
+    reading: &Reading,
+    existing: &[Alert],
+    actions: &mut Vec<Action>,
+) {
+    let mine = existing.iter().find(|a| {
+        a.period_start == eval.period.start
+            && a.quota_type == reading.quota_type
+            && a.alert_type == AlertType::ForecastExceeded
+    });
+    let (Some(limit), Some(used)) = (reading.limit, reading.used) else {
+        if let Some(a) = mine.filter(|a| a.is_open() && reading.limit.is_none()) {
+            actions.push(resolve(a, Resolution::Recovered));
+        }
+        return;
+    };
+    let reached = quota::crossed(used, limit, 100);
+    let projected = reading.forecast.map(|f| f.projected);
+    match mine {
+        Some(a) if a.is_open() => {
+            if reached {
+                actions.push(resolve(a, Resolution::Superseded));
+            } else if projected.is_some_and(|p| !quota::crossed(p, limit, FORECAST_CLEAR)) {
+                actions.push(resolve(a, Resolution::Recovered));
+            }
+        }
+        _ if reached => {}
+        found => {
+            let Some(f) = reading
+                .forecast
+                .filter(|f| quota::crossed(f.projected, limit, 100))
+            else {
+                return;
+            };
+            let firing = forecast_firing(eval, reading.quota_type, used, limit, f);
+            match found {
+                None => actions.push(Action::Create(firing)),
+                Some(a)
+                    if matches!(
+                        a.resolution,
+                        Some(Resolution::Recovered | Resolution::Superseded)
+                    ) =>
+                {
+                    actions.push(Action::Reopen {
+                        id: a.id.clone(),
+                        firing,
+                    });
+                }
+                Some(_) => {} // resolved by hand: final for this period
+            }
+        }
+    }
+}
+
+fn forecast_firing(
+    eval: &Evaluation<'_>,
+    q: QuotaType,
+    used: Decimal,
+    limit: Decimal,
+    f: Forecast,
+) -> Firing {
+    let when = f.exhausts_at.map_or_else(
+        || "before the period ends".to_string(),
+        |t| format!("around {}", t.format("%Y-%m-%d %H:%M UTC")),
+    );
+    let message = format!(
+        "{account}: {q} is projected to reach its limit {when}: {used} of {limit} used, {projected} projected by {end}",
+        account = eval.account,
+        used = q.display(used),
+        limit = q.display(limit),
+        projected = q.display(f.projected),
+        end = eval.period.end.format("%Y-%m-%d"),
+    );
+    Firing {
+        alert_type: AlertType::ForecastExceeded,
+        severity: Severity::Warning,
+        message,
+        current_value: used,
+        limit_value: limit,
+        percentage: quota::percentage(used, limit),
+        quota_type: q,
+        threshold: FORECAST_THRESHOLD,
+    }
 }
 
 fn is_threshold_alert(a: &Alert) -> bool {

@@ -37,6 +37,28 @@ pub fn first_day(
         .max(horizon.min(yesterday))
 }
 
+/// The first day the cost report must cover: back to the day of the last successful cost
+/// fetch (so no day is skipped), else the earliest current period start of the accounts
+/// with a cost limit; never past retention.
+pub fn cost_first_day(
+    last: Option<DateTime<Utc>>,
+    accounts: &[&Account],
+    retention_days: u32,
+    now: DateTime<Utc>,
+) -> NaiveDate {
+    let yesterday = now.date_naive() - Duration::days(1);
+    let horizon = now.date_naive() - Duration::days(i64::from(retention_days));
+    let from = match last {
+        Some(t) => t.date_naive(),
+        None => accounts
+            .iter()
+            .map(|a| Period::containing(a.billing_day, now).start_day())
+            .min()
+            .unwrap_or(yesterday),
+    };
+    from.min(yesterday).max(horizon.min(yesterday))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +144,21 @@ mod tests {
         assert_eq!(
             first_day(&[], &HashMap::new(), false, 400, at("2026-11-20T00:00:00Z")),
             day("2026-11-19")
+        );
+    }
+
+    #[test]
+    fn cost_reads_back_to_its_last_fetch_or_the_period_start() {
+        let a = account("a", 15);
+        let now = at("2026-11-20T12:00:00Z");
+        assert_eq!(cost_first_day(None, &[&a], 400, now), day("2026-11-15"));
+        assert_eq!(
+            cost_first_day(Some(at("2026-11-20T11:45:00Z")), &[&a], 400, now),
+            day("2026-11-19")
+        );
+        assert_eq!(
+            cost_first_day(Some(at("2026-11-02T00:00:00Z")), &[&a], 400, now),
+            day("2026-11-02")
         );
     }
 

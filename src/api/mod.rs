@@ -9,6 +9,9 @@
 //!   timeout would let a server trickling a byte a second live for ever);
 //! - bodies are size-capped and parsed as they stream in.
 
+pub mod analytics;
+pub mod cost;
+pub mod keys;
 pub mod usage;
 
 use std::io::Read;

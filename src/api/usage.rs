@@ -12,7 +12,7 @@ use crate::quota::DayUsage;
 
 pub const PATH: &str = "/v1/organizations/usage_report/messages";
 /// Daily buckets per page; 31 is the API's maximum, so a whole period fits one page.
-const PAGE_BUCKETS: u32 = 31;
+pub const PAGE_BUCKETS: u32 = 31;
 /// No honest window needs more pages than this; a cursor that keeps going is a fault.
 const MAX_PAGES: usize = 64;
 
@@ -54,6 +54,8 @@ struct CacheCreation {
 #[derive(Debug, Default)]
 pub struct Fetched {
     pub rows: Vec<DayUsage>,
+    /// The source's own "data as of" watermark, when it gives one (analytics).
+    pub data_as_of: Option<String>,
     pub buckets: usize,
     pub pages: usize,
 }
@@ -77,59 +79,102 @@ pub fn fetch(client: &mut Client, first_day: NaiveDate, api_key_ids: &[&str]) ->
             .map(|id| ("api_key_ids[]", id.to_string())),
     );
 
-    let mut merged: HashMap<(Option<String>, Option<String>, NaiveDate), DayUsage> = HashMap::new();
-    let mut seen_cursors = HashSet::new();
+    let mut merged = Merged::default();
     let mut fetched = Fetched::default();
-    let mut cursor: Option<String> = None;
+    let mut cursor = Cursor::default();
     loop {
-        let mut q = query.clone();
-        if let Some(c) = &cursor {
-            q.push(("page", c.clone()));
-        }
-        let page: Page = client.get_json(PATH, &q, None)?;
+        let page: Page = client.get_json(PATH, &cursor.query(&query), None)?;
         fetched.pages += 1;
         fetched.buckets += page.data.len();
         for bucket in page.data {
-            let day = bucket_day(&bucket.starting_at)?;
+            let day = bucket_day(PATH, &bucket.starting_at)?;
             for r in bucket.results {
-                let row = to_day_usage(r, day)?;
-                let key = (row.api_key_id.clone(), row.workspace_id.clone(), day);
-                match merged.get_mut(&key) {
-                    // Rows split by a dimension we did not group by: one day's numbers add up.
-                    Some(existing) => add_into(existing, &row),
-                    None => {
-                        merged.insert(key, row);
-                    }
-                }
+                merged.add(to_day_usage(r, day)?);
             }
         }
-        if !page.has_more {
+        if !cursor.advance(PATH, page.has_more, page.next_page)? {
             break;
         }
-        let Some(next) = page.next_page.filter(|c| !c.is_empty()) else {
-            bail!(
-                "GET {PATH}: malformed response: has_more is true but next_page is missing; nothing was stored"
-            );
-        };
-        if !seen_cursors.insert(next.clone()) {
-            bail!(
-                "GET {PATH}: the pagination cursor repeated after {} pages; nothing was stored",
-                fetched.pages
-            );
-        }
-        if fetched.pages >= MAX_PAGES {
-            bail!("GET {PATH}: pagination did not end after {MAX_PAGES} pages; nothing was stored");
-        }
-        cursor = Some(next);
     }
-    fetched.rows = merged.into_values().collect();
+    fetched.rows = merged.rows();
     Ok(fetched)
 }
 
-fn bucket_day(starting_at: &str) -> Result<NaiveDate> {
-    let t = DateTime::parse_from_rfc3339(starting_at)
-        .with_context(|| format!("GET {PATH}: malformed response: bucket starting_at {starting_at:?} is not an RFC 3339 time"))?;
+/// The UTC day a bucket starts on.
+pub fn bucket_day(path: &str, starting_at: &str) -> Result<NaiveDate> {
+    let t = DateTime::parse_from_rfc3339(starting_at).with_context(|| {
+        format!("GET {path}: malformed response: bucket starting_at {starting_at:?} is not an RFC 3339 time")
+    })?;
     Ok(t.with_timezone(&Utc).date_naive())
+}
+
+/// Follows `next_page` cursors, refusing one that repeats or a walk that never ends.
+#[derive(Default)]
+pub struct Cursor {
+    next: Option<String>,
+    seen: HashSet<String>,
+    pages: usize,
+}
+
+impl Cursor {
+    /// The query for the next page.
+    pub fn query<'q>(&self, base: &[(&'q str, String)]) -> Vec<(&'q str, String)> {
+        let mut q = base.to_vec();
+        if let Some(c) = &self.next {
+            q.push(("page", c.clone()));
+        }
+        q
+    }
+
+    /// Records a page; `Ok(true)` when there is another to fetch.
+    pub fn advance(
+        &mut self,
+        path: &str,
+        has_more: bool,
+        next_page: Option<String>,
+    ) -> Result<bool> {
+        self.pages += 1;
+        if !has_more {
+            return Ok(false);
+        }
+        let Some(next) = next_page.filter(|c| !c.is_empty()) else {
+            bail!(
+                "GET {path}: malformed response: has_more is true but next_page is missing; nothing was stored"
+            );
+        };
+        if !self.seen.insert(next.clone()) {
+            bail!(
+                "GET {path}: the pagination cursor repeated after {} pages; nothing was stored",
+                self.pages
+            );
+        }
+        if self.pages >= MAX_PAGES {
+            bail!("GET {path}: pagination did not end after {MAX_PAGES} pages; nothing was stored");
+        }
+        self.next = Some(next);
+        Ok(true)
+    }
+}
+
+/// Rows of one fetch by (key, workspace, day): rows split by a dimension quota did not
+/// group by add up to that day's numbers.
+#[derive(Default)]
+pub struct Merged(HashMap<(Option<String>, Option<String>, NaiveDate), DayUsage>);
+
+impl Merged {
+    pub fn add(&mut self, row: DayUsage) {
+        let key = (row.api_key_id.clone(), row.workspace_id.clone(), row.day);
+        match self.0.get_mut(&key) {
+            Some(existing) => add_into(existing, &row),
+            None => {
+                self.0.insert(key, row);
+            }
+        }
+    }
+
+    pub fn rows(self) -> Vec<DayUsage> {
+        self.0.into_values().collect()
+    }
 }
 
 fn to_day_usage(r: Row, day: NaiveDate) -> Result<DayUsage> {
@@ -165,6 +210,10 @@ fn to_day_usage(r: Row, day: NaiveDate) -> Result<DayUsage> {
 }
 
 fn add_into(a: &mut DayUsage, b: &DayUsage) {
+    a.requests = match (a.requests, b.requests) {
+        (Some(x), Some(y)) => Some(x.saturating_add(y)),
+        _ => None,
+    };
     a.uncached_input_tokens = a
         .uncached_input_tokens
         .saturating_add(b.uncached_input_tokens);

@@ -18,7 +18,8 @@ const MIN_PREFIX: usize = 8;
 pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     // Unknown names are an error, but alerts of accounts since removed from the config still
     // list when no filter is given.
-    ctx.config.select_accounts(&args.filter.accounts)?;
+    let mut store = ctx.open_store()?;
+    crate::config::select(&ctx.accounts(&mut store)?, &args.filter.accounts)?;
     let filter = ListFilter {
         accounts: args.filter.accounts.clone(),
         include_resolved: args.all,
@@ -27,7 +28,6 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
             SeverityArg::Critical => Severity::Critical,
         }),
     };
-    let mut store = ctx.open_store()?;
     let alerts = store.read(|tx| store::alerts::list(tx, &filter))?;
     if args.json {
         output::json(&Value::Array(alerts.iter().map(Alert::to_json).collect()))?;

@@ -11,11 +11,12 @@ use crate::output;
 
 pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
     let config = &ctx.config;
-    let accounts = config.select_accounts(&args.accounts)?;
+    let mut store = ctx.open_store()?;
+    let all = ctx.accounts(&mut store)?;
+    let accounts = crate::config::select(&all, &args.accounts)?;
     for w in &config.warnings {
         log::warn!("{w}");
     }
-    let mut store = ctx.open_store()?;
     let changes = store.write(|tx| {
         evaluate::reconcile_accounts(
             tx,

@@ -8,6 +8,7 @@ mod notify;
 mod status;
 mod sync;
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 
 use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand, NotifyCommand};
-use crate::config::{Config, Located, Origin, Overrides};
+use crate::config::{Account, Config, Located, Origin, Overrides};
 use crate::error::bad_input;
 use crate::store::Store;
 
@@ -30,6 +31,27 @@ pub struct Ctx {
 impl Ctx {
     pub fn open_store(&self) -> Result<Store> {
         Store::open(&self.config.database.path.path)
+    }
+
+    /// The configured accounts and, with discovery on, one per active discovered key that no
+    /// configured account already covers.
+    pub fn accounts(&self, store: &mut Store) -> Result<Vec<Account>> {
+        let c = &self.config;
+        let mut all = c.accounts.clone();
+        if c.discovers_keys() {
+            let keys: HashSet<&str> = c
+                .accounts
+                .iter()
+                .filter_map(|a| a.selector.api_key_id())
+                .collect();
+            let names: HashSet<&str> = c.accounts.iter().map(|a| a.name.as_str()).collect();
+            for k in store.read(|tx| crate::store::keys::active(tx))? {
+                if !keys.contains(k.id.as_str()) && !names.contains(k.account.as_str()) {
+                    all.push(c.defaults.account_for_key(&k.account, &k.id));
+                }
+            }
+        }
+        Ok(all)
     }
 }
 

@@ -16,18 +16,20 @@ use crate::store::{self, ts};
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let config = &ctx.config;
-    let accounts = config.select_accounts(&args.filter.accounts)?;
     let mut store = ctx.open_store()?;
+    let all = ctx.accounts(&mut store)?;
+    let accounts = crate::config::select(&all, &args.filter.accounts)?;
     let earliest = evaluate::earliest_start(&accounts, ctx.now);
-    let (rows, states, open, backlog) = store.read(|tx| {
+    let (loaded, states, open, backlog, data_as_of) = store.read(|tx| {
         Ok((
-            store::usage::since(tx, earliest.date_naive())?,
+            evaluate::Loaded::read(tx, earliest)?,
             store::accounts::states(tx)?,
             store::alerts::open_counts(tx)?,
             store::outbox::backlog(tx)?,
+            store::get_state(tx, store::USAGE_AS_OF)?,
         ))
     })?;
-    let views = evaluate::views(&accounts, &rows, config.api.usage_source, ctx.now);
+    let views = evaluate::views(&accounts, &loaded.inputs(config.api.usage_source), ctx.now);
     let source = config.api.usage_source;
     let state = |name: &str| states.get(name);
     let status_of =
@@ -54,6 +56,12 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
                     if r.used.is_none() {
                         q["reason"] = json!(unmeasured_reason(r.quota_type, source));
                     }
+                    q["forecast"] = r.forecast.map_or(Value::Null, |f| {
+                        json!({
+                            "projected": r.quota_type.json_value(f.projected.round_dp(2)),
+                            "exhausts_at": f.exhausts_at.map(ts),
+                        })
+                    });
                     quotas.insert(r.quota_type.as_str().to_string(), q);
                 }
                 json!({
@@ -67,6 +75,8 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
                     "resets_in_seconds": v.period.remaining(ctx.now).num_seconds(),
                     "last_synced_at": synced(v).map(ts),
                     "usage_source": source.as_str(),
+                    // The source's own watermark (analytics data lags by hours), else null.
+                    "data_as_of": data_as_of,
                     "quotas": quotas,
                     "open_alerts": open_of(v),
                     "notifications": backlog.get(&v.account.name).map_or_else(|| json!({}), |channels| {
@@ -91,6 +101,7 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         "USED",
         "LIMIT",
         "%",
+        "PROJECTED",
         "PERIOD",
         "RESETS IN",
         "STATUS",
@@ -116,6 +127,17 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
                 used,
                 r.limit.map_or_else(|| "none".to_string(), |l| q.display(l)),
                 pct,
+                match r.forecast {
+                    Some(f) => match f.exhausts_at {
+                        Some(at) => format!(
+                            "{} (limit {})",
+                            q.display(f.projected),
+                            at.format("%m-%d %H:%M")
+                        ),
+                        None => q.display(f.projected),
+                    },
+                    None => "-".to_string(),
+                },
                 format!(
                     "{} to {}",
                     v.period.start.format("%Y-%m-%d"),
@@ -129,6 +151,12 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         }
     }
     output::print_table(&t)?;
+    if let Some(as_of) = &data_as_of {
+        output::line(&format!(
+            "usage data as of {as_of} (the {} source's own watermark)",
+            source.as_str()
+        ))?;
+    }
     // Deliveries not (yet) made, per channel, over all accounts shown.
     let mut per_channel: std::collections::BTreeMap<&str, (usize, usize)> =
         std::collections::BTreeMap::new();

@@ -73,6 +73,8 @@ pub struct Config {
     pub api: Api,
     pub database: Database,
     pub discovery: Discovery,
+    /// What discovered accounts get (and configured ones inherit).
+    pub defaults: Defaults,
     pub accounts: Vec<Account>,
     pub notify: Vec<Channel>,
     pub metrics: Metrics,
@@ -88,6 +90,37 @@ pub struct Api {
     pub timeout: Duration,
     pub deadline: Duration,
     pub usage_source: UsageSource,
+    /// The analytics beta's path, bucket parameter and beta header (ADMIN_API.md §3: not
+    /// fully published, so configurable).
+    pub analytics_path: String,
+    pub analytics_bucket_param: String,
+    pub analytics_beta: String,
+    /// The cost report is daily data: poll it at most this often.
+    pub cost_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    pub billing_day: u32,
+    pub thresholds: Vec<u32>,
+    pub limits: Limits,
+}
+
+impl Defaults {
+    /// The account of a discovered key: the defaults, less a cost limit (the cost report
+    /// cannot split cost by key).
+    pub fn account_for_key(&self, name: &str, api_key_id: &str) -> Account {
+        Account {
+            name: name.to_string(),
+            selector: Selector::ApiKey(api_key_id.to_string()),
+            limits: Limits {
+                cost_usd: None,
+                ..self.limits.clone()
+            },
+            billing_day: self.billing_day,
+            thresholds: self.thresholds.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,31 +270,40 @@ impl Config {
         Ok(config)
     }
 
-    pub fn account(&self, name: &str) -> Option<&Account> {
-        self.accounts.iter().find(|a| a.name == name)
-    }
-
-    /// The accounts that `--account` names, or all of them when it names none. An unknown
-    /// name is bad input.
-    pub fn select_accounts(&self, names: &[String]) -> Result<Vec<&Account>> {
-        if names.is_empty() {
-            return Ok(self.accounts.iter().collect());
+    /// Whether API keys are discovered: `always`, or `auto` with no `[[accounts]]`.
+    pub fn discovers_keys(&self) -> bool {
+        match self.discovery {
+            Discovery::Always => true,
+            Discovery::Auto => self.accounts.is_empty(),
+            Discovery::Never => false,
         }
-        names
-            .iter()
-            .map(|n| {
-                self.account(n).ok_or_else(|| {
-                    let known: Vec<&str> = self.accounts.iter().map(|a| a.name.as_str()).collect();
-                    let known = if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    };
-                    bad_input!("no account named {n:?} in the configuration (accounts: {known})")
-                })
-            })
-            .collect()
     }
+}
+
+/// The accounts that `--account` names, or all of them when it names none. An unknown name
+/// is bad input.
+pub fn select<'a>(accounts: &'a [Account], names: &[String]) -> Result<Vec<&'a Account>> {
+    if names.is_empty() {
+        return Ok(accounts.iter().collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            accounts.iter().find(|a| &a.name == n).ok_or_else(|| {
+                let mut known: Vec<&str> =
+                    accounts.iter().map(|a| a.name.as_str()).take(20).collect();
+                if accounts.len() > known.len() {
+                    known.push("…");
+                }
+                let known = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
+                bad_input!("no account named {n:?} (accounts: {known})")
+            })
+        })
+        .collect()
 }
 
 fn raw_from_file(located: &Located) -> Result<raw::RawConfig> {

@@ -32,6 +32,10 @@ pub struct RawApi {
     pub timeout_secs: Option<i64>,
     pub deadline_secs: Option<i64>,
     pub usage_source: Option<String>,
+    pub analytics_path: Option<String>,
+    pub analytics_bucket_param: Option<String>,
+    pub analytics_beta: Option<String>,
+    pub cost_interval_minutes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

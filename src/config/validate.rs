@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 
 use super::raw::{RawAccount, RawConfig, RawLimits, RawNotify};
 use super::{
-    Account, Api, Channel, ChannelKind, Config, DEFAULT_BASE_URL, Database, Discovery, Located,
-    Metrics, Origin, Selector, UsageSource,
+    Account, Api, Channel, ChannelKind, Config, DEFAULT_BASE_URL, Database, Defaults, Discovery,
+    Located, Metrics, Origin, Selector, UsageSource,
 };
 use crate::alert::Severity;
 use crate::error::bad_input;
@@ -55,7 +55,40 @@ pub fn validate(
                 ));
             }
         };
+        let non_empty = |v: &Option<String>, key: &str, default: &str| -> Result<String> {
+            match v.as_deref().map(str::trim) {
+                None => Ok(default.to_string()),
+                Some("") => Err(err(key, "must not be empty".into())),
+                Some(s) => Ok(s.to_string()),
+            }
+        };
+        let analytics_path = non_empty(
+            &a.analytics_path,
+            "api.analytics_path",
+            "/v1/organizations/analytics/usage",
+        )?;
+        if !analytics_path.starts_with('/') {
+            return Err(err(
+                "api.analytics_path",
+                format!("{analytics_path:?} must start with /"),
+            ));
+        }
         Api {
+            analytics_path,
+            analytics_bucket_param: non_empty(
+                &a.analytics_bucket_param,
+                "api.analytics_bucket_param",
+                "time_bucket_width",
+            )?,
+            analytics_beta: non_empty(
+                &a.analytics_beta,
+                "api.analytics_beta",
+                "analytics-usage-cost-2026-08-24",
+            )?,
+            cost_interval: Duration::from_secs(
+                60 * in_range(a.cost_interval_minutes, 15, 1, 1440)
+                    .map_err(|p| err("api.cost_interval_minutes", p))?,
+            ),
             admin_key_file: a.admin_key_file.clone(),
             base_url,
             base_url_origin,
@@ -190,11 +223,17 @@ pub fn validate(
         ));
     }
 
+    let defaults = Defaults {
+        billing_day: default_day,
+        thresholds: default_thresholds,
+        limits: default_limits,
+    };
     Ok(Config {
         file: located,
         api,
         database,
         discovery,
+        defaults,
         accounts,
         notify,
         metrics,

@@ -131,6 +131,7 @@ fn tokens(used: u64, limit: u64) -> Vec<Reading> {
         quota_type: QuotaType::Tokens,
         limit: Some(Decimal::from(limit)),
         used: Some(Decimal::from(used)),
+        forecast: None,
     }]
 }
 
@@ -252,6 +253,7 @@ fn a_raised_or_removed_limit_recovers() {
         quota_type: QuotaType::Tokens,
         limit: None,
         used: Some(96.into()),
+        forecast: None,
     }];
     w.step(now, T, &no_limit);
     assert!(w.open().is_empty());
@@ -291,6 +293,7 @@ fn unmeasured_usage_leaves_alerts_alone() {
             quota_type: QuotaType::Requests,
             limit: Some(100.into()),
             used,
+            forecast: None,
         }]
     };
     w.step(now, T, &req(Some(90.into())));
@@ -307,11 +310,13 @@ fn quota_types_are_independent() {
             quota_type: QuotaType::Tokens,
             limit: Some(100.into()),
             used: Some(81.into()),
+            forecast: None,
         },
         Reading {
             quota_type: QuotaType::OutputTokens,
             limit: Some(10.into()),
             used: Some(10.into()),
+            forecast: None,
         },
     ];
     w.step(now, T, &readings);
@@ -374,17 +379,15 @@ proptest! {
         for (tokens_used, out_used, output_limited, manual, months, requests_measured) in steps {
             now += Duration::days(months * 17);
             let readings = vec![
-                Reading { quota_type: QuotaType::Tokens, limit: Some(100.into()), used: Some(tokens_used.into()) },
+                Reading { quota_type: QuotaType::Tokens, limit: Some(100.into()), used: Some(tokens_used.into()), forecast: None },
                 Reading {
                     quota_type: QuotaType::OutputTokens,
                     limit: output_limited.then(|| 50.into()),
-                    used: Some(out_used.into()),
-                },
+                    used: Some(out_used.into()), forecast: None },
                 Reading {
                     quota_type: QuotaType::Requests,
                     limit: Some(100.into()),
-                    used: requests_measured.then(|| tokens_used.into()),
-                },
+                    used: requests_measured.then(|| tokens_used.into()), forecast: None },
             ];
             w.step(now, &thresholds, &readings);
             let manual_before: Vec<String> = w.alerts.iter()
@@ -402,6 +405,120 @@ proptest! {
             open.sort();
             open.dedup();
             prop_assert_eq!(open.len(), n, "two open alerts for one problem");
+        }
+    }
+}
+
+fn forecasting(used: u64, limit: u64, projected: Option<u64>) -> Vec<Reading> {
+    vec![Reading {
+        quota_type: QuotaType::Tokens,
+        limit: Some(Decimal::from(limit)),
+        used: Some(Decimal::from(used)),
+        forecast: projected.map(|p| Forecast {
+            projected: Decimal::from(p),
+            exhausts_at: None,
+        }),
+    }]
+}
+
+fn forecast_alerts(w: &World) -> Vec<(Option<Resolution>, AlertType)> {
+    w.alerts
+        .iter()
+        .filter(|a| a.alert_type == AlertType::ForecastExceeded)
+        .map(|a| (a.resolution, a.alert_type))
+        .collect()
+}
+
+#[test]
+fn forecast_fires_once_and_recovers_with_hysteresis() {
+    let mut w = World::new();
+    let now = at("2026-11-10T00:00:00Z");
+    assert!(
+        w.step(now, T, &forecasting(40, 100, Some(99))).is_empty(),
+        "below the limit: nothing"
+    );
+    w.step(now, T, &forecasting(40, 100, Some(120)));
+    let a = w
+        .alerts
+        .iter()
+        .find(|a| a.alert_type == AlertType::ForecastExceeded)
+        .unwrap();
+    assert_eq!(
+        (a.severity, a.threshold),
+        (Severity::Warning, FORECAST_THRESHOLD)
+    );
+    assert!(
+        w.step(now, T, &forecasting(40, 100, Some(120))).is_empty(),
+        "once"
+    );
+    assert!(
+        w.step(now, T, &forecasting(40, 100, Some(91))).is_empty(),
+        "hysteresis: still ≥ 90 %"
+    );
+    w.step(now, T, &forecasting(40, 100, Some(89)));
+    assert_eq!(
+        forecast_alerts(&w),
+        [(Some(Resolution::Recovered), AlertType::ForecastExceeded)]
+    );
+    w.step(now, T, &forecasting(45, 100, Some(130)));
+    assert_eq!(
+        forecast_alerts(&w),
+        [(None, AlertType::ForecastExceeded)],
+        "reopened, not duplicated"
+    );
+}
+
+#[test]
+fn reaching_the_limit_supersedes_the_forecast() {
+    let mut w = World::new();
+    let now = at("2026-11-10T00:00:00Z");
+    w.step(now, T, &forecasting(40, 100, Some(120)));
+    w.step(now, T, &forecasting(100, 100, Some(180)));
+    assert_eq!(
+        forecast_alerts(&w),
+        [(Some(Resolution::Superseded), AlertType::ForecastExceeded)]
+    );
+    assert_eq!(w.open(), vec![(QuotaType::Tokens, 100, None)]);
+}
+
+#[test]
+fn a_manual_resolve_of_a_forecast_is_final_and_periods_end_it() {
+    let mut w = World::new();
+    let now = at("2026-11-10T00:00:00Z");
+    w.step(now, T, &forecasting(40, 100, Some(120)));
+    w.resolve_manually(0, now);
+    assert!(w.step(now, T, &forecasting(40, 100, Some(150))).is_empty());
+    let mut w = World::new();
+    w.step(now, T, &forecasting(40, 100, Some(120)));
+    w.step(at("2026-12-10T00:00:00Z"), T, &forecasting(1, 100, None));
+    assert_eq!(
+        forecast_alerts(&w),
+        [(Some(Resolution::PeriodEnded), AlertType::ForecastExceeded)]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With forecasts in play, replay is still a fixpoint and one problem has one open alert.
+    #[test]
+    fn forecasts_keep_the_fixpoint(
+        steps in proptest::collection::vec((0u64..130, proptest::option::of(0u64..200), 0usize..3, 0i64..2), 1..20),
+    ) {
+        let mut w = World::new();
+        let mut now = at("2026-11-05T00:00:00Z");
+        for (used, projected, manual, months) in steps {
+            now += Duration::days(months * 20);
+            let readings = forecasting(used, 100, projected);
+            w.step(now, T, &readings);
+            prop_assert!(w.step(now, T, &readings).is_empty(), "replay changed something");
+            if manual > 0 { w.resolve_manually(manual, now); }
+            let mut open: Vec<_> = w.alerts.iter().filter(|a| a.is_open())
+                .map(|a| (a.quota_type, a.alert_type == AlertType::ForecastExceeded, a.period_start)).collect();
+            let n = open.len();
+            open.sort();
+            open.dedup();
+            prop_assert_eq!(open.len(), n);
         }
     }
 }

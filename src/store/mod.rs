@@ -8,6 +8,8 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod cost;
+pub mod keys;
 pub mod outbox;
 pub mod usage;
 
@@ -20,10 +22,16 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 /// The schema, one file per version. Append-only: never edit, reorder or remove an entry
 /// once released; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_discovery_and_cost",
+        include_str!("../../migrations/0002_discovery_and_cost.sql"),
+    ),
+];
 
 /// How long a writer waits for another to finish. Sync transactions last milliseconds; this
 /// only has to outlast a burst of parallel runs.
@@ -207,6 +215,12 @@ pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
 
 /// The `sync_state` key of the last successful sync's time.
 pub const LAST_SUCCESS: &str = "last_success_at";
+/// The `sync_state` key of the last successful cost report fetch.
+pub const COST_SYNCED: &str = "cost_synced_at";
+/// The `sync_state` key of the last api_keys listing (discovery).
+pub const KEYS_LISTED: &str = "keys_listed_at";
+/// The `sync_state` key of the usage source's own "data as of" watermark (analytics).
+pub const USAGE_AS_OF: &str = "usage_data_as_of";
 
 /// UTC RFC 3339 with seconds, as every timestamp column stores it.
 pub fn ts(t: DateTime<Utc>) -> String {

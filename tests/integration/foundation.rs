@@ -562,7 +562,11 @@ fn ten_processes_migrate_a_new_database_once() {
         .conn()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 1);
+    let v = v as usize;
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .count();
+    assert_eq!(v, migrations, "every migration applied, once");
     let ok: String = env
         .conn()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

@@ -10,6 +10,7 @@ mod foundation;
 mod generated;
 mod notify;
 mod packaging;
+mod sources;
 #[path = "../support/standin.rs"]
 mod standin;
 mod sync;

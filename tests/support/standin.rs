@@ -30,6 +30,8 @@ pub struct Usage {
     pub cache_creation_1h: u64,
     pub cache_read: u64,
     pub output_tokens: u64,
+    /// Reported by the analytics endpoint only.
+    pub requests: Option<u64>,
 }
 
 impl Usage {
@@ -49,8 +51,35 @@ impl Usage {
             cache_creation_1h: 0,
             cache_read: 0,
             output_tokens: output,
+            requests: None,
         }
     }
+
+    pub fn requests(mut self, n: u64) -> Usage {
+        self.requests = Some(n);
+        self
+    }
+}
+
+/// An API key as `GET /v1/organizations/api_keys` lists it.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub id: String,
+    pub name: String,
+    pub status: &'static str,
+    pub workspace_id: Option<String>,
+}
+
+/// How the analytics endpoint lays out its rows (ADMIN_API.md §3 allows both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The §1 envelope: buckets with `results`, fields at the row's top level.
+    #[default]
+    Buckets,
+    /// Flat rows with `group` and `usage` objects.
+    Rows,
+    /// Rows with neither: quota must refuse them.
+    Neither,
 }
 
 /// What a request can be made to suffer.
@@ -111,10 +140,17 @@ impl Request {
 #[derive(Default)]
 struct State {
     usage: Vec<Usage>,
+    keys: Vec<Key>,
+    /// (workspace, day, cents as the API's decimal string)
+    cost: Vec<(Option<String>, NaiveDate, String)>,
+    layout: Layout,
+    data_refreshed_at: Option<String>,
     now: Option<DateTime<Utc>>,
     admin_key: String,
     faults: VecDeque<Fault>,
     forever: Option<Fault>,
+    /// Faults for one path only, for good.
+    path_faults: Vec<(String, Fault)>,
     requests: Vec<Request>,
     next_request_id: u64,
 }
@@ -168,6 +204,36 @@ impl StandIn {
         self.state.lock().unwrap().usage.extend(rows);
     }
 
+    pub fn put_key(&self, id: &str, name: &str, status: &'static str) {
+        let mut s = self.state.lock().unwrap();
+        s.keys.retain(|k| k.id != id);
+        s.keys.push(Key {
+            id: id.into(),
+            name: name.into(),
+            status,
+            workspace_id: None,
+        });
+    }
+
+    pub fn put_cost(&self, workspace: Option<&str>, day: &str, cents: &str) {
+        let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("YYYY-MM-DD");
+        let mut s = self.state.lock().unwrap();
+        s.cost
+            .retain(|(w, d, _)| !(w.as_deref() == workspace && *d == day));
+        s.cost
+            .push((workspace.map(String::from), day, cents.into()));
+    }
+
+    pub fn set_layout(&self, layout: Layout, data_refreshed_at: Option<&str>) {
+        let mut s = self.state.lock().unwrap();
+        s.layout = layout;
+        s.data_refreshed_at = data_refreshed_at.map(String::from);
+    }
+
+    pub fn count(&self, path: &str) -> usize {
+        self.requests().iter().filter(|r| r.path == path).count()
+    }
+
     /// The next requests fail like this, one fault each, in order.
     pub fn fail_next(&self, faults: &[Fault]) {
         self.state
@@ -182,8 +248,18 @@ impl StandIn {
         self.state.lock().unwrap().forever = Some(fault);
     }
 
+    /// Every request to `path` fails like this until `heal`.
+    pub fn fail_path(&self, path: &str, fault: Fault) {
+        self.state
+            .lock()
+            .unwrap()
+            .path_faults
+            .push((path.to_string(), fault));
+    }
+
     pub fn heal(&self) {
         let mut s = self.state.lock().unwrap();
+        s.path_faults.clear();
         s.forever = None;
         s.faults.clear();
     }
@@ -205,6 +281,185 @@ impl StandIn {
 }
 
 pub const USAGE_PATH: &str = "/v1/organizations/usage_report/messages";
+pub const KEYS_PATH: &str = "/v1/organizations/api_keys";
+pub const COST_PATH: &str = "/v1/organizations/cost_report";
+pub const ANALYTICS_PATH: &str = "/v1/organizations/analytics/usage";
+pub const ANALYTICS_BETA: &str = "analytics-usage-cost-2026-08-24";
+
+/// `GET /v1/organizations/api_keys`: `status` filter, `limit` (≤ 1000), `after_id` paging.
+fn api_keys(req: &Request, keys: &[Key]) -> Result<String, String> {
+    let limit: usize = req
+        .param("limit")
+        .unwrap_or("20")
+        .parse()
+        .map_err(|_| "limit: not an integer")?;
+    if !(1..=1000).contains(&limit) {
+        return Err(format!("limit: {limit} is outside 1–1000"));
+    }
+    let mut sorted: Vec<&Key> = keys
+        .iter()
+        .filter(|k| req.param("status").is_none_or(|s| s == k.status))
+        .collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    let start = match req.param("after_id") {
+        Some(after) => sorted
+            .iter()
+            .position(|k| k.id == after)
+            .map(|i| i + 1)
+            .ok_or("after_id: unknown id")?,
+        None => 0,
+    };
+    let page: Vec<&&Key> = sorted.iter().skip(start).take(limit).collect();
+    let data: Vec<Value> = page
+        .iter()
+        .map(|k| {
+            json!({"id": k.id, "type": "api_key", "name": k.name, "status": k.status,
+                   "created_at": "2026-01-01T00:00:00.123456Z", "expires_at": null, "partial_key_hint": "sk-ant-api03-R2D...igAA",
+                   "workspace_id": k.workspace_id, "created_by": {"id": "user_01", "type": "user"}})
+        })
+        .collect();
+    Ok(json!({
+        "data": data,
+        "first_id": page.first().map(|k| k.id.clone()),
+        "last_id": page.last().map(|k| k.id.clone()),
+        "has_more": start + page.len() < sorted.len(),
+    })
+    .to_string())
+}
+
+/// `GET /v1/organizations/cost_report`: daily buckets, `group_by[]=workspace_id`.
+fn cost_report(
+    req: &Request,
+    cost: &[(Option<String>, NaiveDate, String)],
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let (first, end, limit) = window(req, "bucket_width", now)?;
+    let by_ws = req.params("group_by[]").contains(&"workspace_id");
+    let mut data = Vec::new();
+    let mut day = first;
+    while day < end && data.len() < limit {
+        let mut results: Vec<Value> = Vec::new();
+        let mut total = 0i128; // in 1e-6 cents, to sum without groups; exact for the test data
+        for (ws, _, cents) in cost.iter().filter(|(_, d, _)| *d == day) {
+            if by_ws {
+                results.push(json!({"currency": "USD", "amount": cents, "workspace_id": ws, "description": null,
+                                    "cost_type": null, "context_window": null, "model": null, "service_tier": null, "token_type": null}));
+            } else {
+                total += (cents.parse::<f64>().unwrap() * 1e6).round() as i128;
+            }
+        }
+        if !by_ws && cost.iter().any(|(_, d, _)| *d == day) {
+            results.push(json!({"currency": "USD", "amount": format!("{}", total as f64 / 1e6), "workspace_id": null, "description": null}));
+        }
+        data.push(json!({"starting_at": format!("{day}T00:00:00Z"), "ending_at": format!("{}T00:00:00Z", day + Days::days(1)), "results": results}));
+        day += Days::days(1);
+    }
+    let has_more = day < end;
+    Ok(json!({"data": data, "has_more": has_more, "next_page": if has_more { Value::String(format!("page_{day}")) } else { Value::Null }}).to_string())
+}
+
+/// `GET /v1/organizations/analytics/usage` (beta), in the layout the test chose.
+fn analytics(
+    req: &Request,
+    usage: &[Usage],
+    layout: Layout,
+    refreshed: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    if req.param("bucket_width").is_some() {
+        return Err(
+            "bucket_width: unknown parameter (this endpoint takes time_bucket_width)".into(),
+        );
+    }
+    let (first, end, limit) = window(req, "time_bucket_width", now)?;
+    let keys = req.params("api_key_ids[]");
+    let mut data = Vec::new();
+    let mut buckets = 0;
+    let mut day = first;
+    while day < end && buckets < limit {
+        let rows: Vec<&Usage> = usage
+            .iter()
+            .filter(|u| {
+                u.day == day
+                    && (keys.is_empty()
+                        || u.api_key_id.as_deref().is_some_and(|k| keys.contains(&k)))
+            })
+            .collect();
+        let start = format!("{day}T00:00:00Z");
+        let stop = format!("{}T00:00:00Z", day + Days::days(1));
+        match layout {
+            Layout::Buckets => {
+                let results: Vec<Value> = rows
+                    .iter()
+                    .map(|u| json!({"uncached_input_tokens": u.uncached_input_tokens,
+                        "cache_creation": {"ephemeral_5m_input_tokens": u.cache_creation_5m, "ephemeral_1h_input_tokens": u.cache_creation_1h},
+                        "cache_read_input_tokens": u.cache_read, "output_tokens": u.output_tokens, "requests": u.requests,
+                        "api_key_id": u.api_key_id, "workspace_id": u.workspace_id}))
+                    .collect();
+                data.push(json!({"starting_at": start, "ending_at": stop, "results": results}));
+            }
+            Layout::Rows => {
+                for u in rows {
+                    data.push(json!({"starting_at": start, "ending_at": stop,
+                        "group": {"api_key_id": u.api_key_id, "workspace_id": u.workspace_id},
+                        "usage": {"uncached_input_tokens": u.uncached_input_tokens, "cache_creation_input_tokens": u.cache_creation_5m + u.cache_creation_1h,
+                                  "cache_read_input_tokens": u.cache_read, "output_tokens": u.output_tokens, "requests": u.requests,
+                                  "total_tokens": u.uncached_input_tokens + u.output_tokens}}));
+                }
+            }
+            Layout::Neither => {
+                for u in rows {
+                    data.push(json!({"starting_at": start, "ending_at": stop, "total_tokens": u.uncached_input_tokens + u.output_tokens}));
+                }
+            }
+        }
+        buckets += 1;
+        day += Days::days(1);
+    }
+    let has_more = day < end;
+    Ok(json!({"data": data, "has_more": has_more, "data_refreshed_at": refreshed,
+              "next_page": if has_more { Value::String(format!("page_{day}")) } else { Value::Null }}).to_string())
+}
+
+/// `starting_at` (required), `ending_at` (or the end of `now`'s day), the bucket width
+/// parameter (1d only), `limit` (≤ 31) and `page`: the first day, the end and the limit.
+fn window(
+    req: &Request,
+    bucket_param: &str,
+    now: DateTime<Utc>,
+) -> Result<(NaiveDate, NaiveDate, usize), String> {
+    let day_of = |name: &str| -> Result<Option<NaiveDate>, String> {
+        req.param(name)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&Utc).date_naive())
+                    .map_err(|e| format!("{name}: {e}"))
+            })
+            .transpose()
+    };
+    let start = day_of("starting_at")?.ok_or("starting_at: Field required")?;
+    let end = day_of("ending_at")?.unwrap_or(now.date_naive() + Days::days(1));
+    if req.param(bucket_param).unwrap_or("1d") != "1d" {
+        return Err(format!("{bucket_param}: the stand-in serves 1d only"));
+    }
+    let limit: usize = req
+        .param("limit")
+        .unwrap_or("7")
+        .parse()
+        .map_err(|_| "limit: not an integer")?;
+    if !(1..=31).contains(&limit) {
+        return Err(format!("limit: {limit} is outside 1–31 for 1d buckets"));
+    }
+    let first = match req.param("page") {
+        Some(p) => NaiveDate::parse_from_str(
+            p.strip_prefix("page_").ok_or("page: invalid cursor")?,
+            "%Y-%m-%d",
+        )
+        .map_err(|_| "page: invalid cursor")?,
+        None => start,
+    };
+    Ok((first, end, limit))
+}
 
 /// A listener that only records what reaches it: the target of a redirect test.
 pub struct Recorder {
@@ -239,7 +494,14 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         let mut s = state.lock().unwrap();
         s.requests.push(req.clone());
         s.next_request_id += 1;
-        let fault = s.faults.pop_front().or_else(|| s.forever.clone());
+        let on_path = s
+            .path_faults
+            .iter()
+            .find(|(p, _)| *p == req.path)
+            .map(|(_, f)| f.clone());
+        let fault = on_path
+            .or_else(|| s.faults.pop_front())
+            .or_else(|| s.forever.clone());
         let key_ok = req.header("x-api-key") == Some(s.admin_key.as_str());
         (
             fault,
@@ -346,6 +608,43 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             }
         }
     }
+    let routed = {
+        let s = state.lock().unwrap();
+        let now = now.unwrap_or_else(Utc::now);
+        match req.path.as_str() {
+            KEYS_PATH => Some(api_keys(&req, &s.keys)),
+            COST_PATH => Some(cost_report(&req, &s.cost, now)),
+            ANALYTICS_PATH if req.header("anthropic-beta") != Some(ANALYTICS_BETA) => Some(Err(
+                "the analytics API needs anthropic-beta: analytics-usage-cost-2026-08-24".into(),
+            )),
+            ANALYTICS_PATH => Some(analytics(
+                &req,
+                &s.usage,
+                s.layout,
+                s.data_refreshed_at.as_deref(),
+                now,
+            )),
+            _ => None,
+        }
+    };
+    if let Some(result) = routed {
+        return match result {
+            Ok(body) => respond(
+                &mut stream,
+                200,
+                &[("request-id", &request_id)],
+                body.as_bytes(),
+            ),
+            Err(msg) => error(
+                &mut stream,
+                400,
+                "invalid_request_error",
+                &msg,
+                None,
+                &request_id,
+            ),
+        };
+    }
     if req.path != USAGE_PATH {
         return error(
             &mut stream,
@@ -380,36 +679,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
 
 /// The report itself: buckets from `starting_at` to `ending_at` (or the end of `now`'s day).
 fn usage_report(req: &Request, usage: &[Usage], now: DateTime<Utc>) -> Result<String, String> {
-    let day_of = |name: &str| -> Result<Option<NaiveDate>, String> {
-        req.param(name)
-            .map(|v| {
-                DateTime::parse_from_rfc3339(v)
-                    .map(|t| t.with_timezone(&Utc).date_naive())
-                    .map_err(|e| format!("{name}: {e}"))
-            })
-            .transpose()
-    };
-    let start = day_of("starting_at")?.ok_or("starting_at: Field required")?;
-    // ending_at is exclusive; by default the report runs through the bucket holding `now`.
-    let end = day_of("ending_at")?.unwrap_or(now.date_naive() + Days::days(1));
-    if req.param("bucket_width").unwrap_or("1d") != "1d" {
-        return Err("the stand-in serves bucket_width=1d only".into());
-    }
-    let limit: usize = req
-        .param("limit")
-        .unwrap_or("7")
-        .parse()
-        .map_err(|_| "limit: not an integer")?;
-    if !(1..=31).contains(&limit) {
-        return Err(format!("limit: {limit} is outside 1–31 for 1d buckets"));
-    }
-    let first = match req.param("page") {
-        Some(p) => {
-            let d = p.strip_prefix("page_").ok_or("page: invalid cursor")?;
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| "page: invalid cursor")?
-        }
-        None => start,
-    };
+    let (first, end, limit) = window(req, "bucket_width", now)?;
     let groups = req.params("group_by[]");
     for g in &groups {
         if ![

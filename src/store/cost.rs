@@ -1,0 +1,63 @@
+//! Daily USD cost per workspace, upserted from the cost report; exact decimals end to end.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, params};
+use rust_decimal::Decimal;
+
+use super::ts;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostDay {
+    /// `None` is the Default Workspace.
+    pub workspace_id: Option<String>,
+    pub day: NaiveDate,
+    /// Cents, exact.
+    pub cents: Decimal,
+}
+
+pub fn upsert(conn: &Connection, rows: &[CostDay], now: DateTime<Utc>) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO cost_daily (workspace_id, day, amount_cents, fetched_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (workspace_id, day) DO UPDATE SET amount_cents = excluded.amount_cents, fetched_at = excluded.fetched_at",
+    )?;
+    for r in rows {
+        stmt.execute(params![
+            r.workspace_id.as_deref().unwrap_or(""),
+            r.day.format("%Y-%m-%d").to_string(),
+            r.cents.to_string(),
+            ts(now)
+        ])?;
+    }
+    Ok(())
+}
+
+pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<CostDay>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT workspace_id, day, amount_cents FROM cost_daily WHERE day >= ?1")?;
+    let rows = stmt.query_map([first_day.format("%Y-%m-%d").to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (ws, day, cents) = row?;
+        Ok(CostDay {
+            workspace_id: (!ws.is_empty()).then_some(ws),
+            day: NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                .with_context(|| format!("bad day {day:?} in cost_daily"))?,
+            cents: cents
+                .parse()
+                .with_context(|| format!("bad amount {cents:?} in cost_daily"))?,
+        })
+    })
+    .collect()
+}
+
+pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM cost_daily WHERE day < ?1")?
+        .execute([before.format("%Y-%m-%d").to_string()])?)
+}

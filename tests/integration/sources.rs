@@ -1,0 +1,352 @@
+//! Wider sources: request counts from the analytics beta, key discovery, USD cost from the
+//! cost report, and forecast alerts.
+
+use serde_json::Value;
+
+use crate::standin::{ANALYTICS_PATH, COST_PATH, KEYS_PATH, Layout, USAGE_PATH, Usage};
+use crate::sync::{at, setup};
+
+const ANALYTICS: &str = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\nrequest_limit = 100\ntoken_limit = 1000000\n";
+
+#[test]
+fn analytics_counts_requests_in_the_bucket_layout() {
+    let (env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
+    api.set_layout(Layout::Buckets, Some("2026-11-20T08:00:00Z"));
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 100, 10).requests(40));
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(45));
+    let out = env.run(&["sync"]).ok();
+    assert_eq!(api.count(ANALYTICS_PATH), 1, "{}", out.stderr);
+    assert_eq!(api.count(USAGE_PATH), 0);
+    let req = api
+        .requests()
+        .into_iter()
+        .find(|r| r.path == ANALYTICS_PATH)
+        .unwrap();
+    assert_eq!(req.param("time_bucket_width"), Some("1d"));
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["requests"]["used"], 85);
+    assert_eq!(s[0]["quotas"]["requests"]["measured"], true);
+    assert_eq!(s[0]["data_as_of"], "2026-11-20T08:00:00Z");
+    let alerts = env.open_alerts();
+    let threshold: Vec<_> = alerts
+        .iter()
+        .filter(|a| a["type"] == "approaching_limit")
+        .collect();
+    assert_eq!(
+        (
+            threshold[0]["quota_type"].as_str(),
+            threshold[0]["threshold"].as_i64()
+        ),
+        (Some("requests"), Some(80))
+    );
+    assert!(
+        env.run(&["status"])
+            .ok()
+            .stdout
+            .contains("usage data as of 2026-11-20T08:00:00Z")
+    );
+}
+
+#[test]
+fn analytics_rows_layout_and_missing_counts() {
+    let (env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
+    api.set_layout(Layout::Rows, None);
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(96));
+    env.run(&["sync"]).ok();
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["requests"]["used"], 96);
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 110);
+    // A day whose rows carry no request count: not measured, never a guessed 0.
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 100, 10));
+    env.run(&["sync", "--full"]).ok();
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["requests"]["measured"], false, "{}", s[0]);
+    assert_eq!(s[0]["quotas"]["requests"]["used"], Value::Null);
+}
+
+#[test]
+fn analytics_rows_in_neither_layout_are_refused_naming_what_is_missing() {
+    let (env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
+    api.set_layout(Layout::Neither, None);
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(5));
+    let run = env.run(&["sync"]).code(1);
+    let line = run.error_line();
+    assert!(
+        line.contains("has neither results (bucket layout) nor group/usage (row layout)"),
+        "{line}"
+    );
+    let stored: i64 = env
+        .conn()
+        .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 0);
+}
+
+#[test]
+fn messages_source_never_alerts_on_requests() {
+    let config =
+        "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\nrequest_limit = 1\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(500));
+    let run = env.run(&["sync"]).ok();
+    assert!(
+        run.stderr.contains("request_limit is not measured"),
+        "{}",
+        run.stderr
+    );
+    assert!(env.open_alerts().is_empty());
+    assert_eq!(
+        env.run(&["status", "--json"]).ok().json()[0]["quotas"]["requests"]["measured"],
+        false
+    );
+}
+
+#[test]
+fn discovery_tracks_active_keys_hourly_with_defaults() {
+    let config = "[defaults]\ntoken_limit = 1000\n";
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    for i in 0..1205 {
+        api.put_key(&format!("apikey_{i:05}"), &format!("Key {i}"), "active");
+    }
+    api.put_key("apikey_prod", "Prod – EU #2", "active");
+    api.put_key("apikey_old", "Old", "archived");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 900, 0));
+    let out = env.run(&["sync"]).ok();
+    assert!(
+        out.stdout.starts_with("synced 1206 accounts"),
+        "{}",
+        out.stdout
+    );
+    let listings: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == KEYS_PATH)
+        .collect();
+    assert_eq!(listings.len(), 2, "1206 keys at 1000 a page");
+    assert_eq!(listings[0].param("status"), Some("active"));
+    assert_eq!(listings[1].param("after_id"), Some("apikey_00999"));
+    let s = env
+        .run(&["status", "--json", "--account", "prod-eu-2"])
+        .ok()
+        .json();
+    assert_eq!(s[0]["api_key_id"], "apikey_prod");
+    assert_eq!(s[0]["quotas"]["tokens"]["limit"], 1000);
+    assert_eq!(env.open_alerts()[0]["account"], "prod-eu-2");
+
+    // Within the hour: no new listing.
+    at(&mut env, &api, "2026-11-20T12:30:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 2);
+
+    // The key is archived: after the hour it is dropped and its alert recovers.
+    api.put_key("apikey_prod", "Prod – EU #2", "archived");
+    at(&mut env, &api, "2026-11-20T13:01:00Z");
+    let out = env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 4);
+    assert!(
+        out.stderr.contains("\"prod-eu-2\" is no longer active"),
+        "{}",
+        out.stderr
+    );
+    assert!(env.open_alerts().is_empty());
+    let all = env.run(&["alerts", "list", "--all", "--json"]).ok().json();
+    assert_eq!(all[0]["resolution"], "recovered");
+    env.run(&["status", "--account", "prod-eu-2"]).code(2);
+}
+
+#[test]
+fn configured_accounts_turn_auto_discovery_off() {
+    let config = "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put_key("apikey_other", "Other", "active");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 0);
+    let always = format!("[discovery]\napi_keys = \"always\"\n{config}");
+    env.write_config(&always);
+    api.put_key("apikey_prod", "Production key", "active");
+    let out = env.run(&["sync"]).ok();
+    assert!(
+        out.stdout.starts_with("synced 2 accounts"),
+        "configured key not doubled: {}",
+        out.stdout
+    );
+}
+
+#[test]
+fn cost_limits_are_exact_and_polled_at_most_every_15_minutes() {
+    let config = "[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\ncost_limit_usd = \"10.00\"\n\n\
+                  [[accounts]]\nname = \"everything\"\norganization = true\ncost_limit_usd = \"1000\"\n\n\
+                  [[accounts]]\nname = \"default-ws\"\nworkspace_id = \"default\"\n";
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put_cost(Some("wrkspc_r"), "2026-11-19", "500.10"); // $5.001
+    api.put_cost(Some("wrkspc_r"), "2026-11-20", "350.005"); // $3.50005
+    api.put_cost(None, "2026-11-20", "0.1"); // $0.001, Default Workspace
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(COST_PATH), 1);
+    let req = api
+        .requests()
+        .into_iter()
+        .find(|r| r.path == COST_PATH)
+        .unwrap();
+    assert_eq!(req.params("group_by[]"), ["workspace_id"]);
+    assert_eq!(req.param("starting_at"), Some("2026-11-01T00:00:00Z"));
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(
+        s[0]["quotas"]["cost_usd"]["used"], "8.50105",
+        "exact, in dollars"
+    );
+    assert_eq!(s[0]["quotas"]["cost_usd"]["limit"], "10.00");
+    assert_eq!(s[1]["quotas"]["cost_usd"]["used"], "8.50205");
+    assert_eq!(
+        s[2]["quotas"]["cost_usd"]["measured"], true,
+        "measured, even without a limit"
+    );
+    assert_eq!(s[2]["quotas"]["cost_usd"]["used"], "0.001");
+    let alerts = env.open_alerts();
+    assert_eq!(
+        (
+            alerts[0]["quota_type"].as_str(),
+            alerts[0]["current_value"].as_str()
+        ),
+        (Some("cost_usd"), Some("8.50105"))
+    );
+    assert!(env.run(&["status"]).ok().stdout.contains("$8.50"));
+
+    at(&mut env, &api, "2026-11-20T12:10:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(COST_PATH), 1, "not before 15 minutes");
+    api.put_cost(Some("wrkspc_r"), "2026-11-20", "600"); // late data replaces the day
+    at(&mut env, &api, "2026-11-20T12:15:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(COST_PATH), 2);
+    let req = api
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path == COST_PATH)
+        .unwrap();
+    assert_eq!(req.param("starting_at"), Some("2026-11-19T00:00:00Z"));
+    let s = env
+        .run(&["status", "--json", "--account", "research"])
+        .ok()
+        .json();
+    assert_eq!(s[0]["quotas"]["cost_usd"]["used"], "11.001");
+    assert_eq!(s[0]["status"], "exhausted");
+}
+
+#[test]
+fn cost_is_not_measured_before_the_first_cost_report() {
+    let config = "[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\ncost_limit_usd = \"10.00\"\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    env.run(&["check"]).ok();
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["cost_usd"]["measured"], false);
+    // The cost report failing does not lose the usage: stored, and the exit code says partly.
+    api.put(Usage::new(
+        Some("apikey_r"),
+        Some("wrkspc_r"),
+        "2026-11-20",
+        10,
+        0,
+    ));
+    api.fail_path(
+        COST_PATH,
+        crate::standin::Fault::Status {
+            status: 500,
+            kind: "api_error",
+            retry_after: Some(0),
+        },
+    );
+    let run = env.run(&["sync"]).code(1);
+    assert!(
+        run.error_line().contains("the cost report failed") && run.error_line().contains(COST_PATH),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.starts_with("synced 1 account"), "{}", run.stdout);
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 10);
+    assert_eq!(s[0]["quotas"]["cost_usd"]["measured"], false);
+}
+
+#[test]
+fn forecast_alert_when_the_projection_reaches_the_limit() {
+    let config =
+        "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\ntoken_limit = 10000\n";
+    let (mut env, api) = setup(config, "2026-11-10T12:00:00Z");
+    // 500 a day: 4,500 used by the 10th, 14,750 projected by Dec 1, the limit on the 21st.
+    for d in 1..=9 {
+        api.put(Usage::new(
+            Some("apikey_prod"),
+            None,
+            &format!("2026-11-{d:02}"),
+            500,
+            0,
+        ));
+    }
+    env.run(&["sync"]).ok();
+    let open = env.open_alerts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        (
+            open[0]["type"].as_str(),
+            open[0]["severity"].as_str(),
+            open[0]["threshold"].as_i64()
+        ),
+        (Some("forecast_exceeded"), Some("warning"), Some(0))
+    );
+    assert!(
+        open[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("projected to reach its limit"),
+        "{}",
+        open[0]["message"]
+    );
+    let s = env.run(&["status", "--json"]).ok().json();
+    let f = &s[0]["quotas"]["tokens"]["forecast"];
+    // 4,500 used + 500 a day × 20.5 days left.
+    assert_eq!(f["projected"], 14750, "{f}");
+    assert!(
+        f["exhausts_at"].as_str().unwrap().starts_with("2026-11-21"),
+        "{f}"
+    );
+    env.run(&["sync"]).ok();
+    assert_eq!(env.alert_rows().len(), 1, "once per identity");
+
+    // A corrected, slower week: the projection falls under 90 % and the warning recovers.
+    for d in 1..=9 {
+        api.put(Usage::new(
+            Some("apikey_prod"),
+            None,
+            &format!("2026-11-{d:02}"),
+            100,
+            0,
+        ));
+    }
+    at(&mut env, &api, "2026-11-10T13:00:00Z");
+    env.run(&["sync", "--full"]).ok();
+    assert!(env.open_alerts().is_empty());
+    assert_eq!(env.alert_rows()[0].4.as_deref(), Some("recovered"));
+}
+
+#[test]
+fn no_forecast_before_a_fifth_of_the_period() {
+    let config =
+        "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\ntoken_limit = 1000\n";
+    let (env, api) = setup(config, "2026-11-05T12:00:00Z");
+    for d in 1..=4 {
+        api.put(Usage::new(
+            Some("apikey_prod"),
+            None,
+            &format!("2026-11-{d:02}"),
+            150,
+            0,
+        ));
+    }
+    env.run(&["sync"]).ok();
+    assert!(env.open_alerts().is_empty(), "{:?}", env.open_alerts());
+    assert_eq!(
+        env.run(&["status", "--json"]).ok().json()[0]["quotas"]["tokens"]["forecast"],
+        Value::Null
+    );
+}
