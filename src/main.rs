@@ -1,27 +1,11 @@
 //! quota: watch how much of its quota every Claude API key or workspace has used.
 
-mod alert;
-mod api;
-mod cli;
-mod cmd;
-mod config;
-mod error;
-mod evaluate;
-mod metrics;
-mod notify;
-mod output;
-mod period;
-mod quota;
-mod reconcile;
-mod secret;
-mod store;
-mod window;
-
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use log::LevelFilter;
+use quota::{cli, cmd, error};
 
 fn main() -> ExitCode {
     let matches = cli::Cli::command().get_matches();

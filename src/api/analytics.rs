@@ -60,43 +60,62 @@ pub fn fetch(
         if page.data_refreshed_at.is_some() {
             fetched.data_as_of = page.data_refreshed_at;
         }
-        for (i, item) in page.data.iter().enumerate() {
-            let starting_at = item.get("starting_at").and_then(Value::as_str);
-            let Some(starting_at) = starting_at else {
-                bail!(
-                    "GET {}: malformed response: data[{i}] has no starting_at; nothing was stored",
-                    e.path
-                );
-            };
-            let day = bucket_day(e.path, starting_at)?;
-            match item.get("results") {
-                Some(Value::Array(results)) => {
-                    fetched.buckets += 1;
-                    for (j, r) in results.iter().enumerate() {
-                        let Some(r) = r.as_object() else {
-                            bail!(
-                                "GET {}: malformed response: data[{i}].results[{j}] is not an object",
-                                e.path
-                            );
-                        };
-                        merged.add(row(e.path, &format!("data[{i}].results[{j}]"), r, day)?);
-                    }
-                }
-                _ if item.contains_key("group") || item.contains_key("usage") => {
-                    merged.add(row(e.path, &format!("data[{i}]"), item, day)?);
-                }
-                _ => bail!(
-                    "GET {}: malformed response: data[{i}] has neither results (bucket layout) nor group/usage (row layout); nothing was stored",
-                    e.path
-                ),
-            }
-        }
+        add_page(&mut merged, &mut fetched, e.path, &page.data)?;
         if !cursor.advance(e.path, page.has_more, page.next_page)? {
             break;
         }
     }
     fetched.rows = merged.rows();
     Ok(fetched)
+}
+
+fn add_page(
+    merged: &mut Merged,
+    fetched: &mut Fetched,
+    path: &str,
+    data: &[Map<String, Value>],
+) -> Result<()> {
+    for (i, item) in data.iter().enumerate() {
+        let starting_at = item.get("starting_at").and_then(Value::as_str);
+        let Some(starting_at) = starting_at else {
+            bail!(
+                "GET {}: malformed response: data[{i}] has no starting_at; nothing was stored",
+                path
+            );
+        };
+        let day = bucket_day(path, starting_at)?;
+        match item.get("results") {
+            Some(Value::Array(results)) => {
+                fetched.buckets += 1;
+                for (j, r) in results.iter().enumerate() {
+                    let Some(r) = r.as_object() else {
+                        bail!(
+                            "GET {}: malformed response: data[{i}].results[{j}] is not an object",
+                            path
+                        );
+                    };
+                    merged.add(row(path, &format!("data[{i}].results[{j}]"), r, day)?);
+                }
+            }
+            _ if item.contains_key("group") || item.contains_key("usage") => {
+                merged.add(row(path, &format!("data[{i}]"), item, day)?);
+            }
+            _ => bail!(
+                "GET {}: malformed response: data[{i}] has neither results (bucket layout) nor group/usage (row layout); nothing was stored",
+                path
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// One page from bytes, through the same code as `fetch` (fuzzing, malformed-input corpus).
+pub fn parse_page(path: &str, body: &[u8]) -> Result<Vec<DayUsage>> {
+    let page: Page = serde_json::from_slice(body)
+        .map_err(|e| anyhow::anyhow!("GET {path}: malformed response ({e})"))?;
+    let mut merged = Merged::default();
+    add_page(&mut merged, &mut Fetched::default(), path, &page.data)?;
+    Ok(merged.rows())
 }
 
 /// One row in either layout: dimensions in `group` (else the row), counts in `usage` (else

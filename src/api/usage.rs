@@ -86,18 +86,34 @@ pub fn fetch(client: &mut Client, first_day: NaiveDate, api_key_ids: &[&str]) ->
         let page: Page = client.get_json(PATH, &cursor.query(&query), None)?;
         fetched.pages += 1;
         fetched.buckets += page.data.len();
-        for bucket in page.data {
-            let day = bucket_day(PATH, &bucket.starting_at)?;
-            for r in bucket.results {
-                merged.add(to_day_usage(r, day)?);
-            }
-        }
-        if !cursor.advance(PATH, page.has_more, page.next_page)? {
+        let (has_more, next_page) = (page.has_more, page.next_page.clone());
+        add_page(&mut merged, page)?;
+        if !cursor.advance(PATH, has_more, next_page)? {
             break;
         }
     }
     fetched.rows = merged.rows();
     Ok(fetched)
+}
+
+fn add_page(merged: &mut Merged, page: Page) -> Result<()> {
+    for bucket in page.data {
+        let day = bucket_day(PATH, &bucket.starting_at)?;
+        for r in bucket.results {
+            merged.add(to_day_usage(r, day)?);
+        }
+    }
+    Ok(())
+}
+
+/// One page of the usage report from bytes, through the same code as `fetch` (for fuzzing
+/// and the malformed-input corpus): the rows, or the error a sync would report.
+pub fn parse_page(body: &[u8]) -> Result<Vec<DayUsage>> {
+    let page: Page = serde_json::from_slice(body)
+        .map_err(|e| anyhow::anyhow!("GET {PATH}: malformed response ({e})"))?;
+    let mut merged = Merged::default();
+    add_page(&mut merged, page)?;
+    Ok(merged.rows())
 }
 
 /// The UTC day a bucket starts on.

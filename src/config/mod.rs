@@ -270,6 +270,13 @@ impl Config {
         Ok(config)
     }
 
+    /// Parses and validates config text with no environment (fuzzing, tests). `label` names
+    /// the file in errors.
+    pub fn parse(text: &str, label: &str) -> Result<Config> {
+        let raw = raw_from_text(text, label)?;
+        validate::validate(raw, label, None, &|_| None)
+    }
+
     /// Whether API keys are discovered: `always`, or `auto` with no `[[accounts]]`.
     pub fn discovers_keys(&self) -> bool {
         match self.discovery {
@@ -310,7 +317,11 @@ fn raw_from_file(located: &Located) -> Result<raw::RawConfig> {
     let path = &located.path;
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad_input!("cannot read config file {}: {e}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
+    raw_from_text(&text, &path.display().to_string())
+}
+
+fn raw_from_text(text: &str, path: &str) -> Result<raw::RawConfig> {
+    toml::from_str(text).map_err(|e| {
         let message = e.message().replace('\n', " ");
         match e.span() {
             Some(span) => {
@@ -318,12 +329,9 @@ fn raw_from_file(located: &Located) -> Result<raw::RawConfig> {
                 let line = before.matches('\n').count() + 1;
                 let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
                 let source = text.lines().nth(line - 1).unwrap_or("").trim();
-                bad_input!(
-                    "{}:{line}:{column}: {message} (in `{source}`)",
-                    path.display()
-                )
+                bad_input!("{path}:{line}:{column}: {message} (in `{source}`)")
             }
-            None => bad_input!("{}: {message}", path.display()),
+            None => bad_input!("{path}: {message}"),
         }
     })
 }
