@@ -272,8 +272,13 @@ pub fn reconcile_accounts(
     channels: &[Channel],
     now: DateTime<Utc>,
 ) -> Result<Changes> {
-    store::accounts::upsert(tx, accounts, now)?;
-    let states = store::accounts::states(tx)?;
+    let known = store::accounts::states(tx)?;
+    store::accounts::upsert(tx, accounts, &known, now)?;
+    let states = if accounts.iter().all(|a| known.contains_key(&a.name)) {
+        known
+    } else {
+        store::accounts::states(tx)?
+    };
     let earliest = earliest_start(accounts, now);
     let loaded = Loaded::read(tx, earliest)?;
     let mut existing = store::alerts::for_reconcile(tx, earliest)?;

@@ -7,7 +7,6 @@ use std::io::{self, IsTerminal, Write};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table, presets};
-use serde_json::Value;
 
 pub fn line(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
@@ -16,11 +15,12 @@ pub fn line(text: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn json(value: &Value) -> Result<()> {
+pub fn json(value: &impl serde::Serialize) -> Result<()> {
     // Stdout is line-buffered: without this, pretty JSON for 10,000 accounts is ~350,000
     // write calls.
     let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, value)?;
+    // As an io::Error, so `main` recognizes a closed pipe (serde_json wraps it otherwise).
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
     writeln!(out)?;
     out.flush()?;
     Ok(())

@@ -91,6 +91,7 @@ mod tests {
                 (
                     n.to_string(),
                     AccountRow {
+                        selector: String::new(),
                         status: AccountStatus::Active,
                         last_synced_at: Some(at(t)),
                     },

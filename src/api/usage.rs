@@ -173,23 +173,30 @@ impl Cursor {
 }
 
 /// Rows of one fetch by (key, workspace, day): rows split by a dimension quota did not
-/// group by add up to that day's numbers.
+/// group by add up to that day's numbers. The ids live once, in the key.
 #[derive(Default)]
 pub struct Merged(HashMap<(Option<String>, Option<String>, NaiveDate), DayUsage>);
 
 impl Merged {
-    pub fn add(&mut self, row: DayUsage) {
-        let key = (row.api_key_id.clone(), row.workspace_id.clone(), row.day);
-        match self.0.get_mut(&key) {
-            Some(existing) => add_into(existing, &row),
-            None => {
-                self.0.insert(key, row);
+    pub fn add(&mut self, mut row: DayUsage) {
+        let key = (row.api_key_id.take(), row.workspace_id.take(), row.day);
+        match self.0.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut e) => add_into(e.get_mut(), &row),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(row);
             }
         }
     }
 
     pub fn rows(self) -> Vec<DayUsage> {
-        self.0.into_values().collect()
+        self.0
+            .into_iter()
+            .map(|((api_key_id, workspace_id, _), row)| DayUsage {
+                api_key_id,
+                workspace_id,
+                ..row
+            })
+            .collect()
     }
 }
 

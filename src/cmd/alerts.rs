@@ -19,7 +19,9 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     // Unknown names are an error, but alerts of accounts since removed from the config still
     // list when no filter is given.
     let mut store = ctx.open_store()?;
-    crate::config::select(&ctx.accounts(&mut store)?, &args.filter.accounts)?;
+    if !args.filter.accounts.is_empty() {
+        crate::config::select(&ctx.accounts(&mut store)?, &args.filter.accounts)?;
+    }
     let filter = ListFilter {
         accounts: args.filter.accounts.clone(),
         include_resolved: args.all,

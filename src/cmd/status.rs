@@ -3,15 +3,20 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 use super::Ctx;
 use crate::alert::AccountStatus;
 use crate::cli::StatusArgs;
+use crate::config::UsageSource;
 use crate::evaluate::{self, View, unmeasured_reason};
 use crate::output;
 use crate::period::human_duration;
 use crate::quota::{QuotaType, percentage};
+use crate::reconcile::Reading;
+use crate::store::outbox::Backlog;
 use crate::store::{self, ts};
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
@@ -38,54 +43,28 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let open_of = |v: &View<'_>| open.get(&v.account.name).copied().unwrap_or(0);
 
     if args.json {
-        let items: Vec<Value> = views
+        // Typed structs straight to the writer: building serde_json::Value trees for 10,000
+        // accounts cost more than everything else `status` does.
+        let items: Vec<AccountJson<'_>> = views
             .iter()
-            .map(|v| {
-                let mut quotas = Map::new();
-                for r in &v.readings {
-                    let pct = match (r.used, r.limit) {
-                        (Some(u), Some(l)) => json!(percentage(u, l)),
-                        _ => Value::Null,
-                    };
-                    let mut q = json!({
-                        "used": r.used.map_or(Value::Null, |u| r.quota_type.json_value(u)),
-                        "limit": r.limit.map_or(Value::Null, |l| r.quota_type.json_value(l)),
-                        "percentage": pct,
-                        "measured": r.used.is_some(),
-                    });
-                    if r.used.is_none() {
-                        q["reason"] = json!(unmeasured_reason(r.quota_type, source));
-                    }
-                    q["forecast"] = r.forecast.map_or(Value::Null, |f| {
-                        json!({
-                            "projected": r.quota_type.json_value(f.projected.round_dp(2)),
-                            "exhausts_at": f.exhausts_at.map(ts),
-                        })
-                    });
-                    quotas.insert(r.quota_type.as_str().to_string(), q);
-                }
-                json!({
-                    "account": v.account.name,
-                    "api_key_id": v.account.selector.api_key_id(),
-                    "workspace_id": v.account.selector.workspace_label(),
-                    "organization": matches!(v.account.selector, crate::config::Selector::Organization),
-                    "status": status_of(v).as_str(),
-                    "period_start": ts(v.period.start),
-                    "period_end": ts(v.period.end),
-                    "resets_in_seconds": v.period.remaining(ctx.now).num_seconds(),
-                    "last_synced_at": synced(v).map(ts),
-                    "usage_source": source.as_str(),
-                    // The source's own watermark (analytics data lags by hours), else null.
-                    "data_as_of": data_as_of,
-                    "quotas": quotas,
-                    "open_alerts": open_of(v),
-                    "notifications": backlog.get(&v.account.name).map_or_else(|| json!({}), |channels| {
-                        channels.iter().map(|(c, b)| (c.clone(), json!({"pending": b.pending, "failed": b.failed}))).collect::<Map<_, _>>().into()
-                    }),
-                })
+            .map(|v| AccountJson {
+                account: &v.account.name,
+                api_key_id: v.account.selector.api_key_id(),
+                workspace_id: v.account.selector.workspace_label(),
+                organization: matches!(v.account.selector, crate::config::Selector::Organization),
+                status: status_of(v).as_str(),
+                period_start: ts(v.period.start),
+                period_end: ts(v.period.end),
+                resets_in_seconds: v.period.remaining(ctx.now).num_seconds(),
+                last_synced_at: synced(v).map(ts),
+                usage_source: source.as_str(),
+                data_as_of: data_as_of.as_deref(),
+                quotas: Quotas(v.readings.iter().map(|r| quota_json(r, source)).collect()),
+                open_alerts: open_of(v),
+                notifications: backlog.get(&v.account.name),
             })
             .collect();
-        output::json(&Value::Array(items))?;
+        output::json(&items)?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -187,4 +166,94 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One account in `status --json` (SPEC §5's fields, then extras).
+#[derive(Serialize)]
+struct AccountJson<'a> {
+    account: &'a str,
+    api_key_id: Option<&'a str>,
+    workspace_id: Option<&'a str>,
+    organization: bool,
+    status: &'static str,
+    period_start: String,
+    period_end: String,
+    resets_in_seconds: i64,
+    /// Data as of: the last successful sync.
+    last_synced_at: Option<String>,
+    usage_source: &'static str,
+    /// The source's own watermark (analytics data lags by hours), else null.
+    data_as_of: Option<&'a str>,
+    quotas: Quotas,
+    open_alerts: usize,
+    #[serde(serialize_with = "backlog_json")]
+    notifications: Option<&'a BTreeMap<String, Backlog>>,
+}
+
+#[derive(Serialize)]
+struct QuotaJson {
+    #[serde(skip)]
+    name: &'static str,
+    used: Value,
+    limit: Value,
+    percentage: Option<f64>,
+    measured: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    forecast: Option<ForecastJson>,
+}
+
+#[derive(Serialize)]
+struct ForecastJson {
+    projected: Value,
+    exhausts_at: Option<String>,
+}
+
+/// The quotas as a JSON object keyed by quota type, in the order of `QuotaType::ALL`.
+struct Quotas(Vec<QuotaJson>);
+
+impl Serialize for Quotas {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for q in &self.0 {
+            map.serialize_entry(q.name, q)?;
+        }
+        map.end()
+    }
+}
+
+fn backlog_json<S: serde::Serializer>(
+    b: &Option<&BTreeMap<String, Backlog>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(None)?;
+    for (channel, b) in b.iter().flat_map(|m| m.iter()) {
+        map.serialize_entry(
+            channel,
+            &serde_json::json!({"pending": b.pending, "failed": b.failed}),
+        )?;
+    }
+    map.end()
+}
+
+fn quota_json(r: &Reading, source: UsageSource) -> QuotaJson {
+    let q = r.quota_type;
+    QuotaJson {
+        name: q.as_str(),
+        used: r.used.map_or(Value::Null, |u| q.json_value(u)),
+        limit: r.limit.map_or(Value::Null, |l| q.json_value(l)),
+        percentage: r.used.zip(r.limit).map(|(u, l)| percentage(u, l)),
+        measured: r.used.is_some(),
+        reason: if r.used.is_none() {
+            unmeasured_reason(q, source)
+        } else {
+            None
+        },
+        forecast: r.forecast.map(|f| ForecastJson {
+            projected: q.json_value(f.projected.round_dp(2)),
+            exhausts_at: f.exhausts_at.map(ts),
+        }),
+    }
 }

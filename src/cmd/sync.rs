@@ -50,6 +50,9 @@ pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
         }
     }
     export(ctx, store.as_mut(), result.is_ok(), started, deadline);
+    if let Some(kib) = peak_rss_kib() {
+        log::info!("peak memory {:.1} MiB", kib as f64 / 1024.0);
+    }
     result
 }
 
@@ -110,7 +113,7 @@ fn sync(
 
     let source = config.api.usage_source;
     let before = client.requests;
-    let fetched = match source {
+    let mut fetched = match source {
         UsageSource::Messages => api::usage::fetch(&mut client, first_day, &key_ids),
         UsageSource::Analytics => {
             let endpoint = api::analytics::Endpoint {
@@ -157,8 +160,11 @@ fn sync(
     let retention_start =
         now.date_naive() - chrono::Duration::days(i64::from(config.database.retention_days));
     let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    let fetched_rows = fetched.rows.len();
+    let mut rows = Some(std::mem::take(&mut fetched.rows));
     let (changes, pruned) = store.write(|tx| {
-        usage::upsert(tx, &fetched.rows, source.as_str(), now)?;
+        // Stored, then freed: evaluation reads the period back from the store.
+        usage::upsert(tx, &rows.take().unwrap_or_default(), source.as_str(), now)?;
         if let Some(as_of) = &fetched.data_as_of {
             store::set_state(tx, store::USAGE_AS_OF, as_of)?;
         }
@@ -177,9 +183,6 @@ fn sync(
         fetch_took.as_secs_f64(),
         (started.elapsed() - fetch_took).as_secs_f64()
     );
-    if let Some(kib) = peak_rss_kib() {
-        log::info!("peak memory {:.1} MiB", kib as f64 / 1024.0);
-    }
     if pruned > 0 {
         log::info!(
             "removed {pruned} rows older than {retention_start} ([database] retention_days)"
@@ -192,7 +195,7 @@ fn sync(
         output::plural(usage_requests as usize),
         fetched.pages,
         output::plural(fetched.pages),
-        fetched.rows.len(),
+        fetched_rows,
         cost.as_ref().map_or_else(String::new, |rows| format!(
             "; cost report: {} rows",
             rows.len()

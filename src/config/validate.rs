@@ -128,16 +128,17 @@ pub fn validate(
     let d = &raw.defaults;
     let default_day = billing_day(d.billing_day).map_err(|p| err("defaults.billing_day", p))?;
     let default_thresholds = match &d.thresholds {
-        Some(t) => thresholds(t, &mut warnings, "defaults.thresholds")
+        Some(t) => thresholds(t, &mut warnings, &|| "defaults.thresholds".to_string())
             .map_err(|p| err("defaults.thresholds", p))?,
         None => DEFAULT_THRESHOLDS.to_vec(),
     };
-    let default_limits = limits(&d.limits(), "defaults", &err)?;
+    let default_limits = limits(&d.limits(), &|| "defaults".to_string(), &err)?;
 
     let mut accounts = Vec::with_capacity(raw.accounts.len());
     let mut names = HashSet::new();
     for (i, a) in raw.accounts.iter().enumerate() {
-        let at = match &a.name {
+        // The key path for messages, built only when there is something to say.
+        let at = || match &a.name {
             Some(n) => format!("accounts[{i}] ({n:?})"),
             None => format!("accounts[{i}]"),
         };
@@ -145,22 +146,22 @@ pub fn validate(
             Some(n) if !n.is_empty() && !n.chars().any(char::is_control) => n.to_string(),
             _ => {
                 return Err(err(
-                    &format!("{at}.name"),
+                    &format!("{}.name", at()),
                     "every account needs a non-empty name".into(),
                 ));
             }
         };
         if !names.insert(name.clone()) {
             return Err(err(
-                &format!("{at}.name"),
+                &format!("{}.name", at()),
                 format!("duplicate account name {name:?}"),
             ));
         }
-        let selector = selector(a).map_err(|p| err(&at, p))?;
+        let selector = selector(a).map_err(|p| err(&at(), p))?;
         let own = limits(&a.limits(), &at, &err)?;
         if own.cost_usd.is_some() && matches!(selector, Selector::ApiKey(_)) {
             return Err(err(
-                &format!("{at}.cost_limit_usd"),
+                &format!("{}.cost_limit_usd", at()),
                 "the cost report cannot split cost by API key; put cost limits on a workspace_id or organization account".into(),
             ));
         }
@@ -175,19 +176,18 @@ pub fn validate(
                 _ => default_limits.cost_usd,
             }),
         };
-        let key = format!("{at}.thresholds");
+        let key = || format!("{}.thresholds", at());
         accounts.push(Account {
             name,
             selector,
             limits: inherited,
             billing_day: match a.billing_day {
-                Some(_) => {
-                    billing_day(a.billing_day).map_err(|p| err(&format!("{at}.billing_day"), p))?
-                }
+                Some(_) => billing_day(a.billing_day)
+                    .map_err(|p| err(&format!("{}.billing_day", at()), p))?,
                 None => default_day,
             },
             thresholds: match &a.thresholds {
-                Some(t) => thresholds(t, &mut warnings, &key).map_err(|p| err(&key, p))?,
+                Some(t) => thresholds(t, &mut warnings, &key).map_err(|p| err(&key(), p))?,
                 None => default_thresholds.clone(),
             },
         });
@@ -255,7 +255,11 @@ fn billing_day(v: Option<i64>) -> Result<u32, String> {
         .map_err(|_| format!("{} is not a day of the month (1–31)", v.unwrap_or_default()))
 }
 
-fn thresholds(values: &[i64], warnings: &mut Vec<String>, key: &str) -> Result<Vec<u32>, String> {
+fn thresholds(
+    values: &[i64],
+    warnings: &mut Vec<String>,
+    key: &dyn Fn() -> String,
+) -> Result<Vec<u32>, String> {
     if values.is_empty() {
         return Err("needs at least one threshold (percent, 1–1000)".into());
     }
@@ -267,7 +271,8 @@ fn thresholds(values: &[i64], warnings: &mut Vec<String>, key: &str) -> Result<V
     sorted.dedup();
     if sorted.len() != values.len() || sorted.iter().zip(values).any(|(a, &b)| i64::from(*a) != b) {
         warnings.push(format!(
-            "{key}: {values:?} is not in ascending order without repeats; using {sorted:?}"
+            "{}: {values:?} is not in ascending order without repeats; using {sorted:?}",
+            key()
         ));
     }
     Ok(sorted)
@@ -275,7 +280,7 @@ fn thresholds(values: &[i64], warnings: &mut Vec<String>, key: &str) -> Result<V
 
 fn limits(
     raw: &RawLimits,
-    at: &str,
+    at: &dyn Fn() -> String,
     err: &dyn Fn(&str, String) -> anyhow::Error,
 ) -> Result<Limits> {
     let positive = |v: Option<i64>, key: &str| -> Result<Option<u64>> {
@@ -283,7 +288,7 @@ fn limits(
             None => Ok(None),
             Some(n) if n > 0 => Ok(Some(n as u64)),
             Some(n) => Err(err(
-                &format!("{at}.{key}"),
+                &format!("{}.{key}", at()),
                 format!("must be greater than 0, got {n}"),
             )),
         }
@@ -291,7 +296,7 @@ fn limits(
     let cost = match &raw.cost_limit_usd {
         None => None,
         Some(v) => {
-            let key = format!("{at}.cost_limit_usd");
+            let key = format!("{}.cost_limit_usd", at());
             let d = match v {
                 toml::Value::String(s) => s.trim().parse::<Decimal>().map_err(|_| {
                     err(

@@ -13,12 +13,19 @@ use crate::config::Account;
 
 #[derive(Debug, Clone)]
 pub struct AccountRow {
+    pub selector: String,
     pub status: AccountStatus,
     pub last_synced_at: Option<DateTime<Utc>>,
 }
 
 /// Records configured accounts (new ones start `active`); existing rows keep their state.
-pub fn upsert(conn: &Connection, accounts: &[&Account], now: DateTime<Utc>) -> Result<()> {
+/// Accounts already stored with the same selector (`known`) are not written again.
+pub fn upsert(
+    conn: &Connection,
+    accounts: &[&Account],
+    known: &HashMap<String, AccountRow>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO accounts (name, selector, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET selector = excluded.selector
@@ -26,19 +33,24 @@ pub fn upsert(conn: &Connection, accounts: &[&Account], now: DateTime<Utc>) -> R
     )?;
     let now = ts(now);
     for a in accounts {
-        stmt.execute(params![a.name, a.selector.to_string(), now])?;
+        let selector = a.selector.to_string();
+        if known.get(&a.name).is_none_or(|k| k.selector != selector) {
+            stmt.execute(params![a.name, selector, now])?;
+        }
     }
     Ok(())
 }
 
 pub fn states(conn: &Connection) -> Result<HashMap<String, AccountRow>> {
-    let mut stmt = conn.prepare_cached("SELECT name, status, last_synced_at FROM accounts")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT name, status, last_synced_at, selector FROM accounts")?;
     let rows = stmt.query_map([], |r| {
         let status: String = r.get(1)?;
         let synced: Option<String> = r.get(2)?;
         Ok((
             r.get::<_, String>(0)?,
             AccountRow {
+                selector: r.get(3)?,
                 status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Active),
                 last_synced_at: synced.as_deref().map(parse_ts).transpose()?,
             },

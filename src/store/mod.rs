@@ -68,6 +68,20 @@ impl Store {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none of it.
     pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_inner(f).map_err(|e| {
+            let full = e.chain().any(|c| {
+                matches!(c.downcast_ref::<rusqlite::Error>(), Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::DiskFull)
+            });
+            if full {
+                let dir = self.path.parent().map_or_else(|| ".".into(), |d| d.display().to_string());
+                anyhow::anyhow!("the disk holding {dir} is full: nothing from this run was stored; free some space and quota catches up on the next run")
+            } else {
+                e
+            }
+        })
+    }
+
+    fn write_inner<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -167,6 +181,21 @@ fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
     });
+    // A full disk shows up at open as SQLITE_FULL, or as IOERR_SHMSIZE when the WAL index
+    // (the -shm file) cannot grow.
+    let full = err.chain().any(|e| {
+        matches!(e.downcast_ref::<rusqlite::Error>(), Some(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == ErrorCode::DiskFull || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE)
+    });
+    if full {
+        let dir = path
+            .parent()
+            .map_or_else(|| ".".into(), |d| d.display().to_string());
+        return anyhow::anyhow!(
+            "the disk holding {dir} is full (cannot open {}): nothing from this run was stored; free some space and quota catches up on the next run",
+            path.display()
+        );
+    }
     let needs_write = denied
         || matches!(
             code,

@@ -8,7 +8,8 @@ use super::ts;
 use crate::quota::DayUsage;
 
 /// Stores each row, replacing what was stored for its (key, workspace, day): re-reading a
-/// day is idempotent and late data corrects itself. Never adds deltas.
+/// day is idempotent and late data corrects itself. Never adds deltas. A day whose numbers
+/// did not change is not written again, so `fetched_at` is when its numbers last changed.
 pub fn upsert(
     conn: &Connection,
     rows: &[DayUsage],
@@ -28,7 +29,12 @@ pub fn upsert(
              output_tokens = excluded.output_tokens,
              requests = excluded.requests,
              source = excluded.source,
-             fetched_at = excluded.fetched_at",
+             fetched_at = excluded.fetched_at
+         -- Re-reading a day that did not change writes nothing.
+         WHERE (uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+                output_tokens, requests, source)
+               IS NOT (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens, excluded.cache_creation_1h_tokens,
+                       excluded.cache_read_tokens, excluded.output_tokens, excluded.requests, excluded.source)",
     )?;
     let now = ts(now);
     for r in rows {

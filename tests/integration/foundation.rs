@@ -588,17 +588,23 @@ fn broken_pipe_is_success() {
     let env = TestEnv::with_config(PROD);
     env.seed(Some("apikey_prod"), None, "2026-11-02", 960, 0);
     env.run(&["check"]).ok();
-    let mut child = env
-        .command(&["status"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take()); // the reader goes away before quota writes
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["alerts", "list", "--json"],
+    ] {
+        let mut child = env
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away before quota writes
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -10,6 +10,7 @@ mod foundation;
 mod generated;
 mod notify;
 mod packaging;
+mod reliability;
 mod sources;
 #[path = "../support/standin.rs"]
 mod standin;

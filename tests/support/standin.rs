@@ -105,6 +105,12 @@ pub enum Fault {
     Overflow,
     /// `has_more` for ever with the same cursor.
     RepeatingCursor,
+    /// Accepts the request and never answers (the connection stays open a minute).
+    Hang,
+    /// A 200 whose body is `{"data":[` and then this many bytes of whitespace.
+    Huge(u64),
+    /// A 200 with `content-encoding: gzip`: these compressed bytes (a bomb, say).
+    Gzip(Arc<Vec<u8>>),
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +204,10 @@ impl StandIn {
             !(o.api_key_id == u.api_key_id && o.workspace_id == u.workspace_id && o.day == u.day)
         });
         s.usage.push(u);
+    }
+
+    pub fn clear_usage(&self) {
+        self.state.lock().unwrap().usage.clear();
     }
 
     pub fn put_all(&self, rows: Vec<Usage>) {
@@ -596,6 +606,34 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                     &[("request-id", &request_id)],
                     body.as_bytes(),
                 );
+            }
+            Fault::Hang => {
+                thread::sleep(Duration::from_secs(60));
+                return Ok(());
+            }
+            Fault::Huge(n) => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{{\"data\":[",
+                    n + 9
+                );
+                stream.write_all(head.as_bytes())?;
+                let chunk = vec![b' '; 1 << 20];
+                let mut left = n;
+                while left > 0 {
+                    let k = left.min(chunk.len() as u64) as usize;
+                    stream.write_all(&chunk[..k])?; // fails once the reader gives up: fine
+                    left -= k as u64;
+                }
+                return Ok(());
+            }
+            Fault::Gzip(bytes) => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    bytes.len()
+                );
+                stream.write_all(head.as_bytes())?;
+                stream.write_all(&bytes)?;
+                return Ok(());
             }
             Fault::RepeatingCursor => {
                 let body = r#"{"data":[],"has_more":true,"next_page":"page_same"}"#;

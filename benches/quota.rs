@@ -1,0 +1,334 @@
+//! quota's benchmarks (BENCHMARKS.md), printed, never asserted:
+//!
+//! ```sh
+//! cargo bench --bench quota                       # 10,000 accounts and the growth table
+//! cargo bench --bench quota -- 10000              # one size only
+//! ```
+//!
+//! Whole commands are timed from spawn to exit, median of several runs, against the real
+//! binary, a real database and the stand-in Admin API (in this process, on loopback). Peak
+//! RSS is what quota reports itself (`VmHWM`, logged at info level). The floor of a sync is
+//! measured in the same run: one `curl` of the same usage response plus one SQLite transaction
+//! writing the same rows through quota's own store.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a report: printing is its job
+
+#[path = "../tests/support/standin.rs"]
+mod standin;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+const KEY: &str = "sk-ant-admin01-bench";
+const NOW: &str = "2026-11-20T12:00:00Z";
+
+struct Bench {
+    dir: tempfile::TempDir,
+    api: standin::StandIn,
+    config: PathBuf,
+    db: PathBuf,
+}
+
+struct Run {
+    wall: f64,
+    rss: Option<f64>,
+    stdout: String,
+}
+
+impl Bench {
+    fn new(accounts: usize) -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let api = standin::StandIn::start(KEY);
+        api.set_now(NOW);
+        let mut config = String::with_capacity(accounts * 100);
+        let mut rows = Vec::with_capacity(accounts * 2);
+        for k in 0..accounts {
+            let id = format!("apikey_bench{k:06}");
+            for day in ["2026-11-19", "2026-11-20"] {
+                rows.push(standin::Usage::new(
+                    Some(&id),
+                    Some("wrkspc_bench"),
+                    day,
+                    1_000 + k as u64,
+                    100,
+                ));
+            }
+            // Every tenth account is over 80 %, so the first sync creates alerts.
+            let limit = if k % 10 == 0 {
+                2_500 + k as u64
+            } else {
+                1_000_000
+            };
+            writeln!(
+                config,
+                "[[accounts]]\nname = \"acct-{k}\"\napi_key_id = \"{id}\"\ntoken_limit = {limit}\n"
+            )
+            .unwrap();
+        }
+        api.put_all(rows);
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        let db = dir.path().join("quota.db");
+        Bench {
+            dir,
+            api,
+            config: path,
+            db,
+        }
+    }
+
+    fn run(&self, args: &[&str], at: DateTime<Utc>) -> Run {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_quota"))
+            .args(args)
+            .env_clear()
+            .env("QUOTA_CONFIG", &self.config)
+            .env("QUOTA_DB", &self.db)
+            .env("QUOTA_API_URL", &self.api.url)
+            .env("ANTHROPIC_ADMIN_API_KEY", KEY)
+            .env("QUOTA_NOW", at.to_rfc3339())
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap();
+        let wall = started.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "quota {args:?} failed: {stderr}");
+        let rss = stderr
+            .lines()
+            .find_map(|l| l.split("peak memory ").nth(1))
+            .and_then(|v| v.trim_end_matches(" MiB").parse().ok());
+        Run {
+            wall,
+            rss,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        }
+    }
+
+    /// The median wall time of `n` runs.
+    fn median(&self, args: &[&str], n: usize) -> f64 {
+        median((0..n).map(|_| self.run(args, now()).wall).collect())
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(NOW)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+struct Sync {
+    first: f64,
+    steady: f64,
+    rss: f64,
+    requests: Vec<usize>,
+    floor_fetch: f64,
+    floor_store: f64,
+}
+
+fn sync(b: &Bench) -> Sync {
+    let before = b.api.usage_requests();
+    let first = b.run(&["sync"], now());
+    assert_eq!(b.api.usage_requests() - before, 1);
+    let mut walls = Vec::new();
+    let mut rss = first.rss.unwrap_or(0.0);
+    let mut requests = Vec::new();
+    for i in 0..7 {
+        let before = b.api.usage_requests();
+        let r = b.run(&["sync"], now() + chrono::Duration::minutes(i + 1));
+        requests.push(b.api.usage_requests() - before);
+        walls.push(r.wall);
+        rss = rss.max(r.rss.unwrap_or(0.0));
+    }
+    Sync {
+        first: first.wall,
+        steady: median(walls),
+        rss,
+        requests,
+        floor_fetch: median((0..5).map(|_| curl(&b.api.url)).collect()),
+        floor_store: median((0..5).map(|i| store_rows(b.dir.path(), i)).collect()),
+    }
+}
+
+/// One `curl` of the steady-state usage response (yesterday and today, all keys).
+fn curl(url: &str) -> f64 {
+    let started = Instant::now();
+    let status = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-H", &format!("x-api-key: {KEY}"), "-H", "anthropic-version: 2023-06-01"])
+        .arg(format!(
+            "{url}/v1/organizations/usage_report/messages?starting_at=2026-11-19T00:00:00Z&bucket_width=1d&limit=31&group_by%5B%5D=api_key_id&group_by%5B%5D=workspace_id"
+        ))
+        .status()
+        .expect("curl");
+    assert!(status.success());
+    started.elapsed().as_secs_f64()
+}
+
+/// One SQLite transaction upserting the same rows through quota's store (fresh file).
+fn store_rows(dir: &Path, i: usize) -> f64 {
+    let bench = Bench::rows_for(dir);
+    let path = dir.join(format!("floor-{i}.db"));
+    let mut store = quota::store::Store::open(&path).unwrap();
+    let started = Instant::now();
+    store
+        .write(|tx| quota::store::usage::upsert(tx, &bench, "messages", now()))
+        .unwrap();
+    started.elapsed().as_secs_f64()
+}
+
+impl Bench {
+    fn rows_for(dir: &Path) -> Vec<quota::quota::DayUsage> {
+        let n: usize = std::fs::read_to_string(dir.join("config.toml"))
+            .unwrap()
+            .matches("[[accounts]]")
+            .count();
+        let mut rows = Vec::with_capacity(n * 2);
+        for k in 0..n {
+            for day in ["2026-11-19", "2026-11-20"] {
+                rows.push(quota::quota::DayUsage {
+                    api_key_id: Some(format!("apikey_bench{k:06}")),
+                    workspace_id: Some("wrkspc_bench".into()),
+                    day: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
+                    uncached_input_tokens: 1_000 + k as u64,
+                    output_tokens: 100,
+                    ..Default::default()
+                });
+            }
+        }
+        rows
+    }
+}
+
+/// Fills the database up to `total` alerts, all but `open` resolved (SQL, for speed).
+fn seed_alerts(db: &Path, total: usize, open: usize) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!(
+        "BEGIN;
+         INSERT OR IGNORE INTO accounts (name, selector, created_at) VALUES ('history', 'organization', '2025-01-01T00:00:00Z');
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {total})
+         INSERT INTO alerts (id, account, type, severity, message, current_value, limit_value, percentage, quota_type,
+                             threshold, period_start, period_end, created_at, resolved_at, resolution, comment)
+         SELECT printf('%08x-0000-4000-8000-%012x', x, x), 'history', 'approaching_limit',
+                CASE WHEN x % 3 = 0 THEN 'critical' ELSE 'warning' END, 'history: tokens has reached 80% of its limit',
+                '800', '1000', 80.0, 'tokens', 1000 + x, '2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z',
+                strftime('%Y-%m-%dT%H:%M:%SZ', '2025-01-01', '+' || (x % 500000) || ' minutes'),
+                CASE WHEN x <= {open} THEN NULL ELSE '2025-02-01T00:00:00Z' END,
+                CASE WHEN x <= {open} THEN NULL ELSE 'period_ended' END, NULL
+         FROM n;
+         COMMIT;"
+    ))
+    .unwrap();
+}
+
+fn size(accounts: usize) -> Vec<String> {
+    let b = Bench::new(accounts);
+    let s = sync(&b);
+    let status_json = b.median(&["status", "--json"], 5);
+    let status_table = b.median(&["status"], 5);
+    let list = b.median(&["alerts", "list"], 7);
+    vec![
+        format!("{accounts}"),
+        format!("{:.3}", s.first),
+        format!("{:.3}", s.steady),
+        format!("{:.3}", s.floor_fetch + s.floor_store),
+        format!("{:.1}", s.rss),
+        format!("{:?}", s.requests.iter().max().unwrap()),
+        format!("{status_json:.3}"),
+        format!("{status_table:.3}"),
+        format!("{list:.3}"),
+    ]
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let only = !sizes.is_empty();
+    let headline = sizes.first().copied().unwrap_or(10_000);
+
+    println!(
+        "## quota benchmarks ({} cores)\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let b = Bench::new(headline);
+    let s = sync(&b);
+    println!(
+        "### Steady-state sync, {headline} accounts, {} usage rows\n",
+        headline * 2
+    );
+    println!("| measure | value |\n|---|---|");
+    println!(
+        "| usage requests per steady-state sync | {:?} |",
+        s.requests
+    );
+    println!(
+        "| first sync (whole period, alerts created) | {:.3} s |",
+        s.first
+    );
+    println!("| steady-state sync, median of 7 | {:.3} s |", s.steady);
+    println!(
+        "| floor: curl of the same response | {:.3} s |",
+        s.floor_fetch
+    );
+    println!(
+        "| floor: one transaction writing the same rows | {:.3} s |",
+        s.floor_store
+    );
+    println!(
+        "| sync / floor | {:.2}× |",
+        s.steady / (s.floor_fetch + s.floor_store)
+    );
+    println!("| peak RSS | {:.1} MiB |", s.rss);
+
+    println!("\n### Operator commands, {headline} accounts\n");
+    println!("| command | median |\n|---|---|");
+    println!(
+        "| `quota --version` | {:.1} ms |",
+        b.median(&["--version"], 21) * 1000.0
+    );
+    println!(
+        "| `quota status --json` | {:.0} ms |",
+        b.median(&["status", "--json"], 7) * 1000.0
+    );
+    println!(
+        "| `quota status` (table) | {:.0} ms |",
+        b.median(&["status"], 7) * 1000.0
+    );
+    println!(
+        "| `quota alerts list` ({} open) | {:.1} ms |",
+        b.run(&["alerts", "list", "--json"], now())
+            .stdout
+            .matches("\"id\"")
+            .count(),
+        b.median(&["alerts", "list"], 11) * 1000.0
+    );
+    seed_alerts(&b.db, 1_000_000, 100);
+    let list = b.median(&["alerts", "list"], 11) * 1000.0;
+    let open = b
+        .run(&["alerts", "list", "--json"], now())
+        .stdout
+        .matches("\"id\"")
+        .count();
+    println!("| `quota alerts list` with 1,000,000 more alerts ({open} open) | {list:.1} ms |");
+
+    if only {
+        return;
+    }
+    println!("\n### Growth\n");
+    println!(
+        "| accounts | first sync s | steady sync s | floor s | peak RSS MiB | requests | status --json s | status s | alerts list s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for n in [100, 1_000, 10_000, 100_000] {
+        println!("| {} |", size(n).join(" | "));
+    }
+}
