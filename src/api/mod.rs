@@ -185,6 +185,13 @@ impl Client {
 
         if (200..300).contains(&status) {
             let reader = resp.body_mut().with_config().limit(MAX_BODY).reader();
+            // ureq checks its timeout only when it touches the socket; a gzip bomb inflates
+            // for seconds from one buffered read. This checks the deadline on every read of
+            // decompressed bytes too.
+            let reader = Deadline {
+                inner: reader,
+                at: started + self.timeout.min(left),
+            };
             return serde_json::from_reader(std::io::BufReader::with_capacity(256 * 1024, reader))
                 .map_err(|e| {
                     let rid = request_id
@@ -244,6 +251,24 @@ impl Client {
                 "{head}: not retried; check the message above and [api] base_url"
             ))),
         })
+    }
+}
+
+/// A reader that fails with `TimedOut` once `at` has passed.
+struct Deadline<R> {
+    inner: R,
+    at: Instant,
+}
+
+impl<R: Read> Read for Deadline<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if Instant::now() >= self.at {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "timed out reading the response (deadline)",
+            ));
+        }
+        self.inner.read(buf)
     }
 }
 

@@ -78,8 +78,11 @@ fn parallel_syncs_resolves_and_lists() {
                 0,
             ));
         }
-        let ids: Vec<String> = env
-            .open_alerts()
+        // Any alert, open or not: resolving one already resolved succeeds and says so.
+        let all = env.run(&["alerts", "list", "--all", "--json"]).ok().json();
+        let ids: Vec<String> = all
+            .as_array()
+            .unwrap()
             .iter()
             .map(|a| a["id"].as_str().unwrap().to_string())
             .collect();
@@ -90,9 +93,7 @@ fn parallel_syncs_resolves_and_lists() {
                 1 => vec![
                     "alerts".into(),
                     "resolve".into(),
-                    ids.get(k % ids.len().max(1))
-                        .cloned()
-                        .unwrap_or_else(|| "00000000".into()),
+                    ids[k % ids.len()].clone(),
                 ],
                 _ => vec!["alerts".into(), "list".into()],
             };
@@ -148,6 +149,10 @@ fn kill_9_during_sync_never_half_writes() {
     );
     let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
     env.run(&["check"]).ok(); // create the database outside the loop
+    // Kill at a uniformly random instant within a measured sync's duration (plus a fifth).
+    let started = Instant::now();
+    env.run(&["sync"]).ok();
+    let span = started.elapsed().as_micros() as u64 * 6 / 5;
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut killed = 0;
     for i in 0..iterations {
@@ -170,7 +175,7 @@ fn kill_9_during_sync_never_half_writes() {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let delay = Duration::from_micros(rng % 60_000);
+        let delay = Duration::from_micros(rng % span.max(1));
         let mut child = env
             .command(&["sync"])
             .stdout(Stdio::null())
