@@ -131,24 +131,12 @@ pub fn reconcile(
                 actions.push(resolve(a, Resolution::Superseded));
             }
         }
-        let firing = || firing(eval, reading.quota_type, used, limit, h);
-        match in_period.iter().find(|a| a.threshold == h) {
-            None => actions.push(Action::Create(firing())),
-            // Auto-resolved earlier in this period and true again: reopen. A manual resolve
-            // (or an odd period_ended) is final for this period.
-            Some(a)
-                if matches!(
-                    a.resolution,
-                    Some(Resolution::Recovered | Resolution::Superseded)
-                ) =>
-            {
-                actions.push(Action::Reopen {
-                    id: a.id.clone(),
-                    firing: firing(),
-                });
-            }
-            Some(_) => {}
-        }
+        let existing = in_period.iter().copied().find(|a| a.threshold == h);
+        raise(
+            existing,
+            || firing(eval, reading.quota_type, used, limit, h),
+            &mut actions,
+        );
     }
 
     for reading in &eval.readings {
@@ -209,22 +197,11 @@ fn forecast(
             else {
                 return;
             };
-            let firing = forecast_firing(eval, reading.quota_type, used, limit, f);
-            match found {
-                None => actions.push(Action::Create(firing)),
-                Some(a)
-                    if matches!(
-                        a.resolution,
-                        Some(Resolution::Recovered | Resolution::Superseded)
-                    ) =>
-                {
-                    actions.push(Action::Reopen {
-                        id: a.id.clone(),
-                        firing,
-                    });
-                }
-                Some(_) => {} // resolved by hand: final for this period
-            }
+            raise(
+                found,
+                || forecast_firing(eval, reading.quota_type, used, limit, f),
+                actions,
+            );
         }
     }
 }
@@ -257,6 +234,27 @@ fn forecast_firing(
         percentage: quota::percentage(used, limit),
         quota_type: q,
         threshold: FORECAST_THRESHOLD,
+    }
+}
+
+/// The condition of an alert's identity holds: create it if it has no alert in this period,
+/// reopen it if it was resolved automatically (`recovered`, `superseded`), and leave it when
+/// it is open or was resolved by hand (final for the period).
+fn raise(existing: Option<&Alert>, firing: impl FnOnce() -> Firing, actions: &mut Vec<Action>) {
+    match existing {
+        None => actions.push(Action::Create(firing())),
+        Some(a)
+            if matches!(
+                a.resolution,
+                Some(Resolution::Recovered | Resolution::Superseded)
+            ) && !a.is_open() =>
+        {
+            actions.push(Action::Reopen {
+                id: a.id.clone(),
+                firing: firing(),
+            });
+        }
+        Some(_) => {}
     }
 }
 

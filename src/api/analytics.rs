@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Client;
-use super::usage::{Cursor, Fetched, Merged, PAGE_BUCKETS, bucket_day};
+use super::usage::{Cursor, Fetched, Merged, bucket_day, report_query};
 use crate::quota::DayUsage;
 
 /// Where to find the endpoint, which the beta may still rename.
@@ -36,21 +36,7 @@ pub fn fetch(
     first_day: NaiveDate,
     api_key_ids: &[&str],
 ) -> Result<Fetched> {
-    let mut query: Vec<(&str, String)> = vec![
-        (
-            "starting_at",
-            format!("{}T00:00:00Z", first_day.format("%Y-%m-%d")),
-        ),
-        (e.bucket_param, "1d".into()),
-        ("limit", PAGE_BUCKETS.to_string()),
-        ("group_by[]", "api_key_id".into()),
-        ("group_by[]", "workspace_id".into()),
-    ];
-    query.extend(
-        api_key_ids
-            .iter()
-            .map(|id| ("api_key_ids[]", id.to_string())),
-    );
+    let query = report_query(e.bucket_param, first_day, api_key_ids);
     let mut merged = Merged::default();
     let mut fetched = Fetched::default();
     let mut cursor = Cursor::default();

@@ -9,24 +9,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::Client;
-use super::usage::{Cursor, PAGE_BUCKETS, bucket_day};
+use super::usage::{Cursor, PAGE_BUCKETS, Page, bucket_day};
 use crate::store::cost::CostDay;
 
 pub const PATH: &str = "/v1/organizations/cost_report";
-
-#[derive(Deserialize)]
-struct Page {
-    data: Vec<Bucket>,
-    has_more: bool,
-    #[serde(default)]
-    next_page: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Bucket {
-    starting_at: String,
-    results: Vec<Row>,
-}
 
 #[derive(Deserialize)]
 struct Row {
@@ -50,7 +36,7 @@ pub fn fetch(client: &mut Client, first_day: NaiveDate) -> Result<Vec<CostDay>> 
     let mut sums: HashMap<(Option<String>, NaiveDate), Decimal> = HashMap::new();
     let mut cursor = Cursor::default();
     loop {
-        let page: Page = client.get_json(PATH, &cursor.query(&query), None)?;
+        let page: Page<Row> = client.get_json(PATH, &cursor.query(&query), None)?;
         for bucket in page.data {
             let day = bucket_day(PATH, &bucket.starting_at)?;
             for r in bucket.results {

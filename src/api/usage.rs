@@ -16,18 +16,20 @@ pub const PAGE_BUCKETS: u32 = 31;
 /// No honest window needs more pages than this; a cursor that keeps going is a fault.
 const MAX_PAGES: usize = 64;
 
+/// The report envelope (ADMIN_API.md §1), shared with the cost report: daily buckets of
+/// rows, oldest first, and a cursor.
 #[derive(Deserialize)]
-struct Page {
-    data: Vec<Bucket>,
-    has_more: bool,
+pub struct Page<R> {
+    pub data: Vec<Bucket<R>>,
+    pub has_more: bool,
     #[serde(default)]
-    next_page: Option<String>,
+    pub next_page: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct Bucket {
-    starting_at: String,
-    results: Vec<Row>,
+pub struct Bucket<R> {
+    pub starting_at: String,
+    pub results: Vec<R>,
 }
 
 /// Counts are required (a missing one is an error naming it, never a guessed zero);
@@ -63,27 +65,13 @@ pub struct Fetched {
 /// Reads daily usage from `first_day` (00:00 UTC) up to now, grouped by API key and
 /// workspace, optionally only for `api_key_ids`.
 pub fn fetch(client: &mut Client, first_day: NaiveDate, api_key_ids: &[&str]) -> Result<Fetched> {
-    let mut query: Vec<(&str, String)> = vec![
-        (
-            "starting_at",
-            format!("{}T00:00:00Z", first_day.format("%Y-%m-%d")),
-        ),
-        ("bucket_width", "1d".into()),
-        ("limit", PAGE_BUCKETS.to_string()),
-        ("group_by[]", "api_key_id".into()),
-        ("group_by[]", "workspace_id".into()),
-    ];
-    query.extend(
-        api_key_ids
-            .iter()
-            .map(|id| ("api_key_ids[]", id.to_string())),
-    );
+    let query = report_query("bucket_width", first_day, api_key_ids);
 
     let mut merged = Merged::default();
     let mut fetched = Fetched::default();
     let mut cursor = Cursor::default();
     loop {
-        let page: Page = client.get_json(PATH, &cursor.query(&query), None)?;
+        let page: Page<Row> = client.get_json(PATH, &cursor.query(&query), None)?;
         fetched.pages += 1;
         fetched.buckets += page.data.len();
         let (has_more, next_page) = (page.has_more, page.next_page.clone());
@@ -96,7 +84,7 @@ pub fn fetch(client: &mut Client, first_day: NaiveDate, api_key_ids: &[&str]) ->
     Ok(fetched)
 }
 
-fn add_page(merged: &mut Merged, page: Page) -> Result<()> {
+fn add_page(merged: &mut Merged, page: Page<Row>) -> Result<()> {
     for bucket in page.data {
         let day = bucket_day(PATH, &bucket.starting_at)?;
         for r in bucket.results {
@@ -109,11 +97,36 @@ fn add_page(merged: &mut Merged, page: Page) -> Result<()> {
 /// One page of the usage report from bytes, through the same code as `fetch` (for fuzzing
 /// and the malformed-input corpus): the rows, or the error a sync would report.
 pub fn parse_page(body: &[u8]) -> Result<Vec<DayUsage>> {
-    let page: Page = serde_json::from_slice(body)
+    let page: Page<Row> = serde_json::from_slice(body)
         .map_err(|e| anyhow::anyhow!("GET {PATH}: malformed response ({e})"))?;
     let mut merged = Merged::default();
     add_page(&mut merged, page)?;
     Ok(merged.rows())
+}
+
+/// The query for a daily report grouped by key and workspace from `first_day`, optionally
+/// only for some keys. `bucket_param` is `bucket_width`, or what the analytics beta calls it.
+pub fn report_query<'a>(
+    bucket_param: &'a str,
+    first_day: NaiveDate,
+    api_key_ids: &[&str],
+) -> Vec<(&'a str, String)> {
+    let mut query: Vec<(&str, String)> = vec![
+        (
+            "starting_at",
+            format!("{}T00:00:00Z", first_day.format("%Y-%m-%d")),
+        ),
+        (bucket_param, "1d".into()),
+        ("limit", PAGE_BUCKETS.to_string()),
+        ("group_by[]", "api_key_id".into()),
+        ("group_by[]", "workspace_id".into()),
+    ];
+    query.extend(
+        api_key_ids
+            .iter()
+            .map(|id| ("api_key_ids[]", id.to_string())),
+    );
+    query
 }
 
 /// The UTC day a bucket starts on.

@@ -46,8 +46,7 @@ pub struct RawDatabase {
 }
 
 /// The limit keys, shared by `[defaults]` and `[[accounts]]`.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone)]
 pub struct RawLimits {
     pub token_limit: Option<i64>,
     pub input_token_limit: Option<i64>,
@@ -91,29 +90,25 @@ pub struct RawAccount {
     pub cost_limit_usd: Option<toml::Value>,
 }
 
-impl RawDefaults {
-    pub fn limits(&self) -> RawLimits {
-        RawLimits {
-            token_limit: self.token_limit,
-            input_token_limit: self.input_token_limit,
-            output_token_limit: self.output_token_limit,
-            request_limit: self.request_limit,
-            cost_limit_usd: self.cost_limit_usd.clone(),
+// `[defaults]` and `[[accounts]]` share the limit keys. serde cannot both deny unknown keys
+// and flatten a shared struct, so each lists the fields; they are gathered here once.
+macro_rules! limits_of {
+    ($($t:ty),+) => {$(
+        impl $t {
+            pub fn limits(&self) -> RawLimits {
+                RawLimits {
+                    token_limit: self.token_limit,
+                    input_token_limit: self.input_token_limit,
+                    output_token_limit: self.output_token_limit,
+                    request_limit: self.request_limit,
+                    cost_limit_usd: self.cost_limit_usd.clone(),
+                }
+            }
         }
-    }
+    )+};
 }
 
-impl RawAccount {
-    pub fn limits(&self) -> RawLimits {
-        RawLimits {
-            token_limit: self.token_limit,
-            input_token_limit: self.input_token_limit,
-            output_token_limit: self.output_token_limit,
-            request_limit: self.request_limit,
-            cost_limit_usd: self.cost_limit_usd.clone(),
-        }
-    }
-}
+limits_of!(RawDefaults, RawAccount);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
