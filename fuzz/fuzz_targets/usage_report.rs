@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
                 r.cache_read_tokens,
                 r.output_tokens,
             ] {
-                assert!(i64::try_from(count).is_ok(), "a count past i64::MAX got through: {count}");
+                assert!(
+                    i64::try_from(count).is_ok(),
+                    "a count past i64::MAX got through: {count}"
+                );
             }
         }
     }
