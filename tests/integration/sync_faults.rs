@@ -206,6 +206,18 @@ fn truncated_and_malformed_bodies_store_nothing() {
     );
     assert_untouched(&env, &before);
 
+    api.fail_always(Fault::EndlessCursor);
+    api.clear_requests();
+    let run = env.run(&["sync"]).code(1);
+    assert!(
+        run.error_line()
+            .contains("pagination did not end after 64 pages"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(api.usage_requests(), 64, "bounded");
+    assert_untouched(&env, &before);
+
     api.fail_always(Fault::RepeatingCursor);
     let run = env.run(&["sync"]).code(1);
     assert!(

@@ -105,6 +105,8 @@ pub enum Fault {
     Overflow,
     /// `has_more` for ever with the same cursor.
     RepeatingCursor,
+    /// `has_more` for ever, with a new cursor every page.
+    EndlessCursor,
     /// Accepts the request and never answers (the connection stays open a minute).
     Hang,
     /// A 200 whose body is `{"data":[` and then this many bytes of whitespace.
@@ -600,6 +602,17 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             }
             Fault::Overflow => {
                 let body = r#"{"data":[{"starting_at":"2026-11-01T00:00:00Z","ending_at":"2026-11-02T00:00:00Z","results":[{"uncached_input_tokens":18446744073709551615,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"cache_read_input_tokens":0,"output_tokens":0,"api_key_id":"apikey_x","workspace_id":null}]}],"has_more":false,"next_page":null}"#;
+                return respond(
+                    &mut stream,
+                    200,
+                    &[("request-id", &request_id)],
+                    body.as_bytes(),
+                );
+            }
+            Fault::EndlessCursor => {
+                let body = format!(
+                    r#"{{"data":[],"has_more":true,"next_page":"page_endless_{request_id}"}}"#
+                );
                 return respond(
                     &mut stream,
                     200,
