@@ -36,12 +36,13 @@ fn main() {
     let api = standin::StandIn::start(&key);
     let today = Utc::now().date_naive();
     let mut config = String::new();
+    let mut rows = Vec::with_capacity(keys * days as usize);
     for k in 0..keys {
         let id = format!("apikey_standin{k:05}");
         for d in 0..days {
             let day = (today - Duration::days(d)).format("%Y-%m-%d").to_string();
             let tokens = 40_000 * (k as u64 + 1);
-            api.put(standin::Usage::new(
+            rows.push(standin::Usage::new(
                 Some(&id),
                 None,
                 &day,
@@ -54,6 +55,7 @@ fn main() {
             600_000 * (k as u64 + 1)
         ));
     }
+    api.put_all(rows);
     std::fs::write("standin.toml", &config).expect("write standin.toml");
     println!(
         "stand-in Admin API at {} (admin key {key:?}); wrote standin.toml with {keys} accounts",

@@ -129,6 +129,26 @@ pub struct DayUsage {
 }
 
 impl DayUsage {
+    /// Adds another row's counts into this one: the same day split by a dimension, or days
+    /// summed into a segment. Requests stay counted only while every row has them.
+    pub fn absorb(&mut self, o: &DayUsage) {
+        self.uncached_input_tokens = self
+            .uncached_input_tokens
+            .saturating_add(o.uncached_input_tokens);
+        self.cache_creation_5m_tokens = self
+            .cache_creation_5m_tokens
+            .saturating_add(o.cache_creation_5m_tokens);
+        self.cache_creation_1h_tokens = self
+            .cache_creation_1h_tokens
+            .saturating_add(o.cache_creation_1h_tokens);
+        self.cache_read_tokens = self.cache_read_tokens.saturating_add(o.cache_read_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.requests = self
+            .requests
+            .zip(o.requests)
+            .map(|(a, b)| a.saturating_add(b));
+    }
+
     pub fn input_tokens(&self) -> u64 {
         self.uncached_input_tokens
             .saturating_add(self.cache_creation_5m_tokens)

@@ -194,7 +194,7 @@ impl Merged {
     pub fn add(&mut self, mut row: DayUsage) {
         let key = (row.api_key_id.take(), row.workspace_id.take(), row.day);
         match self.0.entry(key) {
-            std::collections::hash_map::Entry::Occupied(mut e) => add_into(e.get_mut(), &row),
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().absorb(&row),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(row);
             }
@@ -243,22 +243,4 @@ fn to_day_usage(r: Row, day: NaiveDate) -> Result<DayUsage> {
         output_tokens: r.output_tokens,
         requests: None,
     })
-}
-
-fn add_into(a: &mut DayUsage, b: &DayUsage) {
-    a.requests = match (a.requests, b.requests) {
-        (Some(x), Some(y)) => Some(x.saturating_add(y)),
-        _ => None,
-    };
-    a.uncached_input_tokens = a
-        .uncached_input_tokens
-        .saturating_add(b.uncached_input_tokens);
-    a.cache_creation_5m_tokens = a
-        .cache_creation_5m_tokens
-        .saturating_add(b.cache_creation_5m_tokens);
-    a.cache_creation_1h_tokens = a
-        .cache_creation_1h_tokens
-        .saturating_add(b.cache_creation_1h_tokens);
-    a.cache_read_tokens = a.cache_read_tokens.saturating_add(b.cache_read_tokens);
-    a.output_tokens = a.output_tokens.saturating_add(b.output_tokens);
 }

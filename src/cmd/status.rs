@@ -24,10 +24,9 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_store()?;
     let all = ctx.accounts(&mut store)?;
     let accounts = crate::config::select(&all, &args.filter.accounts)?;
-    let earliest = evaluate::earliest_start(&accounts, ctx.now);
     let (loaded, states, open, backlog, data_as_of) = store.read(|tx| {
         Ok((
-            evaluate::Loaded::read(tx, earliest)?,
+            evaluate::Loaded::read(tx, &accounts, ctx.now)?,
             store::accounts::states(tx)?,
             store::alerts::open_counts(tx)?,
             store::outbox::backlog(tx)?,

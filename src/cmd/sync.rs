@@ -295,12 +295,11 @@ fn render_metrics(
     success: bool,
     took: Duration,
 ) -> String {
-    let earliest = evaluate::earliest_start(accounts, ctx.now);
     let read = store.map(|s| {
         s.read(|tx| {
             let last = store::get_state(tx, store::LAST_SUCCESS)?.and_then(|t| parse_time(&t));
             Ok((
-                evaluate::Loaded::read(tx, earliest)?,
+                evaluate::Loaded::read(tx, accounts, ctx.now)?,
                 accounts::states(tx)?,
                 alerts::open_by_severity(tx)?,
                 last,

@@ -31,6 +31,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_discovery_and_cost",
         include_str!("../../migrations/0002_discovery_and_cost.sql"),
     ),
+    (
+        "0003_usage_by_day",
+        include_str!("../../migrations/0003_usage_by_day.sql"),
+    ),
 ];
 
 /// How long a writer waits for another to finish. Sync transactions last milliseconds; this

@@ -21,7 +21,7 @@ pub fn upsert(
              cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
              requests, source, fetched_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (api_key_id, workspace_id, day) DO UPDATE SET
+         ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
              uncached_input_tokens = excluded.uncached_input_tokens,
              cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
              cache_creation_1h_tokens = excluded.cache_creation_1h_tokens,
@@ -61,35 +61,43 @@ fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).with_context(|| format!("count {v} does not fit a 64-bit signed integer"))
 }
 
-/// Every stored row from `first_day` on (inclusive).
-pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<DayUsage>> {
+/// One stored day, borrowed from the row as it is read.
+pub struct DayRef<'r> {
+    pub api_key_id: &'r str,
+    pub workspace_id: &'r str,
+    pub day: &'r str,
+    /// uncached input, cache creation 5m and 1h, cache read, output.
+    pub counts: [u64; 5],
+    pub requests: Option<u64>,
+}
+
+/// Calls `f` for every stored day in `[from, to)` without copying rows out: for folding
+/// many rows into few sums.
+pub fn scan(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    mut f: impl FnMut(DayRef<'_>),
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT api_key_id, workspace_id, day, uncached_input_tokens, cache_creation_5m_tokens,
                 cache_creation_1h_tokens, cache_read_tokens, output_tokens, requests
-         FROM usage_daily WHERE day >= ?1",
+         FROM usage_daily WHERE day >= ?1 AND day < ?2",
     )?;
-    let rows = stmt.query_map([first_day.format("%Y-%m-%d").to_string()], |r| {
-        let id = |s: String| if s.is_empty() { None } else { Some(s) };
-        let day: String = r.get(2)?;
-        Ok(DayUsage {
-            api_key_id: id(r.get(0)?),
-            workspace_id: id(r.get(1)?),
-            day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    2,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?,
-            uncached_input_tokens: r.get::<_, i64>(3)? as u64,
-            cache_creation_5m_tokens: r.get::<_, i64>(4)? as u64,
-            cache_creation_1h_tokens: r.get::<_, i64>(5)? as u64,
-            cache_read_tokens: r.get::<_, i64>(6)? as u64,
-            output_tokens: r.get::<_, i64>(7)? as u64,
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let mut rows = stmt.query([day(from), day(to)])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+        let count = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
+        f(DayRef {
+            api_key_id: text(0)?,
+            workspace_id: text(1)?,
+            day: text(2)?,
+            counts: [count(3)?, count(4)?, count(5)?, count(6)?, count(7)?],
             requests: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        });
+    }
+    Ok(())
 }
 
 /// Deletes rows older than `before` (retention). Returns how many went.

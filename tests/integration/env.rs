@@ -146,7 +146,7 @@ impl TestEnv {
                  cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
                  requests, source, fetched_at)
              VALUES (?1, ?2, ?3, ?4, 0, 0, 0, ?5, NULL, 'messages', '2026-01-01T00:00:00Z')
-             ON CONFLICT (api_key_id, workspace_id, day) DO UPDATE SET
+             ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
                  uncached_input_tokens = excluded.uncached_input_tokens, output_tokens = excluded.output_tokens",
             params![key.unwrap_or(""), workspace.unwrap_or(""), day, input as i64, output as i64],
         )
