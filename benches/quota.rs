@@ -41,6 +41,11 @@ struct Run {
 
 impl Bench {
     fn new(accounts: usize) -> Bench {
+        Bench::with_days(accounts, &["2026-11-19", "2026-11-20"])
+    }
+
+    /// `accounts` keys with usage on each of `days`.
+    fn with_days(accounts: usize, days: &[&str]) -> Bench {
         let dir = tempfile::tempdir().unwrap();
         let api = standin::StandIn::start(KEY);
         api.set_now(NOW);
@@ -48,7 +53,7 @@ impl Bench {
         let mut rows = Vec::with_capacity(accounts * 2);
         for k in 0..accounts {
             let id = format!("apikey_bench{k:06}");
-            for day in ["2026-11-19", "2026-11-20"] {
+            for day in days {
                 rows.push(standin::Usage::new(
                     Some(&id),
                     Some("wrkspc_bench"),
@@ -127,6 +132,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 struct Sync {
     first: f64,
+    /// Peak RSS of the first sync (it reads the whole period so far).
+    first_rss: f64,
     steady: f64,
     rss: f64,
     requests: Vec<usize>,
@@ -139,7 +146,8 @@ fn sync(b: &Bench) -> Sync {
     let first = b.run(&["sync"], now());
     assert_eq!(b.api.usage_requests() - before, 1);
     let mut walls = Vec::new();
-    let mut rss = first.rss.unwrap_or(0.0);
+    let first_rss = first.rss.unwrap_or(0.0);
+    let mut rss = 0.0f64;
     let mut requests = Vec::new();
     for i in 0..7 {
         let before = b.api.usage_requests();
@@ -150,6 +158,7 @@ fn sync(b: &Bench) -> Sync {
     }
     Sync {
         first: first.wall,
+        first_rss,
         steady: median(walls),
         rss,
         requests,
@@ -287,7 +296,8 @@ fn main() {
         "| sync / floor | {:.2}× |",
         s.steady / (s.floor_fetch + s.floor_store)
     );
-    println!("| peak RSS | {:.1} MiB |", s.rss);
+    println!("| peak RSS, steady-state sync | {:.1} MiB |", s.rss);
+    println!("| peak RSS, first sync | {:.1} MiB |", s.first_rss);
 
     println!("\n### Operator commands, {headline} accounts\n");
     println!("| command | median |\n|---|---|");
@@ -350,6 +360,18 @@ fn main() {
             3
         ) * 1000.0
     );
+
+    // Late in a period: 20 days of history are summed on every sync.
+    let days: Vec<String> = (1..=20).map(|d| format!("2026-11-{d:02}")).collect();
+    let day_refs: Vec<&str> = days.iter().map(String::as_str).collect();
+    let late = Bench::with_days(headline, &day_refs);
+    let s = sync(&late);
+    println!("\n### Day 20 of the period, {headline} accounts, {} rows in the period\n", headline * 20);
+    println!("| measure | value |\n|---|---|");
+    println!("| steady-state sync, median of 7 | {:.3} s |", s.steady);
+    println!("| first sync (whole period) | {:.3} s, peak RSS {:.1} MiB |", s.first, s.first_rss);
+    println!("| peak RSS, steady-state sync | {:.1} MiB |", s.rss);
+    println!("| `quota status --json` | {:.0} ms |", late.median(&["status", "--json"], 7) * 1000.0);
 
     if only {
         return;
