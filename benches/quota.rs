@@ -366,12 +366,21 @@ fn main() {
     let day_refs: Vec<&str> = days.iter().map(String::as_str).collect();
     let late = Bench::with_days(headline, &day_refs);
     let s = sync(&late);
-    println!("\n### Day 20 of the period, {headline} accounts, {} rows in the period\n", headline * 20);
+    println!(
+        "\n### Day 20 of the period, {headline} accounts, {} rows in the period\n",
+        headline * 20
+    );
     println!("| measure | value |\n|---|---|");
     println!("| steady-state sync, median of 7 | {:.3} s |", s.steady);
-    println!("| first sync (whole period) | {:.3} s, peak RSS {:.1} MiB |", s.first, s.first_rss);
+    println!(
+        "| first sync (whole period) | {:.3} s, peak RSS {:.1} MiB |",
+        s.first, s.first_rss
+    );
     println!("| peak RSS, steady-state sync | {:.1} MiB |", s.rss);
-    println!("| `quota status --json` | {:.0} ms |", late.median(&["status", "--json"], 7) * 1000.0);
+    println!(
+        "| `quota status --json` | {:.0} ms |",
+        late.median(&["status", "--json"], 7) * 1000.0
+    );
 
     if only {
         return;
