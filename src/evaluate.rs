@@ -435,31 +435,21 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-28T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let tokens: Vec<_> = views(
-            &refs,
-            &Inputs {
-                usage: &rows,
-                cost: None,
-                source: UsageSource::Messages,
-            },
-            now,
-        )
-        .iter()
-        .map(|v| v.reading(QuotaType::Tokens).used.unwrap())
-        .collect();
+        let inputs = Inputs {
+            usage: &rows,
+            cost: None,
+            source: UsageSource::Messages,
+        };
+        let all = views(&refs, &inputs, now);
+        let tokens: Vec<_> = all
+            .iter()
+            .map(|v| v.reading(QuotaType::Tokens).used.unwrap())
+            .collect();
         assert_eq!(
             tokens,
             [11.into(), 1011.into(), 109.into(), 1120.into(), 0.into()]
         );
-        let v = &views(
-            &refs,
-            &Inputs {
-                usage: &rows,
-                cost: None,
-                source: UsageSource::Messages,
-            },
-            now,
-        )[0];
+        let v = &all[0];
         assert_eq!(v.reading(QuotaType::Requests).used, None);
         assert_eq!(v.reading(QuotaType::CostUsd).used, None);
     }
