@@ -6,6 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::period::Period;
 use crate::quota::QuotaType;
 
 macro_rules! string_enum {
@@ -48,6 +49,10 @@ string_enum!(Resolution {
     PeriodEnded => "period_ended",
 });
 string_enum!(AccountStatus { Active => "active", Exhausted => "exhausted" });
+string_enum!(
+    /// What a notification tells about an alert.
+    Event { Firing => "firing", Resolved => "resolved" }
+);
 
 /// The seed's table: ≥ 100 % is `quota_exceeded`, ≥ 95 % critical, the rest a warning.
 pub fn classify(threshold: u32) -> (AlertType, Severity) {
@@ -56,6 +61,19 @@ pub fn classify(threshold: u32) -> (AlertType, Severity) {
         95.. => (AlertType::ApproachingLimit, Severity::Critical),
         _ => (AlertType::ApproachingLimit, Severity::Warning),
     }
+}
+
+/// The fields of an alert that is about to be created or reopened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    pub alert_type: AlertType,
+    pub severity: Severity,
+    pub message: String,
+    pub current_value: Decimal,
+    pub limit_value: Decimal,
+    pub percentage: f64,
+    pub quota_type: QuotaType,
+    pub threshold: u32,
 }
 
 /// One alert row with the columns of SPEC §4.
@@ -80,13 +98,41 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// A new, open alert of `account` in `period`.
+    pub fn new(
+        id: String,
+        account: &str,
+        f: &Firing,
+        period: Period,
+        created_at: DateTime<Utc>,
+    ) -> Alert {
+        Alert {
+            id,
+            account: account.to_string(),
+            alert_type: f.alert_type,
+            severity: f.severity,
+            message: f.message.clone(),
+            current_value: f.current_value,
+            limit_value: f.limit_value,
+            percentage: f.percentage,
+            quota_type: f.quota_type,
+            threshold: f.threshold,
+            period_start: period.start,
+            period_end: period.end,
+            created_at,
+            resolved_at: None,
+            resolution: None,
+            comment: None,
+        }
+    }
+
     pub fn is_open(&self) -> bool {
         self.resolved_at.is_none()
     }
 
     /// The alert as JSON: exactly the columns of SPEC §4 (`alerts list --json`, webhooks).
     pub fn to_json(&self) -> serde_json::Value {
-        let ts = crate::store::ts;
+        let ts = crate::time::ts;
         serde_json::json!({
             "id": self.id,
             "account": self.account,

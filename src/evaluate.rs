@@ -1,21 +1,18 @@
-//! From stored usage to readings: which rows belong to an account, summed over its current
-//! billing period, and which quotas are measured. `reconcile_accounts` then runs alert
-//! reconciliation for every account inside the caller's write transaction.
+//! From usage to readings, as pure logic: which rows belong to an account, summed over its
+//! current billing period, where each quota is heading, and which quotas are measured. The
+//! rows come in as plain data (`Loaded`); reading them from the store and applying what
+//! reconciliation decides is `apply`'s work.
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::Connection;
 use rust_decimal::Decimal;
 
-use crate::alert::AccountStatus;
-use crate::config::{Account, Channel, Selector, UsageSource};
+use crate::config::{Account, Selector, UsageSource};
 use crate::period::Period;
 use crate::quota::{DayUsage, QuotaType, Totals};
-use crate::reconcile::{Evaluation, Forecast, Reading, reconcile};
-use crate::store::cost::CostDay;
-use crate::store::{self, alerts::Changes};
+use crate::reconcile::{Forecast, Reading};
+use crate::records::CostDay;
 
 /// One account at `now`: its period, its totals and a reading per quota type.
 #[derive(Debug, Clone)]
@@ -97,101 +94,49 @@ pub struct Inputs<'r> {
     pub source: UsageSource,
 }
 
-/// Stored usage and cost from a day on, as the views need them.
+/// Usage (summed per segment, see `segment_bounds`) and cost from the earliest period start
+/// on, as the views need them.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub usage: Vec<DayUsage>,
     pub cost: Option<Vec<CostDay>>,
 }
 
-impl Loaded {
-    /// What evaluating `accounts` at `now` needs, read so that its size does not grow with
-    /// the day of the period. SQLite sums usage per (key, workspace) over segments that split
-    /// at every account's period start, at the start of the forecast's rate window and at
-    /// today, and ends at the latest period end. Each sum is one row dated at its segment's
-    /// start. Every period total and every
-    /// forecast range starts and ends on those boundaries, so summing the rows dated inside a
-    /// range is exact. Cost counts as measured once a cost fetch has succeeded
-    /// (`cost_synced_at`).
-    pub fn read(conn: &Connection, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
-        let today = now.date_naive();
-        let earliest = earliest_start(accounts, now).date_naive();
-        let periods: Vec<Period> = accounts
-            .iter()
-            .map(|a| Period::containing(a.billing_day, now))
-            .collect();
-        let latest_end = periods
-            .iter()
-            .map(Period::end_day)
-            .max()
-            .unwrap_or(today + chrono::Duration::days(1));
-        let mut bounds: Vec<NaiveDate> = periods
-            .iter()
-            .flat_map(|p| [p.start_day(), p.end_day()])
-            .chain([
-                earliest,
-                today - chrono::Duration::days(RATE_DAYS),
-                today,
-                latest_end,
-            ])
-            .filter(|d| (earliest..=latest_end).contains(d))
-            .collect();
-        bounds.sort_unstable();
-        bounds.dedup();
-        // Segments lie wholly inside or wholly outside each period; nothing past the latest
-        // period end is read. One scan, folded here: ids are interned, so a string is
-        // allocated per distinct key, not per row.
-        let bound_text: Vec<String> = bounds
-            .iter()
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .collect();
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut names: Vec<String> = Vec::new();
-        let mut intern = |s: &str| -> u32 {
-            if let Some(&i) = ids.get(s) {
-                return i;
-            }
-            names.push(s.to_string());
-            ids.insert(s.to_string(), (names.len() - 1) as u32);
-            (names.len() - 1) as u32
-        };
-        let mut sums: HashMap<(u32, u32, usize), DayUsage> = HashMap::new();
-        if let (Some(first), Some(last)) = (bounds.first(), bounds.last()) {
-            store::usage::scan(conn, *first, *last, |r| {
-                // The segment is the last bound not after the row's day.
-                let seg = bound_text.partition_point(|b| b.as_str() <= r.day) - 1;
-                let key = (intern(r.api_key_id), intern(r.workspace_id), seg);
-                let day = DayUsage {
-                    day: bounds[seg],
-                    uncached_input_tokens: r.counts[0],
-                    cache_creation_5m_tokens: r.counts[1],
-                    cache_creation_1h_tokens: r.counts[2],
-                    cache_read_tokens: r.counts[3],
-                    output_tokens: r.counts[4],
-                    requests: r.requests,
-                    ..DayUsage::default()
-                };
-                sums.entry(key)
-                    .and_modify(|s| s.absorb(&day))
-                    .or_insert(day);
-            })?;
-        }
-        let id = |i: u32| Some(names[i as usize].clone()).filter(|s| !s.is_empty());
-        let usage = sums
-            .into_iter()
-            .map(|((k, w, _), d)| DayUsage {
-                api_key_id: id(k),
-                workspace_id: id(w),
-                ..d
-            })
-            .collect();
-        let cost = match store::get_state(conn, store::COST_SYNCED)? {
-            Some(_) => Some(store::cost::since(conn, earliest)?),
-            None => None,
-        };
-        Ok(Loaded { usage, cost })
-    }
+/// The days that cut stored usage into segments for `accounts` at `now`, ascending: every
+/// account's period start and end, the start of the forecast's rate window, today, and the
+/// earliest period start and latest period end. Every period total and every forecast range
+/// starts and ends on one of them, so summing the segments dated inside a range is exact
+/// (`store::usage::segment_sums`), and the number of segments does not grow with the day of
+/// the period. Nothing past the latest period end is read.
+pub fn segment_bounds(accounts: &[&Account], now: DateTime<Utc>) -> Vec<NaiveDate> {
+    let today = now.date_naive();
+    let earliest = earliest_start(accounts, now).date_naive();
+    let periods: Vec<Period> = accounts
+        .iter()
+        .map(|a| Period::containing(a.billing_day, now))
+        .collect();
+    let latest_end = periods
+        .iter()
+        .map(Period::end_day)
+        .max()
+        .unwrap_or(today + chrono::Duration::days(1));
+    let mut bounds: Vec<NaiveDate> = periods
+        .iter()
+        .flat_map(|p| [p.start_day(), p.end_day()])
+        .chain([
+            earliest,
+            today - chrono::Duration::days(RATE_DAYS),
+            today,
+            latest_end,
+        ])
+        .filter(|d| (earliest..=latest_end).contains(d))
+        .collect();
+    bounds.sort_unstable();
+    bounds.dedup();
+    bounds
+}
 
+impl Loaded {
     pub fn inputs(&self, source: UsageSource) -> Inputs<'_> {
         Inputs {
             usage: &self.usage,
@@ -337,58 +282,14 @@ pub fn earliest_start(accounts: &[&Account], now: DateTime<Utc>) -> DateTime<Utc
         .unwrap_or_else(|| Period::containing(1, now).start)
 }
 
-/// Records the accounts, evaluates each against stored usage and applies the alert actions,
-/// all in the caller's transaction.
-pub fn reconcile_accounts(
-    tx: &Connection,
-    accounts: &[&Account],
-    source: UsageSource,
-    channels: &[Channel],
-    now: DateTime<Utc>,
-) -> Result<Changes> {
-    let known = store::accounts::states(tx)?;
-    store::accounts::upsert(tx, accounts, &known, now)?;
-    let states = if accounts.iter().all(|a| known.contains_key(&a.name)) {
-        known
-    } else {
-        store::accounts::states(tx)?
-    };
-    let earliest = earliest_start(accounts, now);
-    let loaded = Loaded::read(tx, accounts, now)?;
-    let mut existing = store::alerts::for_reconcile(tx, earliest)?;
-    let mut changes = Changes::default();
-    for view in views(accounts, &loaded.inputs(source), now) {
-        let name = view.account.name.as_str();
-        let alerts = existing.remove(name).unwrap_or_default();
-        let status = states.get(name).map_or(AccountStatus::Active, |s| s.status);
-        let eval = Evaluation {
-            account: name,
-            period: view.period,
-            thresholds: &view.account.thresholds,
-            readings: view.readings,
-        };
-        let actions = reconcile(&eval, &alerts, status, now);
-        changes.add(store::alerts::apply(
-            tx,
-            name,
-            view.period,
-            &actions,
-            &alerts,
-            channels,
-            now,
-        )?);
-    }
-    Ok(changes)
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::quota::Limits;
     use chrono::NaiveDate;
     use proptest::prelude::*;
 
-    fn account(name: &str, selector: Selector, billing_day: u32) -> Account {
+    pub(crate) fn account(name: &str, selector: Selector, billing_day: u32) -> Account {
         Account {
             name: name.into(),
             selector,
@@ -398,7 +299,7 @@ mod tests {
         }
     }
 
-    fn row(
+    pub(crate) fn row(
         key: Option<&str>,
         ws: Option<&str>,
         day: NaiveDate,
@@ -456,41 +357,6 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
-
-        /// Reading the store in summed segments gives exactly the views the raw rows give:
-        /// every total, every forecast.
-        #[test]
-        fn segment_sums_give_the_same_views_as_raw_rows(
-            rows in proptest::collection::vec((0usize..3, 0usize..2, 0i64..70, 0u64..1_000_000, 0u64..1_000, proptest::option::of(0u64..50)), 0..80),
-            days in proptest::collection::vec(1u32..=31, 1..4),
-            now_offset in 20i64..70,
-        ) {
-            let keys = [Some("apikey_a"), Some("apikey_b"), None];
-            let workspaces = [Some("wrkspc_x"), None];
-            let base = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
-            let mut seen = std::collections::HashSet::new();
-            let rows: Vec<DayUsage> = rows.iter().filter_map(|&(k, w, d, i, o, req)| {
-                let day = base + chrono::Duration::days(d);
-                seen.insert((k, w, day)).then(|| DayUsage { requests: req, ..row(keys[k], workspaces[w], day, i, o) })
-            }).collect();
-            let dir = tempfile::tempdir().unwrap();
-            let mut store = store::Store::open(&dir.path().join("q.db")).unwrap();
-            let now = base.and_hms_opt(15, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
-            store.write(|tx| store::usage::upsert(tx, &rows, "analytics", now)).unwrap();
-            let mut accounts: Vec<Account> = Vec::new();
-            for (n, bd) in days.iter().enumerate() {
-                accounts.push(account(&format!("k{n}"), Selector::ApiKey("apikey_a".into()), *bd));
-                accounts.push(account(&format!("w{n}"), Selector::Workspace(None), *bd));
-                accounts.push(account(&format!("o{n}"), Selector::Organization, *bd));
-            }
-            let refs: Vec<&Account> = accounts.iter().collect();
-            let loaded = store.read(|tx| Loaded::read(tx, &refs, now)).unwrap();
-            let raw = views(&refs, &Inputs { usage: &rows, cost: None, source: UsageSource::Analytics }, now);
-            let summed = views(&refs, &loaded.inputs(UsageSource::Analytics), now);
-            for (r, s) in raw.iter().zip(&summed) {
-                prop_assert_eq!(&r.readings, &s.readings, "account {}", r.account.name);
-            }
-        }
 
         /// Every account's period total equals a straightforward sum over the raw rows.
         #[test]

@@ -3,6 +3,7 @@
 
 pub mod alert;
 pub mod api;
+pub mod apply;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -14,6 +15,8 @@ pub mod output;
 pub mod period;
 pub mod quota;
 pub mod reconcile;
+pub mod records;
 pub mod secret;
 pub mod store;
+pub mod time;
 pub mod window;

@@ -10,9 +10,67 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::alert::{AccountStatus, Severity};
-use crate::evaluate::View;
+use crate::apply;
+use crate::config::{Account, UsageSource};
+use crate::evaluate::{self, View};
 use crate::notify::send;
 use crate::secret::Secret;
+use crate::store::{self, Store};
+
+/// How the run that writes the textfile went.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    pub success: bool,
+    pub duration: Duration,
+}
+
+/// Reads what the textfile reports from the store (when the run got that far) and renders
+/// it. A database that cannot be read gives the run's own series only.
+pub fn collect(
+    store: Option<&mut Store>,
+    accounts: &[&Account],
+    source: UsageSource,
+    run: Run,
+    now: DateTime<Utc>,
+) -> String {
+    let read = store.map(|s| {
+        s.read(|tx| {
+            let last = store::get_state(tx, store::LAST_SUCCESS)?
+                .and_then(|t| crate::time::parse(&t).ok());
+            Ok((
+                apply::load(tx, accounts, now)?,
+                store::accounts::states(tx)?,
+                store::alerts::open_by_severity(tx)?,
+                last,
+            ))
+        })
+    });
+    let (loaded, states, open, last) = match read {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            log::error!("metrics: cannot read the database: {e:#}");
+            Default::default()
+        }
+        None => Default::default(),
+    };
+    let views = evaluate::views(accounts, &loaded.inputs(source), now);
+    let status = |name: &str| states.get(name).map_or(AccountStatus::Active, |s| s.status);
+    render(&Snapshot {
+        views: &views,
+        status: &status,
+        open_alerts: &open,
+        last_success: last,
+        duration: run.duration,
+        success: run.success,
+    })
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), for the log and the benchmark.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
 
 /// What the textfile reports.
 pub struct Snapshot<'a> {

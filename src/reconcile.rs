@@ -1,5 +1,5 @@
 //! Alert reconciliation (SPEC §4) as pure logic: from one account's readings in its current
-//! billing period, its existing alerts and `now`, decide what to create, reopen and resolve.
+//! billing period and its existing alerts, decide what to create, reopen and resolve.
 //!
 //! The result is a fixpoint: applying the actions and reconciling again with the same
 //! readings yields no action, so re-running `sync` or `check` changes nothing.
@@ -19,7 +19,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::alert::{AccountStatus, Alert, AlertType, Resolution, Severity, classify};
+use crate::alert::{AccountStatus, Alert, AlertType, Firing, Resolution, Severity, classify};
 use crate::period::Period;
 use crate::quota::{self, QuotaType};
 
@@ -50,19 +50,6 @@ pub struct Evaluation<'a> {
     pub readings: Vec<Reading>,
 }
 
-/// The fields of an alert that is about to be created or reopened.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Firing {
-    pub alert_type: AlertType,
-    pub severity: Severity,
-    pub message: String,
-    pub current_value: Decimal,
-    pub limit_value: Decimal,
-    pub percentage: f64,
-    pub quota_type: QuotaType,
-    pub threshold: u32,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// A new alert for an identity that has none in this period.
@@ -81,13 +68,7 @@ pub enum Action {
 
 /// Decides what changes for one account. `existing` must hold every open alert of the
 /// account and every alert (open or not) of its current period; others are ignored.
-pub fn reconcile(
-    eval: &Evaluation<'_>,
-    existing: &[Alert],
-    status: AccountStatus,
-    now: DateTime<Utc>,
-) -> Vec<Action> {
-    let _ = now; // reserved for time-based rules (forecasts); decisions today need only the period
+pub fn reconcile(eval: &Evaluation<'_>, existing: &[Alert], status: AccountStatus) -> Vec<Action> {
     let mut actions = Vec::new();
     let current = |a: &&Alert| a.period_start == eval.period.start;
 

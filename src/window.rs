@@ -10,11 +10,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::config::Account;
 use crate::period::Period;
-use crate::store::accounts::AccountRow;
 
 pub fn first_day(
     accounts: &[&Account],
-    states: &HashMap<String, AccountRow>,
+    last_synced: &HashMap<String, DateTime<Utc>>,
     full: bool,
     retention_days: u32,
     now: DateTime<Utc>,
@@ -25,8 +24,7 @@ pub fn first_day(
         .iter()
         .map(|a| {
             let period = Period::containing(a.billing_day, now);
-            let last = states.get(&a.name).and_then(|s| s.last_synced_at);
-            match last {
+            match last_synced.get(&a.name) {
                 Some(last) if !full => last.date_naive(),
                 _ => period.start_day(),
             }
@@ -62,12 +60,11 @@ pub fn cost_first_day(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::AccountStatus;
     use crate::config::Selector;
     use crate::quota::Limits;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+        crate::time::parse(s).unwrap()
     }
 
     fn day(s: &str) -> NaiveDate {
@@ -84,20 +81,8 @@ mod tests {
         }
     }
 
-    fn synced(pairs: &[(&str, &str)]) -> HashMap<String, AccountRow> {
-        pairs
-            .iter()
-            .map(|(n, t)| {
-                (
-                    n.to_string(),
-                    AccountRow {
-                        selector: String::new(),
-                        status: AccountStatus::Active,
-                        last_synced_at: Some(at(t)),
-                    },
-                )
-            })
-            .collect()
+    fn synced(pairs: &[(&str, &str)]) -> HashMap<String, DateTime<Utc>> {
+        pairs.iter().map(|(n, t)| (n.to_string(), at(t))).collect()
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::Client;
 use super::usage::{Cursor, PAGE_BUCKETS, Page, bucket_day};
-use crate::store::cost::CostDay;
+use crate::records::CostDay;
 
 pub const PATH: &str = "/v1/organizations/cost_report";
 

@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 
 use super::Client;
-use crate::store::keys::Listed;
+use crate::records::ListedKey;
 
 pub const PATH: &str = "/v1/organizations/api_keys";
 const PAGE: u32 = 1000;
@@ -31,7 +31,7 @@ struct Key {
 }
 
 /// Every active key, paged forward with `after_id`.
-pub fn list_active(client: &mut Client) -> Result<Vec<Listed>> {
+pub fn list_active(client: &mut Client) -> Result<Vec<ListedKey>> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -48,7 +48,7 @@ pub fn list_active(client: &mut Client) -> Result<Vec<Listed>> {
             page.data
                 .into_iter()
                 .filter(|k| k.status.as_deref().is_none_or(|s| s == "active"))
-                .map(|k| Listed {
+                .map(|k| ListedKey {
                     name: k.name.unwrap_or_else(|| k.id.clone()),
                     id: k.id,
                     workspace_id: k.workspace_id,

@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow};
 use serde_json::Value;
 
 use super::Ctx;
-use crate::alert::{Alert, Severity};
+use crate::alert::{Alert, Resolution, Severity};
 use crate::cli::{ListArgs, ResolveArgs, SeverityArg};
 use crate::error::bad_input;
 use crate::output;
@@ -119,7 +119,7 @@ pub fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
         let mut lines = Vec::with_capacity(found.len());
         for a in found {
             let what = format!("{} {} {}%", a.account, a.quota_type, a.threshold);
-            if store::alerts::resolve_manually(tx, &a.id, comment, ctx.now)? {
+            if store::alerts::resolve(tx, &a.id, Resolution::Manual, comment, ctx.now)? {
                 lines.push(format!("resolved {} ({what})", a.id));
             } else if lines.iter().any(|l: &String| l.contains(&a.id)) {
                 // The same alert named twice.

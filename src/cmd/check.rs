@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
+use crate::apply;
 use crate::cli::AccountFilter;
-use crate::evaluate;
 use crate::output;
 
 pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
         log::warn!("{w}");
     }
     let changes = store.write(|tx| {
-        evaluate::reconcile_accounts(
+        apply::evaluate_accounts(
             tx,
             &accounts,
             config.api.usage_source,

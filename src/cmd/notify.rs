@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::Ctx;
+use crate::alert::Event;
 use crate::alert::{Alert, AlertType, Severity};
 use crate::config::{Channel, ChannelKind};
 use crate::error::bad_input;
@@ -15,7 +16,6 @@ use crate::output;
 use crate::period::Period;
 use crate::quota::QuotaType;
 use crate::secret::Secret;
-use crate::store::outbox::Event;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -2,13 +2,16 @@
 
 use std::process::ExitCode;
 
+use std::collections::{BTreeMap, HashMap};
+
 use anyhow::Result;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 use super::Ctx;
 use crate::alert::AccountStatus;
+use crate::apply;
 use crate::cli::StatusArgs;
 use crate::config::UsageSource;
 use crate::evaluate::{self, View, unmeasured_reason};
@@ -16,62 +19,100 @@ use crate::output;
 use crate::period::human_duration;
 use crate::quota::{QuotaType, percentage};
 use crate::reconcile::Reading;
-use crate::store::outbox::Backlog;
-use crate::store::{self, ts};
+use crate::store::{self, accounts::AccountRow, outbox::Backlog};
+use crate::time::ts;
+
+/// Everything `status` shows, read in one snapshot.
+struct Shown<'a> {
+    views: Vec<View<'a>>,
+    states: HashMap<String, AccountRow>,
+    open: HashMap<String, usize>,
+    backlog: BTreeMap<String, BTreeMap<String, Backlog>>,
+    data_as_of: Option<String>,
+    source: UsageSource,
+    now: DateTime<Utc>,
+}
+
+impl Shown<'_> {
+    fn status(&self, v: &View<'_>) -> AccountStatus {
+        self.states
+            .get(&v.account.name)
+            .map_or(AccountStatus::Active, |s| s.status)
+    }
+
+    fn synced(&self, v: &View<'_>) -> Option<DateTime<Utc>> {
+        self.states
+            .get(&v.account.name)
+            .and_then(|s| s.last_synced_at)
+    }
+
+    fn open(&self, v: &View<'_>) -> usize {
+        self.open.get(&v.account.name).copied().unwrap_or(0)
+    }
+}
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
-    let config = &ctx.config;
     let mut store = ctx.open_store()?;
     let all = ctx.accounts(&mut store)?;
     let accounts = crate::config::select(&all, &args.filter.accounts)?;
     let (loaded, states, open, backlog, data_as_of) = store.read(|tx| {
         Ok((
-            evaluate::Loaded::read(tx, &accounts, ctx.now)?,
+            apply::load(tx, &accounts, ctx.now)?,
             store::accounts::states(tx)?,
             store::alerts::open_counts(tx)?,
             store::outbox::backlog(tx)?,
             store::get_state(tx, store::USAGE_AS_OF)?,
         ))
     })?;
-    let views = evaluate::views(&accounts, &loaded.inputs(config.api.usage_source), ctx.now);
-    let source = config.api.usage_source;
-    let state = |name: &str| states.get(name);
-    let status_of =
-        |v: &View<'_>| state(&v.account.name).map_or(AccountStatus::Active, |s| s.status);
-    let synced = |v: &View<'_>| state(&v.account.name).and_then(|s| s.last_synced_at);
-    let open_of = |v: &View<'_>| open.get(&v.account.name).copied().unwrap_or(0);
-
+    let source = ctx.config.api.usage_source;
+    let shown = Shown {
+        views: evaluate::views(&accounts, &loaded.inputs(source), ctx.now),
+        states,
+        open,
+        backlog,
+        data_as_of,
+        source,
+        now: ctx.now,
+    };
     if args.json {
-        // Typed structs straight to the writer: building serde_json::Value trees for 10,000
-        // accounts cost more than everything else `status` does.
-        let items: Vec<AccountJson<'_>> = views
-            .iter()
-            .map(|v| AccountJson {
-                account: &v.account.name,
-                api_key_id: v.account.selector.api_key_id(),
-                workspace_id: v.account.selector.workspace_label(),
-                organization: matches!(v.account.selector, crate::config::Selector::Organization),
-                status: status_of(v).as_str(),
-                period_start: ts(v.period.start),
-                period_end: ts(v.period.end),
-                resets_in_seconds: v.period.remaining(ctx.now).num_seconds(),
-                last_synced_at: synced(v).map(ts),
-                usage_source: source.as_str(),
-                data_as_of: data_as_of.as_deref(),
-                quotas: Quotas(v.readings.iter().map(|r| quota_json(r, source)).collect()),
-                open_alerts: open_of(v),
-                notifications: backlog.get(&v.account.name),
-            })
-            .collect();
-        output::json(&items)?;
-        return Ok(ExitCode::SUCCESS);
+        print_json(&shown)?;
+    } else {
+        print_table(&shown)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
 
-    if views.is_empty() {
-        output::line(
+fn print_json(s: &Shown<'_>) -> Result<()> {
+    // Typed structs straight to the writer: building serde_json::Value trees for 10,000
+    // accounts cost more than everything else `status` does.
+    let items: Vec<AccountJson<'_>> = s
+        .views
+        .iter()
+        .map(|v| AccountJson {
+            account: &v.account.name,
+            api_key_id: v.account.selector.api_key_id(),
+            workspace_id: v.account.selector.workspace_label(),
+            organization: matches!(v.account.selector, crate::config::Selector::Organization),
+            status: s.status(v).as_str(),
+            period_start: ts(v.period.start),
+            period_end: ts(v.period.end),
+            resets_in_seconds: v.period.remaining(s.now).num_seconds(),
+            last_synced_at: s.synced(v).map(ts),
+            usage_source: s.source.as_str(),
+            data_as_of: s.data_as_of.as_deref(),
+            quotas: Quotas(v.readings.iter().map(|r| quota_json(r, s.source)).collect()),
+            open_alerts: s.open(v),
+            notifications: s.backlog.get(&v.account.name),
+        })
+        .collect();
+    output::json(&items)
+}
+
+fn print_table(s: &Shown<'_>) -> Result<()> {
+    if s.views.is_empty() {
+        return output::line(
             "no accounts configured: add [[accounts]] to the config file (see quota config check)",
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        );
     }
     let mut t = output::table(&[
         "ACCOUNT",
@@ -86,60 +127,70 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         "DATA AS OF",
         "ALERTS",
     ]);
-    for v in &views {
+    for v in &s.views {
         // Tokens always (usage is tracked even without a limit), other quotas when limited.
         let shown = v
             .readings
             .iter()
             .filter(|r| r.quota_type == QuotaType::Tokens || r.limit.is_some());
         for r in shown {
-            let q = r.quota_type;
-            let (used, pct) = match (r.used, r.limit) {
-                (None, _) => ("not measured".to_string(), "-".to_string()),
-                (Some(u), Some(l)) => (q.display(u), format!("{:.1}", percentage(u, l))),
-                (Some(u), None) => (q.display(u), "-".to_string()),
-            };
-            t.add_row(vec![
-                v.account.name.clone(),
-                q.to_string(),
-                used,
-                r.limit.map_or_else(|| "none".to_string(), |l| q.display(l)),
-                pct,
-                match r.forecast {
-                    Some(f) => match f.exhausts_at {
-                        Some(at) => format!(
-                            "{} (limit {})",
-                            q.display(f.projected),
-                            at.format("%m-%d %H:%M")
-                        ),
-                        None => q.display(f.projected),
-                    },
-                    None => "-".to_string(),
-                },
-                format!(
-                    "{} to {}",
-                    v.period.start.format("%Y-%m-%d"),
-                    v.period.end.format("%Y-%m-%d")
-                ),
-                human_duration(v.period.remaining(ctx.now)),
-                status_of(v).to_string(),
-                synced(v).map_or_else(|| "never".to_string(), output::time),
-                open_of(v).to_string(),
-            ]);
+            t.add_row(table_row(s, v, r));
         }
     }
     output::print_table(&t)?;
-    if let Some(as_of) = &data_as_of {
+    print_footer(s)
+}
+
+fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading) -> Vec<String> {
+    let q = r.quota_type;
+    let (used, pct) = match (r.used, r.limit) {
+        (None, _) => ("not measured".to_string(), "-".to_string()),
+        (Some(u), Some(l)) => (q.display(u), format!("{:.1}", percentage(u, l))),
+        (Some(u), None) => (q.display(u), "-".to_string()),
+    };
+    vec![
+        v.account.name.clone(),
+        q.to_string(),
+        used,
+        r.limit.map_or_else(|| "none".to_string(), |l| q.display(l)),
+        pct,
+        match r.forecast {
+            Some(f) => match f.exhausts_at {
+                Some(at) => format!(
+                    "{} (limit {})",
+                    q.display(f.projected),
+                    at.format("%m-%d %H:%M")
+                ),
+                None => q.display(f.projected),
+            },
+            None => "-".to_string(),
+        },
+        format!(
+            "{} to {}",
+            v.period.start.format("%Y-%m-%d"),
+            v.period.end.format("%Y-%m-%d")
+        ),
+        human_duration(v.period.remaining(s.now)),
+        s.status(v).to_string(),
+        s.synced(v)
+            .map_or_else(|| "never".to_string(), output::time),
+        s.open(v).to_string(),
+    ]
+}
+
+/// The source's watermark, the notification backlog per channel, and a warning per limit
+/// that cannot be measured.
+fn print_footer(s: &Shown<'_>) -> Result<()> {
+    if let Some(as_of) = &s.data_as_of {
         output::line(&format!(
             "usage data as of {as_of} (the {} source's own watermark)",
-            source.as_str()
+            s.source.as_str()
         ))?;
     }
     // Deliveries not (yet) made, per channel, over all accounts shown.
-    let mut per_channel: std::collections::BTreeMap<&str, (usize, usize)> =
-        std::collections::BTreeMap::new();
-    for v in &views {
-        for (c, b) in backlog.get(&v.account.name).into_iter().flatten() {
+    let mut per_channel: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for v in &s.views {
+        for (c, b) in s.backlog.get(&v.account.name).into_iter().flatten() {
             let e = per_channel.entry(c.as_str()).or_default();
             e.0 += b.pending;
             e.1 += b.failed;
@@ -150,13 +201,13 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
             "notifications to {c}: {pending} pending, {failed} failed"
         ))?;
     }
-    for v in &views {
+    for v in &s.views {
         for r in v
             .readings
             .iter()
             .filter(|r| r.limit.is_some() && r.used.is_none())
         {
-            let why = unmeasured_reason(r.quota_type, source).unwrap_or("no data");
+            let why = unmeasured_reason(r.quota_type, s.source).unwrap_or("no data");
             log::warn!(
                 "account {:?}: {} not measured: {why}",
                 v.account.name,
@@ -164,7 +215,7 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// One account in `status --json` (SPEC §5's fields, then extras).

@@ -1,22 +1,22 @@
-//! `quota sync`: discover keys (hourly), pull usage with one grouped request (and the cost
-//! report when due), store it, evaluate every account and apply alert changes in one
-//! transaction, then deliver notifications and write the exports.
+//! `quota sync`, in its phases: discover keys (hourly), fetch usage with one grouped request
+//! (and the cost report when due), store it and evaluate every account in one transaction,
+//! then deliver notifications and write the exports.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Ctx;
-use crate::alert::{AccountStatus, Resolution};
-use crate::api::{self, Client};
+use crate::alert::Resolution;
+use crate::api::{self, Client, usage::Fetched};
+use crate::apply::{self, Changes};
 use crate::cli::SyncArgs;
 use crate::config::{Account, Selector, UsageSource, admin_key};
-use crate::period::Period;
-use crate::reconcile::Action;
-use crate::store::{self, Store, accounts, alerts, keys, usage};
-use crate::{evaluate, metrics, notify, output, window};
+use crate::records::{CostDay, ListedKey};
+use crate::store::{self, Store, accounts, keys, usage};
+use crate::{metrics, notify, output, time, window};
 
 /// Kept back from the deadline for the textfile and the heartbeat.
 const EXPORT_RESERVE: Duration = Duration::from_secs(2);
@@ -37,20 +37,10 @@ pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .saturating_sub(EXPORT_RESERVE);
-        match notify::deliver(store, &ctx.config.notify, ctx.now, budget) {
-            Ok(r) if r != notify::Report::default() => log::info!(
-                "notifications: {} delivered, {} to retry, {} failed, {} deferred",
-                r.delivered,
-                r.retrying,
-                r.failed,
-                r.deferred
-            ),
-            Ok(_) => {}
-            Err(e) => log::error!("notifications: {e:#}"),
-        }
+        deliver(store, ctx, budget);
     }
     export(ctx, store.as_mut(), result.is_ok(), started, deadline);
-    if let Some(kib) = peak_rss_kib() {
+    if let Some(kib) = metrics::peak_rss_kib() {
         log::info!("peak memory {:.1} MiB", kib as f64 / 1024.0);
     }
     result
@@ -63,7 +53,6 @@ fn sync(
     slot: &mut Option<Store>,
 ) -> Result<ExitCode> {
     let config = &ctx.config;
-    let now = ctx.now;
     let key = admin_key(config, &|k| std::env::var_os(k))?;
     log::debug!("admin key from {}", key.origin);
     for w in &config.warnings {
@@ -80,24 +69,78 @@ fn sync(
     // Failures that do not stop the usage sync; they make the exit code 1 at the end.
     let mut problems: Vec<String> = Vec::new();
 
-    if config.discovers_keys() && due(store, store::KEYS_LISTED, DISCOVERY_INTERVAL, now)? {
-        match api::keys::list_active(&mut client) {
-            Ok(listed) => discover(store, ctx, &listed)?,
-            Err(e) => problems.push(format!("key discovery failed: {e:#}")),
-        }
+    if let Err(e) = discover(store, ctx, &mut client) {
+        problems.push(format!("key discovery failed: {e:#}"));
     }
     let all = ctx.accounts(store)?;
     let accounts = crate::config::select(&all, &args.filter.accounts)?;
-    let states = store.read(|tx| accounts::states(tx))?;
-    let first_day = window::first_day(
-        &accounts,
-        &states,
-        args.full,
-        config.database.retention_days,
-        now,
+    let first_day = first_day(store, ctx, args, &accounts)?;
+    let before = client.requests;
+    let fetched = fetch_usage(&mut client, ctx, args, &accounts, first_day)?;
+    let usage_requests = client.requests - before;
+    let fetch_took = started.elapsed();
+    let cost = match fetch_cost(store, ctx, args, &accounts, &mut client) {
+        Ok(cost) => cost,
+        Err(e) => {
+            problems.push(format!("the cost report failed: {e:#}"));
+            None
+        }
+    };
+    let summary = Summary {
+        accounts: accounts.len(),
+        first_day,
+        usage_requests,
+        pages: fetched.pages,
+        rows: fetched.rows.len(),
+        cost_rows: cost.as_ref().map(Vec::len),
+        changes: Changes::default(),
+    };
+    let changes = store_and_evaluate(store, ctx, &accounts, fetched, cost)?;
+    log::info!(
+        "usage fetched in {:.3}s, stored and evaluated in {:.3}s",
+        fetch_took.as_secs_f64(),
+        (started.elapsed() - fetch_took).as_secs_f64()
     );
+    output::line(&Summary { changes, ..summary }.line(started.elapsed()))?;
+    if problems.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        // Usage was stored; what failed is said, and the exit code says "partly".
+        Err(anyhow::anyhow!("{}", problems.join("; ")))
+    }
+}
 
-    // `--account` with only key accounts narrows the request itself.
+/// The first day the usage request covers: the trailing window, back to the last sync after
+/// a gap, or the whole period for new accounts and `--full`.
+fn first_day(
+    store: &mut Store,
+    ctx: &Ctx,
+    args: &SyncArgs,
+    accounts: &[&Account],
+) -> Result<NaiveDate> {
+    let states = store.read(|tx| accounts::states(tx))?;
+    let synced = states
+        .into_iter()
+        .filter_map(|(name, s)| Some((name, s.last_synced_at?)))
+        .collect();
+    Ok(window::first_day(
+        accounts,
+        &synced,
+        args.full,
+        ctx.config.database.retention_days,
+        ctx.now,
+    ))
+}
+
+/// One grouped usage request (and its pages). `--account` with only key accounts narrows the
+/// request itself.
+fn fetch_usage(
+    client: &mut Client,
+    ctx: &Ctx,
+    args: &SyncArgs,
+    accounts: &[&Account],
+    first_day: NaiveDate,
+) -> Result<Fetched> {
     let narrowed = !args.filter.accounts.is_empty()
         && accounts
             .iter()
@@ -110,58 +153,66 @@ fn sync(
     } else {
         Vec::new()
     };
-
-    let source = config.api.usage_source;
-    let before = client.requests;
-    let mut fetched = match source {
-        UsageSource::Messages => api::usage::fetch(&mut client, first_day, &key_ids),
+    let api = &ctx.config.api;
+    match api.usage_source {
+        UsageSource::Messages => api::usage::fetch(client, first_day, &key_ids),
         UsageSource::Analytics => {
             let endpoint = api::analytics::Endpoint {
-                path: &config.api.analytics_path,
-                bucket_param: &config.api.analytics_bucket_param,
-                beta: &config.api.analytics_beta,
+                path: &api.analytics_path,
+                bucket_param: &api.analytics_bucket_param,
+                beta: &api.analytics_beta,
             };
-            api::analytics::fetch(&mut client, &endpoint, first_day, &key_ids)
+            api::analytics::fetch(client, &endpoint, first_day, &key_ids)
         }
-    }?;
-    let usage_requests = client.requests - before;
-    let fetch_took = started.elapsed();
+    }
+}
 
-    // Cost is daily data: read at most every cost_interval_minutes, and only when a
-    // workspace or organization account has a cost limit.
+/// Cost is daily data: read at most every `cost_interval_minutes`, and only when a workspace
+/// or organization account has a cost limit. `None` when not due.
+fn fetch_cost(
+    store: &mut Store,
+    ctx: &Ctx,
+    args: &SyncArgs,
+    accounts: &[&Account],
+    client: &mut Client,
+) -> Result<Option<Vec<CostDay>>> {
+    let config = &ctx.config;
     let cost_accounts: Vec<&Account> = accounts
         .iter()
         .copied()
         .filter(|a| a.limits.cost_usd.is_some() && !matches!(a.selector, Selector::ApiKey(_)))
         .collect();
-    let cost = if !cost_accounts.is_empty()
-        && (args.full || due(store, store::COST_SYNCED, config.api.cost_interval, now)?)
-    {
-        let last = store
-            .read(|tx| store::get_state(tx, store::COST_SYNCED))?
-            .and_then(|t| parse_time(&t));
-        let from = window::cost_first_day(
-            last.filter(|_| !args.full),
-            &cost_accounts,
-            config.database.retention_days,
-            now,
-        );
-        match api::cost::fetch(&mut client, from) {
-            Ok(rows) => Some(rows),
-            Err(e) => {
-                problems.push(format!("the cost report failed: {e:#}"));
-                None
-            }
-        }
-    } else {
-        None
-    };
+    if cost_accounts.is_empty() {
+        return Ok(None);
+    }
+    let last = last_time(store, store::COST_SYNCED)?;
+    if !args.full && !due(last, config.api.cost_interval, ctx.now) {
+        return Ok(None);
+    }
+    let from = window::cost_first_day(
+        last.filter(|_| !args.full),
+        &cost_accounts,
+        config.database.retention_days,
+        ctx.now,
+    );
+    api::cost::fetch(client, from).map(Some)
+}
 
+/// Stores what was fetched and evaluates every account, in one transaction: all of it or
+/// none of it.
+fn store_and_evaluate(
+    store: &mut Store,
+    ctx: &Ctx,
+    accounts: &[&Account],
+    fetched: Fetched,
+    cost: Option<Vec<CostDay>>,
+) -> Result<Changes> {
+    let (config, now) = (&ctx.config, ctx.now);
+    let source = config.api.usage_source;
     let retention_start =
         now.date_naive() - chrono::Duration::days(i64::from(config.database.retention_days));
     let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
-    let fetched_rows = fetched.rows.len();
-    let mut rows = Some(std::mem::take(&mut fetched.rows));
+    let mut rows = Some(fetched.rows);
     let (changes, pruned) = store.write(|tx| {
         // Stored, then freed: evaluation reads the period back from the store.
         usage::upsert(tx, &rows.take().unwrap_or_default(), source.as_str(), now)?;
@@ -170,92 +221,118 @@ fn sync(
         }
         if let Some(rows) = &cost {
             store::cost::upsert(tx, rows, now)?;
-            store::set_state(tx, store::COST_SYNCED, &store::ts(now))?;
+            store::set_state(tx, store::COST_SYNCED, &time::ts(now))?;
         }
-        let changes = evaluate::reconcile_accounts(tx, &accounts, source, &config.notify, now)?;
+        let changes = apply::evaluate_accounts(tx, accounts, source, &config.notify, now)?;
         accounts::mark_synced(tx, &names, now)?;
-        store::set_state(tx, store::LAST_SUCCESS, &store::ts(now))?;
+        store::set_state(tx, store::LAST_SUCCESS, &time::ts(now))?;
         let pruned = usage::prune(tx, retention_start)? + store::cost::prune(tx, retention_start)?;
         Ok((changes, pruned))
     })?;
-    log::info!(
-        "usage fetched in {:.3}s, stored and evaluated in {:.3}s",
-        fetch_took.as_secs_f64(),
-        (started.elapsed() - fetch_took).as_secs_f64()
-    );
     if pruned > 0 {
         log::info!(
             "removed {pruned} rows older than {retention_start} ([database] retention_days)"
         );
     }
-    output::line(&format!(
-        "synced {} account{} from {first_day}: {usage_requests} usage request{} ({} page{}, {} rows){}; alerts: {} created, {} resolved, {} reopened; {:.2}s",
-        accounts.len(),
-        output::plural(accounts.len()),
-        output::plural(usage_requests as usize),
-        fetched.pages,
-        output::plural(fetched.pages),
-        fetched_rows,
-        cost.as_ref().map_or_else(String::new, |rows| format!(
-            "; cost report: {} rows",
-            rows.len()
-        )),
-        changes.created,
-        changes.resolved,
-        changes.reopened,
-        started.elapsed().as_secs_f64(),
-    ))?;
-    if problems.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        // Usage was stored; what failed is said, and the exit code says "partly".
-        Err(anyhow::anyhow!("{}", problems.join("; ")))
+    Ok(changes)
+}
+
+/// What the summary line of a sync reports.
+struct Summary {
+    accounts: usize,
+    first_day: NaiveDate,
+    usage_requests: u32,
+    pages: usize,
+    rows: usize,
+    cost_rows: Option<usize>,
+    changes: Changes,
+}
+
+impl Summary {
+    fn line(&self, took: Duration) -> String {
+        let c = self.changes;
+        format!(
+            "synced {} account{} from {}: {} usage request{} ({} page{}, {} rows){}; alerts: {} created, {} resolved, {} reopened; {:.2}s",
+            self.accounts,
+            output::plural(self.accounts),
+            self.first_day,
+            self.usage_requests,
+            output::plural(self.usage_requests as usize),
+            self.pages,
+            output::plural(self.pages),
+            self.rows,
+            self.cost_rows
+                .map_or_else(String::new, |n| format!("; cost report: {n} rows")),
+            c.created,
+            c.resolved,
+            c.reopened,
+            took.as_secs_f64(),
+        )
     }
 }
 
-/// Whether the `sync_state` time under `key` is older than `interval` (or missing, or in the
-/// future after a clock change).
-fn due(store: &mut Store, key: &str, interval: Duration, now: DateTime<Utc>) -> Result<bool> {
-    let last = store
+/// The time stored under a `sync_state` key, if any.
+fn last_time(store: &mut Store, key: &str) -> Result<Option<DateTime<Utc>>> {
+    Ok(store
         .read(|tx| store::get_state(tx, key))?
-        .and_then(|t| parse_time(&t));
-    Ok(match last {
+        .and_then(|t| time::parse(&t).ok()))
+}
+
+/// Whether `last` is older than `interval` (or missing, or in the future after a clock
+/// change).
+fn due(last: Option<DateTime<Utc>>, interval: Duration, now: DateTime<Utc>) -> bool {
+    match last {
         None => true,
         Some(t) => t > now || (now - t).to_std().is_ok_and(|d| d >= interval),
-    })
+    }
 }
 
-fn parse_time(t: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// Records the active keys; keys no longer active stop being evaluated and their open alerts
-/// resolve as `recovered`, in one transaction.
-fn discover(store: &mut Store, ctx: &Ctx, listed: &[keys::Listed]) -> Result<()> {
-    let reserved = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+/// With discovery on and due (hourly), lists the active keys and records them; keys no
+/// longer active stop being evaluated and their open alerts resolve as `recovered`, in one
+/// transaction.
+fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<()> {
     let now = ctx.now;
+    if !ctx.config.discovers_keys()
+        || !due(
+            last_time(store, store::KEYS_LISTED)?,
+            DISCOVERY_INTERVAL,
+            now,
+        )
+    {
+        return Ok(());
+    }
+    let listed: Vec<ListedKey> = api::keys::list_active(client)?;
+    let reserved = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+    let channels = &ctx.config.notify;
     store.write(|tx| {
-        let refresh = keys::refresh(tx, listed, &reserved, now)?;
-        store::set_state(tx, store::KEYS_LISTED, &store::ts(now))?;
+        let refresh = keys::refresh(tx, &listed, &reserved, now)?;
+        store::set_state(tx, store::KEYS_LISTED, &time::ts(now))?;
         for name in &refresh.added {
             log::info!("discovered API key account {name:?}");
         }
         for name in &refresh.deactivated {
-            let filter = alerts::ListFilter { accounts: vec![name.clone()], ..Default::default() };
-            let open = alerts::list(tx, &filter)?;
-            let actions: Vec<Action> =
-                open.iter().map(|a| Action::Resolve { id: a.id.clone(), resolution: Resolution::Recovered }).collect();
-            let period = Period::containing(ctx.config.defaults.billing_day, now);
-            alerts::apply(tx, name, period, &actions, &open, &ctx.config.notify, now)?;
+            let n = apply::retire(tx, name, Resolution::Recovered, channels, now)?;
             log::warn!(
-                "API key account {name:?} is no longer active: it is not evaluated any more, and its {} open alert(s) resolved as recovered",
-                open.len()
+                "API key account {name:?} is no longer active: it is not evaluated any more, and its {n} open alert(s) resolved as recovered"
             );
         }
         Ok(())
     })
+}
+
+/// Sends the notifications that are due, within `budget`; logged, never fatal.
+fn deliver(store: &mut Store, ctx: &Ctx, budget: Duration) {
+    match notify::deliver(store, &ctx.config.notify, ctx.now, budget) {
+        Ok(r) if r != notify::Report::default() => log::info!(
+            "notifications: {} delivered, {} to retry, {} failed, {} deferred",
+            r.delivered,
+            r.retrying,
+            r.failed,
+            r.deferred
+        ),
+        Ok(_) => {}
+        Err(e) => log::error!("notifications: {e:#}"),
+    }
 }
 
 /// The textfile and the heartbeat, after every sync that got past the config, failed or not.
@@ -275,7 +352,11 @@ fn export(
             None => ctx.config.accounts.clone(),
         };
         let refs: Vec<&Account> = all.iter().collect();
-        let text = render_metrics(ctx, store, &refs, success, started.elapsed());
+        let run = metrics::Run {
+            success,
+            duration: started.elapsed(),
+        };
+        let text = metrics::collect(store, &refs, ctx.config.api.usage_source, run, ctx.now);
         if let Err(e) = metrics::write_atomic(path, &text) {
             log::error!("{e:#}");
         }
@@ -286,53 +367,4 @@ fn export(
             .max(Duration::from_secs(1));
         metrics::heartbeat(url, success, left.min(Duration::from_secs(5)));
     }
-}
-
-fn render_metrics(
-    ctx: &Ctx,
-    store: Option<&mut Store>,
-    accounts: &[&Account],
-    success: bool,
-    took: Duration,
-) -> String {
-    let read = store.map(|s| {
-        s.read(|tx| {
-            let last = store::get_state(tx, store::LAST_SUCCESS)?.and_then(|t| parse_time(&t));
-            Ok((
-                evaluate::Loaded::read(tx, accounts, ctx.now)?,
-                accounts::states(tx)?,
-                alerts::open_by_severity(tx)?,
-                last,
-            ))
-        })
-    });
-    let (loaded, states, open, last) = match read {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => {
-            log::error!("metrics: cannot read the database: {e:#}");
-            Default::default()
-        }
-        None => Default::default(),
-    };
-    let views = evaluate::views(
-        accounts,
-        &loaded.inputs(ctx.config.api.usage_source),
-        ctx.now,
-    );
-    let status = |name: &str| states.get(name).map_or(AccountStatus::Active, |s| s.status);
-    metrics::render(&metrics::Snapshot {
-        views: &views,
-        status: &status,
-        open_alerts: &open,
-        last_success: last,
-        duration: took,
-        success,
-    })
-}
-
-/// The process's peak resident memory (Linux `VmHWM`), for the log and the benchmark.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -243,13 +243,6 @@ impl ChannelKind {
     }
 }
 
-impl Channel {
-    /// Whether an event of this severity goes to this channel.
-    pub fn wants(&self, severity: Severity, resolved: bool) -> bool {
-        severity >= self.min_severity && (!resolved || self.send_resolved)
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     pub textfile: Option<PathBuf>,

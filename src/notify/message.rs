@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::alert::Alert;
+use crate::alert::Event;
 use crate::period::human_duration;
-use crate::store::outbox::Event;
 
 /// Events v2's endpoint, unless a channel sets `url`.
 pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";

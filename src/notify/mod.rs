@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use crate::alert::{Event, Severity};
 use crate::config::{Channel, ChannelKind};
 use crate::secret::Secret;
 use crate::store::Store;
@@ -50,6 +51,16 @@ pub fn next_attempt(
         .and_then(|d| chrono::Duration::from_std(d).ok())
         .unwrap_or_default();
     now + backoff.max(asked)
+}
+
+/// The names of the channels that hear of an alert event of this severity: those whose
+/// `min_severity` it meets, and for a resolution those with `send_resolved`.
+pub fn route(channels: &[Channel], severity: Severity, event: Event) -> Vec<&str> {
+    channels
+        .iter()
+        .filter(|c| severity >= c.min_severity && (event == Event::Firing || c.send_resolved))
+        .map(|c| c.name.as_str())
+        .collect()
 }
 
 /// Sends what is due, within `budget`.

@@ -43,7 +43,7 @@ impl World {
             thresholds,
             readings: readings.to_vec(),
         };
-        let actions = reconcile(&eval, &self.alerts, self.status, now);
+        let actions = reconcile(&eval, &self.alerts, self.status);
         for action in &actions {
             self.apply(action, p, now);
         }
@@ -106,24 +106,7 @@ impl World {
 }
 
 fn alert_from(id: String, f: &Firing, p: Period, created_at: DateTime<Utc>) -> Alert {
-    Alert {
-        id,
-        account: "acct".into(),
-        alert_type: f.alert_type,
-        severity: f.severity,
-        message: f.message.clone(),
-        current_value: f.current_value,
-        limit_value: f.limit_value,
-        percentage: f.percentage,
-        quota_type: f.quota_type,
-        threshold: f.threshold,
-        period_start: p.start,
-        period_end: p.end,
-        created_at,
-        resolved_at: None,
-        resolution: None,
-        comment: None,
-    }
+    Alert::new(id, "acct", f, p, created_at)
 }
 
 fn tokens(used: u64, limit: u64) -> Vec<Reading> {

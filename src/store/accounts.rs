@@ -7,9 +7,16 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::{parse_ts, ts};
+use super::parse_ts;
 use crate::alert::AccountStatus;
-use crate::config::Account;
+use crate::time::ts;
+
+/// An account as the store records it: its name and its selector, as text.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountRecord<'a> {
+    pub name: &'a str,
+    pub selector: &'a str,
+}
 
 #[derive(Debug, Clone)]
 pub struct AccountRow {
@@ -22,7 +29,7 @@ pub struct AccountRow {
 /// Accounts already stored with the same selector (`known`) are not written again.
 pub fn upsert(
     conn: &Connection,
-    accounts: &[&Account],
+    accounts: &[AccountRecord<'_>],
     known: &HashMap<String, AccountRow>,
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -33,9 +40,8 @@ pub fn upsert(
     )?;
     let now = ts(now);
     for a in accounts {
-        let selector = a.selector.to_string();
-        if known.get(&a.name).is_none_or(|k| k.selector != selector) {
-            stmt.execute(params![a.name, selector, now])?;
+        if known.get(a.name).is_none_or(|k| k.selector != a.selector) {
+            stmt.execute(params![a.name, a.selector, now])?;
         }
     }
     Ok(())

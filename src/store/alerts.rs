@@ -1,5 +1,4 @@
-//! Alert rows: what reconciliation reads, applying its actions (with the outbox rows they
-//! cause, in the same transaction), listing and manual resolution.
+//! Alert rows: what reconciliation reads, inserting, reopening and resolving one, listing.
 
 use std::collections::HashMap;
 
@@ -7,12 +6,10 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 
-use super::{accounts, parse_ts, ts};
-use crate::alert::{Alert, AlertType, Resolution, Severity};
-use crate::config::Channel;
-use crate::period::Period;
+use super::parse_ts;
+use crate::alert::{Alert, AlertType, Firing, Resolution, Severity};
 use crate::quota::QuotaType;
-use crate::reconcile::{Action, Firing};
+use crate::time::ts;
 
 pub const COLUMNS: &str = "id, account, type, severity, message, current_value, limit_value, percentage, \
      quota_type, threshold, period_start, period_end, created_at, resolved_at, resolution, comment";
@@ -81,98 +78,38 @@ pub fn for_reconcile(
     Ok(by_account)
 }
 
-/// What one application of actions changed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Changes {
-    pub created: usize,
-    pub resolved: usize,
-    pub reopened: usize,
+/// Records a new alert. `false` when its identity (account, quota type, threshold, period)
+/// already has one: the unique index is the last word on identity.
+pub fn insert(conn: &Connection, a: &Alert) -> Result<bool> {
+    let inserted = conn
+        .prepare_cached(&format!(
+            "INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (account, quota_type, threshold, period_start) DO NOTHING"
+        ))?
+        .execute(params![
+            a.id,
+            a.account,
+            a.alert_type.as_str(),
+            a.severity.as_str(),
+            a.message,
+            a.current_value.to_string(),
+            a.limit_value.to_string(),
+            a.percentage,
+            a.quota_type.as_str(),
+            a.threshold,
+            ts(a.period_start),
+            ts(a.period_end),
+            ts(a.created_at),
+            a.resolved_at.map(ts),
+            a.resolution.map(Resolution::as_str),
+            a.comment,
+        ])
+        .with_context(|| format!("cannot record an alert for {}", a.account))?;
+    Ok(inserted == 1)
 }
 
-impl Changes {
-    pub fn add(&mut self, other: Changes) {
-        self.created += other.created;
-        self.resolved += other.resolved;
-        self.reopened += other.reopened;
-    }
-}
-
-/// Applies one account's actions and enqueues the notifications they cause. Must run inside
-/// the write transaction that read `existing`.
-pub fn apply(
-    conn: &Connection,
-    account: &str,
-    period: Period,
-    actions: &[Action],
-    existing: &[Alert],
-    channels: &[Channel],
-    now: DateTime<Utc>,
-) -> Result<Changes> {
-    let mut changes = Changes::default();
-    for action in actions {
-        match action {
-            Action::Create(f) => {
-                let id = uuid::Uuid::new_v4().to_string();
-                // The unique index is the last word on identity: a duplicate is skipped.
-                let inserted = conn
-                    .prepare_cached(&format!(
-                        "INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, NULL, NULL)
-                         ON CONFLICT (account, quota_type, threshold, period_start) DO NOTHING"
-                    ))?
-                    .execute(params![
-                        id,
-                        account,
-                        f.alert_type.as_str(),
-                        f.severity.as_str(),
-                        f.message,
-                        f.current_value.to_string(),
-                        f.limit_value.to_string(),
-                        f.percentage,
-                        f.quota_type.as_str(),
-                        f.threshold,
-                        ts(period.start),
-                        ts(period.end),
-                        ts(now),
-                    ])
-                    .with_context(|| format!("cannot record an alert for {account}"))?;
-                if inserted == 1 {
-                    changes.created += 1;
-                    enqueue(conn, &id, f.severity, false, channels, now)?;
-                    log::warn!("alert {id}: {}", f.message);
-                }
-            }
-            Action::Reopen { id, firing } => {
-                reopen(conn, id, firing)?;
-                changes.reopened += 1;
-                enqueue(conn, id, firing.severity, false, channels, now)?;
-                log::warn!("alert {id} reopened: {}", firing.message);
-            }
-            Action::Resolve { id, resolution } => {
-                let n = conn
-                    .prepare_cached(
-                        "UPDATE alerts SET resolved_at = ?2, resolution = ?3 WHERE id = ?1 AND resolved_at IS NULL",
-                    )?
-                    .execute(params![id, ts(now), resolution.as_str()])?;
-                if n == 1 {
-                    changes.resolved += 1;
-                    let severity = existing
-                        .iter()
-                        .find(|a| &a.id == id)
-                        .map_or(Severity::Critical, |a| a.severity);
-                    enqueue(conn, id, severity, true, channels, now)?;
-                    log::info!("alert {id} resolved ({resolution})");
-                }
-            }
-            Action::SetStatus(status) => {
-                accounts::set_status(conn, account, *status, now)?;
-                log::info!("account {account} is now {status}");
-            }
-        }
-    }
-    Ok(changes)
-}
-
-fn reopen(conn: &Connection, id: &str, f: &Firing) -> Result<()> {
+/// Opens a resolved alert again with fresh values.
+pub fn reopen(conn: &Connection, id: &str, f: &Firing) -> Result<()> {
     conn.prepare_cached(
         "UPDATE alerts SET resolved_at = NULL, resolution = NULL, message = ?2, current_value = ?3,
              limit_value = ?4, percentage = ?5 WHERE id = ?1",
@@ -187,23 +124,22 @@ fn reopen(conn: &Connection, id: &str, f: &Firing) -> Result<()> {
     Ok(())
 }
 
-/// One outbox row per channel that wants this event, in the caller's transaction.
-fn enqueue(
+/// Resolves an open alert; a `comment` replaces the stored one. `false` when it was not open
+/// (already resolved, or gone).
+pub fn resolve(
     conn: &Connection,
-    alert_id: &str,
-    severity: Severity,
-    resolved: bool,
-    channels: &[Channel],
+    id: &str,
+    resolution: Resolution,
+    comment: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<()> {
-    let event = if resolved { "resolved" } else { "firing" };
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO outbox (alert_id, channel, event, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-    )?;
-    for c in channels.iter().filter(|c| c.wants(severity, resolved)) {
-        stmt.execute(params![alert_id, c.name, event, ts(now)])?;
-    }
-    Ok(())
+) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE alerts SET resolved_at = ?2, resolution = ?3, comment = coalesce(?4, comment)
+             WHERE id = ?1 AND resolved_at IS NULL",
+        )?
+        .execute(params![id, ts(now), resolution.as_str(), comment])?;
+    Ok(n == 1)
 }
 
 #[derive(Debug, Default)]
@@ -243,9 +179,7 @@ pub fn open_counts(conn: &Connection) -> Result<HashMap<String, usize>> {
     let mut stmt = conn.prepare_cached(
         "SELECT account, count(*) FROM alerts WHERE resolved_at IS NULL GROUP BY account",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
-    })?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, usize>(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -255,9 +189,7 @@ pub fn open_by_severity(conn: &Connection) -> Result<Vec<(Severity, usize)>> {
         "SELECT severity, count(*) FROM alerts WHERE resolved_at IS NULL GROUP BY 1",
     )?;
     let mut counts = vec![(Severity::Warning, 0), (Severity::Critical, 0)];
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
-    })?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, usize>(1)?)))?;
     for row in rows {
         let (sev, n) = row?;
         if let Some(slot) = counts.iter_mut().find(|(s, _)| s.as_str() == sev) {
@@ -273,22 +205,9 @@ pub fn by_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<Vec<Al
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM alerts WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![prefix, limit as i64], from_row)?;
+    let rows = stmt.query_map(
+        params![prefix, i64::try_from(limit).unwrap_or(i64::MAX)],
+        from_row,
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Resolves an open alert by hand. Returns the alert as it was, or `None` if it vanished.
-pub fn resolve_manually(
-    conn: &Connection,
-    id: &str,
-    comment: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE alerts SET resolved_at = ?2, resolution = 'manual', comment = coalesce(?3, comment)
-             WHERE id = ?1 AND resolved_at IS NULL",
-        )?
-        .execute(params![id, ts(now), comment])?;
-    Ok(n == 1)
 }

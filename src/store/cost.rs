@@ -3,18 +3,9 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, params};
-use rust_decimal::Decimal;
 
-use super::ts;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CostDay {
-    /// `None` is the Default Workspace.
-    pub workspace_id: Option<String>,
-    pub day: NaiveDate,
-    /// Cents, exact.
-    pub cents: Decimal,
-}
+use crate::records::CostDay;
+use crate::time::{day, ts};
 
 pub fn upsert(conn: &Connection, rows: &[CostDay], now: DateTime<Utc>) -> Result<()> {
     let mut stmt = conn.prepare_cached(
@@ -24,7 +15,7 @@ pub fn upsert(conn: &Connection, rows: &[CostDay], now: DateTime<Utc>) -> Result
     for r in rows {
         stmt.execute(params![
             r.workspace_id.as_deref().unwrap_or(""),
-            r.day.format("%Y-%m-%d").to_string(),
+            day(r.day),
             r.cents.to_string(),
             ts(now)
         ])?;
@@ -35,7 +26,7 @@ pub fn upsert(conn: &Connection, rows: &[CostDay], now: DateTime<Utc>) -> Result
 pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<CostDay>> {
     let mut stmt = conn
         .prepare_cached("SELECT workspace_id, day, amount_cents FROM cost_daily WHERE day >= ?1")?;
-    let rows = stmt.query_map([first_day.format("%Y-%m-%d").to_string()], |r| {
+    let rows = stmt.query_map([day(first_day)], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -59,5 +50,5 @@ pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<CostDay>> {
 pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
     Ok(conn
         .prepare_cached("DELETE FROM cost_daily WHERE day < ?1")?
-        .execute([before.format("%Y-%m-%d").to_string()])?)
+        .execute([day(before)])?)
 }

@@ -6,36 +6,23 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::ts;
+use crate::records::ListedKey;
+use crate::time::ts;
 
-/// A key as the api_keys endpoint lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub id: String,
-    pub name: String,
-    pub workspace_id: Option<String>,
-}
-
-/// A key as the store knows it.
+/// An active key as the store knows it: its id and the account named for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Known {
     pub id: String,
-    pub name: String,
     pub account: String,
-    pub workspace_id: Option<String>,
 }
 
 pub fn active(conn: &Connection) -> Result<Vec<Known>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, name, account, workspace_id FROM api_keys WHERE active = 1 ORDER BY account",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, account FROM api_keys WHERE active = 1 ORDER BY account")?;
     let rows = stmt.query_map([], |r| {
-        let ws: String = r.get(3)?;
         Ok(Known {
             id: r.get(0)?,
-            name: r.get(1)?,
-            account: r.get(2)?,
-            workspace_id: (!ws.is_empty()).then_some(ws),
+            account: r.get(1)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -52,7 +39,7 @@ pub struct Refresh {
 /// has; keys missing from `listed` stop being active.
 pub fn refresh(
     conn: &Connection,
-    listed: &[Listed],
+    listed: &[ListedKey],
     reserved: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<Refresh> {

@@ -1,5 +1,36 @@
-//! The SQLite store: opening it safely, migrations, and the queries of each concern
-//! (`accounts`, `usage`, `alerts`). SQL lives here and in `migrations/`, nowhere else.
+//! The SQLite store: opening it safely, migrations, and the queries of each concern. SQL lives
+//! here and in `migrations/`, nowhere else. The store is domain-free: it speaks in plain
+//! records (rows in, rows out) and decides nothing; it imports neither the reconciliation
+//! core nor the config. Which alerts to raise, which channels hear of them and what a
+//! reading means are decided above it.
+//!
+//! # The surface a backend implements
+//!
+//! A second backend (PostgreSQL, for a pair of hosts) implements exactly this:
+//!
+//! - **`Store`**: `open(path)` (create, migrate, refuse a newer schema), `write(f)` (one
+//!   serialisable write transaction, all or nothing, that waits its turn under contention),
+//!   `read(f)` (one consistent snapshot). Everything below takes the transaction, `Tx`.
+//! - **state** (`get_state`, `set_state`): small named facts (`LAST_SUCCESS`, `COST_SYNCED`,
+//!   `KEYS_LISTED`, `USAGE_AS_OF`) as text.
+//! - **`usage`**: `upsert(rows, source, now)` per (key, workspace, day), replacing, never
+//!   adding; `segment_sums(bounds)` sums per (key, workspace) between ascending bounds;
+//!   `prune(before)`.
+//! - **`cost`**: `upsert(rows, now)` per (workspace, day); `since(day)`; `prune(before)`.
+//! - **`accounts`**: `upsert(records, known, now)`, `states()`, `set_status(name, status,
+//!   now)`, `mark_synced(names, as_of)`.
+//! - **`alerts`**: `insert(alert)` (false on a duplicate identity: a unique index over NOT NULL
+//!   columns, not code, guarantees one alert per identity), `reopen(id, firing)`,
+//!   `resolve(id, resolution, comment, now)` (false when not open), `for_reconcile(earliest)`,
+//!   `list(filter)`, `by_prefix(prefix, limit)`, `open_counts()`, `open_by_severity()`.
+//! - **`outbox`**: `enqueue(alert id, event, channels, now)` in the transaction that changed
+//!   the alert; `due(now)`, `mark_delivered`, `mark_retry`, `mark_failed`, `expire(cutoff)`,
+//!   `backlog()`.
+//! - **`keys`**: `refresh(listed, reserved names, now)` (stable unique slugs), `active()`.
+//!
+//! Records are the plain structs of `alert`, `quota::DayUsage`, `records` and the ones
+//! defined here. Timestamps are UTC RFC 3339 text (`time::ts`), days `YYYY-MM-DD`; null API
+//! ids are stored as `''` so identities stay NOT NULL.
 //!
 //! Every writing transaction is `BEGIN IMMEDIATE`: a deferred read-then-write transaction
 //! fails with "database is locked" under contention whatever the busy timeout, an immediate
@@ -17,8 +48,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+
+/// The transaction every store function runs in.
+pub type Tx<'c> = Transaction<'c>;
 
 /// The schema, one file per version. Append-only: never edit, reorder or remove an entry
 /// once released; `PRAGMA user_version` is the number applied.
@@ -164,13 +198,13 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             .with_context(|| format!("migration {name} failed"))?;
         log::info!("applied migration {name} to {}", path.display());
     }
-    tx.pragma_update(None, "user_version", known as i64)?;
+    tx.pragma_update(None, "user_version", known)?;
     tx.commit()?;
     Ok(())
 }
 
 fn user_version(conn: &Connection) -> Result<usize> {
-    Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize)
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, usize>(0))?)
 }
 
 /// Turns SQLite's terse open errors into what an operator can act on.
@@ -255,17 +289,11 @@ pub const KEYS_LISTED: &str = "keys_listed_at";
 /// The `sync_state` key of the usage source's own "data as of" watermark (analytics).
 pub const USAGE_AS_OF: &str = "usage_data_as_of";
 
-/// UTC RFC 3339 with seconds, as every timestamp column stores it.
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-pub fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
+/// A stored timestamp, as a column conversion error when it is not one.
+fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    crate::time::parse(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 #[cfg(test)]

@@ -9,22 +9,25 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::alerts::{COLUMNS, from_row_at};
-use super::ts;
-use crate::alert::Alert;
+use crate::alert::{Alert, Event};
+use crate::time::ts;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    Firing,
-    Resolved,
-}
-
-impl Event {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Firing => "firing",
-            Event::Resolved => "resolved",
-        }
+/// One outbox row per named channel for this alert event, in the caller's transaction (the
+/// one that changed the alert).
+pub fn enqueue(
+    conn: &Connection,
+    alert_id: &str,
+    event: Event,
+    channels: &[&str],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO outbox (alert_id, channel, event, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?;
+    for channel in channels {
+        stmt.execute(params![alert_id, channel, event.as_str(), ts(now)])?;
     }
+    Ok(())
 }
 
 /// One pending delivery and the alert it is about.
@@ -52,11 +55,7 @@ pub fn due(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
         Ok(Delivery {
             id: r.get(0)?,
             channel: r.get(1)?,
-            event: if r.get::<_, String>(2)? == "resolved" {
-                Event::Resolved
-            } else {
-                Event::Firing
-            },
+            event: Event::parse(&r.get::<_, String>(2)?).unwrap_or(Event::Firing),
             attempts: r.get(3)?,
             alert: from_row_at(r, 4)?,
         })
@@ -114,7 +113,7 @@ pub fn backlog(conn: &Connection) -> Result<BTreeMap<String, BTreeMap<String, Ba
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)? as usize,
+            r.get::<_, usize>(3)?,
         ))
     })?;
     for row in rows {

@@ -1,11 +1,13 @@
 //! Daily usage rows: upserted per (api key, workspace, day), summed per billing period.
 
+use std::collections::HashMap;
+
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, params};
 
-use super::ts;
 use crate::quota::DayUsage;
+use crate::time::{day, ts};
 
 /// Stores each row, replacing what was stored for its (key, workspace, day): re-reading a
 /// day is idempotent and late data corrects itself. Never adds deltas. A day whose numbers
@@ -38,11 +40,11 @@ pub fn upsert(
     )?;
     let now = ts(now);
     for r in rows {
-        let day = r.day.format("%Y-%m-%d").to_string();
+        let d = day(r.day);
         stmt.execute(params![
             r.api_key_id.as_deref().unwrap_or(""),
             r.workspace_id.as_deref().unwrap_or(""),
-            day,
+            d,
             to_i64(r.uncached_input_tokens)?,
             to_i64(r.cache_creation_5m_tokens)?,
             to_i64(r.cache_creation_1h_tokens)?,
@@ -52,7 +54,7 @@ pub fn upsert(
             source,
             now,
         ])
-        .with_context(|| format!("cannot store usage for {day}"))?;
+        .with_context(|| format!("cannot store usage for {d}"))?;
     }
     Ok(rows.len())
 }
@@ -61,48 +63,68 @@ fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).with_context(|| format!("count {v} does not fit a 64-bit signed integer"))
 }
 
-/// One stored day, borrowed from the row as it is read.
-pub struct DayRef<'r> {
-    pub api_key_id: &'r str,
-    pub workspace_id: &'r str,
-    pub day: &'r str,
-    /// uncached input, cache creation 5m and 1h, cache read, output.
-    pub counts: [u64; 5],
-    pub requests: Option<u64>,
-}
-
-/// Calls `f` for every stored day in `[from, to)` without copying rows out: for folding
-/// many rows into few sums.
-pub fn scan(
-    conn: &Connection,
-    from: NaiveDate,
-    to: NaiveDate,
-    mut f: impl FnMut(DayRef<'_>),
-) -> Result<()> {
+/// Usage summed per (key, workspace) over the segments that `bounds` (ascending days) cut:
+/// one row per segment that has usage, dated at the segment's start, covering
+/// `[bounds[0], bounds[last])`. The caller picks bounds so that every range it sums starts and
+/// ends on one, which makes the sums exact while their number does not grow with the days
+/// stored. A segment's `requests` is `None` when any of its days has none.
+pub fn segment_sums(conn: &Connection, bounds: &[NaiveDate]) -> Result<Vec<DayUsage>> {
+    let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
+        return Ok(Vec::new());
+    };
+    let bound_text: Vec<String> = bounds.iter().map(|d| day(*d)).collect();
+    // Ids are interned: a string is allocated per distinct key, not per row.
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut intern = |s: &str| -> usize {
+        if let Some(&i) = ids.get(s) {
+            return i;
+        }
+        names.push(s.to_string());
+        ids.insert(s.to_string(), names.len() - 1);
+        names.len() - 1
+    };
+    let mut sums: HashMap<(usize, usize, usize), DayUsage> = HashMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT api_key_id, workspace_id, day, uncached_input_tokens, cache_creation_5m_tokens,
                 cache_creation_1h_tokens, cache_read_tokens, output_tokens, requests
          FROM usage_daily WHERE day >= ?1 AND day < ?2",
     )?;
-    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
-    let mut rows = stmt.query([day(from), day(to)])?;
+    let mut rows = stmt.query([day(*first), day(*last)])?;
     while let Some(r) = rows.next()? {
         let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-        let count = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
-        f(DayRef {
-            api_key_id: text(0)?,
-            workspace_id: text(1)?,
-            day: text(2)?,
-            counts: [count(3)?, count(4)?, count(5)?, count(6)?, count(7)?],
-            requests: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
-        });
+        let d = text(2)?;
+        // The segment is the last bound not after the row's day.
+        let seg = bound_text.partition_point(|b| b.as_str() <= d) - 1;
+        let key = (intern(text(0)?), intern(text(1)?), seg);
+        let row = DayUsage {
+            day: bounds[seg],
+            uncached_input_tokens: r.get(3)?,
+            cache_creation_5m_tokens: r.get(4)?,
+            cache_creation_1h_tokens: r.get(5)?,
+            cache_read_tokens: r.get(6)?,
+            output_tokens: r.get(7)?,
+            requests: r.get(8)?,
+            ..DayUsage::default()
+        };
+        sums.entry(key)
+            .and_modify(|s| s.absorb(&row))
+            .or_insert(row);
     }
-    Ok(())
+    let id = |i: usize| Some(names[i].clone()).filter(|s| !s.is_empty());
+    Ok(sums
+        .into_iter()
+        .map(|((k, w, _), d)| DayUsage {
+            api_key_id: id(k),
+            workspace_id: id(w),
+            ..d
+        })
+        .collect())
 }
 
 /// Deletes rows older than `before` (retention). Returns how many went.
 pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
     Ok(conn
         .prepare_cached("DELETE FROM usage_daily WHERE day < ?1")?
-        .execute([before.format("%Y-%m-%d").to_string()])?)
+        .execute([day(before)])?)
 }

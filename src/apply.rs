@@ -1,0 +1,235 @@
+//! The use-case layer between the pure core and the store: read what evaluation needs,
+//! decide with `evaluate` and `reconcile`, and apply the decision through the store's
+//! primitives, with the notifications it causes, inside the caller's write transaction.
+//! `sync` and `check` (and discovery) all apply decisions here.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::alert::{AccountStatus, Alert, Event, Resolution};
+use crate::config::{Account, Channel, UsageSource};
+use crate::evaluate::{self, Loaded};
+use crate::notify;
+use crate::period::Period;
+use crate::reconcile::{Action, Evaluation, reconcile};
+use crate::store::{self, Tx, accounts::AccountRecord, alerts, outbox};
+
+/// What one application of actions changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    pub created: usize,
+    pub resolved: usize,
+    pub reopened: usize,
+}
+
+impl Changes {
+    pub fn add(&mut self, other: Changes) {
+        self.created += other.created;
+        self.resolved += other.resolved;
+        self.reopened += other.reopened;
+    }
+}
+
+/// Stored usage and cost that evaluating `accounts` at `now` needs, in summed segments. Cost
+/// counts as measured once a cost fetch has succeeded (`cost_synced_at`).
+pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
+    let bounds = evaluate::segment_bounds(accounts, now);
+    let usage = store::usage::segment_sums(tx, &bounds)?;
+    let cost = match store::get_state(tx, store::COST_SYNCED)? {
+        Some(_) => {
+            let earliest = evaluate::earliest_start(accounts, now).date_naive();
+            Some(store::cost::since(tx, earliest)?)
+        }
+        None => None,
+    };
+    Ok(Loaded { usage, cost })
+}
+
+/// Records the accounts, evaluates each against stored usage and applies the alert actions,
+/// all in the caller's transaction.
+pub fn evaluate_accounts(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    source: UsageSource,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<Changes> {
+    let known = store::accounts::states(tx)?;
+    let selectors: Vec<String> = accounts.iter().map(|a| a.selector.to_string()).collect();
+    let records: Vec<AccountRecord<'_>> = accounts
+        .iter()
+        .zip(&selectors)
+        .map(|(a, s)| AccountRecord {
+            name: &a.name,
+            selector: s,
+        })
+        .collect();
+    store::accounts::upsert(tx, &records, &known, now)?;
+    let states = if accounts.iter().all(|a| known.contains_key(&a.name)) {
+        known
+    } else {
+        store::accounts::states(tx)?
+    };
+    let earliest = evaluate::earliest_start(accounts, now);
+    let loaded = load(tx, accounts, now)?;
+    let mut existing = store::alerts::for_reconcile(tx, earliest)?;
+    let mut changes = Changes::default();
+    for view in evaluate::views(accounts, &loaded.inputs(source), now) {
+        let name = view.account.name.as_str();
+        let alerts = existing.remove(name).unwrap_or_default();
+        let status = states.get(name).map_or(AccountStatus::Active, |s| s.status);
+        let eval = Evaluation {
+            account: name,
+            period: view.period,
+            thresholds: &view.account.thresholds,
+            readings: view.readings,
+        };
+        let actions = reconcile(&eval, &alerts, status);
+        changes.add(apply_actions(
+            tx,
+            name,
+            view.period,
+            &actions,
+            &alerts,
+            channels,
+            now,
+        )?);
+    }
+    Ok(changes)
+}
+
+/// Applies one account's actions and enqueues the notifications they cause. Must run inside
+/// the write transaction that read `existing`.
+pub fn apply_actions(
+    tx: &Tx<'_>,
+    account: &str,
+    period: Period,
+    actions: &[Action],
+    existing: &[Alert],
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<Changes> {
+    let mut changes = Changes::default();
+    for action in actions {
+        match action {
+            Action::Create(f) => {
+                let alert = Alert::new(uuid::Uuid::new_v4().to_string(), account, f, period, now);
+                if alerts::insert(tx, &alert)? {
+                    changes.created += 1;
+                    let to = notify::route(channels, f.severity, Event::Firing);
+                    outbox::enqueue(tx, &alert.id, Event::Firing, &to, now)?;
+                    log::warn!("alert {}: {}", alert.id, f.message);
+                }
+            }
+            Action::Reopen { id, firing } => {
+                alerts::reopen(tx, id, firing)?;
+                changes.reopened += 1;
+                let to = notify::route(channels, firing.severity, Event::Firing);
+                outbox::enqueue(tx, id, Event::Firing, &to, now)?;
+                log::warn!("alert {id} reopened: {}", firing.message);
+            }
+            Action::Resolve { id, resolution } => {
+                let Some(alert) = existing.iter().find(|a| &a.id == id) else {
+                    continue;
+                };
+                if resolve(tx, alert, *resolution, None, channels, now)? {
+                    changes.resolved += 1;
+                    log::info!("alert {id} resolved ({resolution})");
+                }
+            }
+            Action::SetStatus(status) => {
+                store::accounts::set_status(tx, account, *status, now)?;
+                log::info!("account {account} is now {status}");
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// Resolves one open alert and enqueues its resolved notice for the channels that want it.
+/// `false` when it was no longer open.
+pub fn resolve(
+    tx: &Tx<'_>,
+    alert: &Alert,
+    resolution: Resolution,
+    comment: Option<&str>,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    if !alerts::resolve(tx, &alert.id, resolution, comment, now)? {
+        return Ok(false);
+    }
+    let to = notify::route(channels, alert.severity, Event::Resolved);
+    outbox::enqueue(tx, &alert.id, Event::Resolved, &to, now)?;
+    Ok(true)
+}
+
+/// Resolves every open alert of an account that is no longer evaluated. Returns how many.
+pub fn retire(
+    tx: &Tx<'_>,
+    account: &str,
+    resolution: Resolution,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let filter = alerts::ListFilter {
+        accounts: vec![account.to_string()],
+        ..Default::default()
+    };
+    let mut n = 0;
+    for alert in alerts::list(tx, &filter)? {
+        if resolve(tx, &alert, resolution, None, channels, now)? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Selector;
+    use crate::evaluate::tests::{account, row};
+    use crate::quota::DayUsage;
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Reading the store in summed segments gives exactly the views the raw rows give:
+        /// every total, every forecast.
+        #[test]
+        fn segment_sums_give_the_same_views_as_raw_rows(
+            rows in proptest::collection::vec((0usize..3, 0usize..2, 0i64..70, 0u64..1_000_000, 0u64..1_000, proptest::option::of(0u64..50)), 0..80),
+            days in proptest::collection::vec(1u32..=31, 1..4),
+            now_offset in 20i64..70,
+        ) {
+            let keys = [Some("apikey_a"), Some("apikey_b"), None];
+            let workspaces = [Some("wrkspc_x"), None];
+            let base = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+            let mut seen = std::collections::HashSet::new();
+            let rows: Vec<DayUsage> = rows.iter().filter_map(|&(k, w, d, i, o, req)| {
+                let day = base + chrono::Duration::days(d);
+                seen.insert((k, w, day)).then(|| DayUsage { requests: req, ..row(keys[k], workspaces[w], day, i, o) })
+            }).collect();
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = store::Store::open(&dir.path().join("q.db")).unwrap();
+            let now = base.and_hms_opt(15, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
+            store.write(|tx| store::usage::upsert(tx, &rows, "analytics", now)).unwrap();
+            let mut accounts: Vec<Account> = Vec::new();
+            for (n, bd) in days.iter().enumerate() {
+                accounts.push(account(&format!("k{n}"), Selector::ApiKey("apikey_a".into()), *bd));
+                accounts.push(account(&format!("w{n}"), Selector::Workspace(None), *bd));
+                accounts.push(account(&format!("o{n}"), Selector::Organization, *bd));
+            }
+            let refs: Vec<&Account> = accounts.iter().collect();
+            let loaded = store.read(|tx| load(tx, &refs, now)).unwrap();
+            let raw = evaluate::views(&refs, &evaluate::Inputs { usage: &rows, cost: None, source: UsageSource::Analytics }, now);
+            let summed = evaluate::views(&refs, &loaded.inputs(UsageSource::Analytics), now);
+            for (r, s) in raw.iter().zip(&summed) {
+                prop_assert_eq!(&r.readings, &s.readings, "account {}", r.account.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Time as quota writes and reads it: UTC RFC 3339 with whole seconds for timestamps,
+//! `YYYY-MM-DD` for days. The one parser every layer uses.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+
+/// UTC RFC 3339 with seconds, as every timestamp column and JSON field carries it.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Any RFC 3339 time (fractional seconds and offsets included), in UTC.
+pub fn parse(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc))
+}
+
+/// A UTC day as `YYYY-MM-DD`.
+pub fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// Midnight UTC of a day, as the report endpoints take `starting_at`.
+pub fn midnight(d: NaiveDate) -> String {
+    format!("{}T00:00:00Z", day(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fractions_and_offsets_and_writes_seconds() {
+        let t = parse("2026-11-28T13:00:00.123+01:00").unwrap();
+        assert_eq!(ts(t), "2026-11-28T12:00:00Z");
+        assert!(parse("2026-11-28").is_err());
+        let d = NaiveDate::from_ymd_opt(2026, 2, 3).unwrap();
+        assert_eq!(
+            (day(d), midnight(d)),
+            ("2026-02-03".into(), "2026-02-03T00:00:00Z".into())
+        );
+    }
+}
