@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod evaluate;
+pub mod http;
 pub mod metrics;
 pub mod notify;
 pub mod output;

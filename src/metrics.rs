@@ -222,7 +222,7 @@ pub fn heartbeat(url: &Secret, success: bool, timeout: Duration) {
     } else {
         format!("{}/fail", url.expose().trim_end_matches('/'))
     };
-    match send::get(&send::agent(), &target, url, timeout) {
+    match send::get(&crate::http::agent(), &target, url, timeout) {
         Ok(status) => log::debug!("heartbeat sent (HTTP {status})"),
         Err(e) => log::warn!("heartbeat failed: {e}"),
     }

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Client;
-use super::usage::{Cursor, Fetched, Merged, bucket_day, report_query};
+use super::report::{Cursor, bucket_day};
+use super::usage::{Fetched, Merged, report_query};
 use crate::quota::DayUsage;
 
 /// Where to find the endpoint, which the beta may still rename.
@@ -46,7 +47,7 @@ pub fn fetch(
         if page.data_refreshed_at.is_some() {
             fetched.data_as_of = page.data_refreshed_at;
         }
-        add_page(&mut merged, &mut fetched, e.path, &page.data)?;
+        add_page(&mut merged, e.path, &page.data)?;
         if !cursor.advance(e.path, page.has_more, page.next_page)? {
             break;
         }
@@ -55,12 +56,7 @@ pub fn fetch(
     Ok(fetched)
 }
 
-fn add_page(
-    merged: &mut Merged,
-    fetched: &mut Fetched,
-    path: &str,
-    data: &[Map<String, Value>],
-) -> Result<()> {
+fn add_page(merged: &mut Merged, path: &str, data: &[Map<String, Value>]) -> Result<()> {
     for (i, item) in data.iter().enumerate() {
         let starting_at = item.get("starting_at").and_then(Value::as_str);
         let Some(starting_at) = starting_at else {
@@ -72,7 +68,6 @@ fn add_page(
         let day = bucket_day(path, starting_at)?;
         match item.get("results") {
             Some(Value::Array(results)) => {
-                fetched.buckets += 1;
                 for (j, r) in results.iter().enumerate() {
                     let Some(r) = r.as_object() else {
                         bail!(
@@ -100,7 +95,7 @@ pub fn parse_page(path: &str, body: &[u8]) -> Result<Vec<DayUsage>> {
     let page: Page = serde_json::from_slice(body)
         .map_err(|e| anyhow::anyhow!("GET {path}: malformed response ({e})"))?;
     let mut merged = Merged::default();
-    add_page(&mut merged, &mut Fetched::default(), path, &page.data)?;
+    add_page(&mut merged, path, &page.data)?;
     Ok(merged.rows())
 }
 

@@ -9,7 +9,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::Client;
-use super::usage::{Cursor, PAGE_BUCKETS, Page, bucket_day};
+use super::report::{Cursor, Page, bucket_day};
+use super::usage::PAGE_BUCKETS;
 use crate::records::CostDay;
 
 pub const PATH: &str = "/v1/organizations/cost_report";
@@ -25,10 +26,7 @@ struct Row {
 
 pub fn fetch(client: &mut Client, first_day: NaiveDate) -> Result<Vec<CostDay>> {
     let query: Vec<(&str, String)> = vec![
-        (
-            "starting_at",
-            format!("{}T00:00:00Z", first_day.format("%Y-%m-%d")),
-        ),
+        ("starting_at", crate::time::midnight(first_day)),
         ("bucket_width", "1d".into()),
         ("limit", PAGE_BUCKETS.to_string()),
         ("group_by[]", "workspace_id".into()),

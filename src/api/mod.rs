@@ -12,6 +12,7 @@
 pub mod analytics;
 pub mod cost;
 pub mod keys;
+pub mod report;
 pub mod usage;
 
 use std::io::Read;
@@ -70,17 +71,9 @@ impl Client {
     /// `budget` (the sync's `deadline_secs`, from now) bounds everything this client does,
     /// retries and sleeps included; `timeout` bounds each request.
     pub fn new(base_url: &str, key: Secret, timeout: Duration, budget: Duration) -> Client {
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .user_agent(format!("quota/{}", env!("CARGO_PKG_VERSION")))
-            .timeout_global(Some(timeout))
-            .build()
-            .into();
         let deadline = Instant::now() + budget;
         Client {
-            agent,
+            agent: crate::http::agent(),
             base_url: base_url.to_string(),
             key,
             timeout,
@@ -151,106 +144,114 @@ impl Client {
         }
         self.requests += 1;
         let started = Instant::now();
-        let call = req
+        let timeout = self.timeout.min(left);
+        let mut resp = req
             .config()
-            .timeout_global(Some(self.timeout.min(left)))
+            .timeout_global(Some(timeout))
             .build()
-            .call();
-        let mut resp = match call {
-            Ok(r) => r,
-            Err(e) => {
-                let what = transport_message(&e);
-                return Err(Attempt::Retry {
-                    error: ApiError::Transient(format!("GET {path}: {what}")),
-                    retry_after: None,
-                });
-            }
-        };
+            .call()
+            .map_err(|e| Attempt::Retry {
+                error: ApiError::Transient(format!("GET {path}: {}", transport_message(&e))),
+                retry_after: None,
+            })?;
         let status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let request_id = header("request-id");
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0);
+        let request_id = header(&resp, "request-id");
         log::debug!(
             "GET {path} → {status} in {:?} (request-id {})",
             started.elapsed(),
             request_id.as_deref().unwrap_or("none")
         );
-
         if (200..300).contains(&status) {
-            let reader = resp.body_mut().with_config().limit(MAX_BODY).reader();
-            // ureq checks its timeout only when it touches the socket; a gzip bomb inflates
-            // for seconds from one buffered read. This checks the deadline on every read of
-            // decompressed bytes too.
-            let reader = Deadline {
-                inner: reader,
-                at: started + self.timeout.min(left),
-            };
-            return serde_json::from_reader(std::io::BufReader::with_capacity(256 * 1024, reader))
-                .map_err(|e| {
-                    let rid = request_id
-                        .as_deref()
-                        .map(|r| format!(", request-id {r}"))
-                        .unwrap_or_default();
-                    let what = body_error(&e);
-                    // A body cut off mid-stream (timeout, reset) is worth a retry; bad JSON is not.
-                    let msg =
-                        format!("GET {path}: malformed response ({what}{rid}); nothing was stored");
-                    if e.is_io() || e.is_eof() {
-                        Attempt::Retry {
-                            error: ApiError::Transient(msg),
-                            retry_after: None,
-                        }
-                    } else {
-                        Attempt::Final(ApiError::Permanent(msg))
-                    }
-                });
+            parse_body(&mut resp, path, started + timeout, request_id.as_deref())
+        } else {
+            Err(refusal(&mut resp, path, status, request_id))
         }
+    }
+}
 
-        let mut body = String::new();
-        let _ = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_ERROR_BODY)
-            .reader()
-            .take(MAX_ERROR_BODY)
-            .read_to_string(&mut body);
-        let detail = ErrorBody::parse(&body);
+fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Parses a 2xx body as it streams in, size-capped and bounded by `until`.
+fn parse_body<T: DeserializeOwned>(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    path: &str,
+    until: Instant,
+    request_id: Option<&str>,
+) -> Result<T, Attempt> {
+    let reader = resp.body_mut().with_config().limit(MAX_BODY).reader();
+    // ureq checks its timeout only when it touches the socket; a gzip bomb inflates for
+    // seconds from one buffered read. This checks the deadline on every read of
+    // decompressed bytes too.
+    let reader = Deadline {
+        inner: reader,
+        at: until,
+    };
+    serde_json::from_reader(std::io::BufReader::with_capacity(256 * 1024, reader)).map_err(|e| {
         let rid = request_id
-            .or(detail.request_id.clone())
             .map(|r| format!(", request-id {r}"))
             .unwrap_or_default();
-        let api_says = detail.describe();
-        let head = format!("GET {path}: {status}{api_says}{rid}");
-        Err(match status {
-            429 if detail.code.as_deref() == Some("enforced_spend_limit_reached") => {
-                Attempt::Final(ApiError::Permanent(format!(
-                    "{head}: the organization's monthly spend cap is reached; the API refuses until 00:00 UTC on the 1st of next month, or raise the cap in the Console"
-                )))
+        let what = body_error(&e);
+        // A body cut off mid-stream (timeout, reset) is worth a retry; bad JSON is not.
+        let msg = format!("GET {path}: malformed response ({what}{rid}); nothing was stored");
+        if e.is_io() || e.is_eof() {
+            Attempt::Retry {
+                error: ApiError::Transient(msg),
+                retry_after: None,
             }
-            429 | 500..=599 => Attempt::Retry {
-                error: ApiError::Transient(head),
-                retry_after: retry_after.map(|s| Duration::from_secs_f64(s.min(3600.0))),
-            },
-            300..=399 => Attempt::Final(ApiError::Permanent(format!(
-                "{head}: the API answered with a redirect, which quota does not follow (it would carry the admin key elsewhere): check [api] base_url / $QUOTA_API_URL"
-            ))),
-            401 => Attempt::Final(ApiError::Permanent(format!(
-                "{head}: the Admin API refused the admin key: check ANTHROPIC_ADMIN_API_KEY (or [api] admin_key_file); it must be an active admin key (sk-ant-admin…)"
-            ))),
-            403 => Attempt::Final(ApiError::Permanent(format!(
-                "{head}: the key may not read usage: use an admin key (sk-ant-admin…) of an organization admin"
-            ))),
-            _ => Attempt::Final(ApiError::Permanent(format!(
-                "{head}: not retried; check the message above and [api] base_url"
-            ))),
-        })
+        } else {
+            Attempt::Final(ApiError::Permanent(msg))
+        }
+    })
+}
+
+/// What a non-2xx answer means: its error body read (bounded), and whether to try again.
+fn refusal(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    path: &str,
+    status: u16,
+    request_id: Option<String>,
+) -> Attempt {
+    let retry_after = header(resp, "retry-after")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0);
+    let mut body = String::new();
+    let _ = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_ERROR_BODY)
+        .reader()
+        .take(MAX_ERROR_BODY)
+        .read_to_string(&mut body);
+    let detail = ErrorBody::parse(&body);
+    let rid = request_id
+        .or(detail.request_id.clone())
+        .map(|r| format!(", request-id {r}"))
+        .unwrap_or_default();
+    let head = format!("GET {path}: {status}{}{rid}", detail.describe());
+    let fail = |advice: &str| Attempt::Final(ApiError::Permanent(format!("{head}: {advice}")));
+    match status {
+        429 if detail.code.as_deref() == Some("enforced_spend_limit_reached") => fail(
+            "the organization's monthly spend cap is reached; the API refuses until 00:00 UTC on the 1st of next month, or raise the cap in the Console",
+        ),
+        429 | 500..=599 => Attempt::Retry {
+            error: ApiError::Transient(head),
+            retry_after: retry_after.map(|s| Duration::from_secs_f64(s.min(3600.0))),
+        },
+        300..=399 => fail(
+            "the API answered with a redirect, which quota does not follow (it would carry the admin key elsewhere): check [api] base_url / $QUOTA_API_URL",
+        ),
+        401 => fail(
+            "the Admin API refused the admin key: check ANTHROPIC_ADMIN_API_KEY (or [api] admin_key_file); it must be an active admin key (sk-ant-admin…)",
+        ),
+        403 => fail(
+            "the key may not read usage: use an admin key (sk-ant-admin…) of an organization admin",
+        ),
+        _ => fail("not retried; check the message above and [api] base_url"),
     }
 }
 

@@ -1,36 +1,20 @@
 //! The usage report (ADMIN_API.md §1): one grouped request for every key and workspace,
 //! daily buckets, followed across pages. A response is taken whole or not at all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use anyhow::{Context, Result, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use anyhow::{Result, bail};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::Client;
+use super::report::{Cursor, Page, bucket_day};
 use crate::quota::DayUsage;
+use crate::time;
 
 pub const PATH: &str = "/v1/organizations/usage_report/messages";
 /// Daily buckets per page; 31 is the API's maximum, so a whole period fits one page.
 pub const PAGE_BUCKETS: u32 = 31;
-/// No honest window needs more pages than this; a cursor that keeps going is a fault.
-const MAX_PAGES: usize = 64;
-
-/// The report envelope (ADMIN_API.md §1), shared with the cost report: daily buckets of
-/// rows, oldest first, and a cursor.
-#[derive(Deserialize)]
-pub struct Page<R> {
-    pub data: Vec<Bucket<R>>,
-    pub has_more: bool,
-    #[serde(default)]
-    pub next_page: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct Bucket<R> {
-    pub starting_at: String,
-    pub results: Vec<R>,
-}
 
 /// Counts are required (a missing one is an error naming it, never a guessed zero);
 /// dimensions may be null or absent.
@@ -58,7 +42,6 @@ pub struct Fetched {
     pub rows: Vec<DayUsage>,
     /// The source's own "data as of" watermark, when it gives one (analytics).
     pub data_as_of: Option<String>,
-    pub buckets: usize,
     pub pages: usize,
 }
 
@@ -73,7 +56,6 @@ pub fn fetch(client: &mut Client, first_day: NaiveDate, api_key_ids: &[&str]) ->
     loop {
         let page: Page<Row> = client.get_json(PATH, &cursor.query(&query), None)?;
         fetched.pages += 1;
-        fetched.buckets += page.data.len();
         let (has_more, next_page) = (page.has_more, page.next_page.clone());
         add_page(&mut merged, page)?;
         if !cursor.advance(PATH, has_more, next_page)? {
@@ -112,10 +94,7 @@ pub fn report_query<'a>(
     api_key_ids: &[&str],
 ) -> Vec<(&'a str, String)> {
     let mut query: Vec<(&str, String)> = vec![
-        (
-            "starting_at",
-            format!("{}T00:00:00Z", first_day.format("%Y-%m-%d")),
-        ),
+        ("starting_at", time::midnight(first_day)),
         (bucket_param, "1d".into()),
         ("limit", PAGE_BUCKETS.to_string()),
         ("group_by[]", "api_key_id".into()),
@@ -127,62 +106,6 @@ pub fn report_query<'a>(
             .map(|id| ("api_key_ids[]", id.to_string())),
     );
     query
-}
-
-/// The UTC day a bucket starts on.
-pub fn bucket_day(path: &str, starting_at: &str) -> Result<NaiveDate> {
-    let t = DateTime::parse_from_rfc3339(starting_at).with_context(|| {
-        format!("GET {path}: malformed response: bucket starting_at {starting_at:?} is not an RFC 3339 time")
-    })?;
-    Ok(t.with_timezone(&Utc).date_naive())
-}
-
-/// Follows `next_page` cursors, refusing one that repeats or a walk that never ends.
-#[derive(Default)]
-pub struct Cursor {
-    next: Option<String>,
-    seen: HashSet<String>,
-    pages: usize,
-}
-
-impl Cursor {
-    /// The query for the next page.
-    pub fn query<'q>(&self, base: &[(&'q str, String)]) -> Vec<(&'q str, String)> {
-        let mut q = base.to_vec();
-        if let Some(c) = &self.next {
-            q.push(("page", c.clone()));
-        }
-        q
-    }
-
-    /// Records a page; `Ok(true)` when there is another to fetch.
-    pub fn advance(
-        &mut self,
-        path: &str,
-        has_more: bool,
-        next_page: Option<String>,
-    ) -> Result<bool> {
-        self.pages += 1;
-        if !has_more {
-            return Ok(false);
-        }
-        let Some(next) = next_page.filter(|c| !c.is_empty()) else {
-            bail!(
-                "GET {path}: malformed response: has_more is true but next_page is missing; nothing was stored"
-            );
-        };
-        if !self.seen.insert(next.clone()) {
-            bail!(
-                "GET {path}: the pagination cursor repeated after {} pages; nothing was stored",
-                self.pages
-            );
-        }
-        if self.pages >= MAX_PAGES {
-            bail!("GET {path}: pagination did not end after {MAX_PAGES} pages; nothing was stored");
-        }
-        self.next = Some(next);
-        Ok(true)
-    }
 }
 
 /// Rows of one fetch by (key, workspace, day): rows split by a dimension quota did not

@@ -10,12 +10,10 @@ use crate::alert::Event;
 use crate::alert::{Alert, AlertType, Severity};
 use crate::config::{Channel, ChannelKind};
 use crate::error::bad_input;
-use crate::notify::message;
-use crate::notify::send::{self, Outcome};
+use crate::notify::{self, send::Outcome};
 use crate::output;
 use crate::period::Period;
 use crate::quota::QuotaType;
-use crate::secret::Secret;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -33,7 +31,7 @@ pub fn test(ctx: &Ctx, only: Option<&str>) -> Result<ExitCode> {
         });
     }
     let alert = test_alert(ctx);
-    let agent = send::agent();
+    let agent = crate::http::agent();
     let mut failed = 0;
     for c in channels {
         let outcome = send_test(&agent, c, &alert, ctx);
@@ -80,66 +78,18 @@ fn test_alert(ctx: &Ctx) -> Alert {
 }
 
 fn send_test(agent: &ureq::Agent, c: &Channel, alert: &Alert, ctx: &Ctx) -> Outcome {
-    let secret =
-        |s: &crate::secret::SecretSource| s.read().map_err(|e| Outcome::Failed(format!("{e:#}")));
-    let result = match &c.kind {
-        ChannelKind::Slack { url } => secret(url).map(|u| {
-            send::post_json(
-                agent,
-                &u,
-                &message::slack(&[(alert, Event::Firing)], ctx.now),
-                None,
-                TIMEOUT,
-            )
-        }),
-        ChannelKind::Webhook { url } => secret(url).map(|u| {
-            send::post_json(
-                agent,
-                &u,
-                &message::webhook(alert, Event::Firing),
-                None,
-                TIMEOUT,
-            )
-        }),
-        ChannelKind::PagerDuty { routing_key, url } => secret(routing_key).map(|key| {
-            // A test that pages someone must not leave an incident open: trigger, then resolve.
-            let target = Secret::new(url.as_deref().unwrap_or(message::PAGERDUTY_URL));
-            let trigger = send::post_json(
-                agent,
-                &target,
-                &message::pagerduty(alert, Event::Firing, key.expose(), ctx.now),
-                None,
-                TIMEOUT,
-            );
-            let outcome = match trigger {
-                Outcome::Delivered(s) => match send::post_json(
-                    agent,
-                    &target,
-                    &message::pagerduty(alert, Event::Resolved, key.expose(), ctx.now),
-                    None,
-                    TIMEOUT,
-                ) {
-                    Outcome::Delivered(r) => {
-                        Outcome::Delivered(format!("trigger {s}; resolve {r}"))
-                    }
-                    other => other,
-                },
+    let fire = notify::send(agent, c, &[(alert, Event::Firing)], ctx.now, TIMEOUT);
+    if !matches!(c.kind, ChannelKind::PagerDuty { .. }) {
+        return fire;
+    }
+    // A test that pages someone must not leave an incident open: trigger, then resolve.
+    match fire {
+        Outcome::Delivered(s) => {
+            match notify::send(agent, c, &[(alert, Event::Resolved)], ctx.now, TIMEOUT) {
+                Outcome::Delivered(r) => Outcome::Delivered(format!("trigger {s}; resolve {r}")),
                 other => other,
-            };
-            match outcome {
-                Outcome::Retry { error, after } => Outcome::Retry {
-                    error: send::redact(&error, &key),
-                    after,
-                },
-                Outcome::Failed(e) => Outcome::Failed(send::redact(&e, &key)),
-                ok => ok,
             }
-        }),
-        ChannelKind::Email { to, from, command } => Ok(send::mail(
-            command,
-            &message::email(alert, Event::Firing, to, from, ctx.now),
-            TIMEOUT,
-        )),
-    };
-    result.unwrap_or_else(|e| e)
+        }
+        other => other,
+    }
 }

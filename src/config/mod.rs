@@ -123,7 +123,8 @@ impl Defaults {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum UsageSource {
     /// `usage_report/messages`: stable, tokens only.
     Messages,
@@ -150,7 +151,8 @@ pub struct Database {
     pub retention_days: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Discovery {
     Auto,
     Always,
@@ -321,11 +323,43 @@ fn raw_from_text(text: &str, path: &str) -> Result<raw::RawConfig> {
                 let before = &text[..span.start.min(text.len())];
                 let line = before.matches('\n').count() + 1;
                 let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                let source = text.lines().nth(line - 1).unwrap_or("").trim();
-                bad_input!("{path}:{line}:{column}: {message} (in `{source}`)")
+                // The key, not the line: a value on it may be a secret URL.
+                match key_at(text, line) {
+                    Some(key) => bad_input!("{path}:{line}:{column}: {key}: {message}"),
+                    None => bad_input!("{path}:{line}:{column}: {message}"),
+                }
             }
             None => bad_input!("{path}: {message}"),
         }
+    })
+}
+
+/// The dotted key set on line `line` (1-based), with its table: `api.usage_source`.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (key, _) = lines.get(line - 1)?.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
+        return None;
+    }
+    let before = &lines[..line - 1];
+    let header = before
+        .iter()
+        .map(|l| l.trim())
+        .rfind(|l| l.starts_with('['));
+    let table = header.map(|h| {
+        let name = h.trim_matches(|c| c == '[' || c == ']').trim();
+        if h.starts_with("[[") {
+            // An array of tables: which element, counted like the validation errors.
+            let n = before.iter().filter(|l| l.trim() == h).count();
+            format!("{name}[{}]", n - 1)
+        } else {
+            name.to_string()
+        }
+    });
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
     })
 }
 

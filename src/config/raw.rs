@@ -5,6 +5,39 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::{Discovery, UsageSource};
+use crate::alert::Severity;
+
+/// A `[[notify]]` channel's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelType {
+    Slack,
+    Webhook,
+    PagerDuty,
+    Email,
+}
+
+impl ChannelType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelType::Slack => "slack",
+            ChannelType::Webhook => "webhook",
+            ChannelType::PagerDuty => "pagerduty",
+            ChannelType::Email => "email",
+        }
+    }
+
+    /// The keys a channel of this type may have besides the common ones.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            ChannelType::Slack | ChannelType::Webhook => &["url", "url_file"],
+            ChannelType::PagerDuty => &["routing_key", "routing_key_file", "url"],
+            ChannelType::Email => &["to", "from", "command"],
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -31,7 +64,7 @@ pub struct RawApi {
     pub base_url: Option<String>,
     pub timeout_secs: Option<i64>,
     pub deadline_secs: Option<i64>,
-    pub usage_source: Option<String>,
+    pub usage_source: Option<UsageSource>,
     pub analytics_path: Option<String>,
     pub analytics_bucket_param: Option<String>,
     pub analytics_beta: Option<String>,
@@ -71,7 +104,7 @@ pub struct RawDefaults {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDiscovery {
-    pub api_keys: Option<String>,
+    pub api_keys: Option<Discovery>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,7 +147,7 @@ limits_of!(RawDefaults, RawAccount);
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<ChannelType>,
     pub name: Option<String>,
     pub url: Option<String>,
     pub url_file: Option<PathBuf>,
@@ -123,8 +156,27 @@ pub struct RawNotify {
     pub to: Option<String>,
     pub from: Option<String>,
     pub command: Option<Vec<String>>,
-    pub min_severity: Option<String>,
+    pub min_severity: Option<Severity>,
     pub send_resolved: Option<bool>,
+}
+
+impl RawNotify {
+    /// The first type-specific key set that does not belong to this channel's type.
+    pub fn foreign_key(&self, kind: ChannelType) -> Option<&'static str> {
+        let present = [
+            ("url", self.url.is_some()),
+            ("url_file", self.url_file.is_some()),
+            ("routing_key", self.routing_key.is_some()),
+            ("routing_key_file", self.routing_key_file.is_some()),
+            ("to", self.to.is_some()),
+            ("from", self.from.is_some()),
+            ("command", self.command.is_some()),
+        ];
+        present
+            .into_iter()
+            .find(|(k, p)| *p && !kind.keys().contains(k))
+            .map(|(k, _)| k)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

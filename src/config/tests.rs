@@ -291,3 +291,17 @@ fn database_path_lookup_order() {
         )
     );
 }
+
+#[test]
+fn a_parse_error_names_the_key_and_never_echoes_the_line() {
+    let m = error(
+        "[[notify]]\ntype = \"slack\"\nurl = [\"https://hooks.slack.com/services/SECRET\"]\n",
+    );
+    assert!(m.contains("notify[0].url: invalid type"), "{m}");
+    assert!(!m.contains("SECRET"), "{m}");
+    let m = error("[api]\nusage_source = \"magic\"\n");
+    assert!(
+        m.contains("api.usage_source: unknown variant `magic`"),
+        "{m}"
+    );
+}

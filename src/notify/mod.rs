@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use crate::alert::{Event, Severity};
+use crate::alert::{Alert, Event, Severity};
 use crate::config::{Channel, ChannelKind};
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretSource};
 use crate::store::Store;
 use crate::store::outbox::{self, Delivery};
 use send::Outcome;
@@ -87,7 +87,7 @@ pub fn deliver(
     for d in &due {
         by_channel.entry(d.channel.as_str()).or_default().push(d);
     }
-    let agent = send::agent();
+    let agent = crate::http::agent();
     for (name, deliveries) in by_channel {
         let Some(channel) = channels.iter().find(|c| c.name == name) else {
             let why = format!("channel {name:?} is no longer configured");
@@ -125,10 +125,11 @@ pub fn deliver(
                 break;
             }
             std::thread::sleep(spacing);
-            let outcome = send_batch(
+            let notes: Vec<_> = batch.iter().map(|d| (&d.alert, d.event)).collect();
+            let outcome = send(
                 &agent,
                 channel,
-                batch,
+                &notes,
                 now,
                 (left - spacing).min(SEND_TIMEOUT),
             );
@@ -139,64 +140,52 @@ pub fn deliver(
     Ok(report)
 }
 
-fn send_batch(
+/// Sends one message about `notes` through `channel`: a Slack message covers them all, the
+/// other channels take the first. What it answered, with every secret redacted. Delivery
+/// and `quota notify test` both send through here.
+pub fn send(
     agent: &ureq::Agent,
     channel: &Channel,
-    batch: &[&Delivery],
+    notes: &[(&Alert, Event)],
     now: DateTime<Utc>,
     timeout: Duration,
 ) -> Outcome {
-    let first = batch[0];
-    let idempotency = format!("{}:{}", first.alert.id, first.event.as_str());
-    let secret = |source: &crate::secret::SecretSource| source.read().map_err(|e| format!("{e:#}"));
-    match &channel.kind {
-        ChannelKind::Slack { url } => match secret(url) {
-            Ok(url) => {
-                let notes: Vec<_> = batch.iter().map(|d| (&d.alert, d.event)).collect();
-                send::post_json(agent, &url, &message::slack(&notes, now), None, timeout)
+    let Some(&(alert, event)) = notes.first() else {
+        return Outcome::Delivered("nothing to send".into());
+    };
+    let secret = |source: &SecretSource| {
+        source.read().map_err(|e| Outcome::Retry {
+            error: format!("{e:#}"),
+            after: None,
+        })
+    };
+    let sent = match &channel.kind {
+        ChannelKind::Slack { url } => secret(url)
+            .map(|url| send::post_json(agent, &url, &message::slack(notes, now), None, timeout)),
+        ChannelKind::Webhook { url } => secret(url).map(|url| {
+            let idempotency = format!("{}:{}", alert.id, event.as_str());
+            let body = message::webhook(alert, event);
+            send::post_json(agent, &url, &body, Some(&idempotency), timeout)
+        }),
+        ChannelKind::PagerDuty { routing_key, url } => secret(routing_key).map(|key| {
+            let body = message::pagerduty(alert, event, key.expose(), now);
+            let target = Secret::new(url.as_deref().unwrap_or(message::PAGERDUTY_URL));
+            match send::post_json(agent, &target, &body, None, timeout) {
+                Outcome::Retry { error, after } => Outcome::Retry {
+                    error: send::redact(&error, &key),
+                    after,
+                },
+                Outcome::Failed(e) => Outcome::Failed(send::redact(&e, &key)),
+                delivered => delivered,
             }
-            Err(e) => Outcome::Retry {
-                error: e,
-                after: None,
-            },
-        },
-        ChannelKind::Webhook { url } => match secret(url) {
-            Ok(url) => send::post_json(
-                agent,
-                &url,
-                &message::webhook(&first.alert, first.event),
-                Some(&idempotency),
-                timeout,
-            ),
-            Err(e) => Outcome::Retry {
-                error: e,
-                after: None,
-            },
-        },
-        ChannelKind::PagerDuty { routing_key, url } => match secret(routing_key) {
-            Ok(key) => {
-                let body = message::pagerduty(&first.alert, first.event, key.expose(), now);
-                let target = Secret::new(url.as_deref().unwrap_or(message::PAGERDUTY_URL));
-                match send::post_json(agent, &target, &body, None, timeout) {
-                    Outcome::Delivered(s) => Outcome::Delivered(s),
-                    Outcome::Retry { error, after } => Outcome::Retry {
-                        error: send::redact(&error, &key),
-                        after,
-                    },
-                    Outcome::Failed(e) => Outcome::Failed(send::redact(&e, &key)),
-                }
-            }
-            Err(e) => Outcome::Retry {
-                error: e,
-                after: None,
-            },
-        },
-        ChannelKind::Email { to, from, command } => send::mail(
+        }),
+        ChannelKind::Email { to, from, command } => Ok(send::mail(
             command,
-            &message::email(&first.alert, first.event, to, from, now),
+            &message::email(alert, event, to, from, now),
             timeout,
-        ),
-    }
+        )),
+    };
+    sent.unwrap_or_else(|e| e)
 }
 
 fn record(

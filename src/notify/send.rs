@@ -23,18 +23,6 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// The agent for notifications: no redirects, every status read, and never the admin key
-/// (it is a different agent from the Admin API's and sends no `x-api-key`).
-pub fn agent() -> Agent {
-    Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent(format!("quota/{}", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
-}
-
 /// POSTs `body` as JSON. Errors never contain the URL (it is a secret).
 pub fn post_json(
     agent: &Agent,

@@ -1,0 +1,21 @@
+//! The one place quota builds an HTTP agent (ureq 3), for the Admin API and for
+//! notifications alike. Every agent:
+//! - never follows a redirect: ureq would forward headers (the admin key) wherever it points;
+//! - reads every status (`http_status_as_error(false)`), so error bodies, `retry-after` and
+//!   `request-id` reach the caller;
+//! - names itself in `User-Agent`.
+//!
+//! Timeouts are set per request (`timeout_global`, which also bounds a server trickling one
+//! byte at a time), since each caller knows its own deadline.
+
+use ureq::Agent;
+
+pub fn agent() -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(format!("quota/{}", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
