@@ -185,16 +185,13 @@ fn curl(url: &str) -> f64 {
 fn store_rows(dir: &Path, i: usize) -> f64 {
     let bench = Bench::rows_for(dir);
     let path = dir.join(format!("floor-{i}.db"));
-    let mut store = quota::store::Store::open(&path).unwrap();
-    let started = Instant::now();
-    store
-        .write(|tx| quota::store::usage::upsert(tx, &bench, "messages", now()))
-        .unwrap();
-    started.elapsed().as_secs_f64()
+    quota::store_usage(&path, &bench, now())
+        .unwrap()
+        .as_secs_f64()
 }
 
 impl Bench {
-    fn rows_for(dir: &Path) -> Vec<quota::quota::DayUsage> {
+    fn rows_for(dir: &Path) -> Vec<quota::DayUsage> {
         let n: usize = std::fs::read_to_string(dir.join("config.toml"))
             .unwrap()
             .matches("[[accounts]]")
@@ -202,7 +199,7 @@ impl Bench {
         let mut rows = Vec::with_capacity(n * 2);
         for k in 0..n {
             for day in ["2026-11-19", "2026-11-20"] {
-                rows.push(quota::quota::DayUsage {
+                rows.push(quota::DayUsage {
                     api_key_id: Some(format!("apikey_bench{k:06}")),
                     workspace_id: Some("wrkspc_bench".into()),
                     day: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),

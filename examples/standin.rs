@@ -21,10 +21,10 @@ fn main() {
     let mut days = 7i64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let value = args.next().and_then(|v| v.parse::<i64>().ok());
+        let value = args.next().and_then(|v| v.parse::<u16>().ok());
         match (a.as_str(), value) {
-            ("--keys", Some(v)) if v > 0 => keys = v as usize,
-            ("--days", Some(v)) if v > 0 => days = v,
+            ("--keys", Some(v)) if v > 0 => keys = usize::from(v),
+            ("--days", Some(v)) if v > 0 => days = i64::from(v),
             _ => {
                 eprintln!("usage: standin [--keys N] [--days D]");
                 std::process::exit(2);
@@ -36,7 +36,7 @@ fn main() {
     let api = standin::StandIn::start(&key);
     let today = Utc::now().date_naive();
     let mut config = String::new();
-    let mut rows = Vec::with_capacity(keys * days as usize);
+    let mut rows = Vec::new();
     for k in 0..keys {
         let id = format!("apikey_standin{k:05}");
         for d in 0..days {

@@ -5,16 +5,15 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use log::LevelFilter;
-use quota::{cli, cmd, error};
 
 fn main() -> ExitCode {
-    let matches = cli::Cli::command().get_matches();
-    let cli = match cli::Cli::from_arg_matches(&matches) {
+    let matches = quota::Cli::command().get_matches();
+    let cli = match quota::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
     init_logging(cli.verbose, cli.quiet);
-    match cmd::run(cli, &matches) {
+    match quota::run(cli, &matches) {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
@@ -24,7 +23,7 @@ fn main() -> ExitCode {
             {
                 eprintln!("quota: error: {msg}");
             }
-            ExitCode::from(error::exit_code(&err))
+            ExitCode::from(quota::exit_code(&err))
         }
     }
 }

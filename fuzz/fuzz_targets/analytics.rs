@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = quota::api::analytics::parse_page("/v1/organizations/analytics/usage", data);
+    let _ = quota::fuzz::analytics_page("/v1/organizations/analytics/usage", data);
 });

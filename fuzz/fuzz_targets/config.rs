@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Err(e) = quota::config::Config::parse(text, "fuzz.toml") {
+        if let Err(e) = quota::fuzz::config(text, "fuzz.toml") {
             assert!(!format!("{e:#}").is_empty());
         }
     }

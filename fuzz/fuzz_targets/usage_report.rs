@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(rows) = quota::api::usage::parse_page(data) {
+    if let Ok(rows) = quota::fuzz::usage_page(data) {
         for r in rows {
             for count in [
                 r.uncached_input_tokens,

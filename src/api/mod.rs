@@ -287,7 +287,10 @@ fn full_jitter(attempt: u32) -> Duration {
         .saturating_mul(1 << attempt.min(16))
         .min(BACKOFF_CAP);
     // uuid's v4 generator is the process's one source of OS randomness; no rand crate needed.
-    let r = (uuid::Uuid::new_v4().as_u128() as u64) as f64 / u64::MAX as f64;
+    // The low 64 bits, uniform in [0, 1].
+    let low = uuid::Uuid::new_v4().as_u64_pair().1;
+    #[allow(clippy::cast_precision_loss)] // a random fraction needs no more than f64 keeps
+    let r = low as f64 / u64::MAX as f64;
     ceiling.mul_f64(r)
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 pub const KEY: &str = "sk-ant-admin01-TESTKEY-abcdefghijklmnopqrstuvwxyz-9876";
 
@@ -137,20 +137,16 @@ impl TestEnv {
         input: u64,
         output: u64,
     ) {
-        if !self.db.exists() {
-            self.run(&["alerts", "list"]).ok(); // creates and migrates the database
-        }
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO usage_daily (api_key_id, workspace_id, day, uncached_input_tokens,
-                 cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
-                 requests, source, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, 0, 0, 0, ?5, NULL, 'messages', '2026-01-01T00:00:00Z')
-             ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
-                 uncached_input_tokens = excluded.uncached_input_tokens, output_tokens = excluded.output_tokens",
-            params![key.unwrap_or(""), workspace.unwrap_or(""), day, input as i64, output as i64],
-        )
-        .unwrap();
+        let row = quota::DayUsage {
+            api_key_id: key.map(String::from),
+            workspace_id: workspace.map(String::from),
+            day: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
+            uncached_input_tokens: input,
+            output_tokens: output,
+            ..Default::default()
+        };
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        quota::store_usage(&self.db, &[row], at.into()).unwrap();
     }
 
     pub fn conn(&self) -> Connection {

@@ -562,7 +562,7 @@ fn ten_processes_migrate_a_new_database_once() {
         .conn()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    let v = v as usize;
+    let v = usize::try_from(v).unwrap();
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .unwrap()
         .count();

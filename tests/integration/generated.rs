@@ -11,17 +11,13 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-#[path = "../../src/cli.rs"]
-#[allow(dead_code)]
-mod cli;
-
 fn packaging() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging")
 }
 
 fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
-    let cmd = cli::Cli::command();
+    let cmd = quota::Cli::command();
     let mut man = Vec::new();
     // The page is assembled from its parts: clap_mangen's SUBCOMMANDS section would point at
     // quota-sync(1) and friends, which do not exist; each command gets a section here instead.
@@ -71,7 +67,7 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
         (Shell::Fish, "quota.fish"),
     ] {
         let mut out = Vec::new();
-        clap_complete::generate(shell, &mut cli::Cli::command(), "quota", &mut out);
+        clap_complete::generate(shell, &mut quota::Cli::command(), "quota", &mut out);
         files.push((packaging().join("completions").join(name), out));
     }
     files

@@ -47,6 +47,7 @@ fn accounts_config(n: usize, extra: &str) -> String {
     c
 }
 
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // p in [0, 1]
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -74,7 +75,7 @@ fn parallel_syncs_resolves_and_lists() {
                 Some(&format!("apikey_{i:04}")),
                 None,
                 "2026-11-20",
-                810 + i + 2 * it as u64,
+                810 + i + 2 * u64::try_from(it).unwrap(),
                 0,
             ));
         }
@@ -152,13 +153,13 @@ fn kill_9_during_sync_never_half_writes() {
     // Kill at a uniformly random instant within a measured sync's duration (plus a fifth).
     let started = Instant::now();
     env.run(&["sync"]).ok();
-    let span = started.elapsed().as_micros() as u64 * 6 / 5;
+    let span = u64::try_from(started.elapsed().as_micros()).unwrap() * 6 / 5;
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut killed = 0;
     for i in 0..iterations {
         // Every fetch of round i carries the value 100·i for every key: a half-written fetch
         // would leave two different values side by side.
-        let value = 700 + 10 * i as u64;
+        let value = 700 + 10 * u64::try_from(i).unwrap();
         let rows = (0..300)
             .map(|k| {
                 Usage::new(
@@ -362,7 +363,10 @@ fn full_disk(leave: u64) {
         .trim()
         .parse()
         .unwrap();
-    let _ = std::fs::write(&filler, vec![0u8; avail.saturating_sub(leave) as usize]);
+    let _ = std::fs::write(
+        &filler,
+        vec![0u8; usize::try_from(avail.saturating_sub(leave)).unwrap()],
+    );
     for d in 1..=19 {
         for k in 0..50 {
             api.put(Usage::new(

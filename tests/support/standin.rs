@@ -351,17 +351,17 @@ fn cost_report(
     let mut day = first;
     while day < end && data.len() < limit {
         let mut results: Vec<Value> = Vec::new();
-        let mut total = 0i128; // in 1e-6 cents, to sum without groups; exact for the test data
+        let mut total = rust_decimal::Decimal::ZERO; // exact, like the API's own sums
         for (ws, _, cents) in cost.iter().filter(|(_, d, _)| *d == day) {
             if by_ws {
                 results.push(json!({"currency": "USD", "amount": cents, "workspace_id": ws, "description": null,
                                     "cost_type": null, "context_window": null, "model": null, "service_tier": null, "token_type": null}));
             } else {
-                total += (cents.parse::<f64>().unwrap() * 1e6).round() as i128;
+                total += cents.parse::<rust_decimal::Decimal>().unwrap();
             }
         }
         if !by_ws && cost.iter().any(|(_, d, _)| *d == day) {
-            results.push(json!({"currency": "USD", "amount": format!("{}", total as f64 / 1e6), "workspace_id": null, "description": null}));
+            results.push(json!({"currency": "USD", "amount": total.normalize().to_string(), "workspace_id": null, "description": null}));
         }
         data.push(json!({"starting_at": format!("{day}T00:00:00Z"), "ending_at": format!("{}T00:00:00Z", day + Days::days(1)), "results": results}));
         day += Days::days(1);
@@ -633,7 +633,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                 let chunk = vec![b' '; 1 << 20];
                 let mut left = n;
                 while left > 0 {
-                    let k = left.min(chunk.len() as u64) as usize;
+                    let k = usize::try_from(left.min(chunk.len() as u64)).unwrap();
                     stream.write_all(&chunk[..k])?; // fails once the reader gives up: fine
                     left -= k as u64;
                 }
