@@ -13,8 +13,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a report: printing is its job
 
-#[path = "../tests/support/standin.rs"]
-mod standin;
+use quota_testkit::standin;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -11,8 +11,7 @@
 //! It serves `GET /v1/organizations/usage_report/messages` on 127.0.0.1 with made-up usage
 //! for `--keys` keys over the last `--days` days, and stops with Ctrl-C.
 
-#[path = "../tests/support/standin.rs"]
-mod standin;
+use quota_testkit::standin;
 
 use chrono::{Duration, Utc};
 

@@ -2,7 +2,8 @@
 //! with a scrubbed environment (nothing inherited can change what a test sees).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -122,6 +123,45 @@ impl TestEnv {
         to_run(self.command(args).output().unwrap())
     }
 
+    /// Starts one process per command line, all at once, and waits for every one: their
+    /// runs in the same order, each with how long it took from its start.
+    pub fn run_parallel<S: AsRef<str>>(&self, commands: &[Vec<S>]) -> Vec<(Run, Duration)> {
+        let children: Vec<_> = commands
+            .iter()
+            .map(|args| {
+                let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+                let started = Instant::now();
+                let child = self
+                    .command(&args)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (started, child)
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|(started, child)| {
+                let out = child.wait_with_output().unwrap();
+                (to_run(out), started.elapsed())
+            })
+            .collect()
+    }
+
+    /// Like `run_parallel`, asserting that every process succeeded and none met a lock.
+    #[track_caller]
+    pub fn run_parallel_ok<S: AsRef<str>>(&self, commands: &[Vec<S>]) {
+        for (run, _) in self.run_parallel(commands) {
+            assert!(
+                !run.stderr.contains("locked"),
+                "a lock error: {}",
+                run.stderr
+            );
+            run.ok();
+        }
+    }
+
     pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
         let mut c = self.command(args);
         c.env("QUOTA_NOW", now);
@@ -181,4 +221,18 @@ fn to_run(o: Output) -> Run {
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
+}
+
+/// For the `#[ignore = "needs root"]` tests: they are run on purpose, so not being root is a
+/// failure that says how to run them, never a silent pass.
+#[track_caller]
+pub fn assert_root() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    assert!(
+        root,
+        "this test needs root: run it as root with cargo test -- --include-ignored"
+    );
 }

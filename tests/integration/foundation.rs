@@ -457,54 +457,30 @@ fn parallel_checks_and_resolves_never_lock_or_duplicate() {
     env.seed(Some("apikey_prod"), None, "2026-11-02", 960, 0);
     env.seed(None, Some("wrkspc_research"), "2026-11-16", 8500, 0);
     // Several processes at once, some of them resolving whatever is open.
-    let mut children = Vec::new();
-    for i in 0..12 {
-        let args: Vec<&str> = if i % 3 == 2 {
-            vec!["alerts", "list"]
-        } else {
-            vec!["check"]
-        };
-        children.push(
-            env.command(&args)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap(),
-        );
-    }
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{err}");
-        assert!(!err.contains("locked"), "{err}");
-    }
+    let runs: Vec<Vec<&str>> = (0..12)
+        .map(|i| {
+            if i % 3 == 2 {
+                vec!["alerts", "list"]
+            } else {
+                vec!["check"]
+            }
+        })
+        .collect();
+    env.run_parallel_ok(&runs);
     let ids: Vec<String> = env
         .open_alerts()
         .iter()
         .map(|a| a["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(ids.len(), 2);
-    let mut children = Vec::new();
-    for i in 0..12 {
-        let args: Vec<&str> = match i % 3 {
+    let runs: Vec<Vec<&str>> = (0..12)
+        .map(|i| match i % 3 {
             0 => vec!["alerts", "resolve", &ids[0]],
             1 => vec!["check"],
             _ => vec!["alerts", "resolve", &ids[1], "--comment", "busy"],
-        };
-        children.push(
-            env.command(&args)
-                .stderr(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap(),
-        );
-    }
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{err}");
-        assert!(!err.contains("locked"), "{err}");
-    }
+        })
+        .collect();
+    env.run_parallel_ok(&runs);
     assert!(env.open_alerts().is_empty(), "manual resolves stay final");
     assert_eq!(env.alert_rows().len(), 2, "{:?}", env.alert_rows());
 }
@@ -516,23 +492,7 @@ fn two_processes_reconciling_at_once_never_share_an_identity() {
     for round in 0..5 {
         let env = TestEnv::with_config(PROD);
         env.seed(Some("apikey_prod"), None, "2026-11-02", 990, 0);
-        let children: Vec<_> = (0..6)
-            .map(|_| {
-                env.command(&["check"])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for c in children {
-            let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "round {round}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        env.run_parallel_ok(&vec![vec!["check"]; 6]);
         let rows = env.alert_rows();
         assert_eq!(rows.len(), 1, "round {round}: {rows:?}");
     }
@@ -541,23 +501,7 @@ fn two_processes_reconciling_at_once_never_share_an_identity() {
 #[test]
 fn ten_processes_migrate_a_new_database_once() {
     let env = TestEnv::with_config(PROD);
-    let children: Vec<_> = (0..10)
-        .map(|_| {
-            env.command(&["alerts", "list"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    env.run_parallel_ok(&vec![vec!["alerts", "list"]; 10]);
     let v: i64 = env
         .conn()
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -350,25 +350,14 @@ fn parallel_syncs_and_resolves_never_lock_or_duplicate() {
         .collect();
     assert_eq!(ids.len(), 2);
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 1200, 0));
-    let children: Vec<_> = (0..12)
-        .map(|i| {
-            let args: Vec<&str> = match i % 4 {
-                0 => vec!["alerts", "resolve", &ids[1]],
-                1 => vec!["alerts", "list"],
-                _ => vec!["sync"],
-            };
-            env.command(&args)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+    let runs: Vec<Vec<&str>> = (0..12)
+        .map(|i| match i % 4 {
+            0 => vec!["alerts", "resolve", &ids[1]],
+            1 => vec!["alerts", "list"],
+            _ => vec!["sync"],
         })
         .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && !err.contains("locked"), "{err}");
-    }
+    env.run_parallel_ok(&runs);
     let rows = env.alert_rows();
     let mut identities: Vec<_> = rows
         .iter()

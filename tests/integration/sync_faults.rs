@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::capture::Capture;
 use crate::env::{KEY, TestEnv};
-use crate::standin::{Fault, Recorder, StandIn, Usage};
+use crate::standin::{Fault, StandIn, Usage};
 use crate::sync::{ACCOUNTS, setup};
 
 fn fast() -> String {
@@ -250,17 +251,14 @@ fn a_trickling_server_cannot_outlive_the_deadline() {
 #[test]
 fn redirects_are_not_followed_and_the_key_stays_home() {
     let (env, api, before) = synced_once();
-    let elsewhere = Recorder::start();
+    let elsewhere = Capture::start();
     api.fail_always(Fault::Redirect(format!(
         "{}/v1/organizations/usage_report/messages",
         elsewhere.url
     )));
     let run = env.run(&["sync"]).code(1);
     assert!(run.error_line().contains("redirect"), "{}", run.stderr);
-    assert!(
-        elsewhere.hits.lock().unwrap().is_empty(),
-        "the redirect was followed"
-    );
+    assert!(elsewhere.requests().is_empty(), "the redirect was followed");
     assert_untouched(&env, &before);
 }
 

@@ -473,32 +473,6 @@ fn window(
     Ok((first, end, limit))
 }
 
-/// A listener that only records what reaches it: the target of a redirect test.
-pub struct Recorder {
-    pub url: String,
-    pub hits: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Recorder {
-    pub fn start() -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let hits = Arc::new(Mutex::new(Vec::new()));
-        let shared = Arc::clone(&hits);
-        thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                if let Ok(req) = read_request(&mut stream) {
-                    shared.lock().unwrap().push(req);
-                }
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
-                );
-            }
-        });
-        Recorder { url, hits }
-    }
-}
-
 fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let req = read_request(&mut stream)?;
