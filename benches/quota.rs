@@ -198,13 +198,11 @@ impl Bench {
         let mut rows = Vec::with_capacity(n * 2);
         for k in 0..n {
             for day in ["2026-11-19", "2026-11-20"] {
+                let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
                 rows.push(quota::DayUsage {
                     api_key_id: Some(format!("apikey_bench{k:06}")),
                     workspace_id: Some("wrkspc_bench".into()),
-                    day: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
-                    uncached_input_tokens: 1_000 + k as u64,
-                    output_tokens: 100,
-                    ..Default::default()
+                    ..quota::DayUsage::split(day, 1_000 + k as u64, (0, 0), 0, 100)
                 });
             }
         }

@@ -33,18 +33,66 @@ impl View<'_> {
     }
 }
 
-/// Why a quota has no value, for `status`, `config check` and the sync log.
-pub fn unmeasured_reason(q: QuotaType, source: UsageSource) -> Option<&'static str> {
-    match q {
-        QuotaType::Requests if !source.measures_requests() => Some(
-            "the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
-        ),
-        QuotaType::Requests => Some("some days in the period have no request count"),
-        QuotaType::CostUsd => Some(
-            "no cost report has been read yet (cost is read for workspace and organization accounts with a cost_limit_usd)",
-        ),
-        _ => None,
+/// Why a quota has no value, for `status`, `config check` and the sync log. `unreported`
+/// are the count fields the last usage read found in no row (`store::USAGE_UNREPORTED`).
+pub fn unmeasured_reason(q: QuotaType, source: UsageSource, unreported: &[String]) -> String {
+    const SPLIT: [&str; 5] = [
+        "uncached_input_tokens",
+        "cache_creation.ephemeral_5m_input_tokens",
+        "cache_creation.ephemeral_1h_input_tokens",
+        "cache_read_input_tokens",
+        "output_tokens",
+    ];
+    let needs: &[&str] = match q {
+        QuotaType::Requests if !source.measures_requests() => {
+            return "the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")".into();
+        }
+        QuotaType::CostUsd => {
+            return "no cost report has been read yet (cost is read for workspace and organization accounts with a cost_limit_usd)".into();
+        }
+        QuotaType::Tokens if !unreported.iter().any(|f| f == "total_tokens") => &[],
+        QuotaType::Tokens => &SPLIT,
+        QuotaType::InputTokens => &SPLIT[..4],
+        QuotaType::OutputTokens => &SPLIT[4..],
+        QuotaType::Requests => &["requests"],
+    };
+    let missing: Vec<&str> = needs
+        .iter()
+        .copied()
+        .filter(|f| unreported.iter().any(|u| u == f))
+        .collect();
+    if missing.is_empty() {
+        return "some days in the period lack this count".into();
     }
+    let total = if q == QuotaType::Tokens {
+        " (nor total_tokens)"
+    } else {
+        ""
+    };
+    format!(
+        "the {} source reported no {}{total} in its last read",
+        source.as_str(),
+        missing.join(", ")
+    )
+}
+
+/// The quotas a read that found `unreported` fields in no row cannot measure.
+pub fn unmeasurable(unreported: &[String]) -> Vec<QuotaType> {
+    [
+        QuotaType::Tokens,
+        QuotaType::InputTokens,
+        QuotaType::OutputTokens,
+        QuotaType::Requests,
+    ]
+    .into_iter()
+    .filter(|q| unmeasured_reason(*q, UsageSource::Analytics, unreported).contains("reported no"))
+    .collect()
+}
+
+/// A quota that is not measured by design, whatever the data: for `config check`.
+pub fn never_measured(q: QuotaType, source: UsageSource) -> Option<String> {
+    (q == QuotaType::Requests && !source.measures_requests())
+        .then(|| unmeasured_reason(q, source, &[]))
 }
 
 /// Rows indexed by what selectors ask for, so each account sums only its own rows.
@@ -309,10 +357,7 @@ pub(crate) mod tests {
         DayUsage {
             api_key_id: key.map(String::from),
             workspace_id: ws.map(String::from),
-            day,
-            uncached_input_tokens: input,
-            output_tokens: output,
-            ..DayUsage::default()
+            ..DayUsage::split(day, input, (0, 0), 0, output)
         }
     }
 
@@ -390,7 +435,7 @@ pub(crate) mod tests {
                     let day = r.day.and_hms_opt(0, 0, 0).unwrap().and_utc();
                     selected && v.period.start <= day && day < v.period.end
                 }).collect();
-                let tokens: u64 = mine.iter().map(|r| r.uncached_input_tokens + r.output_tokens).sum();
+                let tokens: u64 = mine.iter().map(|r| r.tokens().unwrap()).sum();
                 let requests: Option<u64> = mine.iter().map(|r| r.requests).sum();
                 prop_assert_eq!(v.reading(QuotaType::Tokens).used, Some(tokens.into()));
                 prop_assert_eq!(v.reading(QuotaType::Requests).used, requests.map(Into::into));

@@ -59,6 +59,11 @@ pub mod fuzz {
         crate::api::analytics::parse_page(path, body)
     }
 
+    /// One cost report page: the days' cents, or the error a sync would report.
+    pub fn cost_page(body: &[u8]) -> anyhow::Result<usize> {
+        crate::api::cost::parse_page(body).map(|days| days.len())
+    }
+
     /// A config file's text, parsed and validated.
     pub fn config(text: &str, label: &str) -> anyhow::Result<()> {
         crate::config::Config::parse(text, label).map(drop)

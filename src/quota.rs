@@ -112,100 +112,128 @@ impl Limits {
     }
 }
 
-/// One day's usage of one (api key, workspace) pair, as the usage report gives it.
-/// `None` ids are the API's nulls: the Console Playground key, the Default Workspace.
+/// One day's usage of one (api key, workspace) pair. `None` ids are the API's nulls: the
+/// Console Playground key, the Default Workspace. A count is `None` when the source did not
+/// report it: never a guessed 0, so a sum that needs it is not measured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayUsage {
     pub api_key_id: Option<String>,
     pub workspace_id: Option<String>,
     pub day: chrono::NaiveDate,
-    pub uncached_input_tokens: u64,
-    pub cache_creation_5m_tokens: u64,
-    pub cache_creation_1h_tokens: u64,
-    pub cache_read_tokens: u64,
-    pub output_tokens: u64,
+    pub uncached_input_tokens: Option<u64>,
+    pub cache_creation_5m_tokens: Option<u64>,
+    pub cache_creation_1h_tokens: Option<u64>,
+    pub cache_read_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    /// All tokens as the source totals them: what `tokens` falls back to when the
+    /// input/output split is missing.
+    pub total_tokens: Option<u64>,
     /// API requests, only from a source that reports them.
     pub requests: Option<u64>,
 }
 
+/// A sum that is known only while both parts are.
+fn plus(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.zip(b).map(|(a, b)| a.saturating_add(b))
+}
+
 impl DayUsage {
-    /// Adds another row's counts into this one: the same day split by a dimension, or days
-    /// summed into a segment. Requests stay counted only while every row has them.
-    pub fn absorb(&mut self, o: &DayUsage) {
-        self.uncached_input_tokens = self
-            .uncached_input_tokens
-            .saturating_add(o.uncached_input_tokens);
-        self.cache_creation_5m_tokens = self
-            .cache_creation_5m_tokens
-            .saturating_add(o.cache_creation_5m_tokens);
-        self.cache_creation_1h_tokens = self
-            .cache_creation_1h_tokens
-            .saturating_add(o.cache_creation_1h_tokens);
-        self.cache_read_tokens = self.cache_read_tokens.saturating_add(o.cache_read_tokens);
-        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
-        self.requests = self
-            .requests
-            .zip(o.requests)
-            .map(|(a, b)| a.saturating_add(b));
+    /// A day with every token count of the split (the usage report's rows).
+    pub fn split(
+        day: chrono::NaiveDate,
+        uncached_input: u64,
+        cache_creation: (u64, u64),
+        cache_read: u64,
+        output: u64,
+    ) -> DayUsage {
+        DayUsage {
+            day,
+            uncached_input_tokens: Some(uncached_input),
+            cache_creation_5m_tokens: Some(cache_creation.0),
+            cache_creation_1h_tokens: Some(cache_creation.1),
+            cache_read_tokens: Some(cache_read),
+            output_tokens: Some(output),
+            ..DayUsage::default()
+        }
     }
 
-    pub fn input_tokens(&self) -> u64 {
-        self.uncached_input_tokens
-            .saturating_add(self.cache_creation_5m_tokens)
-            .saturating_add(self.cache_creation_1h_tokens)
-            .saturating_add(self.cache_read_tokens)
+    /// Adds another row's counts into this one: the same day split by a dimension, or days
+    /// summed into a segment. A count stays known only while every row has it; the total
+    /// stays known while every row has its split or its total.
+    pub fn absorb(&mut self, o: &DayUsage) {
+        let total = plus(self.tokens(), o.tokens());
+        self.uncached_input_tokens = plus(self.uncached_input_tokens, o.uncached_input_tokens);
+        self.cache_creation_5m_tokens =
+            plus(self.cache_creation_5m_tokens, o.cache_creation_5m_tokens);
+        self.cache_creation_1h_tokens =
+            plus(self.cache_creation_1h_tokens, o.cache_creation_1h_tokens);
+        self.cache_read_tokens = plus(self.cache_read_tokens, o.cache_read_tokens);
+        self.output_tokens = plus(self.output_tokens, o.output_tokens);
+        self.requests = plus(self.requests, o.requests);
+        self.total_tokens = total;
+    }
+
+    /// Uncached input, cache creation and cache reads.
+    pub fn input_tokens(&self) -> Option<u64> {
+        plus(
+            plus(self.uncached_input_tokens, self.cache_creation_5m_tokens),
+            plus(self.cache_creation_1h_tokens, self.cache_read_tokens),
+        )
+    }
+
+    /// Input plus output, else the source's own total.
+    pub fn tokens(&self) -> Option<u64> {
+        plus(self.input_tokens(), self.output_tokens).or(self.total_tokens)
     }
 }
 
-/// Usage summed over a billing period. Token counts are always measured; requests only
-/// when every contributing day carried a count.
+/// Usage summed over a billing period. A quota is measured only while every contributing
+/// day carried what it needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
-    pub input_tokens: u64,
-    pub output_tokens: u64,
+    pub tokens: Option<u64>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
     pub requests: Option<u64>,
     pub cost_usd: Option<Decimal>,
 }
 
 impl Totals {
-    /// Starts a sum whose request count is known until a day without one is added.
+    /// A sum of nothing: every count known (0) until a day without it is added.
     pub fn empty() -> Totals {
         Totals {
+            tokens: Some(0),
+            input_tokens: Some(0),
+            output_tokens: Some(0),
             requests: Some(0),
-            ..Totals::default()
+            cost_usd: None,
         }
     }
 
     pub fn add(&mut self, day: &DayUsage) {
-        self.input_tokens = self.input_tokens.saturating_add(day.input_tokens());
-        self.output_tokens = self.output_tokens.saturating_add(day.output_tokens);
-        self.requests = match (self.requests, day.requests) {
-            (Some(a), Some(b)) => Some(a.saturating_add(b)),
-            _ => None,
-        };
+        self.tokens = plus(self.tokens, day.tokens());
+        self.input_tokens = plus(self.input_tokens, day.input_tokens());
+        self.output_tokens = plus(self.output_tokens, day.output_tokens);
+        self.requests = plus(self.requests, day.requests);
     }
 
     /// Adds another sum (e.g. one day's) into this one.
     pub fn merge(&mut self, o: &Totals) {
-        self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
-        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
-        self.requests = match (self.requests, o.requests) {
-            (Some(a), Some(b)) => Some(a.saturating_add(b)),
-            _ => None,
-        };
+        self.tokens = plus(self.tokens, o.tokens);
+        self.input_tokens = plus(self.input_tokens, o.input_tokens);
+        self.output_tokens = plus(self.output_tokens, o.output_tokens);
+        self.requests = plus(self.requests, o.requests);
         if let Some(c) = o.cost_usd {
             self.cost_usd = Some(self.cost_usd.unwrap_or_default() + c);
         }
     }
 
-    /// The value of one quota type, or `None` when the source does not measure it.
+    /// The value of one quota type, or `None` when it is not measured.
     pub fn get(&self, q: QuotaType) -> Option<Decimal> {
         match q {
-            QuotaType::Tokens => Some(Decimal::from(
-                self.input_tokens.saturating_add(self.output_tokens),
-            )),
-            QuotaType::InputTokens => Some(Decimal::from(self.input_tokens)),
-            QuotaType::OutputTokens => Some(Decimal::from(self.output_tokens)),
+            QuotaType::Tokens => self.tokens.map(Decimal::from),
+            QuotaType::InputTokens => self.input_tokens.map(Decimal::from),
+            QuotaType::OutputTokens => self.output_tokens.map(Decimal::from),
             QuotaType::Requests => self.requests.map(Decimal::from),
             QuotaType::CostUsd => self.cost_usd,
         }
@@ -265,14 +293,10 @@ mod tests {
 
     #[test]
     fn totals_count_requests_only_when_every_day_has_them() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let day = |requests| DayUsage {
-            uncached_input_tokens: 10,
-            cache_creation_5m_tokens: 1,
-            cache_creation_1h_tokens: 2,
-            cache_read_tokens: 3,
-            output_tokens: 4,
             requests,
-            ..DayUsage::default()
+            ..DayUsage::split(d, 10, (1, 2), 3, 4)
         };
         let mut t = Totals::empty();
         t.add(&day(Some(5)));
@@ -281,6 +305,28 @@ mod tests {
         assert_eq!(t.get(QuotaType::Requests), Some(5.into()));
         t.add(&day(None));
         assert_eq!(t.get(QuotaType::Requests), None);
+    }
+
+    #[test]
+    fn a_missing_split_falls_back_to_the_total_and_is_never_zero() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let total_only = DayUsage {
+            day: d,
+            total_tokens: Some(100),
+            ..DayUsage::default()
+        };
+        let mut t = Totals::empty();
+        t.add(&DayUsage::split(d, 10, (1, 2), 3, 4));
+        t.add(&total_only);
+        assert_eq!(t.get(QuotaType::Tokens), Some(120.into()));
+        assert_eq!(t.get(QuotaType::InputTokens), None);
+        assert_eq!(t.get(QuotaType::OutputTokens), None);
+        // Absorbing keeps the same answer: the segment's total, no split.
+        let mut seg = DayUsage::split(d, 10, (1, 2), 3, 4);
+        seg.absorb(&total_only);
+        assert_eq!((seg.tokens(), seg.input_tokens()), (Some(120), None));
+        let nothing = DayUsage::default();
+        assert_eq!(nothing.tokens(), None);
     }
 
     #[test]

@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
                 r.cache_creation_1h_tokens,
                 r.cache_read_tokens,
                 r.output_tokens,
-            ] {
+            ]
+            .into_iter()
+            .flatten()
+            {
                 assert!(
                     i64::try_from(count).is_ok(),
                     "a count past i64::MAX got through: {count}"

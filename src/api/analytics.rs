@@ -1,29 +1,90 @@
-//! The analytics usage source (ADMIN_API.md §3, beta): tokens and request counts per key and
-//! workspace. Its exact shape is not fully published, so rows are read in either layout:
-//! dimension and count fields at the row's top level (inside the §1 bucket envelope), or
-//! flat rows with `group` and `usage` objects. A response with neither is an error that says
-//! what is missing: a count is never guessed.
+//! The Usage and Cost Analytics API (ADMIN_API.md §3, beta), as published:
+//! `/analytics/usage` for tokens and request counts, `/analytics/cost` for USD.
+//!
+//! - `limit` is the page size in **rows** (`[api] analytics_page_size`, at most 1000), and
+//!   pages are followed until `has_more` is false: no page cap, since the number of pages
+//!   grows with the organization. A repeating cursor is an error; the sync's deadline ends
+//!   a walk that never stops.
+//! - A request covers at most 31 days from `starting_at`, so every request sends `ending_at`
+//!   and a longer range is read as several windows, oldest first (`windows`).
+//! - Rows are flat, one per key, workspace and day: `{starting_at, group: {…}, usage: {…}}`.
+//!   Every count may be absent: an absent count is `None` (never a guessed 0), and the
+//!   fields no row reported are returned so the quotas that need them show as not
+//!   measured, with the reason. A malformed count (wrong type, negative, past 64 bits) is an
+//!   error that names the field.
 
-use anyhow::{Result, bail};
-use chrono::NaiveDate;
+use std::collections::HashMap;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Client;
-use super::report::{Cursor, bucket_day};
-use super::usage::{Fetched, Merged, report_query};
+use super::report::{Cursor, bucket_day, cents};
+use super::usage::{Fetched, Merged};
 use crate::quota::DayUsage;
+use crate::records::CostDay;
+use crate::time;
 
-/// Where to find the endpoint, which the beta may still rename.
+pub const USAGE_PATH: &str = "/v1/organizations/analytics/usage";
+pub const COST_PATH: &str = "/v1/organizations/analytics/cost";
+/// The longest range one request may cover.
+pub const MAX_WINDOW_DAYS: i64 = 31;
+/// `starting_at` must lie within the last 365 days.
+pub const MAX_AGE_DAYS: i64 = 365;
+
+/// Where the endpoints are and how to page them.
 pub struct Endpoint<'a> {
-    pub path: &'a str,
+    pub usage_path: &'a str,
+    pub cost_path: &'a str,
     pub bucket_param: &'a str,
     pub beta: &'a str,
+    /// Rows per page, 1–1000.
+    pub page_size: u32,
+}
+
+/// `[start, end)`: at most 31 days, the unit of one paged read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    /// The first day not in the window (for a window that ends at midnight).
+    pub fn end_day(&self) -> NaiveDate {
+        self.end.date_naive()
+    }
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} to {}", time::ts(self.start), time::ts(self.end))
+    }
+}
+
+/// The windows that cover `first_day` 00:00 UTC up to `now`, oldest first: back-to-back, so
+/// no day is skipped or read twice. `first_day` is moved up to the API's 365-day horizon.
+pub fn windows(first_day: NaiveDate, now: DateTime<Utc>) -> Vec<Window> {
+    let horizon = now.date_naive() - Duration::days(MAX_AGE_DAYS - 1);
+    let mut start = first_day
+        .max(horizon)
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |t| t.and_utc());
+    let mut out = Vec::new();
+    while start < now {
+        let end = (start + Duration::days(MAX_WINDOW_DAYS)).min(now);
+        out.push(Window { start, end });
+        start = end;
+    }
+    out
 }
 
 #[derive(Deserialize)]
-struct Page {
-    data: Vec<Map<String, Value>>,
+struct Page<R> {
+    data: Vec<R>,
     has_more: bool,
     #[serde(default)]
     next_page: Option<String>,
@@ -31,127 +92,370 @@ struct Page {
     data_refreshed_at: Option<String>,
 }
 
-pub fn fetch(
+#[derive(Deserialize)]
+struct UsageRow {
+    starting_at: String,
+    #[serde(default)]
+    group: Group,
+    #[serde(default)]
+    usage: Option<Counts>,
+}
+
+/// The dimensions quota groups by; the others (null unless grouped by) are ignored.
+#[derive(Deserialize, Default)]
+struct Group {
+    #[serde(default)]
+    api_key_id: Option<String>,
+    #[serde(default)]
+    workspace_id: Option<String>,
+}
+
+/// Counts as JSON values, so that a malformed one can be named.
+#[derive(Deserialize, Default)]
+struct Counts {
+    #[serde(default)]
+    uncached_input_tokens: Option<Value>,
+    #[serde(default)]
+    cache_creation: Option<CacheCreation>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<Value>,
+    #[serde(default)]
+    output_tokens: Option<Value>,
+    #[serde(default)]
+    total_tokens: Option<Value>,
+    #[serde(default)]
+    requests: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct CacheCreation {
+    #[serde(default)]
+    ephemeral_5m_input_tokens: Option<Value>,
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Option<Value>,
+}
+
+/// The count fields of a usage row, by the name the API gives them.
+pub const COUNT_FIELDS: [&str; 7] = [
+    "uncached_input_tokens",
+    "cache_creation.ephemeral_5m_input_tokens",
+    "cache_creation.ephemeral_1h_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "requests",
+];
+
+/// Which count fields at least one row reported, over how many rows.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Reported {
+    seen: [bool; COUNT_FIELDS.len()],
+    pub rows: usize,
+}
+
+impl Reported {
+    pub fn merge(&mut self, o: Reported) {
+        for (a, b) in self.seen.iter_mut().zip(o.seen) {
+            *a |= b;
+        }
+        self.rows += o.rows;
+    }
+
+    /// The fields no row reported; none when there were no rows (no usage is not a gap).
+    pub fn missing(&self) -> Vec<&'static str> {
+        if self.rows == 0 {
+            return Vec::new();
+        }
+        COUNT_FIELDS
+            .iter()
+            .zip(self.seen)
+            .filter(|(_, seen)| !seen)
+            .map(|(f, _)| *f)
+            .collect()
+    }
+}
+
+/// One count: absent or null is `None`; anything but a non-negative integer that fits a
+/// signed 64-bit column is an error naming the field.
+fn count(path: &str, at: &Where, field: &str, v: Option<&Value>) -> Result<Option<u64>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64().filter(|x| i64::try_from(*x).is_ok()) {
+            Some(x) => Ok(Some(x)),
+            None => bail!(
+                "GET {path}: malformed response: {at}.usage.{field} = {v} is not a 64-bit count; nothing was stored"
+            ),
+        },
+    }
+}
+
+/// Where a row is, for messages: built only when there is something to say.
+pub struct Where {
+    page: Option<usize>,
+    index: usize,
+}
+
+impl std::fmt::Display for Where {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.page {
+            Some(p) => write!(f, "page {} data[{}]", p + 1, self.index),
+            None => write!(f, "data[{}]", self.index),
+        }
+    }
+}
+
+fn usage_row(path: &str, at: &Where, r: UsageRow, seen: &mut Reported) -> Result<DayUsage> {
+    let day = bucket_day(path, &r.starting_at)?;
+    let c = r.usage.unwrap_or_default();
+    let cache = c.cache_creation.unwrap_or_default();
+    let values = [
+        c.uncached_input_tokens.as_ref(),
+        cache.ephemeral_5m_input_tokens.as_ref(),
+        cache.ephemeral_1h_input_tokens.as_ref(),
+        c.cache_read_input_tokens.as_ref(),
+        c.output_tokens.as_ref(),
+        c.total_tokens.as_ref(),
+        c.requests.as_ref(),
+    ];
+    let mut counts = [None; COUNT_FIELDS.len()];
+    for (i, (field, v)) in COUNT_FIELDS.iter().zip(values).enumerate() {
+        counts[i] = count(path, at, field, v)?;
+        seen.seen[i] |= counts[i].is_some();
+    }
+    seen.rows += 1;
+    let [uncached, c5m, c1h, cache_read, output, total, requests] = counts;
+    Ok(DayUsage {
+        api_key_id: r.group.api_key_id,
+        workspace_id: r.group.workspace_id,
+        day,
+        uncached_input_tokens: uncached,
+        cache_creation_5m_tokens: c5m,
+        cache_creation_1h_tokens: c1h,
+        cache_read_tokens: cache_read,
+        output_tokens: output,
+        total_tokens: total,
+        requests,
+    })
+}
+
+/// The query of one window: daily buckets grouped by key and workspace, `limit` rows a page.
+fn query<'a>(
+    e: &'a Endpoint<'_>,
+    w: Window,
+    group_by: &[&'static str],
+    api_key_ids: &[&str],
+) -> Vec<(&'a str, String)> {
+    let mut q: Vec<(&str, String)> = vec![
+        ("starting_at", time::ts(w.start)),
+        ("ending_at", time::ts(w.end)),
+        (e.bucket_param, "1d".into()),
+        ("limit", e.page_size.to_string()),
+    ];
+    q.extend(group_by.iter().map(|g| ("group_by[]", (*g).to_string())));
+    q.extend(
+        api_key_ids
+            .iter()
+            .map(|id| ("api_key_ids[]", (*id).to_string())),
+    );
+    q
+}
+
+/// Follows one window's pages, handing each page's rows to `each`. Errors say which window
+/// and page; nothing of the window is kept by the caller then.
+fn walk<R: serde::de::DeserializeOwned>(
     client: &mut Client,
     e: &Endpoint<'_>,
-    first_day: NaiveDate,
-    api_key_ids: &[&str],
-) -> Result<Fetched> {
-    let query = report_query(e.bucket_param, first_day, api_key_ids);
-    let mut merged = Merged::default();
-    let mut fetched = Fetched::default();
-    let mut cursor = Cursor::default();
+    path: &str,
+    q: &[(&str, String)],
+    mut each: impl FnMut(usize, Vec<R>, Option<String>) -> Result<()>,
+) -> Result<usize> {
+    let mut cursor = Cursor::unbounded();
     loop {
-        let page: Page = client.get_json(e.path, &cursor.query(&query), Some(e.beta))?;
-        fetched.pages += 1;
-        if page.data_refreshed_at.is_some() {
-            fetched.data_as_of = page.data_refreshed_at;
-        }
-        add_page(&mut merged, e.path, &page.data)?;
-        if !cursor.advance(e.path, page.has_more, page.next_page)? {
-            break;
+        let page: Page<R> = client
+            .get_json(path, &cursor.query(q), Some(e.beta))
+            .with_context(|| {
+                format!(
+                    "page {} of the window starting {} (nothing of this window was stored)",
+                    cursor.pages() + 1,
+                    q[0].1
+                )
+            })?;
+        each(cursor.pages(), page.data, page.data_refreshed_at)?;
+        if !cursor.advance(path, page.has_more, page.next_page)? {
+            return Ok(cursor.pages());
         }
     }
-    fetched.rows = merged.rows();
-    Ok(fetched)
 }
 
-fn add_page(merged: &mut Merged, path: &str, data: &[Map<String, Value>]) -> Result<()> {
-    for (i, item) in data.iter().enumerate() {
-        let starting_at = item.get("starting_at").and_then(Value::as_str);
-        let Some(starting_at) = starting_at else {
-            bail!(
-                "GET {}: malformed response: data[{i}] has no starting_at; nothing was stored",
-                path
-            );
-        };
-        let day = bucket_day(path, starting_at)?;
-        match item.get("results") {
-            Some(Value::Array(results)) => {
-                for (j, r) in results.iter().enumerate() {
-                    let Some(r) = r.as_object() else {
-                        bail!(
-                            "GET {}: malformed response: data[{i}].results[{j}] is not an object",
-                            path
-                        );
-                    };
-                    merged.add(row(path, &format!("data[{i}].results[{j}]"), r, day)?);
+/// Reads one window of usage, every page of it.
+pub fn read_usage(
+    client: &mut Client,
+    e: &Endpoint<'_>,
+    w: Window,
+    api_key_ids: &[&str],
+) -> Result<(Fetched, Reported)> {
+    let q = query(e, w, &["api_key_id", "workspace_id"], api_key_ids);
+    let mut merged = Merged::default();
+    let mut seen = Reported::default();
+    let mut as_of = None;
+    let pages = walk(
+        client,
+        e,
+        e.usage_path,
+        &q,
+        |page, data: Vec<UsageRow>, refreshed| {
+            for (index, r) in data.into_iter().enumerate() {
+                let at = Where {
+                    page: Some(page),
+                    index,
+                };
+                merged.add(usage_row(e.usage_path, &at, r, &mut seen)?);
+            }
+            as_of = refreshed.or(as_of.take());
+            Ok(())
+        },
+    )?;
+    log::debug!(
+        "GET {}: {w}: {} rows in {pages} pages",
+        e.usage_path,
+        seen.rows
+    );
+    Ok((
+        Fetched {
+            rows: merged.rows(),
+            data_as_of: as_of,
+            pages,
+            unreported: Vec::new(),
+        },
+        seen,
+    ))
+}
+
+#[derive(Deserialize)]
+struct CostRow {
+    starting_at: String,
+    #[serde(default)]
+    group: Group,
+    #[serde(default)]
+    cost: Option<Amount>,
+}
+
+#[derive(Deserialize)]
+struct Amount {
+    #[serde(default)]
+    amount: Option<Value>,
+    #[serde(default)]
+    currency: Option<String>,
+}
+
+/// Reads one window of USD cost per workspace and day, every page of it.
+pub fn read_cost(client: &mut Client, e: &Endpoint<'_>, w: Window) -> Result<Vec<CostDay>> {
+    let q = query(e, w, &["workspace_id"], &[]);
+    let mut sums: HashMap<(Option<String>, NaiveDate), Decimal> = HashMap::new();
+    walk(client, e, e.cost_path, &q, |page, data: Vec<CostRow>, _| {
+        for (index, r) in data.into_iter().enumerate() {
+            let at = format!(
+                "{}.cost",
+                Where {
+                    page: Some(page),
+                    index
                 }
+            );
+            let day = bucket_day(e.cost_path, &r.starting_at)?;
+            let amount = r.cost.unwrap_or(Amount {
+                amount: None,
+                currency: None,
+            });
+            if let Some(c) = amount
+                .currency
+                .as_deref()
+                .filter(|c| !c.eq_ignore_ascii_case("USD"))
+            {
+                bail!(
+                    "GET {}: cost in {c} on {day}; quota keeps USD only",
+                    e.cost_path
+                );
             }
-            _ if item.contains_key("group") || item.contains_key("usage") => {
-                merged.add(row(path, &format!("data[{i}]"), item, day)?);
-            }
-            _ => bail!(
-                "GET {}: malformed response: data[{i}] has neither results (bucket layout) nor group/usage (row layout); nothing was stored",
-                path
-            ),
+            *sums.entry((r.group.workspace_id, day)).or_default() +=
+                cents(e.cost_path, &at, amount.amount.as_ref())?;
         }
-    }
-    Ok(())
+        Ok(())
+    })?;
+    Ok(sums
+        .into_iter()
+        .map(|((workspace_id, day), cents)| CostDay {
+            workspace_id,
+            day,
+            cents,
+        })
+        .collect())
 }
 
-/// One page from bytes, through the same code as `fetch` (fuzzing, malformed-input corpus).
+/// One usage page from bytes, through the same code as a sync (fuzzing, the malformed-input
+/// corpus): the rows, or the error a sync would report.
 pub fn parse_page(path: &str, body: &[u8]) -> Result<Vec<DayUsage>> {
-    let page: Page = serde_json::from_slice(body)
+    let page: Page<UsageRow> = serde_json::from_slice(body)
         .map_err(|e| anyhow::anyhow!("GET {path}: malformed response ({e})"))?;
     let mut merged = Merged::default();
-    add_page(&mut merged, path, &page.data)?;
+    let mut seen = Reported::default();
+    for (index, r) in page.data.into_iter().enumerate() {
+        let at = Where { page: None, index };
+        merged.add(usage_row(path, &at, r, &mut seen)?);
+    }
     Ok(merged.rows())
 }
 
-/// One row in either layout: dimensions in `group` (else the row), counts in `usage` (else
-/// the row).
-fn row(path: &str, at: &str, r: &Map<String, Value>, day: NaiveDate) -> Result<DayUsage> {
-    let dims = r.get("group").and_then(Value::as_object).unwrap_or(r);
-    let nested = r.get("usage").and_then(Value::as_object);
-    let counts = nested.unwrap_or(r);
-    let prefix = if nested.is_some() { "usage." } else { "" };
-    let count = |names: &[&str]| -> Result<Option<u64>> {
-        for n in names {
-            match counts.get(*n) {
-                None | Some(Value::Null) => continue,
-                Some(v) => {
-                    let Some(x) = v.as_u64().filter(|x| i64::try_from(*x).is_ok()) else {
-                        bail!(
-                            "GET {path}: malformed response: {at}.{prefix}{n} = {v} is not a 64-bit count; nothing was stored"
-                        );
-                    };
-                    return Ok(Some(x));
-                }
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        time::parse(s).unwrap()
+    }
+
+    #[test]
+    fn windows_are_back_to_back_and_at_most_31_days() {
+        let now = at("2026-11-20T12:00:00Z");
+        let day = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let w = windows(day("2026-11-19"), now);
+        assert_eq!(
+            w,
+            [Window {
+                start: at("2026-11-19T00:00:00Z"),
+                end: now
+            }]
+        );
+        let w = windows(day("2026-10-11"), now);
+        assert_eq!(w.len(), 2);
+        assert_eq!(
+            (w[0].start, w[0].end),
+            (at("2026-10-11T00:00:00Z"), at("2026-11-11T00:00:00Z"))
+        );
+        assert_eq!((w[1].start, w[1].end), (at("2026-11-11T00:00:00Z"), now));
+        // The API's horizon: nothing older than 365 days is asked for.
+        let w = windows(day("2025-01-01"), now);
+        assert_eq!(w[0].start, at("2025-11-21T00:00:00Z"));
+        assert!(w.windows(2).all(|p| p[0].end == p[1].start));
+        assert!(w.iter().all(|w| w.end - w.start <= Duration::days(31)));
+    }
+
+    #[test]
+    fn absent_counts_stay_absent_and_bad_ones_are_named() {
+        let page =
+            br#"{"data":[{"starting_at":"2026-11-19T00:00:00Z","ending_at":"2026-11-20T00:00:00Z",
+            "group":{"api_key_id":"apikey_a","workspace_id":null,"model":null},
+            "usage":{"uncached_input_tokens":10,"cache_read_input_tokens":null,"total_tokens":40}}],
+            "has_more":false,"next_page":null}"#;
+        let rows = parse_page(USAGE_PATH, page).unwrap();
+        assert_eq!(rows[0].uncached_input_tokens, Some(10));
+        assert_eq!(rows[0].output_tokens, None);
+        assert_eq!((rows[0].tokens(), rows[0].input_tokens()), (Some(40), None));
+        for bad in ["-1", "1.5", "\"7\"", "18446744073709551615"] {
+            let body = format!(
+                r#"{{"data":[{{"starting_at":"2026-11-19T00:00:00Z","group":{{}},"usage":{{"output_tokens":{bad}}}}}],"has_more":false}}"#
+            );
+            let e = format!("{:#}", parse_page(USAGE_PATH, body.as_bytes()).unwrap_err());
+            assert!(e.contains("data[0].usage.output_tokens"), "{e}");
         }
-        Ok(None)
-    };
-    let required = |names: &[&str]| -> Result<u64> {
-        count(names)?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "GET {path}: malformed response: {at} has no {prefix}{}; nothing was stored",
-                names[0]
-            )
-        })
-    };
-    let cache = counts.get("cache_creation").and_then(Value::as_object);
-    let cache_field = |name: &str| -> Result<u64> {
-        match cache.and_then(|c| c.get(name)) {
-            None | Some(Value::Null) => Ok(0),
-            Some(v) => v.as_u64().filter(|x| i64::try_from(*x).is_ok()).ok_or_else(|| {
-                anyhow::anyhow!("GET {path}: malformed response: {at}.{prefix}cache_creation.{name} = {v} is not a 64-bit count")
-            }),
-        }
-    };
-    let dim = |name: &str| dims.get(name).and_then(Value::as_str).map(String::from);
-    Ok(DayUsage {
-        api_key_id: dim("api_key_id"),
-        workspace_id: dim("workspace_id"),
-        day,
-        uncached_input_tokens: required(&["uncached_input_tokens", "input_tokens"])?,
-        // Cache counts may be reported as one figure or split by lifetime; absent means none.
-        cache_creation_5m_tokens: cache_field("ephemeral_5m_input_tokens")?
-            + count(&["cache_creation_input_tokens"])?.unwrap_or(0),
-        cache_creation_1h_tokens: cache_field("ephemeral_1h_input_tokens")?,
-        cache_read_tokens: count(&["cache_read_input_tokens"])?.unwrap_or(0),
-        output_tokens: required(&["output_tokens"])?,
-        // Null or absent: not measured for this row (never a guessed zero).
-        requests: count(&["requests", "request_count"])?,
-    })
+    }
 }

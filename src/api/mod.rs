@@ -238,6 +238,16 @@ fn refusal(
         429 if detail.code.as_deref() == Some("enforced_spend_limit_reached") => fail(
             "the organization's monthly spend cap is reached; the API refuses until 00:00 UTC on the 1st of next month, or raise the cap in the Console",
         ),
+        // A spend limit the organization set itself: the message names when access returns.
+        400 if detail
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("specified API usage limit")) =>
+        {
+            fail(
+                "the organization has reached a spend limit it set itself; reads resume on the date the API names, or sooner if the limit is raised in the Console (Settings → Limits); not retried",
+            )
+        }
         429 | 500..=599 => Attempt::Retry {
             error: ApiError::Transient(head),
             retry_after: retry_after.map(|s| Duration::from_secs_f64(s.min(3600.0))),

@@ -6,7 +6,9 @@ use std::collections::HashSet;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::time;
 
@@ -37,15 +39,41 @@ pub fn bucket_day(path: &str, starting_at: &str) -> Result<NaiveDate> {
     Ok(t.date_naive())
 }
 
-/// Follows `next_page` cursors, refusing one that repeats or a walk that never ends.
-#[derive(Default)]
+/// Follows `next_page` cursors (opaque, whatever they look like), refusing one that repeats
+/// and, for the bucketed reports, a walk longer than any honest window needs.
 pub struct Cursor {
     next: Option<String>,
     seen: HashSet<String>,
     pages: usize,
+    max_pages: Option<usize>,
+}
+
+impl Default for Cursor {
+    fn default() -> Cursor {
+        Cursor {
+            next: None,
+            seen: HashSet::new(),
+            pages: 0,
+            max_pages: Some(MAX_PAGES),
+        }
+    }
 }
 
 impl Cursor {
+    /// A cursor with no page cap: for row-paged endpoints, where the number of pages grows
+    /// with the organization. The sync's deadline bounds the walk.
+    pub fn unbounded() -> Cursor {
+        Cursor {
+            max_pages: None,
+            ..Cursor::default()
+        }
+    }
+
+    /// Pages recorded so far.
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
     /// The query for the next page.
     pub fn query<'q>(&self, base: &[(&'q str, String)]) -> Vec<(&'q str, String)> {
         let mut q = base.to_vec();
@@ -77,10 +105,27 @@ impl Cursor {
                 self.pages
             );
         }
-        if self.pages >= MAX_PAGES {
-            bail!("GET {path}: pagination did not end after {MAX_PAGES} pages; nothing was stored");
+        if let Some(max) = self.max_pages.filter(|m| self.pages >= *m) {
+            bail!("GET {path}: pagination did not end after {max} pages; nothing was stored");
         }
         self.next = Some(next);
         Ok(true)
     }
+}
+
+/// Cents as a decimal string, or a JSON number taken as written: exact either way.
+pub fn cents(path: &str, at: &str, v: Option<&Value>) -> Result<Decimal> {
+    let text = match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        None | Some(Value::Null) => {
+            bail!("GET {path}: malformed response: {at} has no amount; nothing was stored")
+        }
+        Some(other) => {
+            bail!("GET {path}: malformed response: {at}.amount = {other} is not a decimal")
+        }
+    };
+    text.trim().parse::<Decimal>().with_context(|| {
+        format!("GET {path}: malformed response: {at}.amount {text:?} is not a decimal")
+    })
 }

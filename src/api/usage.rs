@@ -43,12 +43,14 @@ pub struct Fetched {
     /// The source's own "data as of" watermark, when it gives one (analytics).
     pub data_as_of: Option<String>,
     pub pages: usize,
+    /// Count fields that no row reported (analytics), for the "not measured" reasons.
+    pub unreported: Vec<&'static str>,
 }
 
 /// Reads daily usage from `first_day` (00:00 UTC) up to now, grouped by API key and
 /// workspace, optionally only for `api_key_ids`.
 pub fn fetch(client: &mut Client, first_day: NaiveDate, api_key_ids: &[&str]) -> Result<Fetched> {
-    let query = report_query("bucket_width", first_day, api_key_ids);
+    let query = report_query(first_day, api_key_ids);
 
     let mut merged = Merged::default();
     let mut fetched = Fetched::default();
@@ -87,15 +89,11 @@ pub fn parse_page(body: &[u8]) -> Result<Vec<DayUsage>> {
 }
 
 /// The query for a daily report grouped by key and workspace from `first_day`, optionally
-/// only for some keys. `bucket_param` is `bucket_width`, or what the analytics beta calls it.
-pub fn report_query<'a>(
-    bucket_param: &'a str,
-    first_day: NaiveDate,
-    api_key_ids: &[&str],
-) -> Vec<(&'a str, String)> {
+/// only for some keys.
+fn report_query(first_day: NaiveDate, api_key_ids: &[&str]) -> Vec<(&'static str, String)> {
     let mut query: Vec<(&str, String)> = vec![
         ("starting_at", time::midnight(first_day)),
-        (bucket_param, "1d".into()),
+        ("bucket_width", "1d".into()),
         ("limit", PAGE_BUCKETS.to_string()),
         ("group_by[]", "api_key_id".into()),
         ("group_by[]", "workspace_id".into()),
@@ -158,12 +156,57 @@ fn to_day_usage(r: Row, day: NaiveDate) -> Result<DayUsage> {
     Ok(DayUsage {
         api_key_id: r.api_key_id,
         workspace_id: r.workspace_id,
-        day,
-        uncached_input_tokens: r.uncached_input_tokens,
-        cache_creation_5m_tokens: r.cache_creation.ephemeral_5m_input_tokens,
-        cache_creation_1h_tokens: r.cache_creation.ephemeral_1h_input_tokens,
-        cache_read_tokens: r.cache_read_input_tokens,
-        output_tokens: r.output_tokens,
-        requests: None,
+        ..DayUsage::split(
+            day,
+            r.uncached_input_tokens,
+            (
+                r.cache_creation.ephemeral_5m_input_tokens,
+                r.cache_creation.ephemeral_1h_input_tokens,
+            ),
+            r.cache_read_input_tokens,
+            r.output_tokens,
+        )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The API reference's usage report example (tests/fixtures/admin_api/README.md): rows
+    /// with dimensions that are not null, two of the same key, workspace and day that differ
+    /// only in `model` (summed), and a `next_page` that looks like a timestamp (opaque).
+    #[test]
+    fn the_reference_example_parses_and_sums_rows_split_by_model() {
+        let body = include_bytes!("../../tests/fixtures/admin_api/usage_report_page.json");
+        let rows = parse_page(body).unwrap();
+        assert_eq!(rows.len(), 1, "one key, workspace and day");
+        let r = &rows[0];
+        assert_eq!(
+            r.api_key_id.as_deref(),
+            Some("apikey_01Rj2N8SVvo6BePZj99NhmiT")
+        );
+        assert_eq!(
+            r.workspace_id.as_deref(),
+            Some("wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ")
+        );
+        assert_eq!(r.day, NaiveDate::from_ymd_opt(2025, 8, 1).unwrap());
+        assert_eq!(r.uncached_input_tokens, Some(1525));
+        assert_eq!(r.cache_creation_5m_tokens, Some(505));
+        assert_eq!(r.cache_creation_1h_tokens, Some(1000));
+        assert_eq!(r.cache_read_tokens, Some(200));
+        assert_eq!(r.output_tokens, Some(570));
+        assert_eq!(
+            r.requests, None,
+            "web_search_requests is not a request count"
+        );
+        assert_eq!(r.tokens(), Some(3800));
+        let page: Page<Row> = serde_json::from_slice(body).unwrap();
+        let mut cursor = Cursor::default();
+        assert!(cursor.advance(PATH, page.has_more, page.next_page).unwrap());
+        assert_eq!(
+            cursor.query(&[])[0],
+            ("page", "2019-12-27T18:11:19.117Z".to_string())
+        );
+    }
 }

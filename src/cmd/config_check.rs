@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::config::{ChannelKind, Config, Discovery, admin_key};
-use crate::evaluate::unmeasured_reason;
+use crate::evaluate::{never_measured, unmeasured_reason};
 use crate::output;
 use crate::period::Period;
 use crate::quota::QuotaType;
@@ -94,12 +94,43 @@ pub fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why a limit cannot be measured: by design, or because the last usage read found the
+/// counts it needs in no row.
+fn not_measured(q: QuotaType, c: &Config, unreported: &[String]) -> Option<String> {
+    never_measured(q, c.api.usage_source).or_else(|| {
+        let why = unmeasured_reason(q, c.api.usage_source, unreported);
+        why.contains("reported no").then_some(why)
+    })
+}
+
+/// The count fields the last usage read found in no row, from the database if there is one
+/// (config check never creates it).
+fn unreported(c: &Config) -> Vec<String> {
+    if !c.database.path.path.exists() {
+        return Vec::new();
+    }
+    let read = crate::store::Store::open(&c.database.path.path)
+        .and_then(|mut s| s.read(|tx| crate::store::get_state(tx, crate::store::USAGE_UNREPORTED)));
+    match read {
+        Ok(v) => v
+            .iter()
+            .flat_map(|u| u.split(','))
+            .map(String::from)
+            .collect(),
+        Err(e) => {
+            log::debug!("config check: cannot read the database: {e:#}");
+            Vec::new()
+        }
+    }
+}
+
 fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
     if c.accounts.is_empty() {
         writeln!(out, "accounts:     none configured")?;
         return Ok(());
     }
     writeln!(out, "accounts:")?;
+    let unreported = &unreported(c);
     for a in &c.accounts {
         let p = Period::containing(a.billing_day, ctx.now);
         writeln!(out, "  {}: {}", a.name, a.selector)?;
@@ -107,7 +138,7 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
             .into_iter()
             .filter_map(|q| {
                 a.limits.get(q).map(|l| {
-                    let note = match unmeasured_reason(q, c.api.usage_source) {
+                    let note = match not_measured(q, c, unreported) {
                         Some(why) => format!(" (not measured: {why})"),
                         None => String::new(),
                     };

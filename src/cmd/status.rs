@@ -29,6 +29,8 @@ struct Shown<'a> {
     open: HashMap<String, usize>,
     backlog: BTreeMap<String, BTreeMap<String, Backlog>>,
     data_as_of: Option<String>,
+    /// Count fields the last usage read found in no row.
+    unreported: Vec<String>,
     source: UsageSource,
     now: DateTime<Utc>,
 }
@@ -55,13 +57,14 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_store()?;
     let all = ctx.accounts(&mut store)?;
     let accounts = crate::config::select(&all, &args.filter.accounts)?;
-    let (loaded, states, open, backlog, data_as_of) = store.read(|tx| {
+    let (loaded, states, open, backlog, data_as_of, unreported) = store.read(|tx| {
         Ok((
             apply::load(tx, &accounts, ctx.now)?,
             store::accounts::states(tx)?,
             store::alerts::open_counts(tx)?,
             store::outbox::backlog(tx)?,
             store::get_state(tx, store::USAGE_AS_OF)?,
+            store::get_state(tx, store::USAGE_UNREPORTED)?,
         ))
     })?;
     let source = ctx.config.api.usage_source;
@@ -71,6 +74,11 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         open,
         backlog,
         data_as_of,
+        unreported: unreported
+            .iter()
+            .flat_map(|u| u.split(','))
+            .map(String::from)
+            .collect(),
         source,
         now: ctx.now,
     };
@@ -100,7 +108,12 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
             last_synced_at: s.synced(v).map(ts),
             usage_source: s.source.as_str(),
             data_as_of: s.data_as_of.as_deref(),
-            quotas: Quotas(v.readings.iter().map(|r| quota_json(r, s.source)).collect()),
+            quotas: Quotas(
+                v.readings
+                    .iter()
+                    .map(|r| quota_json(r, s.source, &s.unreported))
+                    .collect(),
+            ),
             open_alerts: s.open(v),
             notifications: s.backlog.get(&v.account.name),
         })
@@ -128,17 +141,17 @@ fn print_table(s: &Shown<'_>) -> Result<()> {
         "ALERTS",
     ]);
     for v in &s.views {
-        // Tokens always (usage is tracked even without a limit), other quotas when limited.
-        let shown = v
-            .readings
-            .iter()
-            .filter(|r| r.quota_type == QuotaType::Tokens || r.limit.is_some());
-        for r in shown {
+        for r in v.readings.iter().filter(|r| shown(r)) {
             t.add_row(table_row(s, v, r));
         }
     }
     output::print_table(&t)?;
     print_footer(s)
+}
+
+/// Tokens always (usage is tracked even without a limit), other quotas when limited.
+fn shown(r: &Reading) -> bool {
+    r.quota_type == QuotaType::Tokens || r.limit.is_some()
 }
 
 fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading) -> Vec<String> {
@@ -201,19 +214,23 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
             "notifications to {c}: {pending} pending, {failed} failed"
         ))?;
     }
+    // Why each shown quota without a value is not measured, once per quota type and reason.
+    let mut notes: BTreeMap<(QuotaType, String), Vec<&str>> = BTreeMap::new();
     for v in &s.views {
-        for r in v
-            .readings
-            .iter()
-            .filter(|r| r.limit.is_some() && r.used.is_none())
-        {
-            let why = unmeasured_reason(r.quota_type, s.source).unwrap_or("no data");
-            log::warn!(
-                "account {:?}: {} not measured: {why}",
-                v.account.name,
-                r.quota_type
-            );
+        for r in v.readings.iter().filter(|r| shown(r) && r.used.is_none()) {
+            let why = unmeasured_reason(r.quota_type, s.source, &s.unreported);
+            notes
+                .entry((r.quota_type, why))
+                .or_default()
+                .push(&v.account.name);
         }
+    }
+    for ((q, why), names) in notes {
+        let who = match names.len() {
+            0..=3 => names.join(", "),
+            n => format!("{} and {} more", names[..3].join(", "), n - 3),
+        };
+        output::line(&format!("{q} not measured ({who}): {why}"))?;
     }
     Ok(())
 }
@@ -249,7 +266,7 @@ struct QuotaJson {
     percentage: Option<f64>,
     measured: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
+    reason: Option<String>,
     forecast: Option<ForecastJson>,
 }
 
@@ -288,7 +305,7 @@ fn backlog_json<S: serde::Serializer>(
     map.end()
 }
 
-fn quota_json(r: &Reading, source: UsageSource) -> QuotaJson {
+fn quota_json(r: &Reading, source: UsageSource, unreported: &[String]) -> QuotaJson {
     let q = r.quota_type;
     QuotaJson {
         name: q.as_str(),
@@ -296,11 +313,10 @@ fn quota_json(r: &Reading, source: UsageSource) -> QuotaJson {
         limit: r.limit.map_or(Value::Null, |l| q.json_value(l)),
         percentage: r.used.zip(r.limit).map(|(u, l)| percentage(u, l)),
         measured: r.used.is_some(),
-        reason: if r.used.is_none() {
-            unmeasured_reason(q, source)
-        } else {
-            None
-        },
+        reason: r
+            .used
+            .is_none()
+            .then(|| unmeasured_reason(q, source, unreported)),
         forecast: r.forecast.map(|f| ForecastJson {
             projected: q.json_value(f.projected.round_dp(2)),
             exhausts_at: f.exhausts_at.map(ts),

@@ -10,13 +10,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Ctx;
 use crate::alert::Resolution;
-use crate::api::{self, Client, usage::Fetched};
+use crate::api::{self, Client, analytics, usage::Fetched};
 use crate::apply::{self, Changes};
 use crate::cli::SyncArgs;
 use crate::config::{Account, Selector, UsageSource, admin_key};
+use crate::quota::QuotaType;
 use crate::records::{CostDay, ListedKey};
 use crate::store::{self, Store, accounts, keys, usage};
-use crate::{metrics, notify, output, time, window};
+use crate::{evaluate, metrics, notify, output, time, window};
 
 /// Kept back from the deadline for the textfile and the heartbeat.
 const EXPORT_RESERVE: Duration = Duration::from_secs(2);
@@ -76,7 +77,8 @@ fn sync(
     let accounts = crate::config::select(&all, &args.filter.accounts)?;
     let first_day = first_day(store, ctx, args, &accounts)?;
     let before = client.requests;
-    let fetched = fetch_usage(&mut client, ctx, args, &accounts, first_day)?;
+    let fetched = fetch_usage(store, &mut client, ctx, args, &accounts, first_day)?;
+    warn_unreported(ctx, &fetched.unreported);
     let usage_requests = client.requests - before;
     let fetch_took = started.elapsed();
     let cost = match fetch_cost(store, ctx, args, &accounts, &mut client) {
@@ -110,6 +112,25 @@ fn sync(
     }
 }
 
+/// One warning line when the read left out counts that some quota needs.
+fn warn_unreported(ctx: &Ctx, unreported: &[&str]) {
+    let fields: Vec<String> = unreported.iter().map(|f| (*f).to_string()).collect();
+    let quotas: Vec<&str> = evaluate::unmeasurable(&fields)
+        .into_iter()
+        .map(QuotaType::as_str)
+        .collect();
+    if quotas.is_empty() {
+        return;
+    }
+    log::warn!(
+        "the {} source reported no {} in any row: {} not measured for the accounts that have limits on {} (see quota status)",
+        ctx.config.api.usage_source.as_str(),
+        fields.join(", "),
+        quotas.join(", "),
+        if quotas.len() == 1 { "it" } else { "them" }
+    );
+}
+
 /// The first day the usage request covers: the trailing window, back to the last sync after
 /// a gap, or the whole period for new accounts and `--full`.
 fn first_day(
@@ -135,6 +156,7 @@ fn first_day(
 /// One grouped usage request (and its pages). `--account` with only key accounts narrows the
 /// request itself.
 fn fetch_usage(
+    store: &mut Store,
     client: &mut Client,
     ctx: &Ctx,
     args: &SyncArgs,
@@ -153,22 +175,91 @@ fn fetch_usage(
     } else {
         Vec::new()
     };
-    let api = &ctx.config.api;
-    match api.usage_source {
+    match ctx.config.api.usage_source {
         UsageSource::Messages => api::usage::fetch(client, first_day, &key_ids),
-        UsageSource::Analytics => {
-            let endpoint = api::analytics::Endpoint {
-                path: &api.analytics_path,
-                bucket_param: &api.analytics_bucket_param,
-                beta: &api.analytics_beta,
-            };
-            api::analytics::fetch(client, &endpoint, first_day, &key_ids)
-        }
+        UsageSource::Analytics => fetch_analytics(store, client, ctx, first_day, &key_ids),
     }
 }
 
+fn endpoint(api: &crate::config::Api) -> analytics::Endpoint<'_> {
+    analytics::Endpoint {
+        usage_path: &api.analytics_path,
+        cost_path: analytics::COST_PATH,
+        bucket_param: &api.analytics_bucket_param,
+        beta: &api.analytics_beta,
+        page_size: api.analytics_page_size,
+    }
+}
+
+/// The analytics source, in windows of at most 31 days, oldest first. Every window but the
+/// last is stored as soon as it is read, with a mark of where the read got to: a run cut by
+/// its deadline keeps those days and the next run carries on after them. The last window is
+/// returned for the sync's own transaction, which also clears the mark.
+fn fetch_analytics(
+    store: &mut Store,
+    client: &mut Client,
+    ctx: &Ctx,
+    first_day: NaiveDate,
+    key_ids: &[&str],
+) -> Result<Fetched> {
+    let ep = endpoint(&ctx.config.api);
+    let resume = resume_day(store, first_day, ctx.now)?;
+    if let Some(day) = resume {
+        log::info!(
+            "carrying on the analytics read from {first_day} at {day}, where the last run stopped"
+        );
+    }
+    let windows = analytics::windows(resume.unwrap_or(first_day), ctx.now);
+    let mut out = Fetched::default();
+    let mut seen = analytics::Reported::default();
+    for (i, w) in windows.iter().enumerate() {
+        let (fetched, reported) = analytics::read_usage(client, &ep, *w, key_ids).map_err(|e| {
+            match (i, resume) {
+                (0, None) => e,
+                _ => e.context(format!(
+                    "the analytics read from {first_day} was cut short: the days before {} are stored and the next run carries on from there",
+                    w.start.date_naive()
+                )),
+            }
+        })?;
+        seen.merge(reported);
+        out.pages += fetched.pages;
+        out.data_as_of = fetched.data_as_of.or(out.data_as_of.take());
+        if i + 1 < windows.len() {
+            let mark = format!("{first_day} {}", w.end_day());
+            store.write(|tx| {
+                usage::upsert(tx, &fetched.rows, UsageSource::Analytics.as_str(), ctx.now)?;
+                store::set_state(tx, store::USAGE_RESUME, &mark)
+            })?;
+            log::info!("analytics {w}: {} rows stored", fetched.rows.len());
+        } else {
+            out.rows = fetched.rows;
+        }
+    }
+    out.unreported = seen.missing();
+    Ok(out)
+}
+
+/// Where an earlier analytics read of the same range stopped, if one did.
+fn resume_day(
+    store: &mut Store,
+    first_day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Option<NaiveDate>> {
+    let mark = store.read(|tx| store::get_state(tx, store::USAGE_RESUME))?;
+    let parsed = mark.as_deref().and_then(|m| {
+        let (from, next) = m.split_once(' ')?;
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+        Some((day(from)?, day(next)?))
+    });
+    Ok(parsed
+        .filter(|(from, next)| *from == first_day && *next > first_day && *next <= now.date_naive())
+        .map(|(_, next)| next))
+}
+
 /// Cost is daily data: read at most every `cost_interval_minutes`, and only when a workspace
-/// or organization account has a cost limit. `None` when not due.
+/// or organization account has a cost limit. `None` when not due. With the analytics source
+/// it comes from `/analytics/cost` in windows of at most 31 days; else from the cost report.
 fn fetch_cost(
     store: &mut Store,
     ctx: &Ctx,
@@ -195,7 +286,17 @@ fn fetch_cost(
         config.database.retention_days,
         ctx.now,
     );
-    api::cost::fetch(client, from).map(Some)
+    match config.api.usage_source {
+        UsageSource::Messages => api::cost::fetch(client, from).map(Some),
+        UsageSource::Analytics => {
+            let ep = endpoint(&config.api);
+            let mut rows = Vec::new();
+            for w in analytics::windows(from, ctx.now) {
+                rows.extend(analytics::read_cost(client, &ep, w)?);
+            }
+            Ok(Some(rows))
+        }
+    }
 }
 
 /// Stores what was fetched and evaluates every account, in one transaction: all of it or
@@ -218,6 +319,13 @@ fn store_and_evaluate(
         usage::upsert(tx, &rows.take().unwrap_or_default(), source.as_str(), now)?;
         if let Some(as_of) = &fetched.data_as_of {
             store::set_state(tx, store::USAGE_AS_OF, as_of)?;
+        }
+        // The read is whole: no resume mark, and what it left out is what status explains.
+        store::clear_state(tx, store::USAGE_RESUME)?;
+        if fetched.unreported.is_empty() {
+            store::clear_state(tx, store::USAGE_UNREPORTED)?;
+        } else {
+            store::set_state(tx, store::USAGE_UNREPORTED, &fetched.unreported.join(","))?;
         }
         if let Some(rows) = &cost {
             store::cost::upsert(tx, rows, now)?;

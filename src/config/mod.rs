@@ -95,6 +95,8 @@ pub struct Api {
     pub analytics_path: String,
     pub analytics_bucket_param: String,
     pub analytics_beta: String,
+    /// Rows per analytics page (`limit`), 1–1000.
+    pub analytics_page_size: u32,
     /// The cost report is daily data: poll it at most this often.
     pub cost_interval: Duration,
 }

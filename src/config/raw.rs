@@ -68,6 +68,7 @@ pub struct RawApi {
     pub analytics_path: Option<String>,
     pub analytics_bucket_param: Option<String>,
     pub analytics_beta: Option<String>,
+    pub analytics_page_size: Option<i64>,
     pub cost_interval_minutes: Option<i64>,
 }
 

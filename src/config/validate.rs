@@ -117,7 +117,7 @@ fn api(a: &RawApi, env: &dyn Fn(&str) -> Option<OsString>, err: Err<'_>) -> Resu
     let analytics_path = non_empty(
         &a.analytics_path,
         "api.analytics_path",
-        "/v1/organizations/analytics/usage",
+        crate::api::analytics::USAGE_PATH,
     )?;
     if !analytics_path.starts_with('/') {
         return Err(err(
@@ -146,6 +146,8 @@ fn api(a: &RawApi, env: &dyn Fn(&str) -> Option<OsString>, err: Err<'_>) -> Resu
             "api.analytics_beta",
             "analytics-usage-cost-2026-08-24",
         )?,
+        analytics_page_size: in_range(a.analytics_page_size, 1000, 1, 1000)
+            .map_err(|p| err("api.analytics_page_size", p))?,
         cost_interval: minutes(a.cost_interval_minutes, 15, "api.cost_interval_minutes")?,
         admin_key_file: a.admin_key_file.clone(),
         base_url,

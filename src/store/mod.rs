@@ -11,8 +11,9 @@
 //! - **`Store`**: `open(path)` (create, migrate, refuse a newer schema), `write(f)` (one
 //!   serialisable write transaction, all or nothing, that waits its turn under contention),
 //!   `read(f)` (one consistent snapshot). Everything below takes the transaction, `Tx`.
-//! - **state** (`get_state`, `set_state`): small named facts (`LAST_SUCCESS`, `COST_SYNCED`,
-//!   `KEYS_LISTED`, `USAGE_AS_OF`) as text.
+//! - **state** (`get_state`, `set_state`, `clear_state`): small named facts
+//!   (`LAST_SUCCESS`, `COST_SYNCED`, `KEYS_LISTED`, `USAGE_AS_OF`, `USAGE_UNREPORTED`,
+//!   `USAGE_RESUME`) as text.
 //! - **`usage`**: `upsert(rows, source, now)` per (key, workspace, day), replacing, never
 //!   adding; `segment_sums(bounds)` sums per (key, workspace) between ascending bounds;
 //!   `prune(before)`.
@@ -68,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_usage_by_day",
         include_str!("../../migrations/0003_usage_by_day.sql"),
+    ),
+    (
+        "0004_unreported_counts",
+        include_str!("../../migrations/0004_unreported_counts.sql"),
     ),
 ];
 
@@ -280,6 +285,13 @@ pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Removes one fact from `sync_state`.
+pub fn clear_state(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM sync_state WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
 /// The `sync_state` key of the last successful sync's time.
 pub const LAST_SUCCESS: &str = "last_success_at";
 /// The `sync_state` key of the last successful cost report fetch.
@@ -288,6 +300,12 @@ pub const COST_SYNCED: &str = "cost_synced_at";
 pub const KEYS_LISTED: &str = "keys_listed_at";
 /// The `sync_state` key of the usage source's own "data as of" watermark (analytics).
 pub const USAGE_AS_OF: &str = "usage_data_as_of";
+/// The `sync_state` key of the count fields the last usage read found in no row
+/// (comma-separated), for the "not measured" reasons.
+pub const USAGE_UNREPORTED: &str = "usage_unreported";
+/// The `sync_state` key of an analytics read cut short: `FIRST NEXT` (days), meaning the
+/// read that began at FIRST has stored every day before NEXT.
+pub const USAGE_RESUME: &str = "usage_resume";
 
 /// A stored timestamp, as a column conversion error when it is not one.
 fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {

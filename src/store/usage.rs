@@ -21,36 +21,40 @@ pub fn upsert(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO usage_daily (api_key_id, workspace_id, day, uncached_input_tokens,
              cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
-             requests, source, fetched_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             total_tokens, requests, source, fetched_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
              uncached_input_tokens = excluded.uncached_input_tokens,
              cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
              cache_creation_1h_tokens = excluded.cache_creation_1h_tokens,
              cache_read_tokens = excluded.cache_read_tokens,
              output_tokens = excluded.output_tokens,
+             total_tokens = excluded.total_tokens,
              requests = excluded.requests,
              source = excluded.source,
              fetched_at = excluded.fetched_at
          -- Re-reading a day that did not change writes nothing.
          WHERE (uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
-                output_tokens, requests, source)
+                output_tokens, total_tokens, requests, source)
                IS NOT (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens, excluded.cache_creation_1h_tokens,
-                       excluded.cache_read_tokens, excluded.output_tokens, excluded.requests, excluded.source)",
+                       excluded.cache_read_tokens, excluded.output_tokens, excluded.total_tokens, excluded.requests,
+                       excluded.source)",
     )?;
     let now = ts(now);
+    let count = |v: Option<u64>| v.map(to_i64).transpose();
     for r in rows {
         let d = day(r.day);
         stmt.execute(params![
             r.api_key_id.as_deref().unwrap_or(""),
             r.workspace_id.as_deref().unwrap_or(""),
             d,
-            to_i64(r.uncached_input_tokens)?,
-            to_i64(r.cache_creation_5m_tokens)?,
-            to_i64(r.cache_creation_1h_tokens)?,
-            to_i64(r.cache_read_tokens)?,
-            to_i64(r.output_tokens)?,
-            r.requests.map(to_i64).transpose()?,
+            count(r.uncached_input_tokens)?,
+            count(r.cache_creation_5m_tokens)?,
+            count(r.cache_creation_1h_tokens)?,
+            count(r.cache_read_tokens)?,
+            count(r.output_tokens)?,
+            count(r.total_tokens)?,
+            count(r.requests)?,
             source,
             now,
         ])
@@ -67,7 +71,7 @@ fn to_i64(v: u64) -> Result<i64> {
 /// one row per segment that has usage, dated at the segment's start, covering
 /// `[bounds[0], bounds[last])`. The caller picks bounds so that every range it sums starts and
 /// ends on one, which makes the sums exact while their number does not grow with the days
-/// stored. A segment's `requests` is `None` when any of its days has none.
+/// stored. A segment's count is `None` when any of its days lacks it.
 pub fn segment_sums(conn: &Connection, bounds: &[NaiveDate]) -> Result<Vec<DayUsage>> {
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
         return Ok(Vec::new());
@@ -87,7 +91,7 @@ pub fn segment_sums(conn: &Connection, bounds: &[NaiveDate]) -> Result<Vec<DayUs
     let mut sums: HashMap<(usize, usize, usize), DayUsage> = HashMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT api_key_id, workspace_id, day, uncached_input_tokens, cache_creation_5m_tokens,
-                cache_creation_1h_tokens, cache_read_tokens, output_tokens, requests
+                cache_creation_1h_tokens, cache_read_tokens, output_tokens, total_tokens, requests
          FROM usage_daily WHERE day >= ?1 AND day < ?2",
     )?;
     let mut rows = stmt.query([day(*first), day(*last)])?;
@@ -104,7 +108,8 @@ pub fn segment_sums(conn: &Connection, bounds: &[NaiveDate]) -> Result<Vec<DayUs
             cache_creation_1h_tokens: r.get(5)?,
             cache_read_tokens: r.get(6)?,
             output_tokens: r.get(7)?,
-            requests: r.get(8)?,
+            total_tokens: r.get(8)?,
+            requests: r.get(9)?,
             ..DayUsage::default()
         };
         sums.entry(key)

@@ -181,8 +181,11 @@ impl TestEnv {
             api_key_id: key.map(String::from),
             workspace_id: workspace.map(String::from),
             day: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
-            uncached_input_tokens: input,
-            output_tokens: output,
+            uncached_input_tokens: Some(input),
+            cache_creation_5m_tokens: Some(0),
+            cache_creation_1h_tokens: Some(0),
+            cache_read_tokens: Some(0),
+            output_tokens: Some(output),
             ..Default::default()
         };
         let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();

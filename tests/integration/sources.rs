@@ -1,86 +1,10 @@
-//! Wider sources: request counts from the analytics beta, key discovery, USD cost from the
-//! cost report, and forecast alerts.
+//! Wider sources: key discovery, USD cost from the cost report, and forecast alerts. The
+//! analytics source has its own file.
 
 use serde_json::Value;
 
-use crate::standin::{ANALYTICS_PATH, COST_PATH, KEYS_PATH, Layout, USAGE_PATH, Usage};
+use crate::standin::{COST_PATH, KEYS_PATH, Usage};
 use crate::sync::{at, setup};
-
-const ANALYTICS: &str = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\nrequest_limit = 100\ntoken_limit = 1000000\n";
-
-#[test]
-fn analytics_counts_requests_in_the_bucket_layout() {
-    let (env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
-    api.set_layout(Layout::Buckets, Some("2026-11-20T08:00:00Z"));
-    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 100, 10).requests(40));
-    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(45));
-    let out = env.run(&["sync"]).ok();
-    assert_eq!(api.count(ANALYTICS_PATH), 1, "{}", out.stderr);
-    assert_eq!(api.count(USAGE_PATH), 0);
-    let req = api
-        .requests()
-        .into_iter()
-        .find(|r| r.path == ANALYTICS_PATH)
-        .unwrap();
-    assert_eq!(req.param("time_bucket_width"), Some("1d"));
-    let s = env.run(&["status", "--json"]).ok().json();
-    assert_eq!(s[0]["quotas"]["requests"]["used"], 85);
-    assert_eq!(s[0]["quotas"]["requests"]["measured"], true);
-    assert_eq!(s[0]["data_as_of"], "2026-11-20T08:00:00Z");
-    let alerts = env.open_alerts();
-    let threshold: Vec<_> = alerts
-        .iter()
-        .filter(|a| a["type"] == "approaching_limit")
-        .collect();
-    assert_eq!(
-        (
-            threshold[0]["quota_type"].as_str(),
-            threshold[0]["threshold"].as_i64()
-        ),
-        (Some("requests"), Some(80))
-    );
-    assert!(
-        env.run(&["status"])
-            .ok()
-            .stdout
-            .contains("usage data as of 2026-11-20T08:00:00Z")
-    );
-}
-
-#[test]
-fn analytics_rows_layout_and_missing_counts() {
-    let (env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
-    api.set_layout(Layout::Rows, None);
-    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(96));
-    env.run(&["sync"]).ok();
-    let s = env.run(&["status", "--json"]).ok().json();
-    assert_eq!(s[0]["quotas"]["requests"]["used"], 96);
-    assert_eq!(s[0]["quotas"]["tokens"]["used"], 110);
-    // A day whose rows carry no request count: not measured, never a guessed 0.
-    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 100, 10));
-    env.run(&["sync", "--full"]).ok();
-    let s = env.run(&["status", "--json"]).ok().json();
-    assert_eq!(s[0]["quotas"]["requests"]["measured"], false, "{}", s[0]);
-    assert_eq!(s[0]["quotas"]["requests"]["used"], Value::Null);
-}
-
-#[test]
-fn analytics_rows_in_neither_layout_are_refused_naming_what_is_missing() {
-    let (env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
-    api.set_layout(Layout::Neither, None);
-    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(5));
-    let run = env.run(&["sync"]).code(1);
-    let line = run.error_line();
-    assert!(
-        line.contains("has neither results (bucket layout) nor group/usage (row layout)"),
-        "{line}"
-    );
-    let stored: i64 = env
-        .conn()
-        .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored, 0);
-}
 
 #[test]
 fn messages_source_never_alerts_on_requests() {

@@ -138,6 +138,22 @@ fn spend_cap_is_not_retried_and_is_explained() {
 }
 
 #[test]
+fn a_spend_limit_of_its_own_is_named_not_blamed_on_the_url() {
+    let (env, api, before) = synced_once();
+    api.fail_always(Fault::OwnSpendLimit);
+    let run = env.run(&["sync"]).code(1);
+    assert_eq!(api.usage_requests(), 1, "not retried");
+    let line = run.error_line();
+    assert!(
+        line.contains("a spend limit it set itself")
+            && line.contains("regain access on 2026-12-01"),
+        "{line}"
+    );
+    assert!(!line.contains("base_url"), "{line}");
+    assert_untouched(&env, &before);
+}
+
+#[test]
 fn refused_key_is_explained_and_not_retried() {
     let (mut env, api, before) = synced_once();
     env.extra_env.push((

@@ -70,16 +70,15 @@ pub struct Key {
     pub workspace_id: Option<String>,
 }
 
-/// How the analytics endpoint lays out its rows (ADMIN_API.md §3 allows both).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Layout {
-    /// The §1 envelope: buckets with `results`, fields at the row's top level.
-    #[default]
-    Buckets,
-    /// Flat rows with `group` and `usage` objects.
-    Rows,
-    /// Rows with neither: quota must refuse them.
-    Neither,
+/// How the analytics endpoints answer, beyond the data (ADMIN_API.md §3).
+#[derive(Debug, Clone, Default)]
+pub struct Analytics {
+    /// Count fields left out of every usage row (`"output_tokens"`, `"cache_creation"`, …).
+    pub drop: Vec<String>,
+    /// `cost.amount` as a JSON number instead of the usual decimal string.
+    pub amount_as_number: bool,
+    /// `data_refreshed_at` on every page, when set.
+    pub refreshed_at: Option<String>,
 }
 
 /// What a request can be made to suffer.
@@ -93,6 +92,8 @@ pub enum Fault {
     },
     /// 429 with `error.details.error_code = enforced_spend_limit_reached`, no retry-after.
     SpendCap,
+    /// The 400 a spend limit the organization set itself gives.
+    OwnSpendLimit,
     /// A 200 whose JSON stops halfway (the connection closes early).
     Truncated,
     /// A 200 that sends one byte per interval.
@@ -151,8 +152,9 @@ struct State {
     keys: Vec<Key>,
     /// (workspace, day, cents as the API's decimal string)
     cost: Vec<(Option<String>, NaiveDate, String)>,
-    layout: Layout,
-    data_refreshed_at: Option<String>,
+    analytics: Analytics,
+    /// Requests that pass before `fail_after`'s fault applies, and that fault.
+    fail_after: Option<(usize, Fault)>,
     now: Option<DateTime<Utc>>,
     admin_key: String,
     faults: VecDeque<Fault>,
@@ -236,10 +238,14 @@ impl StandIn {
             .push((workspace.map(String::from), day, cents.into()));
     }
 
-    pub fn set_layout(&self, layout: Layout, data_refreshed_at: Option<&str>) {
-        let mut s = self.state.lock().unwrap();
-        s.layout = layout;
-        s.data_refreshed_at = data_refreshed_at.map(String::from);
+    /// How the analytics endpoints answer from now on.
+    pub fn set_analytics(&self, analytics: Analytics) {
+        self.state.lock().unwrap().analytics = analytics;
+    }
+
+    /// The next `n` requests are served; every one after fails like this until `heal`.
+    pub fn fail_after(&self, n: usize, fault: Fault) {
+        self.state.lock().unwrap().fail_after = Some((n, fault));
     }
 
     pub fn count(&self, path: &str) -> usize {
@@ -274,6 +280,7 @@ impl StandIn {
         s.path_faults.clear();
         s.forever = None;
         s.faults.clear();
+        s.fail_after = None;
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -296,6 +303,7 @@ pub const USAGE_PATH: &str = "/v1/organizations/usage_report/messages";
 pub const KEYS_PATH: &str = "/v1/organizations/api_keys";
 pub const COST_PATH: &str = "/v1/organizations/cost_report";
 pub const ANALYTICS_PATH: &str = "/v1/organizations/analytics/usage";
+pub const ANALYTICS_COST_PATH: &str = "/v1/organizations/analytics/cost";
 pub const ANALYTICS_BETA: &str = "analytics-usage-cost-2026-08-24";
 
 /// `GET /v1/organizations/api_keys`: `status` filter, `limit` (≤ 1000), `after_id` paging.
@@ -370,67 +378,198 @@ fn cost_report(
     Ok(json!({"data": data, "has_more": has_more, "next_page": if has_more { Value::String(format!("page_{day}")) } else { Value::Null }}).to_string())
 }
 
-/// `GET /v1/organizations/analytics/usage` (beta), in the layout the test chose.
-fn analytics(
+/// The analytics API's range and paging (ADMIN_API.md §3): `starting_at` (required),
+/// `ending_at` (default: the earlier of now and `starting_at` + 31 days; a longer range is a
+/// 400), `time_bucket_width` (1d), `limit` rows a page (1–1000, default 100) and an opaque
+/// `page` cursor. Returns the days whose buckets start in the range, the limit and the offset.
+fn analytics_range(
     req: &Request,
-    usage: &[Usage],
-    layout: Layout,
-    refreshed: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<String, String> {
+) -> Result<(Vec<NaiveDate>, usize, usize), String> {
     if req.param("bucket_width").is_some() {
         return Err(
             "bucket_width: unknown parameter (this endpoint takes time_bucket_width)".into(),
         );
     }
-    let (first, end, limit) = window(req, "time_bucket_width", now)?;
-    let keys = req.params("api_key_ids[]");
-    let mut data = Vec::new();
-    let mut buckets = 0;
-    let mut day = first;
-    while day < end && buckets < limit {
-        let rows: Vec<&Usage> = usage
-            .iter()
-            .filter(|u| {
-                u.day == day
-                    && (keys.is_empty()
-                        || u.api_key_id.as_deref().is_some_and(|k| keys.contains(&k)))
+    let time = |name: &str| -> Result<Option<DateTime<Utc>>, String> {
+        req.param(name)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| format!("{name}: {e}"))
             })
-            .collect();
-        let start = format!("{day}T00:00:00Z");
-        let stop = format!("{}T00:00:00Z", day + Days::days(1));
-        match layout {
-            Layout::Buckets => {
-                let results: Vec<Value> = rows
-                    .iter()
-                    .map(|u| json!({"uncached_input_tokens": u.uncached_input_tokens,
-                        "cache_creation": {"ephemeral_5m_input_tokens": u.cache_creation_5m, "ephemeral_1h_input_tokens": u.cache_creation_1h},
-                        "cache_read_input_tokens": u.cache_read, "output_tokens": u.output_tokens, "requests": u.requests,
-                        "api_key_id": u.api_key_id, "workspace_id": u.workspace_id}))
-                    .collect();
-                data.push(json!({"starting_at": start, "ending_at": stop, "results": results}));
-            }
-            Layout::Rows => {
-                for u in rows {
-                    data.push(json!({"starting_at": start, "ending_at": stop,
-                        "group": {"api_key_id": u.api_key_id, "workspace_id": u.workspace_id},
-                        "usage": {"uncached_input_tokens": u.uncached_input_tokens, "cache_creation_input_tokens": u.cache_creation_5m + u.cache_creation_1h,
-                                  "cache_read_input_tokens": u.cache_read, "output_tokens": u.output_tokens, "requests": u.requests,
-                                  "total_tokens": u.uncached_input_tokens + u.output_tokens}}));
-                }
-            }
-            Layout::Neither => {
-                for u in rows {
-                    data.push(json!({"starting_at": start, "ending_at": stop, "total_tokens": u.uncached_input_tokens + u.output_tokens}));
-                }
-            }
+            .transpose()
+    };
+    let start = time("starting_at")?.ok_or("starting_at: Field required")?;
+    let end = time("ending_at")?.unwrap_or_else(|| now.min(start + Days::days(31)));
+    if end - start > Days::days(31) {
+        return Err("ending_at: the range may span at most 31 days from starting_at".into());
+    }
+    if req.param("time_bucket_width").unwrap_or("1d") != "1d" {
+        return Err("time_bucket_width: the stand-in serves 1d only".into());
+    }
+    let limit: usize = req
+        .param("limit")
+        .unwrap_or("100")
+        .parse()
+        .map_err(|_| "limit: not an integer")?;
+    if !(1..=1000).contains(&limit) {
+        return Err(format!("limit: {limit} is outside 1–1000"));
+    }
+    let offset = match req.param("page") {
+        Some(p) => p
+            .strip_prefix("c2Vlaw")
+            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+            .ok_or("page: invalid cursor")?,
+        None => 0,
+    };
+    let mut days = Vec::new();
+    let mut day = start.date_naive();
+    while day.and_hms_opt(0, 0, 0).unwrap().and_utc() < end {
+        if day.and_hms_opt(0, 0, 0).unwrap().and_utc() >= start {
+            days.push(day);
         }
-        buckets += 1;
         day += Days::days(1);
     }
-    let has_more = day < end;
-    Ok(json!({"data": data, "has_more": has_more, "data_refreshed_at": refreshed,
-              "next_page": if has_more { Value::String(format!("page_{day}")) } else { Value::Null }}).to_string())
+    Ok((days, limit, offset))
+}
+
+/// One page of flat rows from `rows` (already sorted), with an opaque cursor.
+fn analytics_page(
+    rows: Vec<Value>,
+    limit: usize,
+    offset: usize,
+    refreshed: Option<&str>,
+) -> String {
+    let total = rows.len();
+    let page: Vec<Value> = rows.into_iter().skip(offset).take(limit).collect();
+    let next = offset + page.len();
+    let has_more = next < total;
+    json!({"data": page, "has_more": has_more, "data_refreshed_at": refreshed,
+           "next_page": if has_more { Value::String(format!("c2Vlaw{next:x}")) } else { Value::Null }})
+    .to_string()
+}
+
+/// The 19 dimensions of a row's `group`, null unless grouped by (ADMIN_API.md §3 names a few;
+/// the rest are the stand-in's filler, which quota must ignore).
+const GROUP_DIMENSIONS: [&str; 19] = [
+    "actor",
+    "actor_type",
+    "agent_id",
+    "api_key_id",
+    "context_window",
+    "cost_type",
+    "inference_geo",
+    "model",
+    "service_account_id",
+    "service_tier",
+    "session_id",
+    "speed",
+    "token_type",
+    "tool",
+    "user_id",
+    "workspace_id",
+    "account_id",
+    "platform",
+    "region",
+];
+
+fn group(grouped: &[&str], values: &[(&str, Option<&str>)]) -> Value {
+    let mut g = serde_json::Map::new();
+    for d in GROUP_DIMENSIONS {
+        let v = values
+            .iter()
+            .find(|(k, _)| *k == d && grouped.contains(k))
+            .and_then(|(_, v)| *v);
+        g.insert(
+            d.to_string(),
+            v.map_or(Value::Null, |v| Value::String(v.into())),
+        );
+    }
+    Value::Object(g)
+}
+
+/// `GET /v1/organizations/analytics/usage`: flat rows per (key, workspace, day), sorted by
+/// `total_tokens` descending, `limit` rows a page.
+fn analytics_usage(
+    req: &Request,
+    usage: &[Usage],
+    a: &Analytics,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let (days, limit, offset) = analytics_range(req, now)?;
+    let grouped = req.params("group_by[]");
+    let keys = req.params("api_key_ids[]");
+    let mut rows: Vec<(u64, Value)> = Vec::new();
+    for u in usage.iter().filter(|u| {
+        days.contains(&u.day)
+            && (keys.is_empty() || u.api_key_id.as_deref().is_some_and(|k| keys.contains(&k)))
+    }) {
+        let total = u.uncached_input_tokens
+            + u.cache_creation_5m
+            + u.cache_creation_1h
+            + u.cache_read
+            + u.output_tokens;
+        let mut counts = json!({"uncached_input_tokens": u.uncached_input_tokens,
+            "cache_creation": {"ephemeral_5m_input_tokens": u.cache_creation_5m, "ephemeral_1h_input_tokens": u.cache_creation_1h},
+            "cache_read_input_tokens": u.cache_read, "output_tokens": u.output_tokens,
+            "server_tool_use": {"web_search_requests": 0}, "total_tokens": total, "requests": u.requests});
+        for field in &a.drop {
+            counts.as_object_mut().unwrap().remove(field);
+        }
+        let g = group(
+            &grouped,
+            &[
+                ("api_key_id", u.api_key_id.as_deref()),
+                ("workspace_id", u.workspace_id.as_deref()),
+            ],
+        );
+        rows.push((total, json!({"starting_at": format!("{}T00:00:00Z", u.day),
+            "ending_at": format!("{}T00:00:00Z", u.day + Days::days(1)), "group": g, "usage": counts})));
+    }
+    // Sorted by total_tokens, descending; ties in a fixed order so pages are stable.
+    rows.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then_with(|| x.1.to_string().cmp(&y.1.to_string()))
+    });
+    Ok(analytics_page(
+        rows.into_iter().map(|(_, v)| v).collect(),
+        limit,
+        offset,
+        a.refreshed_at.as_deref(),
+    ))
+}
+
+/// `GET /v1/organizations/analytics/cost`: flat rows per (workspace, day), `cost.amount` in
+/// cents as a decimal string (or a JSON number, on request).
+fn analytics_cost(
+    req: &Request,
+    cost: &[(Option<String>, NaiveDate, String)],
+    a: &Analytics,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let (days, limit, offset) = analytics_range(req, now)?;
+    let grouped = req.params("group_by[]");
+    let rows: Vec<Value> = cost
+        .iter()
+        .filter(|(_, d, _)| days.contains(d))
+        .map(|(ws, day, cents)| {
+            let amount = if a.amount_as_number {
+                serde_json::from_str::<Value>(cents).unwrap()
+            } else {
+                Value::String(cents.clone())
+            };
+            json!({"starting_at": format!("{day}T00:00:00Z"), "ending_at": format!("{}T00:00:00Z", *day + Days::days(1)),
+                   "group": group(&grouped, &[("workspace_id", ws.as_deref())]),
+                   "cost": {"amount": amount, "currency": "USD", "list_amount": amount, "requests": null}})
+        })
+        .collect();
+    Ok(analytics_page(
+        rows,
+        limit,
+        offset,
+        a.refreshed_at.as_deref(),
+    ))
 }
 
 /// `starting_at` (required), `ending_at` (or the end of `now`'s day), the bucket width
@@ -485,9 +624,18 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             .iter()
             .find(|(p, _)| *p == req.path)
             .map(|(_, f)| f.clone());
+        let after = match &mut s.fail_after {
+            Some((0, f)) => Some(f.clone()),
+            Some((n, _)) => {
+                *n -= 1;
+                None
+            }
+            None => None,
+        };
         let fault = on_path
             .or_else(|| s.faults.pop_front())
-            .or_else(|| s.forever.clone());
+            .or_else(|| s.forever.clone())
+            .or(after);
         let key_ok = req.header("x-api-key") == Some(s.admin_key.as_str());
         (
             fault,
@@ -520,6 +668,17 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                     "injected fault",
                     retry_after,
                     &request_id,
+                );
+            }
+            Fault::OwnSpendLimit => {
+                let body = json!({"type": "error", "error": {"type": "invalid_request_error",
+                    "message": "You have reached your specified API usage limits. You will regain access on 2026-12-01 at 00:00 UTC."},
+                    "request_id": request_id});
+                return respond(
+                    &mut stream,
+                    400,
+                    &[("request-id", &request_id)],
+                    body.to_string().as_bytes(),
                 );
             }
             Fault::SpendCap => {
@@ -639,16 +798,16 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         match req.path.as_str() {
             KEYS_PATH => Some(api_keys(&req, &s.keys)),
             COST_PATH => Some(cost_report(&req, &s.cost, now)),
-            ANALYTICS_PATH if req.header("anthropic-beta") != Some(ANALYTICS_BETA) => Some(Err(
-                "the analytics API needs anthropic-beta: analytics-usage-cost-2026-08-24".into(),
-            )),
-            ANALYTICS_PATH => Some(analytics(
-                &req,
-                &s.usage,
-                s.layout,
-                s.data_refreshed_at.as_deref(),
-                now,
-            )),
+            ANALYTICS_PATH | ANALYTICS_COST_PATH
+                if req.header("anthropic-beta") != Some(ANALYTICS_BETA) =>
+            {
+                Some(Err(
+                    "the analytics API needs anthropic-beta: analytics-usage-cost-2026-08-24"
+                        .into(),
+                ))
+            }
+            ANALYTICS_PATH => Some(analytics_usage(&req, &s.usage, &s.analytics, now)),
+            ANALYTICS_COST_PATH => Some(analytics_cost(&req, &s.cost, &s.analytics, now)),
             _ => None,
         }
     };

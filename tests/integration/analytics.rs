@@ -1,0 +1,433 @@
+//! The Usage and Cost Analytics API as a source (ADMIN_API.md §3): rows paged by `limit`,
+//! windows of at most 31 days with `ending_at`, runs cut short and carried on, counts that
+//! are absent, and USD cost from `/analytics/cost`.
+
+use serde_json::Value;
+
+use crate::standin::{
+    ANALYTICS_BETA, ANALYTICS_COST_PATH, ANALYTICS_PATH, Analytics, COST_PATH, Fault, Request,
+    USAGE_PATH, Usage,
+};
+use crate::sync::{at, setup};
+
+const ANALYTICS: &str = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\nrequest_limit = 100\ntoken_limit = 1000000\n";
+
+fn analytics_requests(api: &crate::standin::StandIn, path: &str) -> Vec<Request> {
+    api.requests()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .collect()
+}
+
+fn stored_rows(env: &crate::env::TestEnv) -> i64 {
+    env.conn()
+        .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn rows_are_paged_by_limit_with_ending_at_and_the_beta_header() {
+    let config = format!("{ANALYTICS}\n[[accounts]]\nname = \"all\"\norganization = true\n");
+    let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    api.set_analytics(Analytics {
+        refreshed_at: Some("2026-11-20T08:00:00Z".into()),
+        ..Analytics::default()
+    });
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 100, 10).requests(40));
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(45));
+    let mut rows = Vec::new();
+    for k in 0..1499 {
+        for day in ["2026-11-19", "2026-11-20"] {
+            rows.push(
+                Usage::new(Some(&format!("apikey_{k:04}")), Some("wrkspc_w"), day, 1, 1)
+                    .requests(1),
+            );
+        }
+    }
+    api.put_all(rows);
+    let out = env.run(&["sync"]).ok();
+    let reqs = analytics_requests(&api, ANALYTICS_PATH);
+    assert_eq!(
+        reqs.len(),
+        3,
+        "3,000 rows in 3 pages of 1,000: {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("3 pages, 3000 rows"), "{}", out.stdout);
+    assert_eq!(api.count(USAGE_PATH), 0);
+    for r in &reqs {
+        assert_eq!(r.param("limit"), Some("1000"));
+        // A new account: its whole period, in one window.
+        assert_eq!(r.param("starting_at"), Some("2026-11-01T00:00:00Z"));
+        assert_eq!(r.param("ending_at"), Some("2026-11-20T12:00:00Z"));
+        assert_eq!(r.param("time_bucket_width"), Some("1d"));
+        assert_eq!(r.params("group_by[]"), ["api_key_id", "workspace_id"]);
+        assert_eq!(r.header("anthropic-beta"), Some(ANALYTICS_BETA));
+    }
+    assert_eq!(reqs[0].param("page"), None);
+    assert!(reqs[1].param("page").is_some() && reqs[2].param("page") != reqs[1].param("page"));
+    assert_eq!(stored_rows(&env), 3000);
+
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["requests"]["used"], 85);
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 220);
+    assert_eq!(s[1]["quotas"]["tokens"]["used"], 220 + 1499 * 2 * 2);
+    assert_eq!(s[1]["quotas"]["requests"]["used"], 85 + 1499 * 2);
+    assert_eq!(s[0]["data_as_of"], "2026-11-20T08:00:00Z");
+    let alerts = env.open_alerts();
+    let threshold: Vec<_> = alerts
+        .iter()
+        .filter(|a| a["type"] == "approaching_limit")
+        .collect();
+    assert_eq!(
+        (
+            threshold[0]["quota_type"].as_str(),
+            threshold[0]["threshold"].as_i64()
+        ),
+        (Some("requests"), Some(80))
+    );
+}
+
+#[test]
+fn the_page_size_is_a_setting_of_1_to_1000() {
+    let config = ANALYTICS.replace(
+        "usage_source = \"analytics\"",
+        "usage_source = \"analytics\"\nanalytics_page_size = 2",
+    );
+    let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    for k in 0..5 {
+        api.put(Usage::new(
+            Some(&format!("apikey_{k}")),
+            None,
+            "2026-11-20",
+            10 + k,
+            0,
+        ));
+    }
+    env.run(&["sync"]).ok();
+    let reqs = analytics_requests(&api, ANALYTICS_PATH);
+    assert_eq!(reqs.len(), 3);
+    assert!(reqs.iter().all(|r| r.param("limit") == Some("2")));
+    assert_eq!(stored_rows(&env), 5);
+    for bad in ["0", "1001"] {
+        env.write_config(&ANALYTICS.replace(
+            "usage_source = \"analytics\"",
+            &format!("usage_source = \"analytics\"\nanalytics_page_size = {bad}"),
+        ));
+        let run = env.run(&["sync"]).code(2);
+        assert!(
+            run.error_line().contains("api.analytics_page_size"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_40_day_gap_is_read_in_two_windows_without_skipping_or_doubling_a_day() {
+    let (mut env, api) = setup(ANALYTICS, "2026-10-01T06:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-10-01", 1, 0));
+    env.run(&["sync"]).ok();
+    // The timer stops for 40 days; usage lands on the days at each window's edges.
+    for (day, n) in [
+        ("2026-10-01", 1),
+        ("2026-10-31", 10),
+        ("2026-11-01", 100),
+        ("2026-11-10", 1000),
+    ] {
+        api.put(Usage::new(Some("apikey_prod"), None, day, n, 0));
+    }
+    api.clear_requests();
+    at(&mut env, &api, "2026-11-10T06:00:00Z");
+    env.run(&["sync"]).ok();
+    let reqs = analytics_requests(&api, ANALYTICS_PATH);
+    let ranges: Vec<(Option<&str>, Option<&str>)> = reqs
+        .iter()
+        .map(|r| (r.param("starting_at"), r.param("ending_at")))
+        .collect();
+    assert_eq!(
+        ranges,
+        [
+            (Some("2026-10-01T00:00:00Z"), Some("2026-11-01T00:00:00Z")),
+            (Some("2026-11-01T00:00:00Z"), Some("2026-11-10T06:00:00Z")),
+        ]
+    );
+    // The November period counts 11-01 and 11-10, each once; October's days are stored too.
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 1100);
+    assert_eq!(stored_rows(&env), 4);
+}
+
+#[test]
+fn a_run_cut_by_its_deadline_keeps_whole_windows_and_the_next_run_carries_on() {
+    let config = ANALYTICS.replace(
+        "usage_source = \"analytics\"",
+        "usage_source = \"analytics\"\ndeadline_secs = 2\ntimeout_secs = 1",
+    );
+    let (mut env, api) = setup(&config, "2026-09-01T06:00:00Z");
+    env.run(&["sync"]).ok();
+    for (day, n) in [("2026-09-05", 5), ("2026-10-05", 50), ("2026-10-20", 500)] {
+        api.put(Usage::new(Some("apikey_prod"), None, day, n, 0));
+    }
+    at(&mut env, &api, "2026-10-20T06:00:00Z");
+    api.clear_requests();
+    // The first window is served; the second hangs until the deadline ends the run.
+    api.fail_after(1, Fault::Hang);
+    let run = env.run(&["sync"]).code(1);
+    let line = run.error_line();
+    assert!(
+        line.contains("was cut short: the days before 2026-10-02 are stored and the next run carries on from there"),
+        "{line}"
+    );
+    assert!(line.contains("nothing of this window was stored"), "{line}");
+    let days: Vec<String> = {
+        let conn = env.conn();
+        let mut st = conn
+            .prepare("SELECT day FROM usage_daily ORDER BY day")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(days, ["2026-09-05"], "only the whole first window");
+    assert_eq!(
+        env.run(&["status", "--json"]).ok().json()[0]["last_synced_at"],
+        "2026-09-01T06:00:00Z",
+        "not marked as synced"
+    );
+
+    api.heal();
+    api.clear_requests();
+    at(&mut env, &api, "2026-10-20T06:01:00Z");
+    env.run(&["sync"]).ok();
+    let reqs = analytics_requests(&api, ANALYTICS_PATH);
+    assert_eq!(reqs.len(), 1, "carried on, not started over");
+    assert_eq!(reqs[0].param("starting_at"), Some("2026-10-02T00:00:00Z"));
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 550);
+    assert_eq!(s[0]["last_synced_at"], "2026-10-20T06:01:00Z");
+    let mark: i64 = env
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM sync_state WHERE key = 'usage_resume'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(mark, 0, "a whole read clears the mark");
+}
+
+#[test]
+fn each_count_left_out_is_not_measured_with_the_reason_and_never_zero() {
+    let config = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\n\
+                  token_limit = 1000\ninput_token_limit = 1000\noutput_token_limit = 1000\nrequest_limit = 1000\n";
+    // (field left out, quotas measured: tokens, input_tokens, output_tokens, requests)
+    let cases: [(&str, [bool; 4]); 6] = [
+        ("uncached_input_tokens", [true, false, true, true]),
+        ("cache_creation", [true, false, true, true]),
+        ("cache_read_input_tokens", [true, false, true, true]),
+        ("output_tokens", [true, true, false, true]),
+        ("total_tokens", [true, true, true, true]),
+        ("requests", [true, true, true, false]),
+    ];
+    for (field, measured) in cases {
+        let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+        api.set_analytics(Analytics {
+            drop: vec![field.to_string()],
+            ..Analytics::default()
+        });
+        let mut u = Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 20).requests(3);
+        u.cache_read = 7;
+        api.put(u);
+        let run = env.run(&["sync"]).ok();
+        let s = env.run(&["status", "--json"]).ok().json();
+        let q = &s[0]["quotas"];
+        for (name, m) in ["tokens", "input_tokens", "output_tokens", "requests"]
+            .iter()
+            .zip(measured)
+        {
+            assert_eq!(q[name]["measured"], m, "{field} left out: {name}: {q}");
+            if m {
+                assert!(q[name].get("reason").is_none());
+            } else {
+                assert_eq!(q[name]["used"], Value::Null, "never a guessed 0");
+                let reason = q[name]["reason"].as_str().unwrap();
+                assert!(
+                    reason.contains("reported no") && reason.contains(field),
+                    "{reason}"
+                );
+            }
+        }
+        assert_eq!(
+            q["tokens"]["used"], 127,
+            "{field}: the split, or the source's total"
+        );
+        // The total alone missing costs nothing: the split is there.
+        let affects = field != "total_tokens";
+        let warned = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("reported no"))
+            .count();
+        assert_eq!(
+            warned,
+            usize::from(affects),
+            "one warning line a sync: {}",
+            run.stderr
+        );
+        if affects {
+            assert!(run.stderr.contains(field), "{}", run.stderr);
+            let table = env.run(&["status"]).ok().stdout;
+            assert!(
+                table.contains("not measured (production): the analytics source reported no"),
+                "{table}"
+            );
+            let check = env.run(&["config", "check"]).ok().stdout;
+            assert!(
+                check.contains("not measured: the analytics source reported no"),
+                "{check}"
+            );
+        }
+        let column = match field {
+            "cache_creation" => "cache_creation_5m_tokens",
+            "cache_read_input_tokens" => "cache_read_tokens",
+            f => f,
+        };
+        let stored: Option<i64> = env
+            .conn()
+            .query_row(&format!("SELECT {column} FROM usage_daily"), [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stored, None, "{field}: NULL in the database, not 0");
+    }
+}
+
+#[test]
+fn a_malformed_count_is_an_error_naming_the_field_and_stores_nothing() {
+    let (env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
+    api.fail_next(&[Fault::Body(
+        r#"{"data":[{"starting_at":"2026-11-20T00:00:00Z","ending_at":"2026-11-21T00:00:00Z","group":{"api_key_id":"apikey_prod"},"usage":{"output_tokens":-5}}],"has_more":false,"next_page":null}"#.into(),
+    )]);
+    let run = env.run(&["sync"]).code(1);
+    assert!(
+        run.error_line()
+            .contains("data[0].usage.output_tokens = -5 is not a 64-bit count"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stored_rows(&env), 0);
+}
+
+#[test]
+fn a_repeating_cursor_is_an_error_and_stores_nothing() {
+    let (env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10));
+    api.fail_path(ANALYTICS_PATH, Fault::RepeatingCursor);
+    let run = env.run(&["sync"]).code(1);
+    assert!(
+        run.error_line().contains("cursor repeated"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stored_rows(&env), 0);
+}
+
+#[test]
+fn pagination_still_running_at_the_deadline_is_an_error_and_stores_nothing() {
+    let config = ANALYTICS.replace(
+        "usage_source = \"analytics\"",
+        "usage_source = \"analytics\"\ndeadline_secs = 2",
+    );
+    let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10));
+    api.fail_path(ANALYTICS_PATH, Fault::EndlessCursor);
+    let started = std::time::Instant::now();
+    let run = env.run(&["sync"]).code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let line = run.error_line();
+    assert!(
+        line.contains("deadline") && line.contains("nothing of this window was stored"),
+        "{line}"
+    );
+    assert!(api.count(ANALYTICS_PATH) > 64, "no fixed page cap");
+    assert_eq!(stored_rows(&env), 0);
+}
+
+#[test]
+fn cost_comes_from_analytics_cost_in_exact_cents() {
+    let config = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\ncost_limit_usd = \"10.00\"\n";
+    for as_number in [false, true] {
+        let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+        api.set_analytics(Analytics {
+            amount_as_number: as_number,
+            ..Analytics::default()
+        });
+        api.put_cost(Some("wrkspc_r"), "2026-11-18", "300");
+        api.put_cost(Some("wrkspc_r"), "2026-11-19", "200.5");
+        api.put_cost(Some("wrkspc_r"), "2026-11-20", "349.5");
+        api.put_cost(Some("wrkspc_other"), "2026-11-20", "99999");
+        env.run(&["sync"]).ok();
+        assert_eq!(
+            api.count(COST_PATH),
+            0,
+            "the legacy cost report is not called"
+        );
+        let reqs = analytics_requests(&api, ANALYTICS_COST_PATH);
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].header("anthropic-beta"), Some(ANALYTICS_BETA));
+        assert_eq!(reqs[0].params("group_by[]"), ["workspace_id"]);
+        assert_eq!(reqs[0].param("starting_at"), Some("2026-11-01T00:00:00Z"));
+        assert_eq!(reqs[0].param("ending_at"), Some("2026-11-20T12:00:00Z"));
+        assert_eq!(reqs[0].param("limit"), Some("1000"));
+        let s = env.run(&["status", "--json"]).ok().json();
+        // 300 + 200.5 + 349.5 cents = $8.50: 85 % of $10, a warning.
+        assert_eq!(
+            s[0]["quotas"]["cost_usd"]["used"], "8.5",
+            "as_number {as_number}"
+        );
+        let alerts = env.open_alerts();
+        let threshold = alerts
+            .iter()
+            .find(|a| a["type"] == "approaching_limit")
+            .unwrap();
+        assert_eq!(
+            (
+                threshold["quota_type"].as_str(),
+                threshold["threshold"].as_i64(),
+                threshold["severity"].as_str()
+            ),
+            (Some("cost_usd"), Some(80), Some("warning"))
+        );
+    }
+}
+
+#[test]
+fn a_failing_cost_endpoint_keeps_the_usage_and_names_the_endpoint() {
+    let config = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\ncost_limit_usd = \"10.00\"\ntoken_limit = 1000\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(
+        Some("apikey_a"),
+        Some("wrkspc_r"),
+        "2026-11-20",
+        900,
+        0,
+    ));
+    api.fail_path(
+        ANALYTICS_COST_PATH,
+        Fault::Status {
+            status: 403,
+            kind: "permission_error",
+            retry_after: None,
+        },
+    );
+    let run = env.run(&["sync"]).code(1);
+    assert!(
+        run.error_line().contains("the cost report failed")
+            && run.error_line().contains(ANALYTICS_COST_PATH),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stored_rows(&env), 1, "usage kept");
+}
