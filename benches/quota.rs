@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench --bench quota                       # 10,000 accounts and the growth table
 //! cargo bench --bench quota -- 10000              # one size only
+//! cargo bench --bench quota -- analytics          # the analytics source vs messages, 10,000 keys
 //! ```
 //!
 //! Whole commands are timed from spawn to exit, median of several runs, against the real
@@ -45,21 +46,30 @@ impl Bench {
 
     /// `accounts` keys with usage on each of `days`.
     fn with_days(accounts: usize, days: &[&str]) -> Bench {
+        Bench::with_source(accounts, days, "messages")
+    }
+
+    /// Like `with_days`, reading usage from `source` ("messages" or "analytics").
+    fn with_source(accounts: usize, days: &[&str], source: &str) -> Bench {
         let dir = tempfile::tempdir().unwrap();
         let api = standin::StandIn::start(KEY);
         api.set_now(NOW);
         let mut config = String::with_capacity(accounts * 100);
+        writeln!(config, "[api]\nusage_source = \"{source}\"\n").unwrap();
         let mut rows = Vec::with_capacity(accounts * 2);
         for k in 0..accounts {
             let id = format!("apikey_bench{k:06}");
             for day in days {
-                rows.push(standin::Usage::new(
-                    Some(&id),
-                    Some("wrkspc_bench"),
-                    day,
-                    1_000 + k as u64,
-                    100,
-                ));
+                rows.push(
+                    standin::Usage::new(
+                        Some(&id),
+                        Some("wrkspc_bench"),
+                        day,
+                        1_000 + k as u64,
+                        100,
+                    )
+                    .requests(10),
+                );
             }
             // Every tenth account is over 80 %, so the first sync creates alerts.
             let limit = if k % 10 == 0 {
@@ -250,11 +260,57 @@ fn size(accounts: usize) -> Vec<String> {
     ]
 }
 
+/// The analytics source at `accounts` keys, steady 2-day window: rows paged 1,000 at a time.
+fn analytics(accounts: usize) {
+    let b = Bench::with_source(accounts, &["2026-11-19", "2026-11-20"], "analytics");
+    let path = standin::ANALYTICS_PATH;
+    let first = b.run(&["sync"], now());
+    let (mut walls, mut rss, mut requests) = (Vec::new(), 0.0f64, Vec::new());
+    for i in 0..7 {
+        let before = b.api.count(path);
+        let r = b.run(&["sync"], now() + chrono::Duration::minutes(i + 1));
+        requests.push(b.api.count(path) - before);
+        walls.push(r.wall);
+        rss = rss.max(r.rss.unwrap_or(0.0));
+    }
+    let m = Bench::new(accounts);
+    let ms = sync(&m);
+    let steady = median(walls);
+    println!(
+        "\n### Analytics source, {accounts} keys, steady 2-day window ({} rows)\n",
+        accounts * 2
+    );
+    println!("| measure | analytics | messages |\n|---|---|---|");
+    println!(
+        "| usage requests per steady-state sync (pages) | {:?} | {:?} |",
+        requests, ms.requests
+    );
+    println!(
+        "| first sync (whole period, alerts created) | {:.3} s, peak RSS {:.1} MiB | {:.3} s, peak RSS {:.1} MiB |",
+        first.wall,
+        first.rss.unwrap_or(0.0),
+        ms.first,
+        ms.first_rss
+    );
+    println!(
+        "| steady-state sync, median of 7 | {steady:.3} s | {:.3} s |",
+        ms.steady
+    );
+    println!("| analytics / messages | {:.2}× | |", steady / ms.steady);
+    println!(
+        "| peak RSS, steady-state sync | {rss:.1} MiB | {:.1} MiB |",
+        ms.rss
+    );
+}
+
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "analytics") {
+        let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
+        analytics(n);
+        return;
+    }
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let only = !sizes.is_empty();
     let headline = sizes.first().copied().unwrap_or(10_000);
 
@@ -354,6 +410,8 @@ fn main() {
             3
         ) * 1000.0
     );
+
+    analytics(headline);
 
     // Late in a period: 20 days of history are summed on every sync.
     let days: Vec<String> = (1..=20).map(|d| format!("2026-11-{d:02}")).collect();
