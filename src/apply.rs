@@ -35,14 +35,23 @@ impl Changes {
 pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
     let bounds = evaluate::segment_bounds(accounts, now);
     let usage = store::usage::segment_sums(tx, &bounds)?;
+    let earliest = evaluate::earliest_start(accounts, now).date_naive();
     let cost = match store::get_state(tx, store::COST_SYNCED)? {
-        Some(_) => {
-            let earliest = evaluate::earliest_start(accounts, now).date_naive();
-            Some(store::cost::since(tx, earliest)?)
-        }
+        Some(_) => Some(store::cost::since(tx, earliest)?),
         None => None,
     };
-    Ok(Loaded { usage, cost })
+    let developers = match store::get_state(tx, store::CLAUDE_CODE_READ)? {
+        Some(_) if accounts.iter().any(|a| a.selector.is_developer()) => {
+            Some(store::developers::since(tx, earliest)?)
+        }
+        Some(_) => Some(Vec::new()),
+        None => None,
+    };
+    Ok(Loaded {
+        usage,
+        developers,
+        cost,
+    })
 }
 
 /// Records the accounts, evaluates each against stored usage and applies the alert actions,
@@ -225,7 +234,7 @@ mod tests {
             }
             let refs: Vec<&Account> = accounts.iter().collect();
             let loaded = store.read(|tx| load(tx, &refs, now)).unwrap();
-            let raw = evaluate::views(&refs, &evaluate::Inputs { usage: &rows, cost: None, source: UsageSource::Analytics }, now);
+            let raw = evaluate::views(&refs, &evaluate::Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics }, now);
             let summed = evaluate::views(&refs, &loaded.inputs(UsageSource::Analytics), now);
             for (r, s) in raw.iter().zip(&summed) {
                 prop_assert_eq!(&r.readings, &s.readings, "account {}", r.account.name);

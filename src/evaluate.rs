@@ -12,7 +12,7 @@ use crate::config::{Account, Selector, UsageSource};
 use crate::period::Period;
 use crate::quota::{DayUsage, QuotaType, Totals};
 use crate::reconcile::{Forecast, Reading};
-use crate::records::CostDay;
+use crate::records::{ActorKind, CostDay, DeveloperDay};
 
 /// One account at `now`: its period, its totals and a reading per quota type.
 #[derive(Debug, Clone)]
@@ -89,10 +89,37 @@ pub fn unmeasurable(unreported: &[String]) -> Vec<QuotaType> {
     .collect()
 }
 
+/// Why a quota of a developer account has no value.
+pub fn developer_reason(q: QuotaType) -> String {
+    match q {
+        QuotaType::Requests => "the Claude Code usage report has no request counts".into(),
+        _ => "the Claude Code usage report has not been read yet".into(),
+    }
+}
+
+/// Why a quota of `account` has no value (see `unmeasured_reason`).
+pub fn reason(
+    account: &Account,
+    q: QuotaType,
+    source: UsageSource,
+    unreported: &[String],
+) -> String {
+    if account.selector.is_developer() {
+        developer_reason(q)
+    } else {
+        unmeasured_reason(q, source, unreported)
+    }
+}
+
 /// A quota that is not measured by design, whatever the data: for `config check`.
-pub fn never_measured(q: QuotaType, source: UsageSource) -> Option<String> {
-    (q == QuotaType::Requests && !source.measures_requests())
-        .then(|| unmeasured_reason(q, source, &[]))
+pub fn never_measured(account: &Account, q: QuotaType, source: UsageSource) -> Option<String> {
+    if q != QuotaType::Requests {
+        return None;
+    }
+    if account.selector.is_developer() {
+        return Some(developer_reason(q));
+    }
+    (!source.measures_requests()).then(|| unmeasured_reason(q, source, &[]))
 }
 
 /// Rows indexed by what selectors ask for, so each account sums only its own rows.
@@ -128,6 +155,7 @@ impl<'r> Index<'r> {
             Selector::ApiKey(id) => self.by_key.get(id.as_str()),
             Selector::Workspace(ws) => self.by_workspace.get(ws.as_deref().unwrap_or("")),
             Selector::Organization => return &self.all,
+            Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => None,
         };
         found.map_or(&[], Vec::as_slice)
     }
@@ -137,6 +165,9 @@ impl<'r> Index<'r> {
 pub struct Inputs<'r> {
     /// Usage rows from the earliest period start on.
     pub usage: &'r [DayUsage],
+    /// Claude Code days from the earliest period start on; `None` when the report has never
+    /// been read.
+    pub developers: Option<&'r [DeveloperDay]>,
     /// Cost rows from the earliest period start on; `None` when cost has never been read.
     pub cost: Option<&'r [CostDay]>,
     pub source: UsageSource,
@@ -147,6 +178,7 @@ pub struct Inputs<'r> {
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub usage: Vec<DayUsage>,
+    pub developers: Option<Vec<DeveloperDay>>,
     pub cost: Option<Vec<CostDay>>,
 }
 
@@ -188,6 +220,7 @@ impl Loaded {
     pub fn inputs(&self, source: UsageSource) -> Inputs<'_> {
         Inputs {
             usage: &self.usage,
+            developers: self.developers.as_deref(),
             cost: self.cost.as_deref(),
             source,
         }
@@ -207,76 +240,139 @@ pub fn views<'a>(
     now: DateTime<Utc>,
 ) -> Vec<View<'a>> {
     let index = Index::new(inputs.usage);
+    let developers = by_actor(inputs.developers.unwrap_or_default());
+    let read = inputs.developers.is_some();
     accounts
         .iter()
         .map(|&account| {
             let period = Period::containing(account.billing_day, now);
-            let mut daily: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
-            for r in index
-                .rows(&account.selector)
-                .iter()
-                .filter(|r| period.contains_day(r.day))
-            {
-                daily.entry(r.day).or_insert_with(Totals::empty).add(r);
-            }
-            if let Some(cost) = inputs.cost {
-                for c in cost
-                    .iter()
-                    .filter(|c| period.contains_day(c.day) && cost_selected(&account.selector, c))
-                {
-                    let t = daily.entry(c.day).or_insert_with(Totals::empty);
-                    t.cost_usd =
-                        Some(t.cost_usd.unwrap_or_default() + c.cents / Decimal::ONE_HUNDRED);
-                }
-            }
-            let value = |t: &Totals, q: QuotaType| -> Option<Decimal> {
-                match q {
-                    QuotaType::Requests if !inputs.source.measures_requests() => None,
-                    QuotaType::CostUsd
-                        if inputs.cost.is_none()
-                            || matches!(account.selector, Selector::ApiKey(_)) =>
-                    {
-                        None
-                    }
+            if let Some(actor) = account.selector.actor() {
+                let daily = developer_days(&developers, actor, period);
+                // Measured once the report has been read; requests never.
+                let value = |t: &Totals, q: QuotaType| match q {
+                    _ if !read => None,
+                    QuotaType::Requests => None,
                     QuotaType::CostUsd => Some(t.cost_usd.unwrap_or_default().normalize()),
                     _ => t.get(q),
+                };
+                return view(account, period, &daily, value, now);
+            }
+            let daily = usage_days(&index, inputs.cost, account, period);
+            let value = |t: &Totals, q: QuotaType| match q {
+                QuotaType::Requests if !inputs.source.measures_requests() => None,
+                QuotaType::CostUsd
+                    if inputs.cost.is_none() || matches!(account.selector, Selector::ApiKey(_)) =>
+                {
+                    None
                 }
+                QuotaType::CostUsd => Some(t.cost_usd.unwrap_or_default().normalize()),
+                _ => t.get(q),
             };
-            let mut total = Totals::empty();
-            total.cost_usd = Some(Decimal::ZERO);
-            for t in daily.values() {
-                total.merge(t);
-            }
-            let readings = QuotaType::ALL
-                .into_iter()
-                .map(|q| {
-                    let used = value(&total, q);
-                    let limit = account.limits.get(q);
-                    let forecast =
-                        used.and_then(|u| forecast(&daily, |t| value(t, q), u, limit, period, now));
-                    Reading {
-                        quota_type: q,
-                        limit,
-                        used,
-                        forecast,
-                    }
-                })
-                .collect();
-            View {
-                account,
-                period,
-                readings,
-            }
+            view(account, period, &daily, value, now)
         })
         .collect()
+}
+
+/// An account's usage and cost rows in `period`, as totals per day.
+fn usage_days(
+    index: &Index<'_>,
+    cost: Option<&[CostDay]>,
+    account: &Account,
+    period: Period,
+) -> BTreeMap<NaiveDate, Totals> {
+    let mut daily: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
+    for r in index
+        .rows(&account.selector)
+        .iter()
+        .filter(|r| period.contains_day(r.day))
+    {
+        daily.entry(r.day).or_insert_with(Totals::empty).add(r);
+    }
+    for c in cost
+        .into_iter()
+        .flatten()
+        .filter(|c| period.contains_day(c.day) && cost_selected(&account.selector, c))
+    {
+        let t = daily.entry(c.day).or_insert_with(Totals::empty);
+        t.cost_usd = Some(t.cost_usd.unwrap_or_default() + c.cents / Decimal::ONE_HUNDRED);
+    }
+    daily
+}
+
+/// The readings of one account from its daily totals: `value` says what each quota type
+/// is worth in a sum (or that it is not measured).
+fn view<'a>(
+    account: &'a Account,
+    period: Period,
+    daily: &BTreeMap<NaiveDate, Totals>,
+    value: impl Fn(&Totals, QuotaType) -> Option<Decimal>,
+    now: DateTime<Utc>,
+) -> View<'a> {
+    let mut total = Totals::empty();
+    total.cost_usd = Some(Decimal::ZERO);
+    for t in daily.values() {
+        total.merge(t);
+    }
+    let readings = QuotaType::ALL
+        .into_iter()
+        .map(|q| {
+            let used = value(&total, q);
+            let limit = account.limits.get(q);
+            let forecast =
+                used.and_then(|u| forecast(daily, |t| value(t, q), u, limit, period, now));
+            Reading {
+                quota_type: q,
+                limit,
+                used,
+                forecast,
+            }
+        })
+        .collect();
+    View {
+        account,
+        period,
+        readings,
+    }
 }
 
 fn cost_selected(s: &Selector, c: &CostDay) -> bool {
     match s {
         Selector::Workspace(ws) => c.workspace_id == *ws,
         Selector::Organization => true,
-        Selector::ApiKey(_) => false,
+        // Keys have no cost of their own; developers' comes from the Claude Code report.
+        Selector::ApiKey(_) | Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => false,
     }
+}
+
+/// Developer days by actor.
+type ByActor<'r> = HashMap<(ActorKind, &'r str), Vec<&'r DeveloperDay>>;
+
+fn by_actor(days: &[DeveloperDay]) -> ByActor<'_> {
+    let mut ix: ByActor<'_> = HashMap::new();
+    for d in days {
+        ix.entry((d.kind, d.actor.as_str())).or_default().push(d);
+    }
+    ix
+}
+
+/// A developer account's days in `period`, as totals with their cost.
+fn developer_days(
+    index: &ByActor<'_>,
+    actor: (ActorKind, &str),
+    period: Period,
+) -> BTreeMap<NaiveDate, Totals> {
+    let mut daily: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
+    for d in index
+        .get(&actor)
+        .into_iter()
+        .flatten()
+        .filter(|d| period.contains_day(d.day))
+    {
+        let t = daily.entry(d.day).or_insert_with(Totals::empty);
+        t.add(&d.usage());
+        t.cost_usd = Some(t.cost_usd.unwrap_or_default() + d.cents / Decimal::ONE_HUNDRED);
+    }
+    daily
 }
 
 /// `used` plus the average daily rate of the last full days (up to 7, fewer early in the
@@ -383,6 +479,7 @@ pub(crate) mod tests {
             .with_timezone(&Utc);
         let inputs = Inputs {
             usage: &rows,
+            developers: None,
             cost: None,
             source: UsageSource::Messages,
         };
@@ -425,12 +522,13 @@ pub(crate) mod tests {
             accounts.push(account("org", Selector::Organization, billing_day));
             let refs: Vec<&Account> = accounts.iter().collect();
             let now = base.and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
-            for v in views(&refs, &Inputs { usage: &rows, cost: None, source: UsageSource::Analytics }, now) {
+            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics }, now) {
                 let mine: Vec<&DayUsage> = rows.iter().filter(|r| {
                     let selected = match &v.account.selector {
                         Selector::ApiKey(k) => r.api_key_id.as_deref() == Some(k.as_str()),
                         Selector::Workspace(w) => r.workspace_id == *w,
                         Selector::Organization => true,
+                        Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => false,
                     };
                     let day = r.day.and_hms_opt(0, 0, 0).unwrap().and_utc();
                     selected && v.period.start <= day && day < v.period.end

@@ -4,6 +4,8 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::quota::DayUsage;
+
 /// One day of USD cost of a workspace, from a cost report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CostDay {
@@ -20,4 +22,59 @@ pub struct ListedKey {
     pub id: String,
     pub name: String,
     pub workspace_id: Option<String>,
+}
+
+/// Who a Claude Code record is about: a user (by e-mail, kept lowercase) or an API actor
+/// (by its key name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActorKind {
+    User,
+    ApiKey,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::ApiKey => "api_key",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActorKind> {
+        match s {
+            "user" => Some(ActorKind::User),
+            "api_key" => Some(ActorKind::ApiKey),
+            _ => None,
+        }
+    }
+}
+
+/// One actor's Claude Code usage on one UTC day, summed over terminals, local/remote and
+/// models (ADMIN_API.md §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeveloperDay {
+    pub kind: ActorKind,
+    /// The e-mail address (lowercase) or the key name.
+    pub actor: String,
+    pub day: NaiveDate,
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_creation: u64,
+    /// The report's estimated cost, cents, exact.
+    pub cents: Decimal,
+}
+
+impl DeveloperDay {
+    /// The day as usage rows count it: `input_tokens` = input + cache read + cache creation,
+    /// `tokens` adds output.
+    pub fn usage(&self) -> DayUsage {
+        DayUsage::split(
+            self.day,
+            self.input,
+            (self.cache_creation, 0),
+            self.cache_read,
+            self.output,
+        )
+    }
 }

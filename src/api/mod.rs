@@ -10,6 +10,7 @@
 //! - bodies are size-capped and parsed as they stream in.
 
 pub mod analytics;
+pub mod claude_code;
 pub mod cost;
 pub mod keys;
 pub mod report;

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::config::{ChannelKind, Config, Discovery, admin_key};
-use crate::evaluate::{never_measured, unmeasured_reason};
+use crate::config::{Account, ChannelKind, Config, DeveloperDiscovery, Discovery, admin_key};
+use crate::evaluate::{never_measured, reason};
 use crate::output;
 use crate::period::Period;
 use crate::quota::QuotaType;
@@ -66,6 +66,7 @@ pub fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode
         Discovery::Never => "never",
     };
     writeln!(out, "discovery:    {discovery}")?;
+    developers(&mut out, c)?;
     accounts(&mut out, c, ctx)?;
     channels(&mut out, c, &mut warnings)?;
     match (&c.metrics.textfile, &c.metrics.heartbeat_url) {
@@ -94,11 +95,57 @@ pub fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// The Claude Code report's interval, developer discovery, and the developer accounts it
+/// has named (from the database, if there is one).
+fn developers(out: &mut String, c: &Config) -> Result<()> {
+    let configured = c
+        .accounts
+        .iter()
+        .filter(|a| a.selector.is_developer())
+        .count();
+    let discovery = c.developer_discovery == DeveloperDiscovery::Always;
+    if configured == 0 && !discovery {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "claude code:  usage report read at most every {} min; {configured} configured developer account{}; developer discovery {}",
+        c.api.claude_code_interval.as_secs() / 60,
+        crate::output::plural(configured),
+        if discovery { "always" } else { "never" }
+    )?;
+    if discovery && c.database.path.path.exists() {
+        let known = crate::store::Store::open(&c.database.path.path)
+            .and_then(|mut s| s.read(|tx| crate::store::developers::actors(tx)))
+            .unwrap_or_default();
+        let names: Vec<String> = known
+            .iter()
+            .take(10)
+            .map(|k| format!("{} ({})", k.account, k.actor))
+            .collect();
+        let more = known.len().saturating_sub(names.len());
+        writeln!(
+            out,
+            "              {} discovered developer account{}{}{}{}",
+            known.len(),
+            crate::output::plural(known.len()),
+            if names.is_empty() { "" } else { ": " },
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    Ok(())
+}
+
 /// Why a limit cannot be measured: by design, or because the last usage read found the
 /// counts it needs in no row.
-fn not_measured(q: QuotaType, c: &Config, unreported: &[String]) -> Option<String> {
-    never_measured(q, c.api.usage_source).or_else(|| {
-        let why = unmeasured_reason(q, c.api.usage_source, unreported);
+fn not_measured(a: &Account, q: QuotaType, c: &Config, unreported: &[String]) -> Option<String> {
+    never_measured(a, q, c.api.usage_source).or_else(|| {
+        let why = reason(a, q, c.api.usage_source, unreported);
         why.contains("reported no").then_some(why)
     })
 }
@@ -138,7 +185,7 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
             .into_iter()
             .filter_map(|q| {
                 a.limits.get(q).map(|l| {
-                    let note = match not_measured(q, c, unreported) {
+                    let note = match not_measured(a, q, c, unreported) {
                         Some(why) => format!(" (not measured: {why})"),
                         None => String::new(),
                     };

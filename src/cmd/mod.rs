@@ -3,6 +3,7 @@
 
 mod alerts;
 mod check;
+mod claude_code;
 mod config_check;
 mod notify;
 mod status;
@@ -33,8 +34,8 @@ impl Ctx {
         Store::open(&self.config.database.path.path)
     }
 
-    /// The configured accounts and, with discovery on, one per active discovered key that no
-    /// configured account already covers.
+    /// The configured accounts and, with discovery on, one per active discovered key and one
+    /// per discovered Claude Code actor that no configured account already covers.
     pub fn accounts(&self, store: &mut Store) -> Result<Vec<Account>> {
         let c = &self.config;
         let mut all = c.accounts.clone();
@@ -51,6 +52,7 @@ impl Ctx {
                 }
             }
         }
+        all.extend(claude_code::discovered_accounts(self, store)?);
         Ok(all)
     }
 }

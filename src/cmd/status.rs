@@ -13,8 +13,8 @@ use super::Ctx;
 use crate::alert::AccountStatus;
 use crate::apply;
 use crate::cli::StatusArgs;
-use crate::config::UsageSource;
-use crate::evaluate::{self, View, unmeasured_reason};
+use crate::config::{Account, Selector, UsageSource};
+use crate::evaluate::{self, View, reason};
 use crate::output;
 use crate::period::human_duration;
 use crate::quota::{QuotaType, percentage};
@@ -100,7 +100,15 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
             account: &v.account.name,
             api_key_id: v.account.selector.api_key_id(),
             workspace_id: v.account.selector.workspace_label(),
-            organization: matches!(v.account.selector, crate::config::Selector::Organization),
+            organization: matches!(v.account.selector, Selector::Organization),
+            claude_code_user: match &v.account.selector {
+                Selector::ClaudeCodeUser(e) => Some(e),
+                _ => None,
+            },
+            claude_code_api_key: match &v.account.selector {
+                Selector::ClaudeCodeApiKey(k) => Some(k),
+                _ => None,
+            },
             status: s.status(v).as_str(),
             period_start: ts(v.period.start),
             period_end: ts(v.period.end),
@@ -111,7 +119,7 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
             quotas: Quotas(
                 v.readings
                     .iter()
-                    .map(|r| quota_json(r, s.source, &s.unreported))
+                    .map(|r| quota_json(v.account, r, s.source, &s.unreported))
                     .collect(),
             ),
             open_alerts: s.open(v),
@@ -191,9 +199,53 @@ fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading) -> Vec<String> {
     ]
 }
 
+/// Which actor each developer account is, and when their report was last read: its data
+/// lags by about an hour, which an operator should see.
+fn print_developers(s: &Shown<'_>) -> Result<()> {
+    let developers: Vec<&View<'_>> = s
+        .views
+        .iter()
+        .filter(|v| v.account.selector.is_developer())
+        .collect();
+    if developers.is_empty() {
+        return Ok(());
+    }
+    let who: Vec<String> = developers
+        .iter()
+        .take(3)
+        .map(|v| match &v.account.selector {
+            Selector::ClaudeCodeApiKey(k) => format!("{} = API key {k}", v.account.name),
+            other => format!(
+                "{} = {}",
+                v.account.name,
+                other.actor().map_or("", |(_, a)| a)
+            ),
+        })
+        .collect();
+    let more = developers.len().saturating_sub(3);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let read = developers
+        .iter()
+        .filter_map(|v| s.synced(v))
+        .max()
+        .map_or_else(
+            || "not read yet".to_string(),
+            |t| format!("read {}", output::time(t)),
+        );
+    output::line(&format!(
+        "developers: {}{more}; Claude Code usage {read} (the report lags about an hour)",
+        who.join(", ")
+    ))
+}
+
 /// The source's watermark, the notification backlog per channel, and a warning per limit
 /// that cannot be measured.
 fn print_footer(s: &Shown<'_>) -> Result<()> {
+    print_developers(s)?;
     if let Some(as_of) = &s.data_as_of {
         output::line(&format!(
             "usage data as of {as_of} (the {} source's own watermark)",
@@ -218,7 +270,7 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
     let mut notes: BTreeMap<(QuotaType, String), Vec<&str>> = BTreeMap::new();
     for v in &s.views {
         for r in v.readings.iter().filter(|r| shown(r) && r.used.is_none()) {
-            let why = unmeasured_reason(r.quota_type, s.source, &s.unreported);
+            let why = reason(v.account, r.quota_type, s.source, &s.unreported);
             notes
                 .entry((r.quota_type, why))
                 .or_default()
@@ -241,6 +293,11 @@ struct AccountJson<'a> {
     account: &'a str,
     api_key_id: Option<&'a str>,
     workspace_id: Option<&'a str>,
+    /// Developer accounts only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claude_code_user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claude_code_api_key: Option<&'a str>,
     organization: bool,
     status: &'static str,
     period_start: String,
@@ -305,7 +362,12 @@ fn backlog_json<S: serde::Serializer>(
     map.end()
 }
 
-fn quota_json(r: &Reading, source: UsageSource, unreported: &[String]) -> QuotaJson {
+fn quota_json(
+    account: &Account,
+    r: &Reading,
+    source: UsageSource,
+    unreported: &[String],
+) -> QuotaJson {
     let q = r.quota_type;
     QuotaJson {
         name: q.as_str(),
@@ -316,7 +378,7 @@ fn quota_json(r: &Reading, source: UsageSource, unreported: &[String]) -> QuotaJ
         reason: r
             .used
             .is_none()
-            .then(|| unmeasured_reason(q, source, unreported)),
+            .then(|| reason(account, q, source, unreported)),
         forecast: r.forecast.map(|f| ForecastJson {
             projected: q.json_value(f.projected.round_dp(2)),
             exhausts_at: f.exhausts_at.map(ts),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::Ctx;
+use super::{Ctx, claude_code};
 use crate::alert::Resolution;
 use crate::api::{self, Client, analytics, usage::Fetched};
 use crate::apply::{self, Changes};
@@ -73,7 +73,20 @@ fn sync(
     if let Err(e) = discover(store, ctx, &mut client) {
         problems.push(format!("key discovery failed: {e:#}"));
     }
-    let all = ctx.accounts(store)?;
+    let mut all = ctx.accounts(store)?;
+    let developers = match claude_code::read(store, &mut client, ctx, args, &all) {
+        Ok(read) => read,
+        Err(e) => {
+            problems.push(format!("the Claude Code usage report failed: {e:#}"));
+            None
+        }
+    };
+    if let Some(read) = &developers {
+        log_discovered(&read.discovered);
+        if !read.discovered.is_empty() {
+            all = ctx.accounts(store)?;
+        }
+    }
     let accounts = crate::config::select(&all, &args.filter.accounts)?;
     let first_day = first_day(store, ctx, args, &accounts)?;
     let before = client.requests;
@@ -95,6 +108,7 @@ fn sync(
         pages: fetched.pages,
         rows: fetched.rows.len(),
         cost_rows: cost.as_ref().map(Vec::len),
+        developers: developers.as_ref().map(|r| (r.days, r.actors)),
         changes: Changes::default(),
     };
     let changes = store_and_evaluate(store, ctx, &accounts, fetched, cost)?;
@@ -109,6 +123,21 @@ fn sync(
     } else {
         // Usage was stored; what failed is said, and the exit code says "partly".
         Err(anyhow::anyhow!("{}", problems.join("; ")))
+    }
+}
+
+/// One line for the developer accounts a read named; the whole list at debug level.
+fn log_discovered(names: &[String]) {
+    match names {
+        [] => {}
+        [one] => log::info!("discovered developer account {one:?}"),
+        [first, .., last] => {
+            log::info!(
+                "discovered {} developer accounts: {first} … {last}",
+                names.len()
+            );
+            log::debug!("discovered developer accounts: {}", names.join(", "));
+        }
     }
 }
 
@@ -312,7 +341,12 @@ fn store_and_evaluate(
     let source = config.api.usage_source;
     let retention_start =
         now.date_naive() - chrono::Duration::days(i64::from(config.database.retention_days));
-    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    // Developer accounts are as fresh as the last read of their report, not of usage.
+    let names: Vec<&str> = accounts
+        .iter()
+        .filter(|a| !a.selector.is_developer())
+        .map(|a| a.name.as_str())
+        .collect();
     let mut rows = Some(fetched.rows);
     let (changes, pruned) = store.write(|tx| {
         // Stored, then freed: evaluation reads the period back from the store.
@@ -334,7 +368,9 @@ fn store_and_evaluate(
         let changes = apply::evaluate_accounts(tx, accounts, source, &config.notify, now)?;
         accounts::mark_synced(tx, &names, now)?;
         store::set_state(tx, store::LAST_SUCCESS, &time::ts(now))?;
-        let pruned = usage::prune(tx, retention_start)? + store::cost::prune(tx, retention_start)?;
+        let pruned = usage::prune(tx, retention_start)?
+            + store::cost::prune(tx, retention_start)?
+            + store::developers::prune(tx, retention_start)?;
         Ok((changes, pruned))
     })?;
     if pruned > 0 {
@@ -353,6 +389,8 @@ struct Summary {
     pages: usize,
     rows: usize,
     cost_rows: Option<usize>,
+    /// Days and actors of a Claude Code read.
+    developers: Option<(usize, usize)>,
     changes: Changes,
 }
 
@@ -360,7 +398,7 @@ impl Summary {
     fn line(&self, took: Duration) -> String {
         let c = self.changes;
         format!(
-            "synced {} account{} from {}: {} usage request{} ({} page{}, {} rows){}; alerts: {} created, {} resolved, {} reopened; {:.2}s",
+            "synced {} account{} from {}: {} usage request{} ({} page{}, {} rows){}{}; alerts: {} created, {} resolved, {} reopened; {:.2}s",
             self.accounts,
             output::plural(self.accounts),
             self.first_day,
@@ -371,6 +409,11 @@ impl Summary {
             self.rows,
             self.cost_rows
                 .map_or_else(String::new, |n| format!("; cost report: {n} rows")),
+            self.developers.map_or_else(String::new, |(d, a)| format!(
+                "; Claude Code report: {d} day{}, {a} developer{}",
+                output::plural(d),
+                output::plural(a)
+            )),
             c.created,
             c.resolved,
             c.reopened,

@@ -17,6 +17,7 @@ use anyhow::Result;
 use crate::alert::Severity;
 use crate::error::bad_input;
 use crate::quota::Limits;
+use crate::records::ActorKind;
 use crate::secret::{Secret, SecretSource};
 
 pub use locate::admin_key;
@@ -73,8 +74,12 @@ pub struct Config {
     pub api: Api,
     pub database: Database,
     pub discovery: Discovery,
+    /// Whether every actor of the Claude Code report becomes a developer account.
+    pub developer_discovery: DeveloperDiscovery,
     /// What discovered accounts get (and configured ones inherit).
     pub defaults: Defaults,
+    /// What discovered developer accounts get (`[claude_code_defaults]`).
+    pub claude_code_defaults: Defaults,
     pub accounts: Vec<Account>,
     pub notify: Vec<Channel>,
     pub metrics: Metrics,
@@ -99,6 +104,8 @@ pub struct Api {
     pub analytics_page_size: u32,
     /// The cost report is daily data: poll it at most this often.
     pub cost_interval: Duration,
+    /// The Claude Code report lags by about an hour: read it at most this often.
+    pub claude_code_interval: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +126,18 @@ impl Defaults {
                 cost_usd: None,
                 ..self.limits.clone()
             },
+            billing_day: self.billing_day,
+            thresholds: self.thresholds.clone(),
+        }
+    }
+
+    /// The account of a discovered Claude Code actor: the defaults, whole (a developer's cost
+    /// is per actor).
+    pub fn account_for_actor(&self, name: &str, selector: Selector) -> Account {
+        Account {
+            name: name.to_string(),
+            selector,
+            limits: self.limits.clone(),
             billing_day: self.billing_day,
             thresholds: self.thresholds.clone(),
         }
@@ -153,6 +172,15 @@ pub struct Database {
     pub retention_days: u32,
 }
 
+/// `[discovery] claude_code_users`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeveloperDiscovery {
+    #[default]
+    Never,
+    Always,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Discovery {
@@ -178,12 +206,34 @@ pub enum Selector {
     /// `None` is the Default Workspace, whose id the API reports as null.
     Workspace(Option<String>),
     Organization,
+    /// A Claude Code user actor, by e-mail address (kept lowercase: compared
+    /// case-insensitively).
+    ClaudeCodeUser(String),
+    /// A Claude Code API actor, by its key name.
+    ClaudeCodeApiKey(String),
 }
 
 impl Selector {
     pub fn api_key_id(&self) -> Option<&str> {
         match self {
             Selector::ApiKey(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether usage comes from the Claude Code report (a developer account).
+    pub fn is_developer(&self) -> bool {
+        matches!(
+            self,
+            Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_)
+        )
+    }
+
+    /// The Claude Code actor of a developer account.
+    pub fn actor(&self) -> Option<(ActorKind, &str)> {
+        match self {
+            Selector::ClaudeCodeUser(e) => Some((ActorKind::User, e)),
+            Selector::ClaudeCodeApiKey(k) => Some((ActorKind::ApiKey, k)),
             _ => None,
         }
     }
@@ -205,6 +255,8 @@ impl fmt::Display for Selector {
             Selector::Workspace(Some(id)) => write!(f, "workspace_id = {id}"),
             Selector::Workspace(None) => f.write_str("workspace_id = default (Default Workspace)"),
             Selector::Organization => f.write_str("organization"),
+            Selector::ClaudeCodeUser(e) => write!(f, "claude_code_user = {e}"),
+            Selector::ClaudeCodeApiKey(k) => write!(f, "claude_code_api_key = {k}"),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{Discovery, UsageSource};
+use super::{DeveloperDiscovery, Discovery, UsageSource};
 use crate::alert::Severity;
 
 /// A `[[notify]]` channel's `type`.
@@ -49,6 +49,9 @@ pub struct RawConfig {
     pub defaults: RawDefaults,
     #[serde(default)]
     pub discovery: RawDiscovery,
+    /// What discovered developer accounts get: the keys of `[defaults]`.
+    #[serde(default)]
+    pub claude_code_defaults: RawDefaults,
     #[serde(default)]
     pub accounts: Vec<RawAccount>,
     #[serde(default)]
@@ -70,6 +73,7 @@ pub struct RawApi {
     pub analytics_beta: Option<String>,
     pub analytics_page_size: Option<i64>,
     pub cost_interval_minutes: Option<i64>,
+    pub claude_code_interval_minutes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +110,7 @@ pub struct RawDefaults {
 #[serde(deny_unknown_fields)]
 pub struct RawDiscovery {
     pub api_keys: Option<Discovery>,
+    pub claude_code_users: Option<DeveloperDiscovery>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +120,8 @@ pub struct RawAccount {
     pub api_key_id: Option<String>,
     pub workspace_id: Option<String>,
     pub organization: Option<bool>,
+    pub claude_code_user: Option<String>,
+    pub claude_code_api_key: Option<String>,
     pub billing_day: Option<i64>,
     pub thresholds: Option<Vec<i64>>,
     pub token_limit: Option<i64>,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use rust_decimal::Decimal;
 
-use super::raw::{ChannelType, RawAccount, RawApi, RawConfig, RawLimits, RawNotify};
+use super::raw::{ChannelType, RawAccount, RawApi, RawConfig, RawDefaults, RawLimits, RawNotify};
 use super::{
     Account, Api, Channel, ChannelKind, Config, DEFAULT_BASE_URL, Database, Defaults, Discovery,
     Located, Metrics, Origin, Selector, UsageSource,
@@ -41,10 +41,33 @@ pub fn validate(
         retention_days: in_range(raw.database.retention_days, 400, 1, 36_500)
             .map_err(|p| err("database.retention_days", p))?,
     };
-    let defaults = defaults(&raw, &mut warnings, &err)?;
-    let accounts = accounts(&raw.accounts, &defaults, &mut warnings, &err)?;
+    let defaults = defaults_of(&raw.defaults, "defaults", &mut warnings, &err)?;
+    let developer_defaults = defaults_of(
+        &raw.claude_code_defaults,
+        "claude_code_defaults",
+        &mut warnings,
+        &err,
+    )?;
+    let accounts = accounts(
+        &raw.accounts,
+        [&defaults, &developer_defaults],
+        &mut warnings,
+        &err,
+    )?;
+    for a in accounts
+        .iter()
+        .filter(|a| a.selector.is_developer() && a.limits.requests.is_some())
+    {
+        warnings.push(format!(
+            "account {:?}: request_limit is not measured: the Claude Code usage report has no request counts",
+            a.name
+        ));
+    }
     if !api.usage_source.measures_requests() {
-        for a in accounts.iter().filter(|a| a.limits.requests.is_some()) {
+        for a in accounts
+            .iter()
+            .filter(|a| a.limits.requests.is_some() && !a.selector.is_developer())
+        {
             warnings.push(format!(
                 "account {:?}: request_limit is not measured: the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
                 a.name
@@ -83,7 +106,9 @@ pub fn validate(
         api,
         database,
         discovery: raw.discovery.api_keys.unwrap_or(Discovery::Auto),
+        developer_discovery: raw.discovery.claude_code_users.unwrap_or_default(),
         defaults,
+        claude_code_defaults: developer_defaults,
         accounts,
         notify,
         metrics,
@@ -149,6 +174,11 @@ fn api(a: &RawApi, env: &dyn Fn(&str) -> Option<OsString>, err: Err<'_>) -> Resu
         analytics_page_size: in_range(a.analytics_page_size, 1000, 1, 1000)
             .map_err(|p| err("api.analytics_page_size", p))?,
         cost_interval: minutes(a.cost_interval_minutes, 15, "api.cost_interval_minutes")?,
+        claude_code_interval: minutes(
+            a.claude_code_interval_minutes,
+            15,
+            "api.claude_code_interval_minutes",
+        )?,
         admin_key_file: a.admin_key_file.clone(),
         base_url,
         base_url_origin,
@@ -158,22 +188,30 @@ fn api(a: &RawApi, env: &dyn Fn(&str) -> Option<OsString>, err: Err<'_>) -> Resu
     })
 }
 
-fn defaults(raw: &RawConfig, warnings: &mut Vec<String>, err: Err<'_>) -> Result<Defaults> {
-    let d = &raw.defaults;
+/// `[defaults]` or `[claude_code_defaults]` (`table` names it in errors).
+fn defaults_of(
+    d: &RawDefaults,
+    table: &str,
+    warnings: &mut Vec<String>,
+    err: Err<'_>,
+) -> Result<Defaults> {
+    let key = |k: &str| format!("{table}.{k}");
     Ok(Defaults {
-        billing_day: billing_day(d.billing_day).map_err(|p| err("defaults.billing_day", p))?,
+        billing_day: billing_day(d.billing_day).map_err(|p| err(&key("billing_day"), p))?,
         thresholds: match &d.thresholds {
-            Some(t) => thresholds(t, warnings, &|| "defaults.thresholds".to_string())
-                .map_err(|p| err("defaults.thresholds", p))?,
+            Some(t) => thresholds(t, warnings, &|| key("thresholds"))
+                .map_err(|p| err(&key("thresholds"), p))?,
             None => DEFAULT_THRESHOLDS.to_vec(),
         },
-        limits: limits(&d.limits(), &|| "defaults".to_string(), err)?,
+        limits: limits(&d.limits(), &|| table.to_string(), err)?,
     })
 }
 
+/// `defaults` are `[defaults]` for key, workspace and organization accounts and
+/// `[claude_code_defaults]` for developer accounts.
 fn accounts(
     raw: &[RawAccount],
-    defaults: &Defaults,
+    defaults: [&Defaults; 2],
     warnings: &mut Vec<String>,
     err: Err<'_>,
 ) -> Result<Vec<Account>> {
@@ -203,7 +241,7 @@ fn account_key(i: usize, a: &RawAccount) -> String {
 fn account(
     i: usize,
     a: &RawAccount,
-    defaults: &Defaults,
+    defaults: [&Defaults; 2],
     warnings: &mut Vec<String>,
     err: Err<'_>,
 ) -> Result<Account> {
@@ -218,6 +256,7 @@ fn account(
         }
     };
     let selector = selector(a).map_err(|p| err(&at(), p))?;
+    let defaults = defaults[usize::from(selector.is_developer())];
     let own = limits(&a.limits(), &at, err)?;
     if own.cost_usd.is_some() && matches!(selector, Selector::ApiKey(_)) {
         return Err(err(
@@ -356,7 +395,9 @@ fn selector(a: &RawAccount) -> Result<Selector, String> {
     let org = a.organization == Some(true);
     let given = usize::from(a.api_key_id.is_some())
         + usize::from(a.workspace_id.is_some())
-        + usize::from(org);
+        + usize::from(org)
+        + usize::from(a.claude_code_user.is_some())
+        + usize::from(a.claude_code_api_key.is_some());
     if given != 1 {
         let what = if given == 0 {
             "no selector"
@@ -364,8 +405,25 @@ fn selector(a: &RawAccount) -> Result<Selector, String> {
             "more than one selector"
         };
         return Err(format!(
-            "has {what}: set exactly one of api_key_id = \"apikey_…\", workspace_id = \"wrkspc_…\" (or \"default\"), organization = true"
+            "has {what}: set exactly one of api_key_id = \"apikey_…\", workspace_id = \"wrkspc_…\" (or \"default\"), organization = true, claude_code_user = \"alice@example.com\", claude_code_api_key = \"key name\""
         ));
+    }
+    if let Some(email) = &a.claude_code_user {
+        let email = email.trim();
+        if email.is_empty() || !email.contains('@') || email.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "claude_code_user {email:?} is not an e-mail address (like \"alice@example.com\")"
+            ));
+        }
+        return Ok(Selector::ClaudeCodeUser(email.to_lowercase()));
+    }
+    if let Some(name) = &a.claude_code_api_key {
+        if name.trim().is_empty() || name.chars().any(char::is_control) {
+            return Err(
+                "claude_code_api_key must name an API key (its name as the report gives it)".into(),
+            );
+        }
+        return Ok(Selector::ClaudeCodeApiKey(name.trim().to_string()));
     }
     if let Some(id) = &a.api_key_id {
         if !id.starts_with("apikey_")

@@ -28,6 +28,9 @@
 //!   the alert; `due(now)`, `mark_delivered`, `mark_retry`, `mark_failed`, `expire(cutoff)`,
 //!   `backlog()`.
 //! - **`keys`**: `refresh(listed, reserved names, now)` (stable unique slugs), `active()`.
+//! - **`developers`**: `replace_days(days, rows, now)` (a day read whole replaces that day),
+//!   `since(day)`, `prune(before)`; `refresh_actors(seen, reserved, now)` (stable unique
+//!   names), `actors()`.
 //!
 //! Records are the plain structs of `alert`, `quota::DayUsage`, `records` and the ones
 //! defined here. Timestamps are UTC RFC 3339 text (`time::ts`), days `YYYY-MM-DD`; null API
@@ -41,6 +44,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod cost;
+pub mod developers;
 pub mod keys;
 pub mod outbox;
 pub mod usage;
@@ -73,6 +77,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_unreported_counts",
         include_str!("../../migrations/0004_unreported_counts.sql"),
+    ),
+    (
+        "0005_claude_code",
+        include_str!("../../migrations/0005_claude_code.sql"),
     ),
 ];
 
@@ -296,6 +304,8 @@ pub fn clear_state(conn: &Connection, key: &str) -> Result<()> {
 pub const LAST_SUCCESS: &str = "last_success_at";
 /// The `sync_state` key of the last successful cost report fetch.
 pub const COST_SYNCED: &str = "cost_synced_at";
+/// The `sync_state` key of the last successful read of the Claude Code report.
+pub const CLAUDE_CODE_READ: &str = "claude_code_read_at";
 /// The `sync_state` key of the last api_keys listing (discovery).
 pub const KEYS_LISTED: &str = "keys_listed_at";
 /// The `sync_state` key of the usage source's own "data as of" watermark (analytics).

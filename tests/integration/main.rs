@@ -4,6 +4,7 @@
 // The reliability tests print what they measured.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 mod analytics;
+mod developers;
 mod env;
 mod foundation;
 mod generated;

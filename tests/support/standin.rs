@@ -61,6 +61,79 @@ impl Usage {
     }
 }
 
+/// One Claude Code record (ADMIN_API.md §5): one actor on one day, one terminal, with its
+/// models. An actor may have several a day.
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    pub day: NaiveDate,
+    /// `user_actor` by e-mail, or `api_actor` by key name.
+    pub actor: CodeActor,
+    pub terminal: String,
+    pub is_remote: bool,
+    /// (model, input, output, cache_read, cache_creation, cost in integer cents)
+    pub models: Vec<(String, u64, u64, u64, u64, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeActor {
+    User(String),
+    Api(String),
+}
+
+impl CodeRecord {
+    pub fn user(email: &str, day: &str, terminal: &str) -> CodeRecord {
+        CodeRecord {
+            day: NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("YYYY-MM-DD"),
+            actor: CodeActor::User(email.into()),
+            terminal: terminal.into(),
+            is_remote: false,
+            models: Vec::new(),
+        }
+    }
+
+    pub fn api(key_name: &str, day: &str, terminal: &str) -> CodeRecord {
+        CodeRecord {
+            actor: CodeActor::Api(key_name.into()),
+            ..CodeRecord::user("", day, terminal)
+        }
+    }
+
+    /// Adds a model's tokens (input, output, cache read, cache creation) and cost in cents.
+    pub fn model(mut self, model: &str, tokens: [u64; 4], cents: u64) -> CodeRecord {
+        self.models.push((
+            model.into(),
+            tokens[0],
+            tokens[1],
+            tokens[2],
+            tokens[3],
+            cents,
+        ));
+        self
+    }
+
+    fn json(&self) -> Value {
+        let actor = match &self.actor {
+            CodeActor::User(e) => json!({"type": "user_actor", "email_address": e}),
+            CodeActor::Api(k) => json!({"type": "api_actor", "api_key_name": k}),
+        };
+        let models: Vec<Value> = self
+            .models
+            .iter()
+            .map(|(m, i, o, r, c, cents)| {
+                json!({"model": m, "tokens": {"input": i, "output": o, "cache_read": r, "cache_creation": c},
+                       "estimated_cost": {"currency": "USD", "amount": cents}})
+            })
+            .collect();
+        json!({"date": format!("{}T00:00:00Z", self.day), "actor": actor,
+               "organization_id": "12345678-1234-5678-1234-567812345678", "customer_type": "api",
+               "subscription_type": "enterprise", "terminal_type": self.terminal, "is_remote": self.is_remote,
+               "core_metrics": {"num_sessions": 3, "lines_of_code": {"added": 10, "removed": 2},
+                                "commits_by_claude_code": 1, "pull_requests_by_claude_code": 0},
+               "tool_actions": {"edit_tool": {"accepted": 5, "rejected": 1}},
+               "model_breakdown": models})
+    }
+}
+
 /// An API key as `GET /v1/organizations/api_keys` lists it.
 #[derive(Debug, Clone)]
 pub struct Key {
@@ -153,6 +226,7 @@ struct State {
     /// (workspace, day, cents as the API's decimal string)
     cost: Vec<(Option<String>, NaiveDate, String)>,
     analytics: Analytics,
+    code: Vec<CodeRecord>,
     /// Bumped on every change of usage or analytics settings: the key of `analytics_rows`.
     usage_version: u64,
     /// One analytics query's rows, rendered and sorted, so that paging through 20,000 rows
@@ -248,6 +322,20 @@ impl StandIn {
             .push((workspace.map(String::from), day, cents.into()));
     }
 
+    /// Replaces every Claude Code record of `day` with `records` (a day whose numbers change
+    /// between runs).
+    pub fn put_code_day(&self, day: &str, records: Vec<CodeRecord>) {
+        let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("YYYY-MM-DD");
+        let mut s = self.state.lock().unwrap();
+        s.code.retain(|r| r.day != day);
+        s.code.extend(records);
+    }
+
+    /// Adds Claude Code records (many days at once, for benchmarks).
+    pub fn put_code(&self, records: Vec<CodeRecord>) {
+        self.state.lock().unwrap().code.extend(records);
+    }
+
     /// How the analytics endpoints answer from now on.
     pub fn set_analytics(&self, analytics: Analytics) {
         let mut s = self.state.lock().unwrap();
@@ -316,6 +404,7 @@ pub const KEYS_PATH: &str = "/v1/organizations/api_keys";
 pub const COST_PATH: &str = "/v1/organizations/cost_report";
 pub const ANALYTICS_PATH: &str = "/v1/organizations/analytics/usage";
 pub const ANALYTICS_COST_PATH: &str = "/v1/organizations/analytics/cost";
+pub const CLAUDE_CODE_PATH: &str = "/v1/organizations/usage_report/claude_code";
 pub const ANALYTICS_BETA: &str = "analytics-usage-cost-2026-08-24";
 
 /// `GET /v1/organizations/api_keys`: `status` filter, `limit` (≤ 1000), `after_id` paging.
@@ -388,6 +477,47 @@ fn cost_report(
     }
     let has_more = day < end;
     Ok(json!({"data": data, "has_more": has_more, "next_page": if has_more { Value::String(format!("page_{day}")) } else { Value::Null }}).to_string())
+}
+
+/// `GET /v1/organizations/usage_report/claude_code` (ADMIN_API.md §5): `starting_at` is a
+/// date (a timestamp, or any `ending_at`, is a 400), one day per request, `limit` 1–1000
+/// (default 20) records a page and an opaque `page` cursor.
+fn claude_code(req: &Request, records: &[CodeRecord]) -> Result<String, String> {
+    if req.param("ending_at").is_some() {
+        return Err("ending_at: unknown parameter (one day per request)".into());
+    }
+    let day = req
+        .param("starting_at")
+        .ok_or("starting_at: Field required")?;
+    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map_err(|_| format!("starting_at: {day:?} is not a date (YYYY-MM-DD)"))?;
+    let limit: usize = req
+        .param("limit")
+        .unwrap_or("20")
+        .parse()
+        .map_err(|_| "limit: not an integer")?;
+    if !(1..=1000).contains(&limit) {
+        return Err(format!("limit: {limit} is outside 1–1000"));
+    }
+    let offset = match req.param("page") {
+        Some(p) => p
+            .strip_prefix("cGFnZV")
+            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+            .ok_or("page: invalid cursor")?,
+        None => 0,
+    };
+    let rows: Vec<&CodeRecord> = records.iter().filter(|r| r.day == day).collect();
+    let page: Vec<Value> = rows
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|r| r.json())
+        .collect();
+    let next = offset + page.len();
+    let has_more = next < rows.len();
+    Ok(json!({"data": page, "has_more": has_more,
+              "next_page": if has_more { Value::String(format!("cGFnZV{next:x}")) } else { Value::Null }})
+    .to_string())
 }
 
 /// The analytics API's range and paging (ADMIN_API.md §3): `starting_at` (required),
@@ -839,6 +969,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                 ))
             }
             ANALYTICS_PATH => Some(analytics_usage(&req, &mut s, now)),
+            CLAUDE_CODE_PATH => Some(claude_code(&req, &s.code)),
             ANALYTICS_COST_PATH => Some(analytics_cost(&req, &s.cost, &s.analytics, now)),
             _ => None,
         }

@@ -1,0 +1,165 @@
+//! The Claude Code phase of `quota sync`: when developer accounts exist (or developer
+//! discovery is on) and the report is due, read it one UTC day per request and store it in
+//! its own transaction, naming newly seen actors when discovery is on.
+//!
+//! The window is the one usage has (SPEC §1): yesterday and today in steady state, back to the
+//! day of the last successful read after a gap, and the whole current billing period for a
+//! new developer account or `--full`. The report lags by about an hour, so it is read at most
+//! every `claude_code_interval_minutes` — except when an account has never been read, which
+//! is read at once.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use anyhow::Result;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::Ctx;
+use crate::api::{self, Client};
+use crate::cli::SyncArgs;
+use crate::config::{Account, DeveloperDiscovery, Selector};
+use crate::period::Period;
+use crate::records::ActorKind;
+use crate::store::{self, Store, accounts::AccountRecord};
+use crate::{time, window};
+
+/// What a read did: how many days and requests, and the developer accounts it named.
+#[derive(Debug, Default)]
+pub(super) struct Read {
+    pub days: usize,
+    pub actors: usize,
+    pub discovered: Vec<String>,
+}
+
+/// Reads and stores the report if due. `None` when there was nothing to do.
+pub(super) fn read(
+    store: &mut Store,
+    client: &mut Client,
+    ctx: &Ctx,
+    args: &SyncArgs,
+    all: &[Account],
+) -> Result<Option<Read>> {
+    let config = &ctx.config;
+    let now = ctx.now;
+    let discovery = config.developer_discovery == DeveloperDiscovery::Always;
+    let developers: Vec<&Account> = crate::config::select(all, &args.filter.accounts)?
+        .into_iter()
+        .filter(|a| a.selector.is_developer())
+        .collect();
+    let filtered = !args.filter.accounts.is_empty();
+    if developers.is_empty() && (filtered || !discovery) {
+        return Ok(None);
+    }
+    let synced: HashMap<String, DateTime<Utc>> = store
+        .read(|tx| store::accounts::states(tx))?
+        .into_iter()
+        .filter_map(|(name, s)| Some((name, s.last_synced_at?)))
+        .collect();
+    let fresh = developers.iter().any(|a| !synced.contains_key(&a.name));
+    let last = store
+        .read(|tx| store::get_state(tx, store::CLAUDE_CODE_READ))?
+        .and_then(|t| time::parse(&t).ok());
+    let due = last.is_none_or(|t| {
+        t > now
+            || now - t >= Duration::from_std(config.api.claude_code_interval).unwrap_or_default()
+    });
+    if !args.full && !fresh && !due {
+        return Ok(None);
+    }
+    let first = if developers.is_empty() {
+        // Discovery with no developer account yet: the defaults' whole period.
+        Period::containing(config.claude_code_defaults.billing_day, now).start_day()
+    } else {
+        window::first_day(
+            &developers,
+            &synced,
+            args.full,
+            config.database.retention_days,
+            now,
+        )
+    };
+    let days: Vec<NaiveDate> = first
+        .iter_days()
+        .take_while(|d| *d <= now.date_naive())
+        .collect();
+    let mut rows = Vec::new();
+    for d in &days {
+        rows.extend(api::claude_code::read_day(client, *d)?);
+    }
+    let seen: BTreeSet<(ActorKind, &str)> =
+        rows.iter().map(|r| (r.kind, r.actor.as_str())).collect();
+    // An actor a configured account covers is not discovered: the configured account wins.
+    let configured: HashSet<(ActorKind, &str)> = config
+        .accounts
+        .iter()
+        .filter_map(|a| a.selector.actor())
+        .collect();
+    let unconfigured: Vec<(ActorKind, &str)> = seen
+        .iter()
+        .copied()
+        .filter(|a| !configured.contains(a))
+        .collect();
+    let reserved: HashSet<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
+    let discovered = store.write(|tx| {
+        store::developers::replace_days(tx, &days, &rows, now)?;
+        store::set_state(tx, store::CLAUDE_CODE_READ, &time::ts(now))?;
+        let added = if discovery {
+            store::developers::refresh_actors(tx, &unconfigured, &reserved, now)?
+        } else {
+            Vec::new()
+        };
+        mark_read(tx, &developers, now)?;
+        Ok(added)
+    })?;
+    Ok(Some(Read {
+        days: days.len(),
+        actors: seen.len(),
+        discovered,
+    }))
+}
+
+/// Records the developer accounts as read through `now` ("data as of" in `status`).
+fn mark_read(tx: &store::Tx<'_>, developers: &[&Account], now: DateTime<Utc>) -> Result<()> {
+    let known = store::accounts::states(tx)?;
+    let selectors: Vec<String> = developers.iter().map(|a| a.selector.to_string()).collect();
+    let records: Vec<AccountRecord<'_>> = developers
+        .iter()
+        .zip(&selectors)
+        .map(|(a, s)| AccountRecord {
+            name: &a.name,
+            selector: s,
+        })
+        .collect();
+    store::accounts::upsert(tx, &records, &known, now)?;
+    let names: Vec<&str> = developers.iter().map(|a| a.name.as_str()).collect();
+    store::accounts::mark_synced(tx, &names, now)
+}
+
+/// The developer accounts discovery has named, less those a configured account covers (the
+/// configured one wins) or whose name a configured account has.
+pub(super) fn discovered_accounts(ctx: &Ctx, store: &mut Store) -> Result<Vec<Account>> {
+    let c = &ctx.config;
+    if c.developer_discovery != DeveloperDiscovery::Always {
+        return Ok(Vec::new());
+    }
+    let configured: HashSet<(ActorKind, &str)> = c
+        .accounts
+        .iter()
+        .filter_map(|a| a.selector.actor())
+        .collect();
+    let names: HashSet<&str> = c.accounts.iter().map(|a| a.name.as_str()).collect();
+    let known = store.read(|tx| store::developers::actors(tx))?;
+    Ok(known
+        .into_iter()
+        .filter(|k| {
+            !configured.contains(&(k.kind, k.actor.as_str())) && !names.contains(k.account.as_str())
+        })
+        .map(|k| {
+            let selector = match k.kind {
+                ActorKind::User => Selector::ClaudeCodeUser(k.actor),
+                ActorKind::ApiKey => Selector::ClaudeCodeApiKey(k.actor),
+            };
+            c.claude_code_defaults
+                .account_for_actor(&k.account, selector)
+        })
+        .collect())
+}
