@@ -4,6 +4,7 @@
 //! cargo bench --bench quota                       # 10,000 accounts and the growth table
 //! cargo bench --bench quota -- 10000              # one size only
 //! cargo bench --bench quota -- analytics          # the analytics source vs messages, 10,000 keys
+//! cargo bench --bench quota -- developers         # Claude Code budgets, 2,000 developers
 //! ```
 //!
 //! Whole commands are timed from spawn to exit, median of several runs, against the real
@@ -303,8 +304,87 @@ fn analytics(accounts: usize) {
     );
 }
 
+/// Claude Code budgets: `developers` developers with two terminals each, usage on every day
+/// of a 31-day period; a `--full` read (every day) and a steady read (yesterday and today).
+fn developers(developers: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let api = standin::StandIn::start(KEY);
+    let now = "2026-12-31T12:00:00Z";
+    api.set_now(now);
+    let mut records = Vec::with_capacity(developers * 62);
+    for d in 1..=31 {
+        let day = format!("2026-12-{d:02}");
+        for k in 0..developers {
+            let email = format!("dev{k:05}@example.com");
+            for terminal in ["iTerm.app", "vscode"] {
+                records.push(
+                    standin::CodeRecord::user(&email, &day, terminal)
+                        .model("claude-opus-5", [1000, 200, 300, 40], 25)
+                        .model("claude-sonnet-5", [100, 20, 0, 0], 3),
+                );
+            }
+        }
+    }
+    api.put_code(records);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[discovery]\napi_keys = \"never\"\nclaude_code_users = \"always\"\n\n[claude_code_defaults]\ncost_limit_usd = \"15.00\"\n",
+    )
+    .unwrap();
+    let db = dir.path().join("quota.db");
+    let b = Bench {
+        dir,
+        api,
+        config,
+        db,
+    };
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let path = standin::CLAUDE_CODE_PATH;
+    let before = b.api.count(path);
+    let discover = b.run(&["sync"], at(now));
+    let discover_requests = b.api.count(path) - before;
+    let before = b.api.count(path);
+    let full = b.run(&["sync", "--full"], at("2026-12-31T12:01:00Z"));
+    let full_requests = b.api.count(path) - before;
+    let mut steady = Vec::new();
+    let (mut rss, mut requests) = (0.0f64, 0);
+    for i in 0..5 {
+        let before = b.api.count(path);
+        let t = at("2026-12-31T12:30:00Z") + chrono::Duration::minutes(15 * i);
+        let r = b.run(&["sync"], t);
+        requests = b.api.count(path) - before;
+        steady.push(r.wall);
+        rss = rss.max(r.rss.unwrap_or(0.0));
+    }
+    println!(
+        "\n### Claude Code budgets, {developers} developers, 31 days ({} records)\n",
+        developers * 62
+    );
+    println!("| measure | requests | wall | peak RSS |\n|---|---|---|---|");
+    println!(
+        "| first sync: discovery, whole period | {discover_requests} | {:.3} s | {:.1} MiB |",
+        discover.wall,
+        discover.rss.unwrap_or(0.0)
+    );
+    println!(
+        "| `sync --full` (31 days) | {full_requests} | {:.3} s | {:.1} MiB |",
+        full.wall,
+        full.rss.unwrap_or(0.0)
+    );
+    println!(
+        "| steady read (yesterday and today), median of 5 | {requests} | {:.3} s | {rss:.1} MiB |",
+        median(steady)
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "developers") {
+        let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(2_000);
+        developers(n);
+        return;
+    }
     if args.iter().any(|a| a == "analytics") {
         let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
         analytics(n);
@@ -412,6 +492,7 @@ fn main() {
     );
 
     analytics(headline);
+    developers(2_000);
 
     // Late in a period: 20 days of history are summed on every sync.
     let days: Vec<String> = (1..=20).map(|d| format!("2026-11-{d:02}")).collect();

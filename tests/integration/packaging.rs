@@ -34,7 +34,7 @@ fn the_example_config_is_valid_as_shipped_and_with_every_key() {
             .lines()
             .filter(|l| l.starts_with("[[accounts]]"))
             .count()
-            == 3
+            == 5
     );
     env.write_config(&everything);
     let out = env.run(&["config", "check"]).ok().stdout;
@@ -42,6 +42,9 @@ fn the_example_config_is_valid_as_shipped_and_with_every_key() {
         "production: api_key_id",
         "research: workspace_id",
         "everything: organization",
+        "alice: claude_code_user = alice@example.com",
+        "ci: claude_code_api_key = ci-bot",
+        "usage report read at most every 15 min; 2 configured developer accounts",
         "team (slack)",
         "pagerduty (pagerduty)",
         "email (email)",

@@ -226,7 +226,8 @@ struct State {
     /// (workspace, day, cents as the API's decimal string)
     cost: Vec<(Option<String>, NaiveDate, String)>,
     analytics: Analytics,
-    code: Vec<CodeRecord>,
+    /// Claude Code records by day.
+    code: BTreeMap<NaiveDate, Vec<CodeRecord>>,
     /// Bumped on every change of usage or analytics settings: the key of `analytics_rows`.
     usage_version: u64,
     /// One analytics query's rows, rendered and sorted, so that paging through 20,000 rows
@@ -326,14 +327,15 @@ impl StandIn {
     /// between runs).
     pub fn put_code_day(&self, day: &str, records: Vec<CodeRecord>) {
         let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("YYYY-MM-DD");
-        let mut s = self.state.lock().unwrap();
-        s.code.retain(|r| r.day != day);
-        s.code.extend(records);
+        self.state.lock().unwrap().code.insert(day, records);
     }
 
     /// Adds Claude Code records (many days at once, for benchmarks).
     pub fn put_code(&self, records: Vec<CodeRecord>) {
-        self.state.lock().unwrap().code.extend(records);
+        let mut s = self.state.lock().unwrap();
+        for r in records {
+            s.code.entry(r.day).or_default().push(r);
+        }
     }
 
     /// How the analytics endpoints answer from now on.
@@ -482,7 +484,10 @@ fn cost_report(
 /// `GET /v1/organizations/usage_report/claude_code` (ADMIN_API.md §5): `starting_at` is a
 /// date (a timestamp, or any `ending_at`, is a 400), one day per request, `limit` 1–1000
 /// (default 20) records a page and an opaque `page` cursor.
-fn claude_code(req: &Request, records: &[CodeRecord]) -> Result<String, String> {
+fn claude_code(
+    req: &Request,
+    records: &BTreeMap<NaiveDate, Vec<CodeRecord>>,
+) -> Result<String, String> {
     if req.param("ending_at").is_some() {
         return Err("ending_at: unknown parameter (one day per request)".into());
     }
@@ -506,7 +511,7 @@ fn claude_code(req: &Request, records: &[CodeRecord]) -> Result<String, String> 
             .ok_or("page: invalid cursor")?,
         None => 0,
     };
-    let rows: Vec<&CodeRecord> = records.iter().filter(|r| r.day == day).collect();
+    let rows: &[CodeRecord] = records.get(&day).map_or(&[], Vec::as_slice);
     let page: Vec<Value> = rows
         .iter()
         .skip(offset)
