@@ -54,6 +54,7 @@ string_enum!(Resolution {
     Superseded => "superseded",
     Recovered => "recovered",
     PeriodEnded => "period_ended",
+    AccountRemoved => "account_removed",
 });
 string_enum!(AccountStatus { Active => "active", Exhausted => "exhausted" });
 string_enum!(
@@ -102,6 +103,8 @@ pub struct Alert {
     pub resolved_at: Option<DateTime<Utc>>,
     pub resolution: Option<Resolution>,
     pub comment: Option<String>,
+    /// Who resolved it by hand, when someone did (not a contract column: not in the JSON).
+    pub resolved_by: Option<String>,
 }
 
 impl Alert {
@@ -130,6 +133,7 @@ impl Alert {
             resolved_at: None,
             resolution: None,
             comment: None,
+            resolved_by: None,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::evaluate::{self, Loaded};
 use crate::notify;
 use crate::period::Period;
 use crate::reconcile::{Action, Evaluation, reconcile};
+use crate::store::alerts::Resolve;
 use crate::store::{self, Tx, accounts::AccountRecord, alerts, outbox};
 
 /// What one application of actions changed.
@@ -54,11 +55,21 @@ pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Lo
     })
 }
 
+/// Which accounts a run evaluates: all of them (and then the open alerts of accounts that
+/// exist no more are resolved), or the ones `--account` named (and nothing else is touched).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Selected,
+}
+
 /// Records the accounts, evaluates each against stored usage and applies the alert actions,
-/// all in the caller's transaction.
+/// all in the caller's transaction. With `Scope::All`, alerts of removed accounts resolve as
+/// `account_removed`.
 pub fn evaluate_accounts(
     tx: &Tx<'_>,
     accounts: &[&Account],
+    scope: Scope,
     source: UsageSource,
     channels: &[Channel],
     now: DateTime<Utc>,
@@ -91,6 +102,7 @@ pub fn evaluate_accounts(
             account: name,
             period: view.period,
             thresholds: &view.account.thresholds,
+            forecast: view.account.forecast,
             readings: view.readings,
         };
         let actions = reconcile(&eval, &alerts, status);
@@ -103,6 +115,9 @@ pub fn evaluate_accounts(
             channels,
             now,
         )?);
+    }
+    if scope == Scope::All {
+        changes.resolved += retire_removed(tx, accounts, channels, now)?;
     }
     Ok(changes)
 }
@@ -141,7 +156,7 @@ pub fn apply_actions(
                 let Some(alert) = existing.iter().find(|a| &a.id == id) else {
                     continue;
                 };
-                if resolve(tx, alert, *resolution, None, channels, now)? {
+                if resolve(tx, alert, Resolve::auto(*resolution), channels, now)? {
                     changes.resolved += 1;
                     log::info!("alert {id} resolved ({resolution})");
                 }
@@ -155,22 +170,45 @@ pub fn apply_actions(
     Ok(changes)
 }
 
-/// Resolves one open alert and enqueues its resolved notice for the channels that want it.
-/// `false` when it was no longer open.
+/// Resolves one open alert and enqueues its resolved notice for the channels that want it
+/// (none when `channels` is empty). `false` when it was no longer open.
 pub fn resolve(
     tx: &Tx<'_>,
     alert: &Alert,
-    resolution: Resolution,
-    comment: Option<&str>,
+    how: Resolve<'_>,
     channels: &[Channel],
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    if !alerts::resolve(tx, &alert.id, resolution, comment, now)? {
+    if !alerts::resolve(tx, &alert.id, how, now)? {
         return Ok(false);
     }
     let to = notify::route(channels, alert.severity, Event::Resolved);
     outbox::enqueue(tx, &alert.id, Event::Resolved, &to, now)?;
     Ok(true)
+}
+
+/// Resolves, as `account_removed`, the open alerts of every account not in `current` (no
+/// longer configured or discovered), with their resolved notices: for an unfiltered run only.
+/// One log line per account.
+pub fn retire_removed(
+    tx: &Tx<'_>,
+    current: &[&Account],
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let names: std::collections::HashSet<&str> = current.iter().map(|a| a.name.as_str()).collect();
+    let mut total = 0;
+    for account in alerts::accounts_with_open(tx)? {
+        if names.contains(account.as_str()) {
+            continue;
+        }
+        let n = retire(tx, &account, Resolution::AccountRemoved, channels, now)?;
+        log::warn!(
+            "account {account:?} is no longer configured or discovered: its {n} open alert(s) resolved as account_removed"
+        );
+        total += n;
+    }
+    Ok(total)
 }
 
 /// Resolves every open alert of an account that is no longer evaluated. Returns how many.
@@ -187,7 +225,7 @@ pub fn retire(
     };
     let mut n = 0;
     for alert in alerts::list(tx, &filter)? {
-        if resolve(tx, &alert, resolution, None, channels, now)? {
+        if resolve(tx, &alert, Resolve::auto(resolution), channels, now)? {
             n += 1;
         }
     }

@@ -129,9 +129,13 @@ pub struct ResolveArgs {
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<String>,
 
-    /// Why it was resolved; kept with the alert
+    /// Why it was resolved; kept with the alert and sent with the resolved notice
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
+
+    /// Do not send a resolved notice to the channels that heard the alert
+    #[arg(long)]
+    pub no_notify: bool,
 }
 
 #[derive(Debug, Subcommand)]

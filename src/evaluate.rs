@@ -318,8 +318,9 @@ fn view<'a>(
         .map(|q| {
             let used = value(&total, q);
             let limit = account.limits.get(q);
-            let forecast =
-                used.and_then(|u| forecast(daily, |t| value(t, q), u, limit, period, now));
+            let forecast = used
+                .filter(|_| account.forecast)
+                .and_then(|u| forecast(daily, |t| value(t, q), u, limit, period, now));
             Reading {
                 quota_type: q,
                 limit,
@@ -440,6 +441,7 @@ pub(crate) mod tests {
             limits: Limits::default(),
             billing_day,
             thresholds: vec![80, 95, 100],
+            forecast: true,
         }
     }
 

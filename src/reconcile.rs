@@ -47,6 +47,8 @@ pub struct Evaluation<'a> {
     pub period: Period,
     /// Ascending and without duplicates (the config guarantees it).
     pub thresholds: &'a [u32],
+    /// Whether forecast alerts are raised; off, an open one resolves as `recovered`.
+    pub forecast: bool,
     pub readings: Vec<Reading>,
 }
 
@@ -154,6 +156,12 @@ fn forecast(
             && a.quota_type == reading.quota_type
             && a.alert_type == AlertType::ForecastExceeded
     });
+    if !eval.forecast {
+        if let Some(a) = mine.filter(|a| a.is_open()) {
+            actions.push(resolve(a, Resolution::Recovered));
+        }
+        return;
+    }
     let (Some(limit), Some(used)) = (reading.limit, reading.used) else {
         if let Some(a) = mine.filter(|a| a.is_open() && reading.limit.is_none()) {
             actions.push(resolve(a, Resolution::Recovered));

@@ -78,6 +78,7 @@ mod tests {
             limits: Limits::default(),
             billing_day,
             thresholds: vec![80],
+            forecast: true,
         }
     }
 

@@ -249,7 +249,7 @@ _quota() {
             return 0
             ;;
         quota__subcmd__alerts__subcmd__resolve)
-            opts="-v -q -h -V --comment --config --db --verbose --quiet --help --version"
+            opts="-v -q -h -V --comment --no-notify --config --db --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -80,9 +80,10 @@ complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subc
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -l comment -d 'Why it was resolved; kept with the alert' -r
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -l comment -d 'Why it was resolved; kept with the alert and sent with the resolved notice' -r
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -l db -d 'SQLite database file (overrides [database] path)' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -l no-notify -d 'Do not send a resolved notice to the channels that heard the alert'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -s h -l help -d 'Print help'

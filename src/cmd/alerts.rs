@@ -1,6 +1,7 @@
 //! `quota alerts list` and `quota alerts resolve`.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use serde_json::Value;
@@ -8,9 +9,12 @@ use serde_json::Value;
 use super::Ctx;
 use crate::alert::{Alert, Resolution, Severity};
 use crate::cli::{ListArgs, ResolveArgs, SeverityArg};
+use crate::config::Channel;
 use crate::error::bad_input;
 use crate::output;
-use crate::store::{self, alerts::ListFilter};
+use crate::store::alerts::{ListFilter, Resolve};
+use crate::store::{self, Store};
+use crate::{apply, notify};
 
 /// The shortest id prefix `resolve` accepts.
 const MIN_PREFIX: usize = 8;
@@ -104,9 +108,21 @@ pub fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty());
+    let by = operator();
+    let channels = if args.no_notify {
+        &[][..]
+    } else {
+        &ctx.config.notify[..]
+    };
+    let how = Resolve {
+        resolution: Resolution::Manual,
+        comment,
+        by: by.as_deref(),
+    };
     let mut store = ctx.open_store()?;
-    // All ids are looked up and resolved in one transaction: a typo in one resolves none.
-    let report = store.write(|tx| {
+    // All ids are looked up and resolved in one transaction: a typo in one resolves none. The
+    // resolved notices are enqueued in it too.
+    let (report, resolved) = store.write(|tx| {
         let mut found = Vec::with_capacity(prefixes.len());
         for p in &prefixes {
             let mut matches = store::alerts::by_prefix(tx, p, 2)?;
@@ -117,11 +133,13 @@ pub fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
             }
         }
         let mut lines = Vec::with_capacity(found.len());
+        let mut resolved: Vec<String> = Vec::new();
         for a in found {
             let what = format!("{} {} {}%", a.account, a.quota_type, a.threshold);
-            if store::alerts::resolve(tx, &a.id, Resolution::Manual, comment, ctx.now)? {
+            if apply::resolve(tx, &a, how, channels, ctx.now)? {
                 lines.push(format!("resolved {} ({what})", a.id));
-            } else if lines.iter().any(|l: &String| l.contains(&a.id)) {
+                resolved.push(a.id.clone());
+            } else if resolved.contains(&a.id) {
                 // The same alert named twice.
             } else {
                 let how = match (a.resolution, a.resolved_at) {
@@ -131,10 +149,43 @@ pub fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
                 lines.push(format!("{} was already resolved ({what}; {how})", a.id));
             }
         }
-        Ok(lines)
+        Ok((lines, resolved))
     })?;
     for l in report {
         output::line(&l)?;
     }
+    if !resolved.is_empty() && !channels.is_empty() {
+        notify_now(&mut store, ctx, channels, &resolved)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long `alerts resolve` spends sending its notices before leaving them to the next sync.
+const NOTIFY_BUDGET: Duration = Duration::from_secs(5);
+
+/// Sends the resolved notices at once; what does not go out waits for the next sync. The
+/// resolve itself has succeeded either way.
+fn notify_now(store: &mut Store, ctx: &Ctx, channels: &[Channel], ids: &[String]) -> Result<()> {
+    match notify::deliver(store, channels, ctx.now, NOTIFY_BUDGET, Some(ids)) {
+        Ok(r) if r.retrying + r.failed + r.deferred == 0 => {
+            if r.delivered > 0 {
+                output::line(&format!("resolved notice sent ({} delivered)", r.delivered))?;
+            }
+        }
+        Ok(r) => output::line(&format!(
+            "resolved notice: {} delivered, {} left for the next sync, {} failed (see quota status)",
+            r.delivered,
+            r.retrying + r.deferred,
+            r.failed
+        ))?,
+        Err(e) => log::warn!("the resolved notice waits for the next sync: {e:#}"),
+    }
+    Ok(())
+}
+
+/// Who is resolving: the user behind `sudo`, else the login user.
+fn operator() -> Option<String> {
+    ["SUDO_USER", "USER"]
+        .into_iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
 }

@@ -21,6 +21,7 @@ pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
         apply::evaluate_accounts(
             tx,
             &accounts,
+            ctx.scope(args),
             config.api.usage_source,
             &config.notify,
             ctx.now,

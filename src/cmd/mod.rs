@@ -34,6 +34,15 @@ impl Ctx {
         Store::open(&self.config.database.path.path)
     }
 
+    /// `All` for a run that names no `--account`, else `Selected`.
+    pub fn scope(&self, filter: &crate::cli::AccountFilter) -> crate::apply::Scope {
+        if filter.accounts.is_empty() {
+            crate::apply::Scope::All
+        } else {
+            crate::apply::Scope::Selected
+        }
+    }
+
     /// The configured accounts and, with discovery on, one per active discovered key and one
     /// per discovered Claude Code actor that no configured account already covers.
     pub fn accounts(&self, store: &mut Store) -> Result<Vec<Account>> {

@@ -74,6 +74,7 @@ fn test_alert(ctx: &Ctx) -> Alert {
         resolved_at: None,
         resolution: None,
         comment: Some("test".into()),
+        resolved_by: None,
     }
 }
 

@@ -111,7 +111,7 @@ fn sync(
         developers: developers.as_ref().map(|r| (r.days, r.actors)),
         changes: Changes::default(),
     };
-    let changes = store_and_evaluate(store, ctx, &accounts, fetched, cost)?;
+    let changes = store_and_evaluate(store, ctx, args, &accounts, fetched, cost)?;
     log::info!(
         "usage fetched in {:.3}s, stored and evaluated in {:.3}s",
         fetch_took.as_secs_f64(),
@@ -333,12 +333,14 @@ fn fetch_cost(
 fn store_and_evaluate(
     store: &mut Store,
     ctx: &Ctx,
+    args: &SyncArgs,
     accounts: &[&Account],
     fetched: Fetched,
     cost: Option<Vec<CostDay>>,
 ) -> Result<Changes> {
     let (config, now) = (&ctx.config, ctx.now);
     let source = config.api.usage_source;
+    let scope = ctx.scope(&args.filter);
     let retention_start =
         now.date_naive() - chrono::Duration::days(i64::from(config.database.retention_days));
     // Developer accounts are as fresh as the last read of their report, not of usage.
@@ -365,7 +367,7 @@ fn store_and_evaluate(
             store::cost::upsert(tx, rows, now)?;
             store::set_state(tx, store::COST_SYNCED, &time::ts(now))?;
         }
-        let changes = apply::evaluate_accounts(tx, accounts, source, &config.notify, now)?;
+        let changes = apply::evaluate_accounts(tx, accounts, scope, source, &config.notify, now)?;
         accounts::mark_synced(tx, &names, now)?;
         store::set_state(tx, store::LAST_SUCCESS, &time::ts(now))?;
         let pruned = usage::prune(tx, retention_start)?
@@ -462,9 +464,9 @@ fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<()> {
             log::info!("discovered API key account {name:?}");
         }
         for name in &refresh.deactivated {
-            let n = apply::retire(tx, name, Resolution::Recovered, channels, now)?;
+            let n = apply::retire(tx, name, Resolution::AccountRemoved, channels, now)?;
             log::warn!(
-                "API key account {name:?} is no longer active: it is not evaluated any more, and its {n} open alert(s) resolved as recovered"
+                "API key account {name:?} is no longer active: it is not evaluated any more, and its {n} open alert(s) resolved as account_removed"
             );
         }
         Ok(())
@@ -473,7 +475,7 @@ fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<()> {
 
 /// Sends the notifications that are due, within `budget`; logged, never fatal.
 fn deliver(store: &mut Store, ctx: &Ctx, budget: Duration) {
-    match notify::deliver(store, &ctx.config.notify, ctx.now, budget) {
+    match notify::deliver(store, &ctx.config.notify, ctx.now, budget, None) {
         Ok(r) if r != notify::Report::default() => log::info!(
             "notifications: {} delivered, {} to retry, {} failed, {} deferred",
             r.delivered,

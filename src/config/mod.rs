@@ -113,6 +113,7 @@ pub struct Defaults {
     pub billing_day: u32,
     pub thresholds: Vec<u32>,
     pub limits: Limits,
+    pub forecast: bool,
 }
 
 impl Defaults {
@@ -128,6 +129,7 @@ impl Defaults {
             },
             billing_day: self.billing_day,
             thresholds: self.thresholds.clone(),
+            forecast: self.forecast,
         }
     }
 
@@ -140,6 +142,7 @@ impl Defaults {
             limits: self.limits.clone(),
             billing_day: self.billing_day,
             thresholds: self.thresholds.clone(),
+            forecast: self.forecast,
         }
     }
 }
@@ -197,6 +200,8 @@ pub struct Account {
     pub billing_day: u32,
     /// Ascending, without duplicates.
     pub thresholds: Vec<u32>,
+    /// Whether `forecast_exceeded` warnings are raised.
+    pub forecast: bool,
 }
 
 /// Which usage rows belong to an account.

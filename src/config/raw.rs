@@ -99,6 +99,7 @@ pub struct RawLimits {
 pub struct RawDefaults {
     pub billing_day: Option<i64>,
     pub thresholds: Option<Vec<i64>>,
+    pub forecast: Option<bool>,
     pub token_limit: Option<i64>,
     pub input_token_limit: Option<i64>,
     pub output_token_limit: Option<i64>,
@@ -122,6 +123,7 @@ pub struct RawAccount {
     pub organization: Option<bool>,
     pub claude_code_user: Option<String>,
     pub claude_code_api_key: Option<String>,
+    pub forecast: Option<bool>,
     pub billing_day: Option<i64>,
     pub thresholds: Option<Vec<i64>>,
     pub token_limit: Option<i64>,

@@ -204,6 +204,7 @@ fn defaults_of(
             None => DEFAULT_THRESHOLDS.to_vec(),
         },
         limits: limits(&d.limits(), &|| table.to_string(), err)?,
+        forecast: d.forecast.unwrap_or(true),
     })
 }
 
@@ -291,6 +292,7 @@ fn account(
             Some(t) => thresholds(t, warnings, &key).map_err(|p| err(&key(), p))?,
             None => defaults.thresholds.clone(),
         },
+        forecast: a.forecast.unwrap_or(defaults.forecast),
     })
 }
 

@@ -30,14 +30,26 @@ pub fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> String {
             human_duration(a.period_end - now),
             a.id
         ),
-        Event::Resolved => format!(
-            "RESOLVED ({}): {} {} {} at {numbers}; alert {}",
-            a.resolution.map_or("resolved", |r| r.as_str()),
-            a.account,
-            q,
-            a.alert_type,
-            a.id
-        ),
+        Event::Resolved => {
+            let by = a
+                .resolved_by
+                .as_deref()
+                .map(|w| format!(" by {w}"))
+                .unwrap_or_default();
+            let comment = a
+                .comment
+                .as_deref()
+                .map(|c| format!(": {c:?}"))
+                .unwrap_or_default();
+            format!(
+                "RESOLVED ({}{by}{comment}): {} {} {} at {numbers}; alert {}",
+                a.resolution.map_or("resolved", |r| r.as_str()),
+                a.account,
+                q,
+                a.alert_type,
+                a.id
+            )
+        }
     }
 }
 
@@ -159,6 +171,7 @@ mod tests {
             resolved_at: None,
             resolution: None,
             comment: None,
+            resolved_by: None,
         }
     }
 

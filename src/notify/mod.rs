@@ -63,12 +63,14 @@ pub fn route(channels: &[Channel], severity: Severity, event: Event) -> Vec<&str
         .collect()
 }
 
-/// Sends what is due, within `budget`.
+/// Sends what is due, within `budget`; with `only`, just the deliveries of those alerts (a
+/// manual resolve sends its own notices at once and leaves the rest to the next sync).
 pub fn deliver(
     store: &mut Store,
     channels: &[Channel],
     now: DateTime<Utc>,
     budget: Duration,
+    only: Option<&[String]>,
 ) -> Result<Report> {
     let deadline = Instant::now() + budget;
     let mut report = Report::default();
@@ -79,7 +81,10 @@ pub fn deliver(
         );
         report.failed += expired;
     }
-    let due = store.read(|tx| outbox::due(tx, now))?;
+    let mut due = store.read(|tx| outbox::due(tx, now))?;
+    if let Some(ids) = only {
+        due.retain(|d| ids.contains(&d.alert.id));
+    }
     if due.is_empty() {
         return Ok(report);
     }

@@ -41,6 +41,7 @@ impl World {
             account: "acct",
             period: p,
             thresholds,
+            forecast: true,
             readings: readings.to_vec(),
         };
         let actions = reconcile(&eval, &self.alerts, self.status);

@@ -12,7 +12,8 @@ use crate::quota::QuotaType;
 use crate::time::ts;
 
 pub const COLUMNS: &str = "id, account, type, severity, message, current_value, limit_value, percentage, \
-     quota_type, threshold, period_start, period_end, created_at, resolved_at, resolution, comment";
+     quota_type, threshold, period_start, period_end, created_at, resolved_at, resolution, comment, \
+     resolved_by";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
     from_row_at(r, 0)
@@ -55,6 +56,7 @@ pub fn from_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Alert> {
             None => None,
         },
         comment: r.get(o + 15)?,
+        resolved_by: r.get(o + 16)?,
     })
 }
 
@@ -83,7 +85,7 @@ pub fn for_reconcile(
 pub fn insert(conn: &Connection, a: &Alert) -> Result<bool> {
     let inserted = conn
         .prepare_cached(&format!(
-            "INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+            "INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT (account, quota_type, threshold, period_start) DO NOTHING"
         ))?
         .execute(params![
@@ -103,6 +105,7 @@ pub fn insert(conn: &Connection, a: &Alert) -> Result<bool> {
             a.resolved_at.map(ts),
             a.resolution.map(Resolution::as_str),
             a.comment,
+            a.resolved_by,
         ])
         .with_context(|| format!("cannot record an alert for {}", a.account))?;
     Ok(inserted == 1)
@@ -124,21 +127,41 @@ pub fn reopen(conn: &Connection, id: &str, f: &Firing) -> Result<()> {
     Ok(())
 }
 
-/// Resolves an open alert; a `comment` replaces the stored one. `false` when it was not open
-/// (already resolved, or gone).
-pub fn resolve(
-    conn: &Connection,
-    id: &str,
-    resolution: Resolution,
-    comment: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<bool> {
+/// How an alert is resolved: why, by whom (a manual resolve) and with what comment (which
+/// replaces the stored one).
+#[derive(Debug, Clone, Copy)]
+pub struct Resolve<'a> {
+    pub resolution: Resolution,
+    pub comment: Option<&'a str>,
+    pub by: Option<&'a str>,
+}
+
+impl Resolve<'_> {
+    /// An automatic resolution: no comment, nobody.
+    pub fn auto(resolution: Resolution) -> Resolve<'static> {
+        Resolve {
+            resolution,
+            comment: None,
+            by: None,
+        }
+    }
+}
+
+/// Resolves an open alert. `false` when it was not open (already resolved, or gone).
+pub fn resolve(conn: &Connection, id: &str, how: Resolve<'_>, now: DateTime<Utc>) -> Result<bool> {
     let n = conn
         .prepare_cached(
-            "UPDATE alerts SET resolved_at = ?2, resolution = ?3, comment = coalesce(?4, comment)
+            "UPDATE alerts SET resolved_at = ?2, resolution = ?3, comment = coalesce(?4, comment),
+                 resolved_by = ?5
              WHERE id = ?1 AND resolved_at IS NULL",
         )?
-        .execute(params![id, ts(now), resolution.as_str(), comment])?;
+        .execute(params![
+            id,
+            ts(now),
+            how.resolution.as_str(),
+            how.comment,
+            how.by
+        ])?;
     Ok(n == 1)
 }
 
@@ -171,6 +194,15 @@ pub fn list(conn: &Connection, filter: &ListFilter) -> Result<Vec<Alert>> {
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The accounts that have open alerts.
+pub fn accounts_with_open(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT account FROM alerts WHERE resolved_at IS NULL ORDER BY account",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

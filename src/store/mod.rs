@@ -82,6 +82,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_claude_code",
         include_str!("../../migrations/0005_claude_code.sql"),
     ),
+    (
+        "0006_account_removed",
+        include_str!("../../migrations/0006_account_removed.sql"),
+    ),
 ];
 
 /// How long a writer waits for another to finish. Sync transactions last milliseconds; this
@@ -109,8 +113,11 @@ impl Store {
                 "SQLite refused WAL mode (got {mode:?}); is the database on a network file system?"
             );
         }
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        // Foreign keys are off while migrating: a migration may rebuild a referenced table
+        // (SQLite's documented way to change a constraint); it checks them before committing.
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")?;
         migrate(&mut conn, path)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -210,6 +217,12 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tx.execute_batch(sql)
             .with_context(|| format!("migration {name} failed"))?;
         log::info!("applied migration {name} to {}", path.display());
+    }
+    let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if broken > 0 {
+        bail!("a migration left {broken} broken references; nothing was changed");
     }
     tx.pragma_update(None, "user_version", known)?;
     tx.commit()?;

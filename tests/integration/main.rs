@@ -10,6 +10,7 @@ mod foundation;
 mod generated;
 mod golden;
 mod notify;
+mod operator;
 mod packaging;
 mod reliability;
 mod sources;

@@ -74,7 +74,7 @@ fn discovery_tracks_active_keys_hourly_with_defaults() {
     );
     assert!(env.open_alerts().is_empty());
     let all = env.run(&["alerts", "list", "--all", "--json"]).ok().json();
-    assert_eq!(all[0]["resolution"], "recovered");
+    assert_eq!(all[0]["resolution"], "account_removed");
     env.run(&["status", "--account", "prod-eu-2"]).code(2);
 }
 
