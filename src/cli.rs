@@ -86,6 +86,10 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub filter: AccountFilter,
 
+    /// Add the exact numbers, the projection, the period and "data as of"; never shorten names
+    #[arg(long, conflicts_with = "json")]
+    pub wide: bool,
+
     /// Print one JSON array instead of a table
     #[arg(long)]
     pub json: bool,
@@ -111,6 +115,10 @@ pub struct ListArgs {
     /// Only alerts of this severity
     #[arg(long, value_enum)]
     pub severity: Option<SeverityArg>,
+
+    /// Add the full id, type, exact numbers and times; never shorten names or messages
+    #[arg(long, conflicts_with = "json")]
+    pub wide: bool,
 
     /// Print one JSON array instead of a table
     #[arg(long)]

@@ -2,15 +2,22 @@
 //! stderr elsewhere. A closed pipe (`quota alerts list | head`) surfaces as an io error that
 //! `main` treats as success.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use comfy_table::{ContentArrangement, Table, presets};
 
 pub fn line(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Text that already ends in a newline (a rendered table), written at once.
+pub fn text(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
 }
@@ -24,23 +31,6 @@ pub fn json(value: &impl serde::Serialize) -> Result<()> {
     writeln!(out)?;
     out.flush()?;
     Ok(())
-}
-
-/// A table in the house style: box drawing on a terminal, plain ASCII in a pipe.
-pub fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    if io::stdout().is_terminal() {
-        t.load_style(presets::UTF8_FULL_CONDENSED);
-    } else {
-        t.load_style(presets::ASCII_MARKDOWN).force_no_tty();
-    }
-    t.set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_header(header.to_vec());
-    t
-}
-
-pub fn print_table(t: &Table) -> Result<()> {
-    line(&t.to_string())
 }
 
 pub fn plural(n: usize) -> &'static str {

@@ -60,6 +60,33 @@ impl QuotaType {
         }
     }
 
+    /// A short form for narrow tables: counts below 100,000 whole, larger ones with a
+    /// suffix (`1.3M`, `5B`); dollars with cents below $100,000, else `$123.4k`.
+    pub fn compact(self, v: Decimal) -> String {
+        const UNITS: [(u64, &str); 4] = [
+            (1_000_000_000_000, "T"),
+            (1_000_000_000, "B"),
+            (1_000_000, "M"),
+            (1_000, "k"),
+        ];
+        let whole = v.trunc();
+        let short = |x: Decimal| {
+            UNITS
+                .iter()
+                .find(|(n, _)| x >= Decimal::from(*n))
+                .map(|(n, unit)| {
+                    let scaled = (x / Decimal::from(*n)).round_dp(1).normalize();
+                    format!("{scaled}{unit}")
+                })
+        };
+        match self {
+            QuotaType::CostUsd if v < Decimal::from(100_000) => self.display(v),
+            QuotaType::CostUsd => format!("${}", short(whole).unwrap_or_default()),
+            _ if whole < Decimal::from(100_000) => self.display(v),
+            _ => short(whole).unwrap_or_else(|| self.display(v)),
+        }
+    }
+
     /// Formats a value of this quota type for people: thousands separators for counts,
     /// dollars and cents for cost.
     pub fn display(self, v: Decimal) -> String {
@@ -341,5 +368,12 @@ mod tests {
             "$2,412.30"
         );
         assert_eq!(percentage(Decimal::from(1), Decimal::from(3)), 33.33);
+        let c = |q: QuotaType, v: &str| q.compact(v.parse().unwrap());
+        assert_eq!(c(QuotaType::Tokens, "99999"), "99,999");
+        assert_eq!(c(QuotaType::Tokens, "1323579"), "1.3M");
+        assert_eq!(c(QuotaType::Tokens, "5000000000"), "5B");
+        assert_eq!(c(QuotaType::OutputTokens, "250000"), "250k");
+        assert_eq!(c(QuotaType::CostUsd, "8.5"), "$8.50");
+        assert_eq!(c(QuotaType::CostUsd, "2500000"), "$2.5M");
     }
 }

@@ -219,7 +219,7 @@ _quota() {
             return 0
             ;;
         quota__subcmd__alerts__subcmd__list)
-            opts="-v -q -h -V --account --all --severity --json --config --db --verbose --quiet --help --version"
+            opts="-v -q -h -V --account --all --severity --wide --json --config --db --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -645,7 +645,7 @@ _quota() {
             return 0
             ;;
         quota__subcmd__status)
-            opts="-v -q -h -V --account --json --config --db --verbose --quiet --help --version"
+            opts="-v -q -h -V --account --wide --json --config --db --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

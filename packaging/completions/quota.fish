@@ -55,6 +55,7 @@ complete -c quota -n "__fish_quota_using_subcommand check" -s V -l version -d 'P
 complete -c quota -n "__fish_quota_using_subcommand status" -l account -d 'Only this account (repeatable)' -r
 complete -c quota -n "__fish_quota_using_subcommand status" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand status" -l db -d 'SQLite database file (overrides [database] path)' -r -F
+complete -c quota -n "__fish_quota_using_subcommand status" -l wide -d 'Add the exact numbers, the projection, the period and "data as of"; never shorten names'
 complete -c quota -n "__fish_quota_using_subcommand status" -l json -d 'Print one JSON array instead of a table'
 complete -c quota -n "__fish_quota_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c quota -n "__fish_quota_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
@@ -75,6 +76,7 @@ critical\t''"
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file (overrides [database] path)' -r -F
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l all -d 'Include resolved alerts'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l wide -d 'Add the full id, type, exact numbers and times; never shorten names or messages'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON array instead of a table'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'

@@ -14,6 +14,7 @@ use crate::error::bad_input;
 use crate::output;
 use crate::store::alerts::{ListFilter, Resolve};
 use crate::store::{self, Store};
+use crate::table::{Cell, Color, Column, Screen, Table};
 use crate::{apply, notify};
 
 /// The shortest id prefix `resolve` accepts.
@@ -47,46 +48,96 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut header = vec![
-        "ID",
-        "ACCOUNT",
-        "SEVERITY",
-        "TYPE",
-        "QUOTA",
-        "USED / LIMIT",
-        "%",
-        "CREATED",
-    ];
-    if args.all {
-        header.push("RESOLVED");
+    let screen = Screen::detect();
+    let table = alerts_table(&alerts, args.all, args.wide);
+    output::text(&table.render(if args.wide { None } else { screen.width }, screen.color))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The short id the table shows: `alerts resolve` takes any unique prefix of 8 or more.
+fn short_id(id: &str) -> &str {
+    id.get(..MIN_PREFIX).unwrap_or(id)
+}
+
+/// The alerts as a table. At the default width an `--all` listing shows one STATE column:
+/// an open alert's severity, a resolved one's resolution (its time is in `--wide`), so that
+/// it still fits 80 columns.
+fn alerts_table(alerts: &[Alert], all: bool, wide: bool) -> Table {
+    let state = if all && !wide { "STATE" } else { "SEVERITY" };
+    let mut columns = vec![Column::left("ID"), Column::left(state)];
+    if wide {
+        columns.extend([
+            Column::left("ACCOUNT"),
+            Column::left("TYPE"),
+            Column::left("QUOTA"),
+            Column::right("USED / LIMIT"),
+            Column::right("%"),
+            Column::left("CREATED"),
+        ]);
+        if all {
+            columns.push(Column::left("RESOLVED"));
+        }
+        columns.push(Column::left("MESSAGE"));
+    } else {
+        columns.extend([
+            Column::shrink("ACCOUNT"),
+            Column::left("QUOTA"),
+            Column::right("%"),
+            Column::left("CREATED"),
+            Column::shrink("MESSAGE"),
+        ]);
     }
-    let mut t = output::table(&header);
-    for a in &alerts {
-        let q = a.quota_type;
-        let mut row = vec![
-            a.id.clone(),
-            a.account.clone(),
-            a.severity.to_string(),
-            a.alert_type.to_string(),
-            q.to_string(),
+    let mut t = Table::new(columns);
+    for a in alerts {
+        t.row(alert_row(a, all, wide));
+    }
+    t
+}
+
+fn alert_row(a: &Alert, all: bool, wide: bool) -> Vec<Cell> {
+    let q = a.quota_type;
+    let color = match a.severity {
+        Severity::Critical => Color::Red,
+        Severity::Warning => Color::Yellow,
+    };
+    let state = match a.resolution {
+        Some(r) if all && !wide => r.as_str(),
+        _ => a.severity.as_str(),
+    };
+    let mut row: Vec<Cell> = vec![
+        (if wide { a.id.as_str() } else { short_id(&a.id) }).into(),
+        Cell::colored(state, a.is_open().then_some(color)),
+        a.account.as_str().into(),
+    ];
+    if wide {
+        row.push(a.alert_type.as_str().into());
+        row.push(q.as_str().into());
+        row.push(
             format!(
                 "{} / {}",
                 q.display(a.current_value),
                 q.display(a.limit_value)
-            ),
-            format!("{:.1}", a.percentage),
-            output::time(a.created_at),
-        ];
-        if args.all {
-            row.push(match (a.resolved_at, a.resolution) {
-                (Some(at), Some(r)) => format!("{r} {}", output::time(at)),
-                _ => "open".to_string(),
-            });
+            )
+            .into(),
+        );
+        row.push(format!("{:.1}", a.percentage).into());
+        row.push(output::time(a.created_at).into());
+        if all {
+            row.push(
+                match (a.resolved_at, a.resolution) {
+                    (Some(at), Some(r)) => format!("{r} {}", output::time(at)),
+                    _ => "open".to_string(),
+                }
+                .into(),
+            );
         }
-        t.add_row(row);
+    } else {
+        row.push(q.as_str().into());
+        row.push(format!("{:.1}", a.percentage).into());
+        row.push(a.created_at.format("%m-%d %H:%M").to_string().into());
     }
-    output::print_table(&t)?;
-    Ok(ExitCode::SUCCESS)
+    row.push(a.message.as_str().into());
+    row
 }
 
 pub fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {

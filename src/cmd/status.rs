@@ -10,16 +10,17 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
-use crate::alert::AccountStatus;
+use crate::alert::{AccountStatus, Severity, classify};
 use crate::apply;
 use crate::cli::StatusArgs;
 use crate::config::{Account, Selector, UsageSource};
 use crate::evaluate::{self, View, reason};
 use crate::output;
 use crate::period::human_duration;
-use crate::quota::{QuotaType, percentage};
+use crate::quota::{QuotaType, crossed, percentage};
 use crate::reconcile::Reading;
 use crate::store::{self, accounts::AccountRow, outbox::Backlog};
+use crate::table::{Cell, Color, Column, Screen, Table, wrap};
 use crate::time::ts;
 
 /// Everything `status` shows, read in one snapshot.
@@ -85,7 +86,7 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     if args.json {
         print_json(&shown)?;
     } else {
-        print_table(&shown)?;
+        print_table(&shown, args.wide)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -129,31 +130,45 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
     output::json(&items)
 }
 
-fn print_table(s: &Shown<'_>) -> Result<()> {
+fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
     if s.views.is_empty() {
         return output::line(
             "no accounts configured: add [[accounts]] to the config file (see quota config check)",
         );
     }
-    let mut t = output::table(&[
-        "ACCOUNT",
-        "QUOTA",
-        "USED",
-        "LIMIT",
-        "%",
-        "PROJECTED",
-        "PERIOD",
-        "RESETS IN",
-        "STATUS",
-        "DATA AS OF",
-        "ALERTS",
-    ]);
+    let columns = if wide {
+        vec![
+            Column::left("ACCOUNT"),
+            Column::left("QUOTA"),
+            Column::right("USED"),
+            Column::right("LIMIT"),
+            Column::right("%"),
+            Column::right("PROJECTED"),
+            Column::left("PERIOD"),
+            Column::left("RESETS IN"),
+            Column::left("STATUS"),
+            Column::left("DATA AS OF"),
+            Column::right("ALERTS"),
+        ]
+    } else {
+        vec![
+            Column::shrink("ACCOUNT"),
+            Column::left("QUOTA"),
+            Column::right("USED / LIMIT"),
+            Column::right("%"),
+            Column::left("RESETS IN"),
+            Column::left("STATUS"),
+            Column::right("ALERTS"),
+        ]
+    };
+    let mut t = Table::new(columns);
     for v in &s.views {
         for r in v.readings.iter().filter(|r| shown(r)) {
-            t.add_row(table_row(s, v, r));
+            t.row(table_row(s, v, r, wide));
         }
     }
-    output::print_table(&t)?;
+    let screen = Screen::detect();
+    output::text(&t.render(if wide { None } else { screen.width }, screen.color))?;
     print_footer(s)
 }
 
@@ -162,40 +177,84 @@ fn shown(r: &Reading) -> bool {
     r.quota_type == QuotaType::Tokens || r.limit.is_some()
 }
 
-fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading) -> Vec<String> {
+/// Yellow at a warning threshold, red at a critical one (or exhausted).
+fn severity_color(v: &View<'_>, r: &Reading) -> Option<Color> {
+    let (used, limit) = r.used.zip(r.limit)?;
+    let crossed = v
+        .account
+        .thresholds
+        .iter()
+        .rev()
+        .find(|t| crossed(used, limit, **t))?;
+    Some(match classify(*crossed).1 {
+        Severity::Warning => Color::Yellow,
+        Severity::Critical => Color::Red,
+    })
+}
+
+fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading, wide: bool) -> Vec<Cell> {
     let q = r.quota_type;
-    let (used, pct) = match (r.used, r.limit) {
-        (None, _) => ("not measured".to_string(), "-".to_string()),
-        (Some(u), Some(l)) => (q.display(u), format!("{:.1}", percentage(u, l))),
-        (Some(u), None) => (q.display(u), "-".to_string()),
+    let color = severity_color(v, r);
+    let pct = match r.used.zip(r.limit) {
+        Some((u, l)) => format!("{:.1}", percentage(u, l)),
+        None => "-".to_string(),
+    };
+    let status = s.status(v);
+    let status = Cell::colored(
+        status.as_str(),
+        (status == AccountStatus::Exhausted).then_some(Color::Red),
+    );
+    let resets = human_duration(v.period.remaining(s.now));
+    if !wide {
+        let used = match (r.used, r.limit) {
+            (None, _) => "not measured".to_string(),
+            (Some(u), Some(l)) => format!("{} / {}", q.compact(u), q.compact(l)),
+            (Some(u), None) => q.compact(u),
+        };
+        return vec![
+            v.account.name.as_str().into(),
+            q.as_str().into(),
+            used.into(),
+            Cell::colored(pct, color),
+            resets.into(),
+            status,
+            s.open(v).to_string().into(),
+        ];
+    }
+    let projected = match r.forecast {
+        Some(f) => match f.exhausts_at {
+            Some(at) => format!(
+                "{} (limit {})",
+                q.display(f.projected),
+                at.format("%m-%d %H:%M")
+            ),
+            None => q.display(f.projected),
+        },
+        None => "-".to_string(),
     };
     vec![
-        v.account.name.clone(),
-        q.to_string(),
-        used,
-        r.limit.map_or_else(|| "none".to_string(), |l| q.display(l)),
-        pct,
-        match r.forecast {
-            Some(f) => match f.exhausts_at {
-                Some(at) => format!(
-                    "{} (limit {})",
-                    q.display(f.projected),
-                    at.format("%m-%d %H:%M")
-                ),
-                None => q.display(f.projected),
-            },
-            None => "-".to_string(),
-        },
+        v.account.name.as_str().into(),
+        q.as_str().into(),
+        r.used
+            .map_or_else(|| "not measured".to_string(), |u| q.display(u))
+            .into(),
+        r.limit
+            .map_or_else(|| "none".to_string(), |l| q.display(l))
+            .into(),
+        Cell::colored(pct, color),
+        projected.into(),
         format!(
             "{} to {}",
             v.period.start.format("%Y-%m-%d"),
             v.period.end.format("%Y-%m-%d")
-        ),
-        human_duration(v.period.remaining(s.now)),
-        s.status(v).to_string(),
+        )
+        .into(),
+        resets.into(),
+        status,
         s.synced(v)
-            .map_or_else(|| "never".to_string(), output::time),
-        s.open(v).to_string(),
+            .map_or_else(|| "never".to_string(), output::time)
+            .into(),
+        s.open(v).to_string().into(),
     ]
 }
 
@@ -236,7 +295,7 @@ fn print_developers(s: &Shown<'_>) -> Result<()> {
             || "not read yet".to_string(),
             |t| format!("read {}", output::time(t)),
         );
-    output::line(&format!(
+    note(&format!(
         "developers: {}{more}; Claude Code usage {read} (the report lags about an hour)",
         who.join(", ")
     ))
@@ -244,10 +303,15 @@ fn print_developers(s: &Shown<'_>) -> Result<()> {
 
 /// The source's watermark, the notification backlog per channel, and a warning per limit
 /// that cannot be measured.
+/// A note under the table, wrapped to the terminal between words.
+fn note(text: &str) -> Result<()> {
+    output::line(&wrap(text, Screen::detect().width))
+}
+
 fn print_footer(s: &Shown<'_>) -> Result<()> {
     print_developers(s)?;
     if let Some(as_of) = &s.data_as_of {
-        output::line(&format!(
+        note(&format!(
             "usage data as of {as_of} (the {} source's own watermark)",
             s.source.as_str()
         ))?;
@@ -262,7 +326,7 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
         }
     }
     for (c, (pending, failed)) in per_channel {
-        output::line(&format!(
+        note(&format!(
             "notifications to {c}: {pending} pending, {failed} failed"
         ))?;
     }
@@ -282,7 +346,7 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
             0..=3 => names.join(", "),
             n => format!("{} and {} more", names[..3].join(", "), n - 3),
         };
-        output::line(&format!("{q} not measured ({who}): {why}"))?;
+        note(&format!("{q} not measured ({who}): {why}"))?;
     }
     Ok(())
 }

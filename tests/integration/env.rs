@@ -162,6 +162,38 @@ impl TestEnv {
         }
     }
 
+    /// Runs quota in a pseudo-terminal (`script`) whose width is `cols` (0: a terminal that
+    /// reports no width), as an operator's shell would: what it printed, with `\r\n` made
+    /// `\n`. `NO_COLOR` is set unless `color`.
+    pub fn run_in_terminal(&self, cols: u16, color: bool, args: &[&str]) -> String {
+        let command = self.command(args);
+        let mut line = format!(
+            "stty cols {cols} rows 50; exec {}",
+            command.get_program().to_string_lossy()
+        );
+        for a in args {
+            line.push_str(&format!(" '{}'", a.replace('\'', "'\\''")));
+        }
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]).env_clear();
+        for (k, v) in command.get_envs() {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+        }
+        c.env("TERM", "xterm");
+        if !color {
+            c.env("NO_COLOR", "1");
+        }
+        let out = c.stdin(Stdio::null()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    }
+
     pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
         let mut c = self.command(args);
         c.env("QUOTA_NOW", now);

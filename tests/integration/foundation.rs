@@ -234,8 +234,13 @@ fn list_orders_by_severity_then_newest_and_filters() {
 
     let table = env.run(&["alerts", "list"]).ok().stdout;
     assert!(
-        table.contains("production") && table.contains("critical") && table.contains("480 / 500"),
+        table.contains("production") && table.contains("critical") && table.contains("480 of 500"),
         "{table}"
+    );
+    let wide = env.run(&["alerts", "list", "--wide"]).ok().stdout;
+    assert!(
+        wide.contains("480 / 500") && wide.contains("approaching_limit"),
+        "{wide}"
     );
 }
 
@@ -368,10 +373,10 @@ fn status_json_and_table() {
 
     let table = env.run(&["status"]).ok();
     assert!(table.stdout.contains("not measured"), "{}", table.stdout);
+    let wide = env.run(&["status", "--wide"]).ok().stdout;
     assert!(
-        table.stdout.contains("research") && table.stdout.contains("2026-11-15 to 2026-12-15"),
-        "{}",
-        table.stdout
+        wide.contains("research") && wide.contains("2026-11-15 to 2026-12-15"),
+        "{wide}"
     );
     assert!(
         table

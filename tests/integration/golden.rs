@@ -5,8 +5,9 @@
 //! UPDATE_GENERATED=1 cargo test --test integration golden
 //! ```
 //!
-//! Alert ids are random, so each distinct UUID is replaced, in order of appearance, by a
-//! fixed one of the same length (`00000000-0000-4000-8000-000000000001`, …).
+//! Alert ids are random, so each distinct id is replaced, in order of appearance, by a fixed
+//! one of the same length (`00000000-0000-4000-8000-000000000001`, or `00000001` for the
+//! tables' 8-character short ids).
 
 use std::path::PathBuf;
 
@@ -59,20 +60,38 @@ fn is_uuid(s: &[u8]) -> bool {
         })
 }
 
+/// A short id: 8 lowercase hex digits standing alone (the tables' ID column).
+fn is_short_id(text: &[u8], i: usize) -> bool {
+    let free = |j: Option<&u8>| j.is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'-');
+    i + 8 <= text.len()
+        && text[i..i + 8]
+            .iter()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        && free(i.checked_sub(1).and_then(|p| text.get(p)))
+        && free(text.get(i + 8))
+}
+
 fn mask_uuids(text: &str) -> String {
     let bytes = text.as_bytes();
-    let mut seen: Vec<&str> = Vec::new();
+    // Numbered by the first 8 characters, so a full id and its short form match.
+    let number = |id: &'_ str, seen: &mut Vec<String>| -> usize {
+        seen.iter().position(|s| s == id).unwrap_or_else(|| {
+            seen.push(id.to_string());
+            seen.len() - 1
+        }) + 1
+    };
+    let mut ids: Vec<String> = Vec::new();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < bytes.len() {
         if i + 36 <= bytes.len() && is_uuid(&bytes[i..i + 36]) {
-            let id = &text[i..i + 36];
-            let n = seen.iter().position(|s| *s == id).unwrap_or_else(|| {
-                seen.push(id);
-                seen.len() - 1
-            }) + 1;
+            let n = number(&text[i..i + 8], &mut ids);
             out.push_str(&format!("00000000-0000-4000-8000-{n:012}"));
             i += 36;
+        } else if is_short_id(bytes, i) {
+            let n = number(&text[i..i + 8], &mut ids);
+            out.push_str(&format!("{n:08}"));
+            i += 8;
         } else {
             let c = text[i..].chars().next().unwrap();
             out.push(c);
@@ -103,10 +122,36 @@ pub fn scenario() -> TestEnv {
     env
 }
 
+/// A long account name, for the tables that must shorten it.
+fn with_a_long_name(env: &TestEnv) {
+    let config = std::fs::read_to_string(&env.config).unwrap().replace(
+        "name = \"research\"",
+        "name = \"research-and-development-eu-west\"",
+    );
+    env.write_config(&config);
+    env.run(&["check"]).ok();
+}
+
 #[test]
 fn status_table() {
     let env = scenario();
     assert_golden("status.txt", &env.run(&["status"]).ok().stdout);
+    assert_golden(
+        "status-wide.txt",
+        &env.run(&["status", "--wide"]).ok().stdout,
+    );
+    with_a_long_name(&env);
+    for cols in [80, 120, 200] {
+        assert_golden(
+            &format!("status-{cols}.txt"),
+            &env.run_in_terminal(cols, false, &["status"]),
+        );
+    }
+    // A terminal that reports 0 columns: no limit, as in a pipe.
+    assert_eq!(
+        env.run_in_terminal(0, false, &["status"]),
+        env.run(&["status"]).ok().stdout
+    );
 }
 
 #[test]
@@ -117,6 +162,90 @@ fn alerts_list_tables() {
         "alerts-list-all.txt",
         &env.run(&["alerts", "list", "--all"]).ok().stdout,
     );
+    assert_golden(
+        "alerts-list-wide.txt",
+        &env.run(&["alerts", "list", "--all", "--wide"]).ok().stdout,
+    );
+    for cols in [80, 120, 200] {
+        assert_golden(
+            &format!("alerts-list-{cols}.txt"),
+            &env.run_in_terminal(cols, false, &["alerts", "list", "--all"]),
+        );
+    }
+    assert_eq!(
+        env.run_in_terminal(0, false, &["alerts", "list"]),
+        env.run(&["alerts", "list"]).ok().stdout
+    );
+}
+
+#[test]
+fn tables_fit_the_terminal_and_break_no_value() {
+    let env = scenario();
+    with_a_long_name(&env);
+    for cols in [80usize, 120] {
+        for args in [&["status"][..], &["alerts", "list", "--all"][..]] {
+            let out = env.run_in_terminal(u16::try_from(cols).unwrap(), false, args);
+            for line in out.lines() {
+                assert!(
+                    line.chars().count() <= cols,
+                    "{args:?} at {cols}: {line:?}\n{out}"
+                );
+            }
+            // Whole values on every row: a date, a percentage, a compact number.
+            assert!(
+                out.contains("10d 12h") || out.contains("11-20 12:00"),
+                "{out}"
+            );
+            assert!(out.contains("96.0"), "{out}");
+        }
+        let status = env.run_in_terminal(u16::try_from(cols).unwrap(), false, &["status"]);
+        assert_eq!(
+            status.contains("research-and-development-eu-west"),
+            cols == 120,
+            "shortened only where it does not fit: {status}"
+        );
+        assert!(
+            status.contains("960 / 1,000") && status.contains("8,500 / 10,000"),
+            "{status}"
+        );
+    }
+    // Whole in --wide and --json.
+    assert!(
+        env.run(&["status", "--wide"])
+            .ok()
+            .stdout
+            .contains("research-and-development-eu-west")
+    );
+    assert!(
+        env.run(&["status", "--json"])
+            .ok()
+            .stdout
+            .contains("research-and-development-eu-west")
+    );
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let env = scenario();
+    let colored = env.run_in_terminal(120, true, &["status"]);
+    assert!(
+        colored.contains("\x1b[31m96.0\x1b[0m"),
+        "critical in red: {colored:?}"
+    );
+    assert!(
+        colored.contains("\x1b[33m85.0\x1b[0m"),
+        "warning in yellow: {colored:?}"
+    );
+    assert!(
+        !env.run_in_terminal(120, false, &["status"])
+            .contains('\x1b')
+    );
+    assert!(
+        !env.run(&["status"]).ok().stdout.contains('\x1b'),
+        "never when piped"
+    );
+    let alerts = env.run_in_terminal(120, true, &["alerts", "list"]);
+    assert!(alerts.contains("\x1b[31mcritical\x1b[0m"), "{alerts:?}");
 }
 
 #[test]
@@ -124,7 +253,7 @@ fn uuids_are_masked_in_order_of_appearance() {
     let a = "9f0c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f";
     let b = "11111111-2222-4333-8444-555555555555";
     assert_eq!(
-        mask_uuids(&format!("{a} {b} {a} x")),
-        "00000000-0000-4000-8000-000000000001 00000000-0000-4000-8000-000000000002 00000000-0000-4000-8000-000000000001 x"
+        mask_uuids(&format!("{a} {b} {a} x {}", &b[..8])),
+        "00000000-0000-4000-8000-000000000001 00000000-0000-4000-8000-000000000002 00000000-0000-4000-8000-000000000001 x 00000002"
     );
 }
