@@ -4,7 +4,7 @@
 //! `sync` and `check` (and discovery) all apply decisions here.
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::alert::{AccountStatus, Alert, Event, Resolution};
 use crate::config::{Account, Channel, UsageSource};
@@ -61,6 +61,37 @@ pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Lo
 pub enum Scope {
     All,
     Selected,
+}
+
+/// Stored usage of every day from `first` to `last` (inclusive), one row per key, workspace
+/// and day, with cost and developer days from `first` on: what `quota usage` reads.
+pub fn load_days(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Loaded> {
+    let bounds: Vec<NaiveDate> = first
+        .iter_days()
+        .take_while(|d| *d <= last + chrono::Duration::days(1))
+        .collect();
+    let usage = store::usage::segment_sums(tx, &bounds)?;
+    let cost = match store::get_state(tx, store::COST_SYNCED)? {
+        Some(_) => Some(store::cost::since(tx, first)?),
+        None => None,
+    };
+    let developers = match store::get_state(tx, store::CLAUDE_CODE_READ)? {
+        Some(_) if accounts.iter().any(|a| a.selector.is_developer()) => {
+            Some(store::developers::since(tx, first)?)
+        }
+        Some(_) => Some(Vec::new()),
+        None => None,
+    };
+    Ok(Loaded {
+        usage,
+        developers,
+        cost,
+    })
 }
 
 /// Records the accounts, evaluates each against stored usage and applies the alert actions,

@@ -43,6 +43,8 @@ pub enum Command {
     Check(AccountFilter),
     /// One row per account and quota type: used, limit, period, status
     Status(StatusArgs),
+    /// What was used, day by day, from the database (no network)
+    Usage(UsageArgs),
     /// List or resolve alerts
     #[command(subcommand)]
     Alerts(AlertsCommand),
@@ -69,6 +71,28 @@ pub struct AccountFilter {
     /// Only this account (repeatable)
     #[arg(long = "account", value_name = "NAME")]
     pub accounts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    #[command(flatten)]
+    pub filter: AccountFilter,
+
+    /// First day to show [default: the start of each account's current billing period]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub since: Option<String>,
+
+    /// Last day to show [default: today, UTC]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub until: Option<String>,
+
+    /// Print one JSON array instead of a table
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// Print CSV (the JSON field names as the header) instead of a table
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Debug, Args)]

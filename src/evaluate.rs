@@ -232,6 +232,45 @@ const FORECAST_AFTER: f64 = 0.2;
 /// Full days the daily rate is averaged over.
 const RATE_DAYS: i64 = 7;
 
+/// What a sum of `account`'s usage is worth for quota type `q`, or `None` when that quota is
+/// not measured for it.
+fn value(account: &Account, inputs: &Inputs<'_>, t: &Totals, q: QuotaType) -> Option<Decimal> {
+    let cost = || Some(t.cost_usd.unwrap_or_default().normalize());
+    if account.selector.is_developer() {
+        // Measured once the report has been read; requests never.
+        return match q {
+            _ if inputs.developers.is_none() => None,
+            QuotaType::Requests => None,
+            QuotaType::CostUsd => cost(),
+            _ => t.get(q),
+        };
+    }
+    match q {
+        QuotaType::Requests if !inputs.source.measures_requests() => None,
+        QuotaType::CostUsd
+            if inputs.cost.is_none() || matches!(account.selector, Selector::ApiKey(_)) =>
+        {
+            None
+        }
+        QuotaType::CostUsd => cost(),
+        _ => t.get(q),
+    }
+}
+
+/// An account's totals per day in `range` (a period, or any span of whole days).
+fn daily(
+    account: &Account,
+    index: &Index<'_>,
+    developers: &ByActor<'_>,
+    inputs: &Inputs<'_>,
+    range: Period,
+) -> BTreeMap<NaiveDate, Totals> {
+    match account.selector.actor() {
+        Some(actor) => developer_days(developers, actor, range),
+        None => usage_days(index, inputs.cost, account, range),
+    }
+}
+
 /// Sums each account's rows over its period containing `now`, and projects where each quota
 /// is heading.
 pub fn views<'a>(
@@ -241,34 +280,63 @@ pub fn views<'a>(
 ) -> Vec<View<'a>> {
     let index = Index::new(inputs.usage);
     let developers = by_actor(inputs.developers.unwrap_or_default());
-    let read = inputs.developers.is_some();
     accounts
         .iter()
         .map(|&account| {
             let period = Period::containing(account.billing_day, now);
-            if let Some(actor) = account.selector.actor() {
-                let daily = developer_days(&developers, actor, period);
-                // Measured once the report has been read; requests never.
-                let value = |t: &Totals, q: QuotaType| match q {
-                    _ if !read => None,
-                    QuotaType::Requests => None,
-                    QuotaType::CostUsd => Some(t.cost_usd.unwrap_or_default().normalize()),
-                    _ => t.get(q),
-                };
-                return view(account, period, &daily, value, now);
-            }
-            let daily = usage_days(&index, inputs.cost, account, period);
-            let value = |t: &Totals, q: QuotaType| match q {
-                QuotaType::Requests if !inputs.source.measures_requests() => None,
-                QuotaType::CostUsd
-                    if inputs.cost.is_none() || matches!(account.selector, Selector::ApiKey(_)) =>
-                {
-                    None
-                }
-                QuotaType::CostUsd => Some(t.cost_usd.unwrap_or_default().normalize()),
-                _ => t.get(q),
+            let days = daily(account, &index, &developers, inputs, period);
+            view(
+                account,
+                period,
+                &days,
+                |t, q| value(account, inputs, t, q),
+                now,
+            )
+        })
+        .collect()
+}
+
+/// One UTC day of one account: each quota type's value in `QuotaType::ALL` order, `None`
+/// where not measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayValues {
+    pub day: NaiveDate,
+    pub values: [Option<Decimal>; 5],
+}
+
+/// Each account's values for every day from `first` to `last` (inclusive): what
+/// `quota usage` shows. Days without rows count as zero where the quota is measured.
+pub fn by_day<'a>(
+    ranges: &[(&'a Account, NaiveDate, NaiveDate)],
+    inputs: &Inputs<'_>,
+) -> Vec<(&'a Account, Vec<DayValues>)> {
+    let index = Index::new(inputs.usage);
+    let developers = by_actor(inputs.developers.unwrap_or_default());
+    let midnight = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map_or_else(Utc::now, |t| t.and_utc())
+    };
+    ranges
+        .iter()
+        .map(|&(account, first, last)| {
+            let range = Period {
+                start: midnight(first),
+                end: midnight(last + chrono::Duration::days(1)),
             };
-            view(account, period, &daily, value, now)
+            let days = daily(account, &index, &developers, inputs, range);
+            let rows = first
+                .iter_days()
+                .take_while(|d| *d <= last)
+                .map(|day| {
+                    let mut t = days.get(&day).cloned().unwrap_or_else(Totals::empty);
+                    t.cost_usd.get_or_insert(Decimal::ZERO);
+                    DayValues {
+                        day,
+                        values: QuotaType::ALL.map(|q| value(account, inputs, &t, q)),
+                    }
+                })
+                .collect();
+            (account, rows)
         })
         .collect()
 }

@@ -91,7 +91,7 @@ impl QuotaType {
     /// dollars and cents for cost.
     pub fn display(self, v: Decimal) -> String {
         match self {
-            QuotaType::CostUsd => format!("${}", group_thousands(&v.round_dp(2).to_string())),
+            QuotaType::CostUsd => format!("${}", group_thousands(&format!("{:.2}", v.round_dp(2)))),
             _ => group_thousands(&v.trunc().to_string()),
         }
     }

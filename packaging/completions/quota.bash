@@ -37,6 +37,9 @@ _quota() {
             quota,sync)
                 cmd="quota__subcmd__sync"
                 ;;
+            quota,usage)
+                cmd="quota__subcmd__usage"
+                ;;
             quota__subcmd__alerts,help)
                 cmd="quota__subcmd__alerts__subcmd__help"
                 ;;
@@ -88,6 +91,9 @@ _quota() {
             quota__subcmd__help,sync)
                 cmd="quota__subcmd__help__subcmd__sync"
                 ;;
+            quota__subcmd__help,usage)
+                cmd="quota__subcmd__help__subcmd__usage"
+                ;;
             quota__subcmd__help__subcmd__alerts,list)
                 cmd="quota__subcmd__help__subcmd__alerts__subcmd__list"
                 ;;
@@ -119,7 +125,7 @@ _quota() {
 
     case "${cmd}" in
         quota)
-            opts="-v -q -h -V --config --db --verbose --quiet --help --version sync check status alerts config notify help"
+            opts="-v -q -h -V --config --db --verbose --quiet --help --version sync check status usage alerts config notify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,7 +393,7 @@ _quota() {
             return 0
             ;;
         quota__subcmd__help)
-            opts="sync check status alerts config notify help"
+            opts="sync check status usage alerts config notify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +560,20 @@ _quota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        quota__subcmd__help__subcmd__usage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         quota__subcmd__notify)
             opts="-v -q -h -V --config --db --verbose --quiet --help --version test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -678,6 +698,40 @@ _quota() {
             fi
             case "${prev}" in
                 --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__usage)
+            opts="-v -q -h -V --account --since --until --json --csv --config --db --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

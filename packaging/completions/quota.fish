@@ -33,6 +33,7 @@ complete -c quota -n "__fish_quota_needs_command" -s V -l version -d 'Print vers
 complete -c quota -n "__fish_quota_needs_command" -f -a "sync" -d 'Pull usage from the Admin API, evaluate every account, raise and resolve alerts'
 complete -c quota -n "__fish_quota_needs_command" -f -a "check" -d 'Evaluate stored usage only (no network): raise and resolve alerts'
 complete -c quota -n "__fish_quota_needs_command" -f -a "status" -d 'One row per account and quota type: used, limit, period, status'
+complete -c quota -n "__fish_quota_needs_command" -f -a "usage" -d 'What was used, day by day, from the database (no network)'
 complete -c quota -n "__fish_quota_needs_command" -f -a "alerts" -d 'List or resolve alerts'
 complete -c quota -n "__fish_quota_needs_command" -f -a "config" -d 'Inspect the configuration'
 complete -c quota -n "__fish_quota_needs_command" -f -a "notify" -d 'Notification channels'
@@ -61,6 +62,17 @@ complete -c quota -n "__fish_quota_using_subcommand status" -s v -l verbose -d '
 complete -c quota -n "__fish_quota_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand status" -s h -l help -d 'Print help'
 complete -c quota -n "__fish_quota_using_subcommand status" -s V -l version -d 'Print version'
+complete -c quota -n "__fish_quota_using_subcommand usage" -l account -d 'Only this account (repeatable)' -r
+complete -c quota -n "__fish_quota_using_subcommand usage" -l since -d 'First day to show [default: the start of each account\'s current billing period]' -r
+complete -c quota -n "__fish_quota_using_subcommand usage" -l until -d 'Last day to show [default: today, UTC]' -r
+complete -c quota -n "__fish_quota_using_subcommand usage" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
+complete -c quota -n "__fish_quota_using_subcommand usage" -l db -d 'SQLite database file (overrides [database] path)' -r -F
+complete -c quota -n "__fish_quota_using_subcommand usage" -l json -d 'Print one JSON array instead of a table'
+complete -c quota -n "__fish_quota_using_subcommand usage" -l csv -d 'Print CSV (the JSON field names as the header) instead of a table'
+complete -c quota -n "__fish_quota_using_subcommand usage" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c quota -n "__fish_quota_using_subcommand usage" -s q -l quiet -d 'Only errors on stderr'
+complete -c quota -n "__fish_quota_using_subcommand usage" -s h -l help -d 'Print help'
+complete -c quota -n "__fish_quota_using_subcommand usage" -s V -l version -d 'Print version'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -l db -d 'SQLite database file (overrides [database] path)' -r -F
 complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -126,13 +138,14 @@ complete -c quota -n "__fish_quota_using_subcommand notify; and __fish_seen_subc
 complete -c quota -n "__fish_quota_using_subcommand notify; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c quota -n "__fish_quota_using_subcommand notify; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test message through each channel and show what each endpoint answered'
 complete -c quota -n "__fish_quota_using_subcommand notify; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status alerts config notify help" -f -a "sync" -d 'Pull usage from the Admin API, evaluate every account, raise and resolve alerts'
-complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status alerts config notify help" -f -a "check" -d 'Evaluate stored usage only (no network): raise and resolve alerts'
-complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status alerts config notify help" -f -a "status" -d 'One row per account and quota type: used, limit, period, status'
-complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status alerts config notify help" -f -a "alerts" -d 'List or resolve alerts'
-complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status alerts config notify help" -f -a "config" -d 'Inspect the configuration'
-complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status alerts config notify help" -f -a "notify" -d 'Notification channels'
-complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status alerts config notify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts config notify help" -f -a "sync" -d 'Pull usage from the Admin API, evaluate every account, raise and resolve alerts'
+complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts config notify help" -f -a "check" -d 'Evaluate stored usage only (no network): raise and resolve alerts'
+complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts config notify help" -f -a "status" -d 'One row per account and quota type: used, limit, period, status'
+complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts config notify help" -f -a "usage" -d 'What was used, day by day, from the database (no network)'
+complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts config notify help" -f -a "alerts" -d 'List or resolve alerts'
+complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts config notify help" -f -a "config" -d 'Inspect the configuration'
+complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts config notify help" -f -a "notify" -d 'Notification channels'
+complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts config notify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "list" -d 'Open alerts, most severe and newest first'
 complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "resolve" -d 'Resolve alerts by id (full UUID or a unique prefix of at least 8 characters)'
 complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration and show resolved paths and where each came from (no network)'

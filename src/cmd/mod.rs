@@ -8,6 +8,7 @@ mod config_check;
 mod notify;
 mod status;
 mod sync;
+mod usage;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -87,6 +88,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
         Command::Sync(args) => sync::run(&ctx, &args),
         Command::Check(args) => check::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
+        Command::Usage(args) => usage::run(&ctx, &args),
         Command::Alerts(AlertsCommand::List(args)) => alerts::list(&ctx, &args),
         Command::Alerts(AlertsCommand::Resolve(args)) => alerts::resolve(&ctx, &args),
         Command::Config(ConfigCommand::Check) => config_check::run(&ctx, &env),

@@ -300,7 +300,11 @@ fn fetch_cost(
     let cost_accounts: Vec<&Account> = accounts
         .iter()
         .copied()
-        .filter(|a| a.limits.cost_usd.is_some() && !matches!(a.selector, Selector::ApiKey(_)))
+        .filter(|a| {
+            a.limits.cost_usd.is_some()
+                && !matches!(a.selector, Selector::ApiKey(_))
+                && !a.selector.is_developer()
+        })
         .collect();
     if cost_accounts.is_empty() {
         return Ok(None);

@@ -16,5 +16,6 @@ mod reliability;
 mod sources;
 mod sync;
 mod sync_faults;
+mod usage;
 
 use quota_testkit::{capture, standin};

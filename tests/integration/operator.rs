@@ -146,7 +146,7 @@ fn a_removed_accounts_alerts_resolve_on_the_next_full_run_only() {
     assert_eq!(env.open_alerts().len(), 2);
 
     at(&mut env, &api, "2026-11-20T12:02:00Z");
-    let out = env.run(&["check"]).ok();
+    let out = env.run(&["sync"]).ok();
     assert!(
         out.stderr.contains("account \"batch\" is no longer configured or discovered: its 1 open alert(s) resolved as account_removed"),
         "{}",
