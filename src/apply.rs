@@ -3,6 +3,8 @@
 //! primitives, with the notifications it causes, inside the caller's write transaction.
 //! `sync` and `check` (and discovery) all apply decisions here.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -12,8 +14,9 @@ use crate::evaluate::{self, Loaded};
 use crate::notify;
 use crate::period::Period;
 use crate::reconcile::{Action, Evaluation, reconcile};
+use crate::store::accounts::{AccountRecord, AccountRow};
 use crate::store::alerts::Resolve;
-use crate::store::{self, Tx, accounts::AccountRecord, alerts, outbox};
+use crate::store::{self, Tx, alerts, outbox};
 
 /// What one application of actions changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -35,15 +38,26 @@ impl Changes {
 /// counts as measured once a cost fetch has succeeded (`cost_synced_at`).
 pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
     let bounds = evaluate::segment_bounds(accounts, now);
-    let usage = store::usage::segment_sums(tx, &bounds)?;
     let earliest = evaluate::earliest_start(accounts, now).date_naive();
+    load_with(tx, accounts, &bounds, earliest)
+}
+
+/// Usage summed between `bounds`, with cost and developer days from `first` on (each `None`
+/// until its report has been read once).
+fn load_with(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    bounds: &[NaiveDate],
+    first: NaiveDate,
+) -> Result<Loaded> {
+    let usage = store::usage::segment_sums(tx, bounds)?;
     let cost = match store::get_state(tx, store::COST_SYNCED)? {
-        Some(_) => Some(store::cost::since(tx, earliest)?),
+        Some(_) => Some(store::cost::since(tx, first)?),
         None => None,
     };
     let developers = match store::get_state(tx, store::CLAUDE_CODE_READ)? {
         Some(_) if accounts.iter().any(|a| a.selector.is_developer()) => {
-            Some(store::developers::since(tx, earliest)?)
+            Some(store::developers::since(tx, first)?)
         }
         Some(_) => Some(Vec::new()),
         None => None,
@@ -53,6 +67,27 @@ pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Lo
         developers,
         cost,
     })
+}
+
+/// Records accounts the store does not know yet (or whose selector changed); returns what
+/// the store knew before.
+pub fn record_accounts(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, AccountRow>> {
+    let known = store::accounts::states(tx)?;
+    let selectors: Vec<String> = accounts.iter().map(|a| a.selector.to_string()).collect();
+    let records: Vec<AccountRecord<'_>> = accounts
+        .iter()
+        .zip(&selectors)
+        .map(|(a, s)| AccountRecord {
+            name: &a.name,
+            selector: s,
+        })
+        .collect();
+    store::accounts::upsert(tx, &records, &known, now)?;
+    Ok(known)
 }
 
 /// Which accounts a run evaluates: all of them (and then the open alerts of accounts that
@@ -75,23 +110,7 @@ pub fn load_days(
         .iter_days()
         .take_while(|d| *d <= last + chrono::Duration::days(1))
         .collect();
-    let usage = store::usage::segment_sums(tx, &bounds)?;
-    let cost = match store::get_state(tx, store::COST_SYNCED)? {
-        Some(_) => Some(store::cost::since(tx, first)?),
-        None => None,
-    };
-    let developers = match store::get_state(tx, store::CLAUDE_CODE_READ)? {
-        Some(_) if accounts.iter().any(|a| a.selector.is_developer()) => {
-            Some(store::developers::since(tx, first)?)
-        }
-        Some(_) => Some(Vec::new()),
-        None => None,
-    };
-    Ok(Loaded {
-        usage,
-        developers,
-        cost,
-    })
+    load_with(tx, accounts, &bounds, first)
 }
 
 /// Records the accounts, evaluates each against stored usage and applies the alert actions,
@@ -105,17 +124,7 @@ pub fn evaluate_accounts(
     channels: &[Channel],
     now: DateTime<Utc>,
 ) -> Result<Changes> {
-    let known = store::accounts::states(tx)?;
-    let selectors: Vec<String> = accounts.iter().map(|a| a.selector.to_string()).collect();
-    let records: Vec<AccountRecord<'_>> = accounts
-        .iter()
-        .zip(&selectors)
-        .map(|(a, s)| AccountRecord {
-            name: &a.name,
-            selector: s,
-        })
-        .collect();
-    store::accounts::upsert(tx, &records, &known, now)?;
+    let known = record_accounts(tx, accounts, now)?;
     let states = if accounts.iter().all(|a| known.contains_key(&a.name)) {
         known
     } else {

@@ -19,7 +19,7 @@ use crate::cli::SyncArgs;
 use crate::config::{Account, DeveloperDiscovery, Selector};
 use crate::period::Period;
 use crate::records::ActorKind;
-use crate::store::{self, Store, accounts::AccountRecord};
+use crate::store::{self, Store};
 use crate::{time, window};
 
 /// What a read did: how many days and requests, and the developer accounts it named.
@@ -119,17 +119,7 @@ pub(super) fn read(
 
 /// Records the developer accounts as read through `now` ("data as of" in `status`).
 fn mark_read(tx: &store::Tx<'_>, developers: &[&Account], now: DateTime<Utc>) -> Result<()> {
-    let known = store::accounts::states(tx)?;
-    let selectors: Vec<String> = developers.iter().map(|a| a.selector.to_string()).collect();
-    let records: Vec<AccountRecord<'_>> = developers
-        .iter()
-        .zip(&selectors)
-        .map(|(a, s)| AccountRecord {
-            name: &a.name,
-            selector: s,
-        })
-        .collect();
-    store::accounts::upsert(tx, &records, &known, now)?;
+    crate::apply::record_accounts(tx, developers, now)?;
     let names: Vec<&str> = developers.iter().map(|a| a.name.as_str()).collect();
     store::accounts::mark_synced(tx, &names, now)
 }

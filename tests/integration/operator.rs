@@ -17,16 +17,45 @@ fn channels(webhook: &Capture, pd: &Capture, slack: &Capture) -> String {
     )
 }
 
-#[test]
-fn a_manual_resolve_reaches_every_channel_that_heard_the_alert_at_once() {
+/// Production at 96 % with three channels listening, and the id of its alert.
+struct Fired {
+    webhook: Capture,
+    pd: Capture,
+    slack: Capture,
+    env: crate::env::TestEnv,
+    api: crate::standin::StandIn,
+    id: String,
+}
+
+fn fired() -> Fired {
     let (webhook, pd, slack) = (Capture::start(), Capture::start(), Capture::start());
-    let (mut env, api) = setup(
+    let (env, api) = setup(
         &format!("{PROD}\n{}", channels(&webhook, &pd, &slack)),
         "2026-11-20T12:00:00Z",
     );
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 960, 0));
     env.run(&["sync"]).ok();
     let id = env.open_alerts()[0]["id"].as_str().unwrap().to_string();
+    Fired {
+        webhook,
+        pd,
+        slack,
+        env,
+        api,
+        id,
+    }
+}
+
+#[test]
+fn a_manual_resolve_reaches_every_channel_that_heard_the_alert_at_once() {
+    let Fired {
+        webhook,
+        pd,
+        slack,
+        mut env,
+        api,
+        id,
+    } = fired();
     assert_eq!(
         (
             webhook.bodies().len(),
@@ -90,14 +119,13 @@ fn a_manual_resolve_reaches_every_channel_that_heard_the_alert_at_once() {
 
 #[test]
 fn no_notify_skips_the_notice_and_an_unreachable_channel_waits_for_the_next_sync() {
-    let (webhook, pd, slack) = (Capture::start(), Capture::start(), Capture::start());
-    let (mut env, api) = setup(
-        &format!("{PROD}\n{}", channels(&webhook, &pd, &slack)),
-        "2026-11-20T12:00:00Z",
-    );
-    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 960, 0));
-    env.run(&["sync"]).ok();
-    let id = env.open_alerts()[0]["id"].as_str().unwrap().to_string();
+    let Fired {
+        webhook,
+        mut env,
+        api,
+        id,
+        ..
+    } = fired();
     env.run(&["alerts", "resolve", &id, "--no-notify"]).ok();
     assert_eq!(webhook.bodies().len(), 1, "no notice");
 

@@ -409,16 +409,32 @@ pub const ANALYTICS_COST_PATH: &str = "/v1/organizations/analytics/cost";
 pub const CLAUDE_CODE_PATH: &str = "/v1/organizations/usage_report/claude_code";
 pub const ANALYTICS_BETA: &str = "analytics-usage-cost-2026-08-24";
 
-/// `GET /v1/organizations/api_keys`: `status` filter, `limit` (≤ 1000), `after_id` paging.
-fn api_keys(req: &Request, keys: &[Key]) -> Result<String, String> {
+/// `limit` as a row count, 1–1000 (`default` when absent).
+fn rows_limit(req: &Request, default: usize) -> Result<usize, String> {
     let limit: usize = req
         .param("limit")
-        .unwrap_or("20")
-        .parse()
+        .map_or(Ok(default), str::parse)
         .map_err(|_| "limit: not an integer")?;
     if !(1..=1000).contains(&limit) {
         return Err(format!("limit: {limit} is outside 1–1000"));
     }
+    Ok(limit)
+}
+
+/// The row offset an opaque `page` cursor (`prefix` + hex) stands for; 0 without one.
+fn offset(req: &Request, prefix: &str) -> Result<usize, String> {
+    match req.param("page") {
+        Some(p) => p
+            .strip_prefix(prefix)
+            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+            .ok_or_else(|| "page: invalid cursor".to_string()),
+        None => Ok(0),
+    }
+}
+
+/// `GET /v1/organizations/api_keys`: `status` filter, `limit` (≤ 1000), `after_id` paging.
+fn api_keys(req: &Request, keys: &[Key]) -> Result<String, String> {
+    let limit = rows_limit(req, 20)?;
     let mut sorted: Vec<&Key> = keys
         .iter()
         .filter(|k| req.param("status").is_none_or(|s| s == k.status))
@@ -496,21 +512,8 @@ fn claude_code(
         .ok_or("starting_at: Field required")?;
     let day = NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .map_err(|_| format!("starting_at: {day:?} is not a date (YYYY-MM-DD)"))?;
-    let limit: usize = req
-        .param("limit")
-        .unwrap_or("20")
-        .parse()
-        .map_err(|_| "limit: not an integer")?;
-    if !(1..=1000).contains(&limit) {
-        return Err(format!("limit: {limit} is outside 1–1000"));
-    }
-    let offset = match req.param("page") {
-        Some(p) => p
-            .strip_prefix("cGFnZV")
-            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
-            .ok_or("page: invalid cursor")?,
-        None => 0,
-    };
+    let limit = rows_limit(req, 20)?;
+    let offset = offset(req, "cGFnZV")?;
     let rows: &[CodeRecord] = records.get(&day).map_or(&[], Vec::as_slice);
     let page: Vec<Value> = rows
         .iter()
@@ -555,21 +558,8 @@ fn analytics_range(
     if req.param("time_bucket_width").unwrap_or("1d") != "1d" {
         return Err("time_bucket_width: the stand-in serves 1d only".into());
     }
-    let limit: usize = req
-        .param("limit")
-        .unwrap_or("100")
-        .parse()
-        .map_err(|_| "limit: not an integer")?;
-    if !(1..=1000).contains(&limit) {
-        return Err(format!("limit: {limit} is outside 1–1000"));
-    }
-    let offset = match req.param("page") {
-        Some(p) => p
-            .strip_prefix("c2Vlaw")
-            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
-            .ok_or("page: invalid cursor")?,
-        None => 0,
-    };
+    let limit = rows_limit(req, 100)?;
+    let offset = offset(req, "c2Vlaw")?;
     let mut days = Vec::new();
     let mut day = start.date_naive();
     while day.and_hms_opt(0, 0, 0).unwrap().and_utc() < end {
