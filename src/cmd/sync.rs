@@ -82,7 +82,7 @@ fn sync(
         }
     };
     if let Some(read) = &developers {
-        log_discovered(&read.discovered);
+        log_names("developer", &read.discovered);
         if !read.discovered.is_empty() {
             all = ctx.accounts(store)?;
         }
@@ -123,21 +123,6 @@ fn sync(
     } else {
         // Usage was stored; what failed is said, and the exit code says "partly".
         Err(anyhow::anyhow!("{}", problems.join("; ")))
-    }
-}
-
-/// One line for the developer accounts a read named; the whole list at debug level.
-fn log_discovered(names: &[String]) {
-    match names {
-        [] => {}
-        [one] => log::info!("discovered developer account {one:?}"),
-        [first, .., last] => {
-            log::info!(
-                "discovered {} developer accounts: {first} … {last}",
-                names.len()
-            );
-            log::debug!("discovered developer accounts: {}", names.join(", "));
-        }
     }
 }
 
@@ -464,17 +449,39 @@ fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<()> {
     store.write(|tx| {
         let refresh = keys::refresh(tx, &listed, &reserved, now)?;
         store::set_state(tx, store::KEYS_LISTED, &time::ts(now))?;
-        for name in &refresh.added {
-            log::info!("discovered API key account {name:?}");
-        }
-        for name in &refresh.deactivated {
+        log_names("API key", &refresh.added);
+        for (i, name) in refresh.deactivated.iter().enumerate() {
             let n = apply::retire(tx, name, Resolution::AccountRemoved, channels, now)?;
-            log::warn!(
-                "API key account {name:?} is no longer active: it is not evaluated any more, and its {n} open alert(s) resolved as account_removed"
-            );
+            if i < MAX_DROPPED_LINES {
+                log::warn!(
+                    "API key account {name:?} is no longer active: it is not evaluated any more, and its {n} open alert(s) resolved as account_removed"
+                );
+            }
+        }
+        if let Some(more) = refresh.deactivated.len().checked_sub(MAX_DROPPED_LINES).filter(|m| *m > 0) {
+            log::warn!("{more} more API key accounts are no longer active (their open alerts resolved as account_removed)");
         }
         Ok(())
     })
+}
+
+/// Dropped keys are logged one line each up to this many, then as a count.
+const MAX_DROPPED_LINES: usize = 20;
+
+/// One line for the accounts a discovery named ("discovered 100000 API key accounts: key-0 …
+/// key-99999"); the whole list at debug level.
+fn log_names(what: &str, names: &[String]) {
+    match names {
+        [] => {}
+        [one] => log::info!("discovered {what} account {one:?}"),
+        [first, .., last] => {
+            log::info!(
+                "discovered {} {what} accounts: {first} … {last}",
+                names.len()
+            );
+            log::debug!("discovered {what} accounts: {}", names.join(", "));
+        }
+    }
 }
 
 /// Sends the notifications that are due, within `budget`; logged, never fatal.

@@ -274,3 +274,45 @@ fn no_forecast_before_a_fifth_of_the_period() {
         Value::Null
     );
 }
+
+#[test]
+fn discovery_logs_a_summary_not_a_line_per_key() {
+    let (mut env, api) = setup("", "2026-11-20T12:00:00Z");
+    for i in 0..30 {
+        api.put_key(&format!("apikey_{i:05}"), &format!("Key {i:02}"), "active");
+    }
+    let run = env.run(&["-v", "sync"]).ok();
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("discovered"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(
+        lines[0].contains("discovered 30 API key accounts: key-00 … key-29"),
+        "{}",
+        lines[0]
+    );
+    // 25 keys go: 20 lines, then a count.
+    for i in 0..25 {
+        api.put_key(
+            &format!("apikey_{i:05}"),
+            &format!("Key {i:02}"),
+            "archived",
+        );
+    }
+    at(&mut env, &api, "2026-11-20T13:01:00Z");
+    let run = env.run(&["sync"]).ok();
+    let gone = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("is no longer active"))
+        .count();
+    assert_eq!(gone, 20, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("5 more API key accounts are no longer active"),
+        "{}",
+        run.stderr
+    );
+}
