@@ -78,3 +78,15 @@ impl DeveloperDay {
         )
     }
 }
+
+/// Where a usage reader puts rows as it parses them, so that a fetch of any size holds a
+/// batch in memory, not the whole fetch. Rows of one (key, workspace, day) split by another
+/// dimension may arrive separately: the sink sums them. A page's rows count only once the
+/// page was read whole.
+pub trait UsageSink {
+    fn add(&mut self, row: DayUsage) -> anyhow::Result<()>;
+    /// A page begins, or begins again after a failed attempt: what that attempt added goes.
+    fn begin_page(&mut self) -> anyhow::Result<()>;
+    /// The page was read whole: its rows stay.
+    fn end_page(&mut self) -> anyhow::Result<()>;
+}

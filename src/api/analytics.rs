@@ -26,6 +26,7 @@ use super::report::{Cursor, bucket_day, cents};
 use super::usage::{Fetched, Merged};
 use crate::quota::DayUsage;
 use crate::records::CostDay;
+use crate::records::UsageSink;
 use crate::time;
 
 pub const USAGE_PATH: &str = "/v1/organizations/analytics/usage";
@@ -287,15 +288,16 @@ fn walk<R: serde::de::DeserializeOwned>(
     }
 }
 
-/// Reads one window of usage, every page of it.
+/// Reads one window of usage, every page of it, into `sink` a page at a time (a page is at
+/// most `page_size` rows, parsed whole before its rows go on).
 pub fn read_usage(
     client: &mut Client,
     e: &Endpoint<'_>,
     w: Window,
     api_key_ids: &[&str],
+    sink: &mut dyn UsageSink,
 ) -> Result<(Fetched, Reported)> {
     let q = query(e, w, &["api_key_id", "workspace_id"], api_key_ids);
-    let mut merged = Merged::default();
     let mut seen = Reported::default();
     let mut as_of = None;
     let pages = walk(
@@ -304,13 +306,15 @@ pub fn read_usage(
         e.usage_path,
         &q,
         |page, data: Vec<UsageRow>, refreshed| {
+            sink.begin_page()?;
             for (index, r) in data.into_iter().enumerate() {
                 let at = Where {
                     page: Some(page),
                     index,
                 };
-                merged.add(usage_row(e.usage_path, &at, r, &mut seen)?);
+                sink.add(usage_row(e.usage_path, &at, r, &mut seen)?)?;
             }
+            sink.end_page()?;
             as_of = refreshed.or(as_of.take());
             Ok(())
         },
@@ -322,7 +326,7 @@ pub fn read_usage(
     );
     Ok((
         Fetched {
-            rows: merged.rows(),
+            rows: seen.rows,
             data_as_of: as_of,
             pages,
             unreported: Vec::new(),

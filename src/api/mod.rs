@@ -92,9 +92,21 @@ impl Client {
         query: &[(&str, String)],
         beta: Option<&str>,
     ) -> Result<T> {
+        self.get_with(path, query, beta, &mut |body| serde_json::from_reader(body))
+    }
+
+    /// Like `get_json`, with the body handed to `parse` as it streams in: for pages too
+    /// large to hold. Each try calls `parse` afresh, so it must start over each time.
+    pub fn get_with<T>(
+        &mut self,
+        path: &str,
+        query: &[(&str, String)],
+        beta: Option<&str>,
+        parse: &mut dyn FnMut(&mut dyn Read) -> Result<T, serde_json::Error>,
+    ) -> Result<T> {
         let mut attempt = 0u32;
         loop {
-            let (err, retry_after) = match self.try_once(path, query, beta) {
+            let (err, retry_after) = match self.try_once(path, query, beta, parse) {
                 Ok(v) => return Ok(v),
                 Err(Attempt::Final(e)) => return Err(e.into()),
                 Err(Attempt::Retry { error, retry_after }) => (error, retry_after),
@@ -121,11 +133,12 @@ impl Client {
         }
     }
 
-    fn try_once<T: DeserializeOwned>(
+    fn try_once<T>(
         &mut self,
         path: &str,
         query: &[(&str, String)],
         beta: Option<&str>,
+        parse: &mut dyn FnMut(&mut dyn Read) -> Result<T, serde_json::Error>,
     ) -> Result<T, Attempt> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -163,7 +176,13 @@ impl Client {
             request_id.as_deref().unwrap_or("none")
         );
         if (200..300).contains(&status) {
-            parse_body(&mut resp, path, started + timeout, request_id.as_deref())
+            parse_body(
+                &mut resp,
+                path,
+                started + timeout,
+                request_id.as_deref(),
+                parse,
+            )
         } else {
             Err(refusal(&mut resp, path, status, request_id))
         }
@@ -178,11 +197,12 @@ fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String>
 }
 
 /// Parses a 2xx body as it streams in, size-capped and bounded by `until`.
-fn parse_body<T: DeserializeOwned>(
+fn parse_body<T>(
     resp: &mut ureq::http::Response<ureq::Body>,
     path: &str,
     until: Instant,
     request_id: Option<&str>,
+    parse: &mut dyn FnMut(&mut dyn Read) -> Result<T, serde_json::Error>,
 ) -> Result<T, Attempt> {
     let reader = resp.body_mut().with_config().limit(MAX_BODY).reader();
     // ureq checks its timeout only when it touches the socket; a gzip bomb inflates for
@@ -192,7 +212,8 @@ fn parse_body<T: DeserializeOwned>(
         inner: reader,
         at: until,
     };
-    serde_json::from_reader(std::io::BufReader::with_capacity(256 * 1024, reader)).map_err(|e| {
+    let mut body = std::io::BufReader::with_capacity(256 * 1024, reader);
+    parse(&mut body).map_err(|e| {
         let rid = request_id
             .map(|r| format!(", request-id {r}"))
             .unwrap_or_default();

@@ -8,8 +8,11 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::Client;
-use super::report::{Cursor, Page, bucket_day};
+use super::report::Cursor;
+#[cfg(test)]
+use super::report::Page;
 use crate::quota::DayUsage;
+use crate::records::UsageSink;
 use crate::time;
 
 pub const PATH: &str = "/v1/organizations/usage_report/messages";
@@ -19,7 +22,7 @@ pub const PAGE_BUCKETS: u32 = 31;
 /// Counts are required (a missing one is an error naming it, never a guessed zero);
 /// dimensions may be null or absent.
 #[derive(Deserialize)]
-struct Row {
+pub(super) struct Row {
     uncached_input_tokens: u64,
     cache_creation: CacheCreation,
     cache_read_input_tokens: u64,
@@ -36,10 +39,11 @@ struct CacheCreation {
     ephemeral_1h_input_tokens: u64,
 }
 
-/// What one fetch brought back.
+/// What one fetch brought back (its rows went to the sink).
 #[derive(Debug, Default)]
 pub struct Fetched {
-    pub rows: Vec<DayUsage>,
+    /// Rows read, before merging rows of one key, workspace and day.
+    pub rows: usize,
     /// The source's own "data as of" watermark, when it gives one (analytics).
     pub data_as_of: Option<String>,
     pub pages: usize,
@@ -48,44 +52,108 @@ pub struct Fetched {
 }
 
 /// Reads daily usage from `first_day` (00:00 UTC) up to now, grouped by API key and
-/// workspace, optionally only for `api_key_ids`.
-pub fn fetch(client: &mut Client, first_day: NaiveDate, api_key_ids: &[&str]) -> Result<Fetched> {
+/// workspace, optionally only for `api_key_ids`, into `sink` as each page streams in: a
+/// whole period for every key is one page, so it is never held whole.
+pub fn fetch(
+    client: &mut Client,
+    first_day: NaiveDate,
+    api_key_ids: &[&str],
+    sink: &mut dyn UsageSink,
+) -> Result<Fetched> {
     let query = report_query(first_day, api_key_ids);
-
-    let mut merged = Merged::default();
     let mut fetched = Fetched::default();
     let mut cursor = Cursor::default();
     loop {
-        let page: Page<Row> = client.get_json(PATH, &cursor.query(&query), None)?;
+        let (has_more, next_page, rows) = stream_page(client, &cursor.query(&query), sink)?;
         fetched.pages += 1;
-        let (has_more, next_page) = (page.has_more, page.next_page.clone());
-        add_page(&mut merged, page)?;
+        fetched.rows += rows;
         if !cursor.advance(PATH, has_more, next_page)? {
             break;
         }
     }
-    fetched.rows = merged.rows();
     Ok(fetched)
 }
 
-fn add_page(merged: &mut Merged, page: Page<Row>) -> Result<()> {
-    for bucket in page.data {
-        let day = bucket_day(PATH, &bucket.starting_at)?;
-        for r in bucket.results {
-            merged.add(to_day_usage(r, day)?);
-        }
+/// Hands each row of a page, parsed as it streams, to `sink`; the sink's own failure (the
+/// store) is kept apart so it is not reported as a malformed response.
+struct Feed<'s> {
+    sink: &'s mut dyn UsageSink,
+    failed: Option<anyhow::Error>,
+    rows: usize,
+}
+
+impl Feed<'_> {
+    fn take(&mut self, day: NaiveDate, r: Row) -> Result<(), String> {
+        let row = to_day_usage(r, day).map_err(|e| format!("{e:#}"))?;
+        self.rows += 1;
+        self.sink.add(row).map_err(|e| {
+            let msg = format!("{e:#}");
+            self.failed = Some(e);
+            msg
+        })
     }
-    Ok(())
+}
+
+/// One page, its rows into `sink` as they are parsed; a try that fails part-way takes back
+/// what it added. Returns the cursor and the rows read.
+fn stream_page(
+    client: &mut Client,
+    query: &[(&str, String)],
+    sink: &mut dyn UsageSink,
+) -> Result<(bool, Option<String>, usize)> {
+    let mut feed = Feed {
+        sink,
+        failed: None,
+        rows: 0,
+    };
+    let result = client.get_with(PATH, query, None, &mut |body| {
+        feed.failed = None;
+        feed.rows = 0;
+        if let Err(e) = feed.sink.begin_page() {
+            let msg = format!("{e:#}");
+            feed.failed = Some(e);
+            return Err(serde::de::Error::custom(msg));
+        }
+        let mut de = serde_json::Deserializer::from_reader(body);
+        let mut each = |day: NaiveDate, r: Row| feed.take(day, r);
+        let cursor =
+            serde::de::DeserializeSeed::deserialize(stream::PageSeed { each: &mut each }, &mut de)?;
+        de.end()?;
+        Ok(cursor)
+    });
+    match (result, feed.failed.take()) {
+        (Ok((has_more, next)), _) => {
+            feed.sink.end_page()?;
+            Ok((has_more, next, feed.rows))
+        }
+        (Err(_), Some(store)) => Err(store),
+        (Err(e), None) => Err(e),
+    }
 }
 
 /// One page of the usage report from bytes, through the same code as `fetch` (for fuzzing
 /// and the malformed-input corpus): the rows, or the error a sync would report.
 pub fn parse_page(body: &[u8]) -> Result<Vec<DayUsage>> {
-    let page: Page<Row> = serde_json::from_slice(body)
-        .map_err(|e| anyhow::anyhow!("GET {PATH}: malformed response ({e})"))?;
     let mut merged = Merged::default();
-    add_page(&mut merged, page)?;
-    Ok(merged.rows())
+    let mut failed = None;
+    let mut each = |day: NaiveDate, r: Row| -> Result<(), String> {
+        let row = to_day_usage(r, day).map_err(|e| {
+            let msg = format!("{e:#}");
+            failed = Some(e);
+            msg
+        })?;
+        merged.add(row);
+        Ok(())
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed =
+        serde::de::DeserializeSeed::deserialize(stream::PageSeed { each: &mut each }, &mut de)
+            .and_then(|_| de.end());
+    match (parsed, failed) {
+        (Ok(()), _) => Ok(merged.rows()),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(anyhow::anyhow!("GET {PATH}: malformed response ({e})")),
+    }
 }
 
 /// The query for a daily report grouped by key and workspace from `first_day`, optionally
@@ -110,6 +178,22 @@ fn report_query(first_day: NaiveDate, api_key_ids: &[&str]) -> Vec<(&'static str
 /// group by add up to that day's numbers. The ids live once, in the key.
 #[derive(Default)]
 pub struct Merged(HashMap<(Option<String>, Option<String>, NaiveDate), DayUsage>);
+
+/// An in-memory sink: every row of a fetch, merged (for parsing one page from bytes).
+impl UsageSink for Merged {
+    fn add(&mut self, row: DayUsage) -> Result<()> {
+        Merged::add(self, row);
+        Ok(())
+    }
+
+    fn begin_page(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
 
 impl Merged {
     pub fn add(&mut self, mut row: DayUsage) {
@@ -208,5 +292,186 @@ mod tests {
             cursor.query(&[])[0],
             ("page", "2019-12-27T18:11:19.117Z".to_string())
         );
+    }
+}
+
+/// Streaming a page: `data[].results[]` is visited row by row, each handed on with its
+/// bucket's day, never collected (serde visitors over the envelope of ADMIN_API.md §1).
+mod stream {
+    use std::fmt;
+
+    use chrono::NaiveDate;
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+    };
+
+    use super::{PATH, Row};
+    use crate::time;
+
+    /// Where each row goes, with its bucket's day.
+    type Each<'a, 'b> = &'a mut (dyn FnMut(NaiveDate, Row) -> Result<(), String> + 'b);
+
+    /// The page: its rows go to `each`; the value is `(has_more, next_page)`.
+    pub(super) struct PageSeed<'a, 'b> {
+        pub each: Each<'a, 'b>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for PageSeed<'_, '_> {
+        type Value = (bool, Option<String>);
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for PageSeed<'_, '_> {
+        type Value = (bool, Option<String>);
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a usage report page")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut has_more, mut next, mut data) = (None, None, false);
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "data" => {
+                        map.next_value_seed(Buckets {
+                            each: &mut *self.each,
+                        })?;
+                        data = true;
+                    }
+                    "has_more" => has_more = Some(map.next_value::<bool>()?),
+                    "next_page" => next = map.next_value::<Option<String>>()?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            if !data {
+                return Err(de::Error::missing_field("data"));
+            }
+            let has_more = has_more.ok_or_else(|| de::Error::missing_field("has_more"))?;
+            Ok((has_more, next))
+        }
+    }
+
+    struct Buckets<'a, 'b> {
+        each: Each<'a, 'b>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Buckets<'_, '_> {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Buckets<'_, '_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of daily buckets")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq
+                .next_element_seed(Bucket {
+                    each: &mut *self.each,
+                })?
+                .is_some()
+            {}
+            Ok(())
+        }
+    }
+
+    struct Bucket<'a, 'b> {
+        each: Each<'a, 'b>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Bucket<'_, '_> {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Bucket<'_, '_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a daily bucket")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut day: Option<NaiveDate> = None;
+            // Results before starting_at (a JSON object has no order): held for this bucket.
+            let mut early: Option<Vec<Row>> = None;
+            let mut results = false;
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "starting_at" => {
+                        let s = map.next_value::<String>()?;
+                        let t = time::parse(&s).map_err(|_| {
+                            de::Error::custom(format!(
+                                "GET {PATH}: malformed response: bucket starting_at {s:?} is not an RFC 3339 time"
+                            ))
+                        })?;
+                        day = Some(t.date_naive());
+                    }
+                    "results" => {
+                        results = true;
+                        match day {
+                            Some(d) => map.next_value_seed(Results {
+                                day: d,
+                                each: &mut *self.each,
+                            })?,
+                            None => early = Some(map.next_value::<Vec<Row>>()?),
+                        }
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let day = day.ok_or_else(|| de::Error::missing_field("starting_at"))?;
+            if !results {
+                return Err(de::Error::missing_field("results"));
+            }
+            for r in early.into_iter().flatten() {
+                (self.each)(day, r).map_err(de::Error::custom)?;
+            }
+            Ok(())
+        }
+    }
+
+    struct Results<'a, 'b> {
+        day: NaiveDate,
+        each: Each<'a, 'b>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Results<'_, '_> {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Results<'_, '_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of usage rows")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(r) = seq.next_element::<Row>()? {
+                (self.each)(self.day, r).map_err(de::Error::custom)?;
+            }
+            Ok(())
+        }
     }
 }

@@ -16,6 +16,7 @@ use crate::cli::SyncArgs;
 use crate::config::{Account, Selector, UsageSource, admin_key};
 use crate::quota::QuotaType;
 use crate::records::{CostDay, ListedKey};
+use crate::store::usage::Staging;
 use crate::store::{self, Store, accounts, keys, usage};
 use crate::{evaluate, metrics, notify, output, time, window};
 
@@ -90,7 +91,23 @@ fn sync(
     let accounts = crate::config::select(&all, &args.filter.accounts)?;
     let first_day = first_day(store, ctx, args, &accounts)?;
     let before = client.requests;
-    let fetched = fetch_usage(store, &mut client, ctx, args, &accounts, first_day)?;
+    let resume = match ctx.config.api.usage_source {
+        UsageSource::Analytics => resume_day(store, first_day, ctx.now)?,
+        UsageSource::Messages => None,
+    };
+    // The rows go to a staging table as they stream in; the store takes them in the one
+    // transaction below.
+    let fetched = {
+        let mut staging = store.staging()?;
+        fetch_usage(
+            &mut staging,
+            &mut client,
+            ctx,
+            args,
+            &accounts,
+            (first_day, resume),
+        )?
+    };
     warn_unreported(ctx, &fetched.unreported);
     let usage_requests = client.requests - before;
     let fetch_took = started.elapsed();
@@ -106,7 +123,7 @@ fn sync(
         first_day,
         usage_requests,
         pages: fetched.pages,
-        rows: fetched.rows.len(),
+        rows: fetched.rows,
         cost_rows: cost.as_ref().map(Vec::len),
         developers: developers.as_ref().map(|r| (r.days, r.actors)),
         changes: Changes::default(),
@@ -170,12 +187,12 @@ fn first_day(
 /// One grouped usage request (and its pages). `--account` with only key accounts narrows the
 /// request itself.
 fn fetch_usage(
-    store: &mut Store,
+    staging: &mut Staging<'_>,
     client: &mut Client,
     ctx: &Ctx,
     args: &SyncArgs,
     accounts: &[&Account],
-    first_day: NaiveDate,
+    (first_day, resume): (NaiveDate, Option<NaiveDate>),
 ) -> Result<Fetched> {
     let narrowed = !args.filter.accounts.is_empty()
         && accounts
@@ -190,8 +207,10 @@ fn fetch_usage(
         Vec::new()
     };
     match ctx.config.api.usage_source {
-        UsageSource::Messages => api::usage::fetch(client, first_day, &key_ids),
-        UsageSource::Analytics => fetch_analytics(store, client, ctx, first_day, &key_ids),
+        UsageSource::Messages => api::usage::fetch(client, first_day, &key_ids, staging),
+        UsageSource::Analytics => {
+            fetch_analytics(staging, client, ctx, (first_day, resume), &key_ids)
+        }
     }
 }
 
@@ -210,14 +229,13 @@ fn endpoint(api: &crate::config::Api) -> analytics::Endpoint<'_> {
 /// its deadline keeps those days and the next run carries on after them. The last window is
 /// returned for the sync's own transaction, which also clears the mark.
 fn fetch_analytics(
-    store: &mut Store,
+    staging: &mut Staging<'_>,
     client: &mut Client,
     ctx: &Ctx,
-    first_day: NaiveDate,
+    (first_day, resume): (NaiveDate, Option<NaiveDate>),
     key_ids: &[&str],
 ) -> Result<Fetched> {
     let ep = endpoint(&ctx.config.api);
-    let resume = resume_day(store, first_day, ctx.now)?;
     if let Some(day) = resume {
         log::info!(
             "carrying on the analytics read from {first_day} at {day}, where the last run stopped"
@@ -227,7 +245,8 @@ fn fetch_analytics(
     let mut out = Fetched::default();
     let mut seen = analytics::Reported::default();
     for (i, w) in windows.iter().enumerate() {
-        let (fetched, reported) = analytics::read_usage(client, &ep, *w, key_ids).map_err(|e| {
+        let read = analytics::read_usage(client, &ep, *w, key_ids, staging);
+        let (fetched, reported) = read.map_err(|e| {
             match (i, resume) {
                 (0, None) => e,
                 _ => e.context(format!(
@@ -239,15 +258,13 @@ fn fetch_analytics(
         seen.merge(reported);
         out.pages += fetched.pages;
         out.data_as_of = fetched.data_as_of.or(out.data_as_of.take());
+        out.rows += fetched.rows;
         if i + 1 < windows.len() {
             let mark = format!("{first_day} {}", w.end_day());
-            store.write(|tx| {
-                usage::upsert(tx, &fetched.rows, UsageSource::Analytics.as_str(), ctx.now)?;
+            let n = staging.commit(UsageSource::Analytics.as_str(), ctx.now, |tx| {
                 store::set_state(tx, store::USAGE_RESUME, &mark)
             })?;
-            log::info!("analytics {w}: {} rows stored", fetched.rows.len());
-        } else {
-            out.rows = fetched.rows;
+            log::info!("analytics {w}: {n} rows stored");
         }
     }
     out.unreported = seen.missing();
@@ -338,10 +355,9 @@ fn store_and_evaluate(
         .filter(|a| !a.selector.is_developer())
         .map(|a| a.name.as_str())
         .collect();
-    let mut rows = Some(fetched.rows);
     let (changes, pruned) = store.write(|tx| {
-        // Stored, then freed: evaluation reads the period back from the store.
-        usage::upsert(tx, &rows.take().unwrap_or_default(), source.as_str(), now)?;
+        // Evaluation reads the period back from the store.
+        usage::upsert_staged(tx, source.as_str(), now)?;
         if let Some(as_of) = &fetched.data_as_of {
             store::set_state(tx, store::USAGE_AS_OF, as_of)?;
         }

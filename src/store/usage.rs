@@ -133,3 +133,221 @@ pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
         .prepare_cached("DELETE FROM usage_daily WHERE day < ?1")?
         .execute([day(before)])?)
 }
+
+/// Rows a batch holds before they go to the staging table.
+const BATCH: usize = 1000;
+
+/// The rows of a fetch in progress, kept in a temporary table: the connection's own temp
+/// database, so writing it takes no lock on the store, and a fetch of any size holds one
+/// batch in memory. `upsert_staged` moves them into `usage_daily`, summed per key,
+/// workspace and day, inside the sync's one transaction; a fetch that fails leaves them
+/// behind, never in the store.
+pub struct Staging<'s> {
+    store: &'s mut super::Store,
+    batch: Vec<DayUsage>,
+    /// The last row of the last page read whole.
+    page_mark: i64,
+}
+
+impl super::Store {
+    /// An empty staging table for a new fetch.
+    pub fn staging(&mut self) -> Result<Staging<'_>> {
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS usage_staging (
+                 api_key_id TEXT NOT NULL, workspace_id TEXT NOT NULL, day TEXT NOT NULL,
+                 u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER);
+             DELETE FROM temp.usage_staging;",
+        )?;
+        Ok(Staging {
+            store: self,
+            batch: Vec::with_capacity(BATCH),
+            page_mark: 0,
+        })
+    }
+}
+
+impl Staging<'_> {
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        // A transaction that writes only the temp database: the store is not locked.
+        let tx = self.store.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO temp.usage_staging (api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let count = |v: Option<u64>| v.map(to_i64).transpose();
+            for r in self.batch.drain(..) {
+                stmt.execute(params![
+                    r.api_key_id.as_deref().unwrap_or(""),
+                    r.workspace_id.as_deref().unwrap_or(""),
+                    day(r.day),
+                    count(r.uncached_input_tokens)?,
+                    count(r.cache_creation_5m_tokens)?,
+                    count(r.cache_creation_1h_tokens)?,
+                    count(r.cache_read_tokens)?,
+                    count(r.output_tokens)?,
+                    count(r.total_tokens)?,
+                    count(r.requests)?,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Moves what is staged into the store in one transaction, with `also` (a resume mark,
+    /// say), and starts the staging table afresh. Returns the rows written.
+    pub fn commit(
+        &mut self,
+        source: &str,
+        now: DateTime<Utc>,
+        also: impl FnOnce(&super::Tx<'_>) -> Result<()>,
+    ) -> Result<usize> {
+        self.flush()?;
+        let n = self.store.write(|tx| {
+            let n = upsert_staged(tx, source, now)?;
+            also(tx)?;
+            Ok(n)
+        })?;
+        self.page_mark = 0;
+        Ok(n)
+    }
+}
+
+impl crate::records::UsageSink for Staging<'_> {
+    fn add(&mut self, row: DayUsage) -> Result<()> {
+        self.batch.push(row);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn begin_page(&mut self) -> Result<()> {
+        self.batch.clear();
+        self.store.conn.execute(
+            "DELETE FROM temp.usage_staging WHERE rowid > ?1",
+            [self.page_mark],
+        )?;
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<()> {
+        self.flush()?;
+        self.page_mark = self.store.conn.query_row(
+            "SELECT coalesce(max(rowid), 0) FROM temp.usage_staging",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(())
+    }
+}
+
+/// Moves the staged rows into `usage_daily` (in the caller's transaction), summed per key,
+/// workspace and day like `DayUsage::absorb`: a count is known only while every row has it.
+/// Replaces, never adds; a day whose numbers did not change is not written again. Returns
+/// the (key, workspace, day) rows the staging held.
+pub fn upsert_staged(conn: &Connection, source: &str, now: DateTime<Utc>) -> Result<usize> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO usage_daily (api_key_id, workspace_id, day, uncached_input_tokens,
+                 cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
+                 total_tokens, requests, source, fetched_at)
+             SELECT api_key_id, workspace_id, day,
+                 CASE WHEN count(u) = count(*) THEN sum(u) END,
+                 CASE WHEN count(c5) = count(*) THEN sum(c5) END,
+                 CASE WHEN count(c1) = count(*) THEN sum(c1) END,
+                 CASE WHEN count(cr) = count(*) THEN sum(cr) END,
+                 CASE WHEN count(o) = count(*) THEN sum(o) END,
+                 CASE WHEN count(*) = 1 THEN max(t)
+                      WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
+                      THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END,
+                 CASE WHEN count(r) = count(*) THEN sum(r) END,
+                 ?1, ?2
+             FROM temp.usage_staging WHERE true GROUP BY api_key_id, workspace_id, day
+             ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
+                 uncached_input_tokens = excluded.uncached_input_tokens,
+                 cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
+                 cache_creation_1h_tokens = excluded.cache_creation_1h_tokens,
+                 cache_read_tokens = excluded.cache_read_tokens,
+                 output_tokens = excluded.output_tokens,
+                 total_tokens = excluded.total_tokens,
+                 requests = excluded.requests,
+                 source = excluded.source,
+                 fetched_at = excluded.fetched_at
+             WHERE (uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+                    output_tokens, total_tokens, requests, source)
+                   IS NOT (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens, excluded.cache_creation_1h_tokens,
+                           excluded.cache_read_tokens, excluded.output_tokens, excluded.total_tokens, excluded.requests,
+                           excluded.source)",
+        )?
+        .execute(params![source, ts(now)])
+        .context("cannot store the usage read")?;
+    conn.execute("DELETE FROM temp.usage_staging", [])?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::UsageSink;
+
+    fn row(key: &str, day: u32, input: u64) -> DayUsage {
+        DayUsage {
+            api_key_id: Some(key.into()),
+            ..DayUsage::split(
+                NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+                input,
+                (0, 0),
+                0,
+                1,
+            )
+        }
+    }
+
+    /// A page retried after a failure part-way keeps nothing of the failed try; rows of one
+    /// key and day from different pages are summed; only `commit` reaches the store.
+    #[test]
+    fn staging_takes_back_a_failed_page_and_sums_split_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
+        let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
+        let mut staging = store.staging().unwrap();
+        staging.begin_page().unwrap();
+        for k in 0..1500 {
+            staging.add(row(&format!("apikey_{k}"), 19, 10)).unwrap();
+        }
+        staging.end_page().unwrap();
+        staging.begin_page().unwrap();
+        for k in 0..1200 {
+            staging.add(row(&format!("apikey_{k}"), 20, 999)).unwrap(); // a try that fails
+        }
+        staging.begin_page().unwrap(); // ... and is taken again
+        staging.add(row("apikey_0", 20, 5)).unwrap();
+        staging.add(row("apikey_0", 20, 7)).unwrap(); // split by another dimension
+        staging.end_page().unwrap();
+        let n = staging.commit("messages", now, |_| Ok(())).unwrap();
+        assert_eq!(n, 1501);
+        let sums = store
+            .read(|tx| {
+                let bounds = [
+                    NaiveDate::from_ymd_opt(2026, 11, 19).unwrap(),
+                    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+                    NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+                ];
+                segment_sums(tx, &bounds)
+            })
+            .unwrap();
+        let day20: Vec<&DayUsage> = sums
+            .iter()
+            .filter(|r| r.day.to_string() == "2026-11-20")
+            .collect();
+        assert_eq!(day20.len(), 1);
+        assert_eq!(day20[0].uncached_input_tokens, Some(12));
+        assert_eq!(day20[0].tokens(), Some(14));
+        assert_eq!(sums.len(), 1501);
+    }
+}
