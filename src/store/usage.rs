@@ -10,37 +10,33 @@ use crate::quota::DayUsage;
 use crate::time::{day, ts};
 
 /// Stores each row, replacing what was stored for its (key, workspace, day): re-reading a
-/// day is idempotent and late data corrects itself. Never adds deltas. A day whose numbers
-/// did not change is not written again, so `fetched_at` is when its numbers last changed.
+/// day is idempotent and late data corrects itself. Never adds deltas; rows of one key,
+/// workspace and day are summed. A day whose numbers did not change is not written again, so
+/// `fetched_at` is when its numbers last changed. (The same path as a sync: through the
+/// staging table and `upsert_staged`.)
 pub fn upsert(
     conn: &Connection,
     rows: &[DayUsage],
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<usize> {
+    conn.execute_batch(STAGING)?;
+    stage(conn, rows)?;
+    upsert_staged(conn, source, now)?;
+    Ok(rows.len())
+}
+
+/// The staging table: the connection's own temp database, so writing it locks nothing.
+const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS usage_staging (
+    api_key_id TEXT NOT NULL, workspace_id TEXT NOT NULL, day TEXT NOT NULL,
+    u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER)";
+
+/// Adds rows to the staging table.
+fn stage(conn: &Connection, rows: &[DayUsage]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO usage_daily (api_key_id, workspace_id, day, uncached_input_tokens,
-             cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
-             total_tokens, requests, source, fetched_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
-             uncached_input_tokens = excluded.uncached_input_tokens,
-             cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
-             cache_creation_1h_tokens = excluded.cache_creation_1h_tokens,
-             cache_read_tokens = excluded.cache_read_tokens,
-             output_tokens = excluded.output_tokens,
-             total_tokens = excluded.total_tokens,
-             requests = excluded.requests,
-             source = excluded.source,
-             fetched_at = excluded.fetched_at
-         -- Re-reading a day that did not change writes nothing.
-         WHERE (uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
-                output_tokens, total_tokens, requests, source)
-               IS NOT (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens, excluded.cache_creation_1h_tokens,
-                       excluded.cache_read_tokens, excluded.output_tokens, excluded.total_tokens, excluded.requests,
-                       excluded.source)",
+        "INSERT INTO temp.usage_staging (api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    let now = ts(now);
     let count = |v: Option<u64>| v.map(to_i64).transpose();
     for r in rows {
         let d = day(r.day);
@@ -55,12 +51,10 @@ pub fn upsert(
             count(r.output_tokens)?,
             count(r.total_tokens)?,
             count(r.requests)?,
-            source,
-            now,
         ])
         .with_context(|| format!("cannot store usage for {d}"))?;
     }
-    Ok(rows.len())
+    Ok(())
 }
 
 fn to_i64(v: u64) -> Result<i64> {
@@ -152,12 +146,8 @@ pub struct Staging<'s> {
 impl super::Store {
     /// An empty staging table for a new fetch.
     pub fn staging(&mut self) -> Result<Staging<'_>> {
-        self.conn.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS usage_staging (
-                 api_key_id TEXT NOT NULL, workspace_id TEXT NOT NULL, day TEXT NOT NULL,
-                 u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER);
-             DELETE FROM temp.usage_staging;",
-        )?;
+        self.conn.execute_batch(STAGING)?;
+        self.conn.execute("DELETE FROM temp.usage_staging", [])?;
         Ok(Staging {
             store: self,
             batch: Vec::with_capacity(BATCH),
@@ -173,27 +163,8 @@ impl Staging<'_> {
         }
         // A transaction that writes only the temp database: the store is not locked.
         let tx = self.store.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO temp.usage_staging (api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let count = |v: Option<u64>| v.map(to_i64).transpose();
-            for r in self.batch.drain(..) {
-                stmt.execute(params![
-                    r.api_key_id.as_deref().unwrap_or(""),
-                    r.workspace_id.as_deref().unwrap_or(""),
-                    day(r.day),
-                    count(r.uncached_input_tokens)?,
-                    count(r.cache_creation_5m_tokens)?,
-                    count(r.cache_creation_1h_tokens)?,
-                    count(r.cache_read_tokens)?,
-                    count(r.output_tokens)?,
-                    count(r.total_tokens)?,
-                    count(r.requests)?,
-                ])?;
-            }
-        }
+        stage(&tx, &self.batch)?;
+        self.batch.clear();
         tx.commit()?;
         Ok(())
     }
