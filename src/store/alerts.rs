@@ -72,9 +72,11 @@ pub fn for_reconcile(
     let mut by_account: HashMap<String, Vec<Alert>> = HashMap::new();
     for alert in stmt.query_map([ts(earliest_period_start)], from_row)? {
         let alert = alert?;
+        // Most accounts have one or two alerts: a Vec's first growth would reserve room for
+        // four (an alert is ~200 bytes; 10,000 accounts made that 8.6 MB).
         by_account
             .entry(alert.account.clone())
-            .or_default()
+            .or_insert_with(|| Vec::with_capacity(1))
             .push(alert);
     }
     Ok(by_account)

@@ -72,20 +72,23 @@ pub fn segment_sums(conn: &Connection, bounds: &[NaiveDate]) -> Result<Vec<DayUs
     };
     let bound_text: Vec<String> = bounds.iter().map(|d| day(*d)).collect();
     // Ids are interned: a string is allocated per distinct key, not per row.
-    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut ids: HashMap<String, u32> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
-    let mut intern = |s: &str| -> usize {
+    let mut intern = |s: &str| -> Result<u32> {
         if let Some(&i) = ids.get(s) {
-            return i;
+            return Ok(i);
         }
+        let i = u32::try_from(names.len()).context("more than 4 billion distinct ids")?;
         names.push(s.to_string());
-        ids.insert(s.to_string(), names.len() - 1);
-        names.len() - 1
+        ids.insert(s.to_string(), i);
+        Ok(i)
     };
-    let mut sums: HashMap<(usize, usize, usize), DayUsage> = HashMap::new();
+    // Compact sums (80 bytes an entry with its key, where a DayUsage is ~170): on day 20 of a
+    // period with 10,000 keys this map was the peak of a sync's memory.
+    let mut sums: HashMap<(u32, u32, usize), Sum> = HashMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT api_key_id, workspace_id, day, uncached_input_tokens, cache_creation_5m_tokens,
-                cache_creation_1h_tokens, cache_read_tokens, output_tokens, total_tokens, requests
+                cache_creation_1h_tokens, cache_read_tokens, output_tokens, requests, total_tokens
          FROM usage_daily WHERE day >= ?1 AND day < ?2",
     )?;
     let mut rows = stmt.query([day(*first), day(*last)])?;
@@ -94,31 +97,91 @@ pub fn segment_sums(conn: &Connection, bounds: &[NaiveDate]) -> Result<Vec<DayUs
         let d = text(2)?;
         // The segment is the last bound not after the row's day.
         let seg = bound_text.partition_point(|b| b.as_str() <= d) - 1;
-        let key = (intern(text(0)?), intern(text(1)?), seg);
-        let row = DayUsage {
-            day: bounds[seg],
-            uncached_input_tokens: r.get(3)?,
-            cache_creation_5m_tokens: r.get(4)?,
-            cache_creation_1h_tokens: r.get(5)?,
-            cache_read_tokens: r.get(6)?,
-            output_tokens: r.get(7)?,
-            total_tokens: r.get(8)?,
-            requests: r.get(9)?,
-            ..DayUsage::default()
-        };
-        sums.entry(key)
-            .and_modify(|s| s.absorb(&row))
-            .or_insert(row);
+        let key = (intern(text(0)?)?, intern(text(1)?)?, seg);
+        let counts: [Option<u64>; 6] = [
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ];
+        sums.entry(key).or_default().add(counts, r.get(9)?);
     }
-    let id = |i: usize| Some(names[i].clone()).filter(|s| !s.is_empty());
+    let id = |i: u32| {
+        names
+            .get(usize::try_from(i).unwrap_or(usize::MAX))
+            .filter(|s| !s.is_empty())
+            .cloned()
+    };
     Ok(sums
         .into_iter()
-        .map(|((k, w, _), d)| DayUsage {
-            api_key_id: id(k),
-            workspace_id: id(w),
-            ..d
+        .map(|((k, w, seg), sum)| {
+            let [u, c5, c1, cr, o, requests] = sum.counts();
+            DayUsage {
+                api_key_id: id(k),
+                workspace_id: id(w),
+                day: bounds[seg],
+                uncached_input_tokens: u,
+                cache_creation_5m_tokens: c5,
+                cache_creation_1h_tokens: c1,
+                cache_read_tokens: cr,
+                output_tokens: o,
+                total_tokens: sum.total(),
+                requests,
+            }
         })
         .collect())
+}
+
+/// A segment's sums with `DayUsage::absorb`'s rules, compactly: a count is known while every
+/// row has it; the total is a single row's own, or the sum of every row's tokens (its split,
+/// else its total).
+#[derive(Debug, Default, Clone, Copy)]
+struct Sum {
+    /// uncached input, cache creation 5m and 1h, cache read, output, requests.
+    counts: [u64; 6],
+    /// Bit i: `counts[i]` is unknown (a row lacked it).
+    unknown: u8,
+    tokens: u64,
+    tokens_unknown: bool,
+    /// The first row's stored total, for a segment of one row.
+    own_total: Option<u64>,
+    rows: u32,
+}
+
+impl Sum {
+    fn add(&mut self, counts: [Option<u64>; 6], total: Option<u64>) {
+        for (i, c) in counts.iter().enumerate() {
+            match c {
+                Some(v) => self.counts[i] = self.counts[i].saturating_add(*v),
+                None => self.unknown |= 1 << i,
+            }
+        }
+        let split = counts[..5]
+            .iter()
+            .try_fold(0u64, |acc, c| c.map(|v| acc.saturating_add(v)));
+        match split.or(total) {
+            Some(t) => self.tokens = self.tokens.saturating_add(t),
+            None => self.tokens_unknown = true,
+        }
+        if self.rows == 0 {
+            self.own_total = total;
+        }
+        self.rows = self.rows.saturating_add(1);
+    }
+
+    fn counts(&self) -> [Option<u64>; 6] {
+        std::array::from_fn(|i| (self.unknown & (1 << i) == 0).then_some(self.counts[i]))
+    }
+
+    fn total(&self) -> Option<u64> {
+        if self.rows == 1 {
+            self.own_total
+        } else {
+            (!self.tokens_unknown).then_some(self.tokens)
+        }
+    }
 }
 
 /// Deletes rows older than `before` (retention). Returns how many went.
