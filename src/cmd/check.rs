@@ -13,7 +13,7 @@ pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
     let config = &ctx.config;
     let mut store = ctx.open_store()?;
     let all = ctx.accounts(&mut store)?;
-    let accounts = crate::config::select(&all, &args.accounts)?;
+    let accounts = all.select(&args.accounts)?;
     for w in &config.warnings {
         log::warn!("{w}");
     }

@@ -36,7 +36,7 @@ pub(super) fn read(
     client: &mut Client,
     ctx: &Ctx,
     args: &SyncArgs,
-    all: &[Account],
+    all: &[&Account],
 ) -> Result<Option<Read>> {
     let config = &ctx.config;
     let now = ctx.now;

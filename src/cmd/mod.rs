@@ -45,10 +45,11 @@ impl Ctx {
     }
 
     /// The configured accounts and, with discovery on, one per active discovered key and one
-    /// per discovered Claude Code actor that no configured account already covers.
-    pub fn accounts(&self, store: &mut Store) -> Result<Vec<Account>> {
+    /// per discovered Claude Code actor that no configured account already covers. The
+    /// configured ones are borrowed from the config, not copied.
+    pub fn accounts(&self, store: &mut Store) -> Result<Accounts<'_>> {
         let c = &self.config;
-        let mut all = c.accounts.clone();
+        let mut discovered = Vec::new();
         if c.discovers_keys() {
             let keys: HashSet<&str> = c
                 .accounts
@@ -58,12 +59,40 @@ impl Ctx {
             let names: HashSet<&str> = c.accounts.iter().map(|a| a.name.as_str()).collect();
             for k in store.read(|tx| crate::store::keys::active(tx))? {
                 if !keys.contains(k.id.as_str()) && !names.contains(k.account.as_str()) {
-                    all.push(c.defaults.account_for_key(&k.account, &k.id));
+                    discovered.push(c.defaults.account_for_key(&k.account, &k.id));
                 }
             }
         }
-        all.extend(claude_code::discovered_accounts(self, store)?);
-        Ok(all)
+        discovered.extend(claude_code::discovered_accounts(self, store)?);
+        Ok(Accounts {
+            configured: &c.accounts,
+            discovered,
+        })
+    }
+
+    /// The configured accounts only (when the store cannot be read).
+    pub fn configured(&self) -> Accounts<'_> {
+        Accounts {
+            configured: &self.config.accounts,
+            discovered: Vec::new(),
+        }
+    }
+}
+
+/// Every account a run knows: the configured ones (borrowed) and the discovered ones.
+pub struct Accounts<'c> {
+    configured: &'c [Account],
+    discovered: Vec<Account>,
+}
+
+impl Accounts<'_> {
+    pub fn all(&self) -> Vec<&Account> {
+        self.configured.iter().chain(&self.discovered).collect()
+    }
+
+    /// The accounts `--account` names, or all (see `config::select`).
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Account>> {
+        crate::config::select(&self.all(), names)
     }
 }
 

@@ -57,7 +57,7 @@ impl Shown<'_> {
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_store()?;
     let all = ctx.accounts(&mut store)?;
-    let accounts = crate::config::select(&all, &args.filter.accounts)?;
+    let accounts = all.select(&args.filter.accounts)?;
     let (loaded, states, open, backlog, data_as_of, unreported) = store.read(|tx| {
         Ok((
             apply::load(tx, &accounts, ctx.now)?,

@@ -75,7 +75,7 @@ fn sync(
         problems.push(format!("key discovery failed: {e:#}"));
     }
     let mut all = ctx.accounts(store)?;
-    let developers = match claude_code::read(store, &mut client, ctx, args, &all) {
+    let developers = match claude_code::read(store, &mut client, ctx, args, &all.all()) {
         Ok(read) => read,
         Err(e) => {
             problems.push(format!("the Claude Code usage report failed: {e:#}"));
@@ -88,7 +88,7 @@ fn sync(
             all = ctx.accounts(store)?;
         }
     }
-    let accounts = crate::config::select(&all, &args.filter.accounts)?;
+    let accounts = all.select(&args.filter.accounts)?;
     let first_day = first_day(store, ctx, args, &accounts)?;
     let before = client.requests;
     let resume = match ctx.config.api.usage_source {
@@ -526,12 +526,10 @@ fn export(
     let m = &ctx.config.metrics;
     if let Some(path) = &m.textfile {
         let all = match store.as_deref_mut() {
-            Some(s) => ctx
-                .accounts(s)
-                .unwrap_or_else(|_| ctx.config.accounts.clone()),
-            None => ctx.config.accounts.clone(),
+            Some(s) => ctx.accounts(s).unwrap_or_else(|_| ctx.configured()),
+            None => ctx.configured(),
         };
-        let refs: Vec<&Account> = all.iter().collect();
+        let refs = all.all();
         let run = metrics::Run {
             success,
             duration: started.elapsed(),

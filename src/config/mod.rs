@@ -343,26 +343,30 @@ impl Config {
 
 /// The accounts that `--account` names, or all of them when it names none. An unknown name
 /// is bad input.
-pub fn select<'a>(accounts: &'a [Account], names: &[String]) -> Result<Vec<&'a Account>> {
+pub fn select<'a>(accounts: &[&'a Account], names: &[String]) -> Result<Vec<&'a Account>> {
     if names.is_empty() {
-        return Ok(accounts.iter().collect());
+        return Ok(accounts.to_vec());
     }
     names
         .iter()
         .map(|n| {
-            accounts.iter().find(|a| &a.name == n).ok_or_else(|| {
-                let mut known: Vec<&str> =
-                    accounts.iter().map(|a| a.name.as_str()).take(20).collect();
-                if accounts.len() > known.len() {
-                    known.push("…");
-                }
-                let known = if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                };
-                bad_input!("no account named {n:?} (accounts: {known})")
-            })
+            accounts
+                .iter()
+                .copied()
+                .find(|a| &a.name == n)
+                .ok_or_else(|| {
+                    let mut known: Vec<&str> =
+                        accounts.iter().map(|a| a.name.as_str()).take(20).collect();
+                    if accounts.len() > known.len() {
+                        known.push("…");
+                    }
+                    let known = if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    };
+                    bad_input!("no account named {n:?} (accounts: {known})")
+                })
         })
         .collect()
 }
