@@ -209,6 +209,9 @@ pub struct Staging<'s> {
 impl super::Store {
     /// An empty staging table for a new fetch.
     pub fn staging(&mut self) -> Result<Staging<'_>> {
+        // Staged rows are written once and read once: a small cache for the temp database
+        // (the default is 2 MB) keeps a sync's memory flat; the rest spills to its file.
+        self.conn.execute_batch("PRAGMA temp.cache_size = -256")?;
         self.conn.execute_batch(STAGING)?;
         self.conn.execute("DELETE FROM temp.usage_staging", [])?;
         Ok(Staging {
