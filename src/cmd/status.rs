@@ -34,6 +34,8 @@ struct Shown<'a> {
     unreported: Vec<String>,
     source: UsageSource,
     now: DateTime<Utc>,
+    /// The terminal, detected once.
+    screen: Screen,
 }
 
 impl Shown<'_> {
@@ -82,6 +84,7 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
             .collect(),
         source,
         now: ctx.now,
+        screen: Screen::detect(),
     };
     if args.json {
         print_json(&shown)?;
@@ -167,7 +170,7 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
             t.row(table_row(s, v, r, wide));
         }
     }
-    let screen = Screen::detect();
+    let screen = s.screen;
     output::text(&t.render(if wide { None } else { screen.width }, screen.color))?;
     print_footer(s)
 }
@@ -295,26 +298,32 @@ fn print_developers(s: &Shown<'_>) -> Result<()> {
             || "not read yet".to_string(),
             |t| format!("read {}", output::time(t)),
         );
-    note(&format!(
-        "developers: {}{more}; Claude Code usage {read} (the report lags about an hour)",
-        who.join(", ")
-    ))
+    note(
+        s,
+        &format!(
+            "developers: {}{more}; Claude Code usage {read} (the report lags about an hour)",
+            who.join(", ")
+        ),
+    )
 }
 
 /// The source's watermark, the notification backlog per channel, and a warning per limit
 /// that cannot be measured.
 /// A note under the table, wrapped to the terminal between words.
-fn note(text: &str) -> Result<()> {
-    output::line(&wrap(text, Screen::detect().width))
+fn note(s: &Shown<'_>, text: &str) -> Result<()> {
+    output::line(&wrap(text, s.screen.width))
 }
 
 fn print_footer(s: &Shown<'_>) -> Result<()> {
     print_developers(s)?;
     if let Some(as_of) = &s.data_as_of {
-        note(&format!(
-            "usage data as of {as_of} (the {} source's own watermark)",
-            s.source.as_str()
-        ))?;
+        note(
+            s,
+            &format!(
+                "usage data as of {as_of} (the {} source's own watermark)",
+                s.source.as_str()
+            ),
+        )?;
     }
     // Deliveries not (yet) made, per channel, over all accounts shown.
     let mut per_channel: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -326,9 +335,10 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
         }
     }
     for (c, (pending, failed)) in per_channel {
-        note(&format!(
-            "notifications to {c}: {pending} pending, {failed} failed"
-        ))?;
+        note(
+            s,
+            &format!("notifications to {c}: {pending} pending, {failed} failed"),
+        )?;
     }
     // Why each shown quota without a value is not measured, once per quota type and reason.
     let mut notes: BTreeMap<(QuotaType, String), Vec<&str>> = BTreeMap::new();
@@ -346,7 +356,7 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
             0..=3 => names.join(", "),
             n => format!("{} and {} more", names[..3].join(", "), n - 3),
         };
-        note(&format!("{q} not measured ({who}): {why}"))?;
+        note(s, &format!("{q} not measured ({who}): {why}"))?;
     }
     Ok(())
 }
