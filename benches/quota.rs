@@ -5,6 +5,7 @@
 //! cargo bench --bench quota -- 10000              # one size only
 //! cargo bench --bench quota -- analytics          # the analytics source vs messages, 10,000 keys
 //! cargo bench --bench quota -- developers         # Claude Code budgets, 2,000 developers
+//! cargo bench --bench quota -- scale [N …]        # 10,000 and 100,000 keys, day 1/20/28
 //! ```
 //!
 //! Whole commands are timed from spawn to exit, median of several runs, against the real
@@ -179,11 +180,16 @@ fn sync(b: &Bench) -> Sync {
 
 /// One `curl` of the steady-state usage response (yesterday and today, all keys).
 fn curl(url: &str) -> f64 {
+    curl_from(url, now().date_naive() - chrono::Duration::days(1))
+}
+
+/// One `curl` of the usage response from `first` on, all keys.
+fn curl_from(url: &str, first: chrono::NaiveDate) -> f64 {
     let started = Instant::now();
     let status = Command::new("curl")
         .args(["-sS", "-o", "/dev/null", "-H", &format!("x-api-key: {KEY}"), "-H", "anthropic-version: 2023-06-01"])
         .arg(format!(
-            "{url}/v1/organizations/usage_report/messages?starting_at=2026-11-19T00:00:00Z&bucket_width=1d&limit=31&group_by%5B%5D=api_key_id&group_by%5B%5D=workspace_id"
+            "{url}/v1/organizations/usage_report/messages?starting_at={first}T00:00:00Z&bucket_width=1d&limit=31&group_by%5B%5D=api_key_id&group_by%5B%5D=workspace_id"
         ))
         .status()
         .expect("curl");
@@ -378,8 +384,180 @@ fn developers(developers: usize) {
     );
 }
 
+/// How the scale table's accounts come about.
+#[derive(Clone, Copy, PartialEq)]
+enum Accounts {
+    /// One `[[accounts]]` entry per key.
+    Configured,
+    /// No `[[accounts]]`: every key listed by the API becomes an account.
+    Discovered,
+}
+
+/// `keys` keys with usage on every day of November 2026 up to `day`, at noon of `day`: every
+/// tenth key heavy (89 % of its limit), the rest light.
+fn scale_bench(keys: usize, day: u32, accounts: Accounts) -> Bench {
+    let dir = tempfile::tempdir().unwrap();
+    let api = standin::StandIn::start(KEY);
+    api.set_now(&scale_now(day).to_rfc3339());
+    let limit = 45_000 * u64::from(day);
+    let mut config = format!(
+        "[api]\ntimeout_secs = 600\ndeadline_secs = 3600\n\n[defaults]\ntoken_limit = {limit}\n\n[discovery]\napi_keys = \"{}\"\n\n",
+        match accounts {
+            Accounts::Configured => "never",
+            Accounts::Discovered => "always",
+        }
+    );
+    let mut rows = Vec::with_capacity(keys * day as usize);
+    let mut listed = Vec::with_capacity(keys);
+    for k in 0..keys {
+        let id = format!("apikey_bench{k:06}");
+        let input = if k % 10 == 0 { 40_000 } else { 1_000 };
+        for d in 1..=day {
+            let date = format!("2026-11-{d:02}");
+            rows.push(standin::Usage::new(
+                Some(&id),
+                Some("wrkspc_bench"),
+                &date,
+                input,
+                100,
+            ));
+        }
+        match accounts {
+            Accounts::Configured => writeln!(
+                config,
+                "[[accounts]]\nname = \"key-{k}\"\napi_key_id = \"{id}\"\ntoken_limit = {limit}\n"
+            )
+            .unwrap(),
+            Accounts::Discovered => listed.push(standin::Key {
+                id: id.clone(),
+                name: format!("key-{k}"),
+                status: "active",
+                workspace_id: Some("wrkspc_bench".into()),
+            }),
+        }
+    }
+    api.put_all(rows);
+    api.put_keys(listed);
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let db = dir.path().join("quota.db");
+    Bench {
+        dir,
+        api,
+        config: path,
+        db,
+    }
+}
+
+fn scale_now(day: u32) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&format!("2026-11-{day:02}T12:00:00Z"))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The growth table of #14: first sync, `--full`, steady syncs (1 % of the keys' usage
+/// changes between two) and the hourly sync (key listing and full pass), with their peak RSS,
+/// against the floor.
+fn scale(sizes: &[usize]) {
+    println!("\n### Scale: first sync, `--full`, steady and hourly syncs\n");
+    println!(
+        "| keys | accounts | day | rows in period | first sync | `--full` | steady (median of 5) | hourly (list + full pass) | floor | steady / floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for &keys in sizes {
+        for accounts in [Accounts::Configured, Accounts::Discovered] {
+            for day in [1, 20, 28] {
+                let row = scale_row(keys, day, accounts);
+                println!("| {} |", row.join(" | "));
+            }
+        }
+    }
+}
+
+fn scale_row(keys: usize, day: u32, accounts: Accounts) -> Vec<String> {
+    let b = scale_bench(keys, day, accounts);
+    let now = scale_now(day);
+    let cell = |r: &Run| format!("{:.2} s, {:.1} MiB", r.wall, r.rss.unwrap_or(0.0));
+    let first = b.run(&["sync"], now);
+    let full = b.run(&["sync", "--full"], now + chrono::Duration::minutes(1));
+    let (mut walls, mut rss) = (Vec::new(), 0.0f64);
+    let today = format!("2026-11-{day:02}");
+    for i in 0..5 {
+        // 1 % of the keys used a little more since the last sync.
+        let bumped = (0..keys)
+            .filter(|k| k % 100 == 1)
+            .map(|k| {
+                let id = format!("apikey_bench{k:06}");
+                standin::Usage::new(Some(&id), Some("wrkspc_bench"), &today, 50, 0)
+            })
+            .collect();
+        b.api.put_all(bumped);
+        let r = b.run(&["sync"], now + chrono::Duration::minutes(2 + i));
+        walls.push(r.wall);
+        rss = rss.max(r.rss.unwrap_or(0.0));
+    }
+    let hourly = b.run(&["sync"], now + chrono::Duration::hours(2));
+    let steady_days = if day == 1 { 1 } else { 2 };
+    let floor_fetch = median(
+        (0..3)
+            .map(|_| curl_from(&b.api.url, now.date_naive() - chrono::Duration::days(1)))
+            .collect(),
+    );
+    let floor_store = median(
+        (0..3)
+            .map(|i| {
+                let rows = floor_rows(keys, now.date_naive(), steady_days);
+                let path = b.dir.path().join(format!("floor-{i}.db"));
+                quota::store_usage(&path, &rows, now).unwrap().as_secs_f64()
+            })
+            .collect(),
+    );
+    let floor = floor_fetch + floor_store;
+    let steady = median(walls);
+    vec![
+        format!("{keys}"),
+        match accounts {
+            Accounts::Configured => "configured".into(),
+            Accounts::Discovered => "discovered".into(),
+        },
+        format!("{day}"),
+        format!("{}", keys * day as usize),
+        cell(&first),
+        cell(&full),
+        format!("{steady:.2} s, {rss:.1} MiB"),
+        cell(&hourly),
+        format!("{floor:.2} s"),
+        format!("{:.2}×", steady / floor),
+    ]
+}
+
+/// `keys` keys' rows on the `days` days up to `today`, as the floor's transaction writes them.
+fn floor_rows(keys: usize, today: chrono::NaiveDate, days: i64) -> Vec<quota::DayUsage> {
+    let mut rows = Vec::with_capacity(keys * 2);
+    for k in 0..keys {
+        for d in 0..days {
+            let input = if k % 10 == 0 { 40_000 } else { 1_000 };
+            rows.push(quota::DayUsage {
+                api_key_id: Some(format!("apikey_bench{k:06}")),
+                workspace_id: Some("wrkspc_bench".into()),
+                ..quota::DayUsage::split(today - chrono::Duration::days(d), input, (0, 0), 0, 100)
+            });
+        }
+    }
+    rows
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "scale") {
+        let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+        scale(if sizes.is_empty() {
+            &[10_000, 100_000]
+        } else {
+            &sizes
+        });
+        return;
+    }
     if args.iter().any(|a| a == "developers") {
         let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(2_000);
         developers(n);

@@ -3,20 +3,22 @@
 //! primitives, with the notifications it causes, inside the caller's write transaction.
 //! `sync` and `check` (and discovery) all apply decisions here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::alert::{AccountStatus, Alert, Event, Resolution};
+use crate::alert::{AccountStatus, Alert, AlertType, Event, Resolution};
 use crate::config::{Account, Channel, UsageSource};
 use crate::evaluate::{self, Loaded};
+use crate::incremental::{self, Changed};
 use crate::notify;
 use crate::period::Period;
 use crate::reconcile::{Action, Evaluation, reconcile};
 use crate::store::accounts::{AccountRecord, AccountRow};
 use crate::store::alerts::Resolve;
 use crate::store::{self, Tx, alerts, outbox};
+use crate::time;
 
 /// What one application of actions changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -39,18 +41,29 @@ impl Changes {
 pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
     let bounds = evaluate::segment_bounds(accounts, now);
     let earliest = evaluate::earliest_start(accounts, now).date_naive();
-    load_with(tx, accounts, &bounds, earliest)
+    load_with(tx, accounts, &bounds, earliest, false)
 }
 
 /// Usage summed between `bounds`, with cost and developer days from `first` on (each `None`
-/// until its report has been read once).
+/// until its report has been read once). With `by_key`, and when every usage account is an
+/// API key's, only those keys' rows are read.
 fn load_with(
     tx: &Tx<'_>,
     accounts: &[&Account],
     bounds: &[NaiveDate],
     first: NaiveDate,
+    by_key: bool,
 ) -> Result<Loaded> {
-    let usage = store::usage::segment_sums(tx, bounds)?;
+    let keys: Option<Vec<&str>> = by_key
+        .then(|| {
+            accounts
+                .iter()
+                .filter(|a| !a.selector.is_developer())
+                .map(|a| a.selector.api_key_id())
+                .collect()
+        })
+        .flatten();
+    let usage = store::usage::segment_sums(tx, bounds, keys.as_deref())?;
     let cost = match store::get_state(tx, store::COST_SYNCED)? {
         Some(_) => Some(store::cost::since(tx, first)?),
         None => None,
@@ -110,34 +123,147 @@ pub fn load_days(
         .iter_days()
         .take_while(|d| *d <= last + chrono::Duration::days(1))
         .collect();
-    load_with(tx, accounts, &bounds, first)
+    load_with(tx, accounts, &bounds, first, false)
 }
 
-/// Records the accounts, evaluates each against stored usage and applies the alert actions,
-/// all in the caller's transaction. With `Scope::All`, alerts of removed accounts resolve as
-/// `account_removed`.
+/// A full pass runs at least this often: the safety net under incremental evaluation.
+pub const FULL_PASS_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
+/// How much of the account set an evaluation covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Pass<'c> {
+    /// Every account.
+    Full,
+    /// The accounts that `changed` (what this run wrote), their config or the time since the
+    /// last evaluation may have changed (`incremental::dirty`). A full pass instead when the
+    /// last one is over `FULL_PASS_EVERY` old, when the store cannot say when every account
+    /// was last evaluated, when data changed without that evaluation (`evaluation_stale`),
+    /// or when the clock went back.
+    Incremental(&'c Changed),
+}
+
+/// What one evaluation did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Evaluated {
+    pub changes: Changes,
+    /// Accounts evaluated (the rest were shown unchanged).
+    pub accounts: usize,
+    pub full: bool,
+}
+
+/// Records the accounts, evaluates those `pass` asks for against stored usage and applies the
+/// alert actions, all in the caller's transaction. With `Scope::All`, alerts of removed
+/// accounts resolve as `account_removed`, and the store records that every account is
+/// evaluated as of `now`. With `Scope::Selected`, every selected account is evaluated.
 pub fn evaluate_accounts(
     tx: &Tx<'_>,
     accounts: &[&Account],
     scope: Scope,
+    pass: Pass<'_>,
     source: UsageSource,
     channels: &[Channel],
     now: DateTime<Utc>,
-) -> Result<Changes> {
+) -> Result<Evaluated> {
     let known = record_accounts(tx, accounts, now)?;
     let states = if accounts.iter().all(|a| known.contains_key(&a.name)) {
         known
     } else {
         store::accounts::states(tx)?
     };
+    let since = match (scope, pass) {
+        (Scope::All, Pass::Incremental(changed)) => {
+            incremental_since(tx, now)?.map(|s| (s, changed))
+        }
+        _ => None,
+    };
+    let dirty: Vec<&Account> = match since {
+        None => accounts.to_vec(),
+        Some((since, changed)) => {
+            let mut changed = changed.clone();
+            changed.developers |= store::get_state(tx, store::CLAUDE_CODE_PENDING)?.is_some();
+            let forecast_open: HashSet<String> =
+                alerts::accounts_with_open_type(tx, AlertType::ForecastExceeded.as_str())?
+                    .into_iter()
+                    .collect();
+            accounts
+                .iter()
+                .copied()
+                .filter(|a| {
+                    let last = incremental::Last {
+                        fingerprint: states.get(&a.name).and_then(|s| s.fingerprint),
+                        forecast_open: forecast_open.contains(&a.name),
+                    };
+                    incremental::dirty(a, source, last, &changed, since, now)
+                })
+                .collect()
+        }
+    };
+    let full = since.is_none();
+    let mut changes = Changes::default();
+    if !dirty.is_empty() {
+        changes = evaluate_some(tx, &dirty, full, &states, source, channels, now)?;
+    }
+    if scope == Scope::All {
+        // An account that leaves the config and comes back is evaluated again: its usage
+        // may have changed while nothing evaluated it.
+        let current: HashSet<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+        for (name, _) in states
+            .iter()
+            .filter(|(n, s)| s.fingerprint.is_some() && !current.contains(n.as_str()))
+        {
+            store::accounts::clear_fingerprint(tx, name)?;
+        }
+        changes.resolved += retire_removed(tx, accounts, channels, now)?;
+        store::set_state(tx, store::EVALUATED_AT, &time::ts(now))?;
+        if full {
+            store::set_state(tx, store::FULL_PASS_AT, &time::ts(now))?;
+        }
+        store::clear_state(tx, store::EVALUATION_STALE)?;
+        store::clear_state(tx, store::CLAUDE_CODE_PENDING)?;
+    }
+    Ok(Evaluated {
+        changes,
+        accounts: dirty.len(),
+        full,
+    })
+}
+
+/// When every account was last evaluated, if an incremental pass may start from there.
+fn incremental_since(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    let at = |key| -> Result<Option<DateTime<Utc>>> {
+        Ok(store::get_state(tx, key)?.and_then(|v| time::parse(&v).ok()))
+    };
+    let (Some(evaluated), Some(full)) = (at(store::EVALUATED_AT)?, at(store::FULL_PASS_AT)?) else {
+        return Ok(None);
+    };
+    let stale = store::get_state(tx, store::EVALUATION_STALE)?.is_some();
+    let fresh = evaluated <= now && full <= now && now - full < FULL_PASS_EVERY;
+    Ok((fresh && !stale).then_some(evaluated))
+}
+
+/// Evaluates `accounts` and applies what changes; records the fingerprint each was evaluated
+/// with. `full`: `accounts` is every account (read every row; else only what they need).
+fn evaluate_some(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    full: bool,
+    states: &HashMap<String, AccountRow>,
+    source: UsageSource,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<Changes> {
     let earliest = evaluate::earliest_start(accounts, now);
-    let loaded = load(tx, accounts, now)?;
-    let mut existing = store::alerts::for_reconcile(tx, earliest)?;
+    let bounds = evaluate::segment_bounds(accounts, now);
+    let loaded = load_with(tx, accounts, &bounds, earliest.date_naive(), !full)?;
+    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    let only = (!full).then_some(names.as_slice());
+    let mut existing = store::alerts::for_reconcile(tx, earliest, only)?;
     let mut changes = Changes::default();
     for view in evaluate::views(accounts, &loaded.inputs(source), now) {
         let name = view.account.name.as_str();
         let alerts = existing.remove(name).unwrap_or_default();
-        let status = states.get(name).map_or(AccountStatus::Active, |s| s.status);
+        let state = states.get(name);
+        let status = state.map_or(AccountStatus::Active, |s| s.status);
         let eval = Evaluation {
             account: name,
             period: view.period,
@@ -155,9 +281,10 @@ pub fn evaluate_accounts(
             channels,
             now,
         )?);
-    }
-    if scope == Scope::All {
-        changes.resolved += retire_removed(tx, accounts, channels, now)?;
+        let fingerprint = incremental::fingerprint(view.account, source);
+        if state.and_then(|s| s.fingerprint) != Some(fingerprint) {
+            store::accounts::set_fingerprint(tx, name, fingerprint)?;
+        }
     }
     Ok(changes)
 }
@@ -318,5 +445,221 @@ mod tests {
                 prop_assert_eq!(&r.readings, &s.readings, "account {}", r.account.name);
             }
         }
+    }
+
+    /// One step of the incremental-vs-full property test.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// A usage day written: key (2 has no account), workspace, days back, input tokens.
+        Usage(usize, usize, i64, u64),
+        /// One account's config changed: account, field, value.
+        Config(usize, usize, usize),
+        /// The clock moves on by `ADVANCE[i]` minutes.
+        Clock(usize),
+        /// An operator resolves the account's first open alert.
+        Resolve(usize),
+    }
+
+    const ADVANCE: [i64; 7] = [1, 30, 61, 300, 1440, 4320, 14_400];
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (0usize..3, 0usize..2, 0i64..4, 0u64..6_000).prop_map(|(k, w, b, i)| Step::Usage(k, w, b, i)),
+            2 => (0usize..5, 0usize..5, 0usize..4).prop_map(|(a, f, v)| Step::Config(a, f, v)),
+            3 => (0usize..ADVANCE.len()).prop_map(Step::Clock),
+            1 => (0usize..5).prop_map(Step::Resolve),
+        ]
+    }
+
+    /// The accounts of the property test, with whether each is configured.
+    fn universe() -> Vec<(Account, bool)> {
+        let selectors = [
+            Selector::ApiKey("apikey_0".into()),
+            Selector::ApiKey("apikey_1".into()),
+            Selector::Workspace(Some("wrkspc_x".into())),
+            Selector::Workspace(None),
+            Selector::Organization,
+        ];
+        selectors
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut a = account(&format!("a{i}"), s, 1);
+                a.limits.tokens = Some(20_000);
+                (a, true)
+            })
+            .collect()
+    }
+
+    fn configure(a: &mut (Account, bool), field: usize, value: usize) {
+        match field {
+            0 => a.0.limits.tokens = [None, Some(5_000), Some(20_000), Some(100_000)][value],
+            1 => a.0.billing_day = [1, 10, 28, 31][value],
+            2 => {
+                a.0.thresholds =
+                    [vec![80, 95, 100], vec![50, 100], vec![90], vec![100, 150]][value].clone()
+            }
+            3 => a.0.forecast = value.is_multiple_of(2),
+            _ => a.1 = value != 0,
+        }
+    }
+
+    /// Alerts (all but their random ids) and account statuses, in a fixed order.
+    fn snapshot(store: &mut store::Store) -> (Vec<String>, Vec<String>) {
+        store
+            .read(|tx| {
+                let rows = |sql: &str| -> Result<Vec<String>> {
+                    let mut stmt = tx.prepare(sql)?;
+                    let n = stmt.column_count();
+                    let rows = stmt.query_map([], |r| {
+                        (0..n)
+                            .map(|i| Ok(format!("{:?}", r.get_ref(i)?)))
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                            .map(|v| v.join("|"))
+                    })?;
+                    Ok(rows.collect::<rusqlite::Result<_>>()?)
+                };
+                Ok((
+                    rows("SELECT account, type, severity, message, current_value, limit_value, percentage,
+                                 quota_type, threshold, period_start, period_end, created_at, resolved_at,
+                                 resolution, comment
+                          FROM alerts ORDER BY account, quota_type, threshold, period_start")?,
+                    rows("SELECT name, status, status_since FROM accounts ORDER BY name")?,
+                ))
+            })
+            .unwrap()
+    }
+
+    /// One sync of `rows` at `now`: incrementally (what changed, with the hourly full pass
+    /// held off so that every step after the first is incremental), or as a full pass.
+    fn sync(
+        store: &mut store::Store,
+        rows: &[DayUsage],
+        accounts: &[&Account],
+        incremental: bool,
+        now: DateTime<Utc>,
+    ) -> Evaluated {
+        {
+            use crate::records::UsageSink;
+            let mut staging = store.staging().unwrap();
+            staging.begin_page().unwrap();
+            for r in rows {
+                staging.add(r.clone()).unwrap();
+            }
+            staging.end_page().unwrap();
+        }
+        store
+            .write(|tx| {
+                let mut changed = Changed::default();
+                let evaluated = if incremental {
+                    store::usage::upsert_staged(
+                        tx,
+                        "messages",
+                        now,
+                        Some(&mut |k, w| changed.usage(k, w)),
+                    )?;
+                    if store::get_state(tx, store::FULL_PASS_AT)?.is_some() {
+                        store::set_state(tx, store::FULL_PASS_AT, &time::ts(now))?;
+                    }
+                    evaluate_accounts(
+                        tx,
+                        accounts,
+                        Scope::All,
+                        Pass::Incremental(&changed),
+                        UsageSource::Messages,
+                        &[],
+                        now,
+                    )?
+                } else {
+                    store::usage::upsert_staged(tx, "messages", now, None)?;
+                    evaluate_accounts(
+                        tx,
+                        accounts,
+                        Scope::All,
+                        Pass::Full,
+                        UsageSource::Messages,
+                        &[],
+                        now,
+                    )?
+                };
+                Ok(evaluated)
+            })
+            .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// After every step of usage, config, clock and operator changes, evaluating only the
+        /// accounts that may have changed leaves exactly the alerts and statuses that
+        /// evaluating every account does.
+        #[test]
+        fn incremental_evaluation_equals_a_full_pass(
+            start_day in 0i64..60,
+            steps in proptest::collection::vec(step(), 1..24),
+        ) {
+            let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            let mut inc = store::Store::open(&dirs.0.path().join("q.db")).unwrap();
+            let mut full = store::Store::open(&dirs.1.path().join("q.db")).unwrap();
+            let mut now = crate::time::parse("2026-01-01T09:30:00Z").unwrap() + chrono::Duration::days(start_day);
+            let mut universe = universe();
+            let keys = ["apikey_0", "apikey_1", "apikey_2"];
+            let workspaces = [Some("wrkspc_x"), None];
+            for step in std::iter::once(Step::Clock(0)).chain(steps) {
+                let mut rows = Vec::new();
+                match step {
+                    Step::Usage(k, w, back, input) => {
+                        let day = now.date_naive() - chrono::Duration::days(back);
+                        rows.push(row(Some(keys[k]), workspaces[w], day, input, 10));
+                    }
+                    Step::Config(a, f, v) => configure(&mut universe[a], f, v),
+                    Step::Clock(i) => now += chrono::Duration::minutes(ADVANCE[i]),
+                    Step::Resolve(a) => {
+                        let name = format!("a{a}");
+                        for s in [&mut inc, &mut full] {
+                            s.write(|tx| {
+                                let filter = alerts::ListFilter { accounts: vec![name.clone()], ..Default::default() };
+                                if let Some(alert) = alerts::list(tx, &filter)?.first() {
+                                    let how = Resolve { resolution: Resolution::Manual, comment: None, by: None };
+                                    resolve(tx, alert, how, &[], now)?;
+                                }
+                                Ok(())
+                            }).unwrap();
+                        }
+                    }
+                }
+                let accounts: Vec<&Account> = universe.iter().filter(|(_, on)| *on).map(|(a, _)| a).collect();
+                let a = sync(&mut inc, &rows, &accounts, true, now);
+                let b = sync(&mut full, &rows, &accounts, false, now);
+                prop_assert_eq!(a.changes, b.changes, "after {:?} at {}", step, now);
+                prop_assert_eq!(snapshot(&mut inc), snapshot(&mut full), "after {:?} at {}", step, now);
+            }
+        }
+    }
+
+    /// What the property test compares is not a full pass with itself: a steady sync
+    /// evaluates the accounts whose usage changed, and those with an open forecast alert.
+    #[test]
+    fn an_incremental_pass_evaluates_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store::Store::open(&dir.path().join("q.db")).unwrap();
+        let universe = universe();
+        let accounts: Vec<&Account> = universe.iter().map(|(a, _)| a).collect();
+        let now = crate::time::parse("2026-03-20T09:30:00Z").unwrap();
+        let first = sync(&mut store, &[], &accounts, true, now);
+        assert_eq!((first.accounts, first.full), (5, true));
+        let later = now + chrono::Duration::minutes(1);
+        let unchanged = sync(&mut store, &[], &accounts, true, later);
+        assert_eq!((unchanged.accounts, unchanged.full), (0, false));
+        // apikey_1 in the Default Workspace: its key, that workspace and the organization.
+        let r = row(Some("apikey_1"), None, later.date_naive(), 100, 1);
+        let one = sync(
+            &mut store,
+            &[r],
+            &accounts,
+            true,
+            later + chrono::Duration::minutes(1),
+        );
+        assert_eq!((one.accounts, one.full), (3, false));
     }
 }

@@ -229,6 +229,14 @@ impl Loaded {
 
 /// How much of the period must have passed before forecasts are made.
 const FORECAST_AFTER: f64 = 0.2;
+/// When forecasts start in `period`: once `FORECAST_AFTER` of it has passed.
+pub fn forecasts_from(period: Period) -> DateTime<Utc> {
+    let length = (period.end - period.start).num_seconds() as f64;
+    #[allow(clippy::cast_possible_truncation)] // a fraction of a period's seconds
+    let after = (FORECAST_AFTER * length).ceil() as i64;
+    period.start + chrono::Duration::seconds(after)
+}
+
 /// Full days the daily rate is averaged over.
 const RATE_DAYS: i64 = 7;
 
@@ -454,8 +462,7 @@ fn forecast(
     period: Period,
     now: DateTime<Utc>,
 ) -> Option<Forecast> {
-    let length = (period.end - period.start).num_seconds() as f64;
-    if ((now - period.start).num_seconds() as f64) < FORECAST_AFTER * length {
+    if now < forecasts_from(period) {
         return None;
     }
     let today = now.date_naive();

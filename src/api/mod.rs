@@ -26,9 +26,11 @@ use ureq::Agent;
 use crate::secret::Secret;
 
 const ANTHROPIC_VERSION: &str = "2023-06-01";
-/// The most a response body may be, decompressed. A full-period page for 10,000 keys is
-/// ~125 MB of JSON; anything past this is a fault, not data.
-pub const MAX_BODY: u64 = 256 * 1024 * 1024;
+/// The most a response body may be, decompressed. Usage pages are parsed as they stream in
+/// (memory does not grow with the body), and every other page holds at most 1,000 records,
+/// so this only stops a runaway response; the deadline bounds the time. A full-period page
+/// (31 daily buckets) for 100,000 keys is ~450 MB of JSON.
+pub const MAX_BODY: u64 = 2 * 1024 * 1024 * 1024;
 /// Error bodies are short; read at most this much of one.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);

@@ -17,16 +17,18 @@ pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
     for w in &config.warnings {
         log::warn!("{w}");
     }
-    let changes = store.write(|tx| {
+    let evaluated = store.write(|tx| {
         apply::evaluate_accounts(
             tx,
             &accounts,
             ctx.scope(args),
+            apply::Pass::Full,
             config.api.usage_source,
             &config.notify,
             ctx.now,
         )
     })?;
+    let changes = evaluated.changes;
     output::line(&format!(
         "checked {} account{}: {} alert{} created, {} resolved, {} reopened",
         accounts.len(),

@@ -102,6 +102,9 @@ pub(super) fn read(
     let discovered = store.write(|tx| {
         store::developers::replace_days(tx, &days, &rows, now)?;
         store::set_state(tx, store::CLAUDE_CODE_READ, &time::ts(now))?;
+        // Evaluated by the next evaluation of every developer account (this sync's, unless
+        // its usage read fails).
+        store::set_state(tx, store::CLAUDE_CODE_PENDING, "1")?;
         let added = if discovery {
             store::developers::refresh_actors(tx, &unconfigured, &reserved, now)?
         } else {

@@ -11,9 +11,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{Ctx, claude_code};
 use crate::alert::Resolution;
 use crate::api::{self, Client, analytics, usage::Fetched};
-use crate::apply::{self, Changes};
+use crate::apply::{self, Changes, Pass, Scope};
 use crate::cli::SyncArgs;
 use crate::config::{Account, Selector, UsageSource, admin_key};
+use crate::incremental::Changed;
 use crate::quota::QuotaType;
 use crate::records::{CostDay, ListedKey};
 use crate::store::usage::Staging;
@@ -128,7 +129,8 @@ fn sync(
         developers: developers.as_ref().map(|r| (r.days, r.actors)),
         changes: Changes::default(),
     };
-    let changes = store_and_evaluate(store, ctx, args, &accounts, fetched, cost)?;
+    let steady = first_day >= ctx.now.date_naive() - chrono::Duration::days(1);
+    let changes = store_and_evaluate(store, ctx, args, &accounts, (fetched, steady), cost)?;
     log::info!(
         "usage fetched in {:.3}s, stored and evaluated in {:.3}s",
         fetch_took.as_secs_f64(),
@@ -334,14 +336,15 @@ fn fetch_cost(
     }
 }
 
-/// Stores what was fetched and evaluates every account, in one transaction: all of it or
-/// none of it.
+/// Stores what was fetched and evaluates the accounts, in one transaction: all of it or none
+/// of it. A `steady` read (yesterday and today) of an unfiltered sync is evaluated
+/// incrementally: only the accounts whose usage, config or time changed (`apply::Pass`).
 fn store_and_evaluate(
     store: &mut Store,
     ctx: &Ctx,
     args: &SyncArgs,
     accounts: &[&Account],
-    fetched: Fetched,
+    (fetched, steady): (Fetched, bool),
     cost: Option<Vec<CostDay>>,
 ) -> Result<Changes> {
     let (config, now) = (&ctx.config, ctx.now);
@@ -355,37 +358,78 @@ fn store_and_evaluate(
         .filter(|a| !a.selector.is_developer())
         .map(|a| a.name.as_str())
         .collect();
-    let (changes, pruned) = store.write(|tx| {
+    let incremental = steady && scope == Scope::All;
+    let (evaluated, pruned) = store.write(|tx| {
         // Evaluation reads the period back from the store.
-        usage::upsert_staged(tx, source.as_str(), now)?;
+        let mut changed = Changed::default();
+        let written = if incremental {
+            usage::upsert_staged(
+                tx,
+                source.as_str(),
+                now,
+                Some(&mut |k, w| changed.usage(k, w)),
+            )?
+        } else {
+            usage::upsert_staged(tx, source.as_str(), now, None)?
+        };
         if let Some(as_of) = &fetched.data_as_of {
             store::set_state(tx, store::USAGE_AS_OF, as_of)?;
         }
         // The read is whole: no resume mark, and what it left out is what status explains.
         store::clear_state(tx, store::USAGE_RESUME)?;
+        let unreported = fetched.unreported.join(",");
+        if store::get_state(tx, store::USAGE_UNREPORTED)?.unwrap_or_default() != unreported {
+            // What is measured changed for every account.
+            changed = Changed::everything();
+        }
         if fetched.unreported.is_empty() {
             store::clear_state(tx, store::USAGE_UNREPORTED)?;
         } else {
-            store::set_state(tx, store::USAGE_UNREPORTED, &fetched.unreported.join(","))?;
+            store::set_state(tx, store::USAGE_UNREPORTED, &unreported)?;
         }
         if let Some(rows) = &cost {
             store::cost::upsert(tx, rows, now)?;
             store::set_state(tx, store::COST_SYNCED, &time::ts(now))?;
+            changed.cost = true;
         }
-        let changes = apply::evaluate_accounts(tx, accounts, scope, source, &config.notify, now)?;
+        let pass = if incremental {
+            Pass::Incremental(&changed)
+        } else {
+            Pass::Full
+        };
+        let evaluated =
+            apply::evaluate_accounts(tx, accounts, scope, pass, source, &config.notify, now)?;
+        if scope == Scope::Selected && (written > 0 || cost.is_some()) {
+            // Rows of accounts this run did not evaluate may have changed.
+            store::set_state(tx, store::EVALUATION_STALE, "1")?;
+        }
         accounts::mark_synced(tx, &names, now)?;
         store::set_state(tx, store::LAST_SUCCESS, &time::ts(now))?;
         let pruned = usage::prune(tx, retention_start)?
             + store::cost::prune(tx, retention_start)?
             + store::developers::prune(tx, retention_start)?;
-        Ok((changes, pruned))
+        if pruned > 0 {
+            // Sums may have shrunk under accounts that were not evaluated.
+            store::set_state(tx, store::EVALUATION_STALE, "1")?;
+        }
+        Ok((evaluated, pruned))
     })?;
+    log::info!(
+        "evaluated {} of {} accounts ({})",
+        evaluated.accounts,
+        accounts.len(),
+        if evaluated.full {
+            "full pass"
+        } else {
+            "incremental: the others are unchanged"
+        }
+    );
     if pruned > 0 {
         log::info!(
             "removed {pruned} rows older than {retention_start} ([database] retention_days)"
         );
     }
-    Ok(changes)
+    Ok(evaluated.changes)
 }
 
 /// What the summary line of a sync reports.

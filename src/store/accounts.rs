@@ -23,6 +23,8 @@ pub struct AccountRow {
     pub selector: String,
     pub status: AccountStatus,
     pub last_synced_at: Option<DateTime<Utc>>,
+    /// What the account was last evaluated as (an opaque fingerprint); `None`: never.
+    pub fingerprint: Option<i64>,
 }
 
 /// Records configured accounts (new ones start `active`); existing rows keep their state.
@@ -48,8 +50,9 @@ pub fn upsert(
 }
 
 pub fn states(conn: &Connection) -> Result<HashMap<String, AccountRow>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT name, status, last_synced_at, selector FROM accounts")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, status, last_synced_at, selector, fingerprint FROM accounts",
+    )?;
     let rows = stmt.query_map([], |r| {
         let status: String = r.get(1)?;
         let synced: Option<String> = r.get(2)?;
@@ -59,6 +62,7 @@ pub fn states(conn: &Connection) -> Result<HashMap<String, AccountRow>> {
                 selector: r.get(3)?,
                 status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Active),
                 last_synced_at: synced.as_deref().map(parse_ts).transpose()?,
+                fingerprint: r.get(4)?,
             },
         ))
     })?;
@@ -73,6 +77,20 @@ pub fn set_status(
 ) -> Result<()> {
     conn.prepare_cached("UPDATE accounts SET status = ?2, status_since = ?3 WHERE name = ?1")?
         .execute(params![name, status.as_str(), ts(now)])?;
+    Ok(())
+}
+
+/// Records what an account was evaluated as.
+pub fn set_fingerprint(conn: &Connection, name: &str, fingerprint: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE accounts SET fingerprint = ?2 WHERE name = ?1")?
+        .execute(params![name, fingerprint])?;
+    Ok(())
+}
+
+/// Forgets what an account was evaluated as: its next evaluation is unconditional.
+pub fn clear_fingerprint(conn: &Connection, name: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE accounts SET fingerprint = NULL WHERE name = ?1")?
+        .execute([name])?;
     Ok(())
 }
 

@@ -86,6 +86,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_account_removed",
         include_str!("../../migrations/0006_account_removed.sql"),
     ),
+    (
+        "0007_evaluated_as",
+        include_str!("../../migrations/0007_evaluated_as.sql"),
+    ),
 ];
 
 /// How long a writer waits for another to finish. Sync transactions last milliseconds; this
@@ -329,6 +333,19 @@ pub const USAGE_UNREPORTED: &str = "usage_unreported";
 /// The `sync_state` key of an analytics read cut short: `FIRST NEXT` (days), meaning the
 /// read that began at FIRST has stored every day before NEXT.
 pub const USAGE_RESUME: &str = "usage_resume";
+
+/// The `sync_state` key of the `now` of the last evaluation that covered every account (an
+/// unfiltered sync or check): every account's alerts and status are as a full evaluation at
+/// that time would leave them.
+pub const EVALUATED_AT: &str = "evaluated_at";
+/// The `sync_state` key of the last full evaluation pass (every account, whatever changed).
+pub const FULL_PASS_AT: &str = "full_pass_at";
+/// The `sync_state` key set when stored data changed without the evaluation that covers
+/// every account (a `--account` sync, pruning): the next evaluation is a full pass.
+pub const EVALUATION_STALE: &str = "evaluation_stale";
+/// The `sync_state` key set by a Claude Code read and cleared by the evaluation that covers
+/// every developer account: the read's days are evaluated even when that comes later.
+pub const CLAUDE_CODE_PENDING: &str = "claude_code_pending";
 
 /// A stored timestamp, as a column conversion error when it is not one.
 fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {

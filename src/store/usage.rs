@@ -22,7 +22,7 @@ pub fn upsert(
 ) -> Result<usize> {
     conn.execute_batch(STAGING)?;
     stage(conn, rows)?;
-    upsert_staged(conn, source, now)?;
+    upsert_staged(conn, source, now, None)?;
     Ok(rows.len())
 }
 
@@ -65,8 +65,13 @@ fn to_i64(v: u64) -> Result<i64> {
 /// one row per segment that has usage, dated at the segment's start, covering
 /// `[bounds[0], bounds[last])`. The caller picks bounds so that every range it sums starts and
 /// ends on one, which makes the sums exact while their number does not grow with the days
-/// stored. A segment's count is `None` when any of its days lacks it.
-pub fn segment_sums(conn: &Connection, bounds: &[NaiveDate]) -> Result<Vec<DayUsage>> {
+/// stored. A segment's count is `None` when any of its days lacks it. With `keys`, only the
+/// rows of those API keys are read, by index lookups, not by walking the days.
+pub fn segment_sums(
+    conn: &Connection,
+    bounds: &[NaiveDate],
+    keys: Option<&[&str]>,
+) -> Result<Vec<DayUsage>> {
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
         return Ok(Vec::new());
     };
@@ -86,12 +91,34 @@ pub fn segment_sums(conn: &Connection, bounds: &[NaiveDate]) -> Result<Vec<DayUs
     // Compact sums (80 bytes an entry with its key, where a DayUsage is ~170): on day 20 of a
     // period with 10,000 keys this map was the peak of a sync's memory.
     let mut sums: HashMap<(u32, u32, usize), Sum> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT api_key_id, workspace_id, day, uncached_input_tokens, cache_creation_5m_tokens,
-                cache_creation_1h_tokens, cache_read_tokens, output_tokens, requests, total_tokens
-         FROM usage_daily WHERE day >= ?1 AND day < ?2",
-    )?;
-    let mut rows = stmt.query([day(*first), day(*last)])?;
+    const COLUMNS: &str = "SELECT api_key_id, workspace_id, day, uncached_input_tokens,
+        cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
+        requests, total_tokens FROM usage_daily";
+    let (mut stmt, args) = match keys {
+        None => (
+            conn.prepare_cached(&format!("{COLUMNS} WHERE day >= ?1 AND day < ?2"))?,
+            [day(*first), day(*last)],
+        ),
+        Some(keys) => {
+            // Both columns of the primary key's prefix by equality: one lookup per key and day.
+            let days: Vec<String> = first
+                .iter_days()
+                .take_while(|d| d < last)
+                .map(day)
+                .collect();
+            (
+                conn.prepare_cached(&format!(
+                    "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
+                     AND api_key_id IN (SELECT value FROM json_each(?2))"
+                ))?,
+                [
+                    serde_json::Value::from(days).to_string(),
+                    serde_json::Value::from(keys).to_string(),
+                ],
+            )
+        }
+    };
+    let mut rows = stmt.query(args)?;
     while let Some(r) = rows.next()? {
         let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
         let d = text(2)?;
@@ -245,7 +272,7 @@ impl Staging<'_> {
     ) -> Result<usize> {
         self.flush()?;
         let n = self.store.write(|tx| {
-            let n = upsert_staged(tx, source, now)?;
+            let n = upsert_staged(tx, source, now, None)?;
             also(tx)?;
             Ok(n)
         })?;
@@ -283,49 +310,76 @@ impl crate::records::UsageSink for Staging<'_> {
     }
 }
 
+/// Told the (key, workspace) of each usage day `upsert_staged` writes.
+pub type Written<'f> = dyn FnMut(&str, &str) + 'f;
+
 /// Moves the staged rows into `usage_daily` (in the caller's transaction), summed per key,
 /// workspace and day like `DayUsage::absorb`: a count is known only while every row has it.
-/// Replaces, never adds; a day whose numbers did not change is not written again. Returns
-/// the (key, workspace, day) rows the staging held.
-pub fn upsert_staged(conn: &Connection, source: &str, now: DateTime<Utc>) -> Result<usize> {
-    let n = conn
-        .prepare_cached(
-            "INSERT INTO usage_daily (api_key_id, workspace_id, day, uncached_input_tokens,
-                 cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
-                 total_tokens, requests, source, fetched_at)
-             SELECT api_key_id, workspace_id, day,
-                 CASE WHEN count(u) = count(*) THEN sum(u) END,
-                 CASE WHEN count(c5) = count(*) THEN sum(c5) END,
-                 CASE WHEN count(c1) = count(*) THEN sum(c1) END,
-                 CASE WHEN count(cr) = count(*) THEN sum(cr) END,
-                 CASE WHEN count(o) = count(*) THEN sum(o) END,
-                 CASE WHEN count(*) = 1 THEN max(t)
-                      WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
-                      THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END,
-                 CASE WHEN count(r) = count(*) THEN sum(r) END,
-                 ?1, ?2
-             FROM temp.usage_staging WHERE true GROUP BY api_key_id, workspace_id, day
-             ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
-                 uncached_input_tokens = excluded.uncached_input_tokens,
-                 cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
-                 cache_creation_1h_tokens = excluded.cache_creation_1h_tokens,
-                 cache_read_tokens = excluded.cache_read_tokens,
-                 output_tokens = excluded.output_tokens,
-                 total_tokens = excluded.total_tokens,
-                 requests = excluded.requests,
-                 source = excluded.source,
-                 fetched_at = excluded.fetched_at
-             WHERE (uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
-                    output_tokens, total_tokens, requests, source)
-                   IS NOT (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens, excluded.cache_creation_1h_tokens,
-                           excluded.cache_read_tokens, excluded.output_tokens, excluded.total_tokens, excluded.requests,
-                           excluded.source)",
-        )?
-        .execute(params![source, ts(now)])
-        .context("cannot store the usage read")?;
+/// Replaces, never adds; a day whose numbers did not change is not written again. With
+/// `changed`, it is called with the (key, workspace) of every day that was written (new or
+/// different numbers; `""` is none). Returns how many (key, workspace, day) rows were written.
+pub fn upsert_staged(
+    conn: &Connection,
+    source: &str,
+    now: DateTime<Utc>,
+    changed: Option<&mut Written<'_>>,
+) -> Result<usize> {
+    let mut n = 0;
+    match changed {
+        None => {
+            n = conn
+                .prepare_cached(UPSERT_STAGED)?
+                .execute(params![source, ts(now)])
+                .context("cannot store the usage read")?;
+        }
+        Some(seen) => {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{UPSERT_STAGED} RETURNING api_key_id, workspace_id"
+            ))?;
+            let mut rows = stmt
+                .query(params![source, ts(now)])
+                .context("cannot store the usage read")?;
+            while let Some(r) = rows.next()? {
+                let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+                seen(text(0)?, text(1)?);
+                n += 1;
+            }
+        }
+    }
     conn.execute("DELETE FROM temp.usage_staging", [])?;
     Ok(n)
 }
+
+const UPSERT_STAGED: &str = "INSERT INTO usage_daily (api_key_id, workspace_id, day, uncached_input_tokens,
+        cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
+        total_tokens, requests, source, fetched_at)
+    SELECT api_key_id, workspace_id, day,
+        CASE WHEN count(u) = count(*) THEN sum(u) END,
+        CASE WHEN count(c5) = count(*) THEN sum(c5) END,
+        CASE WHEN count(c1) = count(*) THEN sum(c1) END,
+        CASE WHEN count(cr) = count(*) THEN sum(cr) END,
+        CASE WHEN count(o) = count(*) THEN sum(o) END,
+        CASE WHEN count(*) = 1 THEN max(t)
+             WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
+             THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END,
+        CASE WHEN count(r) = count(*) THEN sum(r) END,
+        ?1, ?2
+    FROM temp.usage_staging WHERE true GROUP BY api_key_id, workspace_id, day
+    ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
+        uncached_input_tokens = excluded.uncached_input_tokens,
+        cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
+        cache_creation_1h_tokens = excluded.cache_creation_1h_tokens,
+        cache_read_tokens = excluded.cache_read_tokens,
+        output_tokens = excluded.output_tokens,
+        total_tokens = excluded.total_tokens,
+        requests = excluded.requests,
+        source = excluded.source,
+        fetched_at = excluded.fetched_at
+    WHERE (uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+           output_tokens, total_tokens, requests, source)
+          IS NOT (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens, excluded.cache_creation_1h_tokens,
+                  excluded.cache_read_tokens, excluded.output_tokens, excluded.total_tokens, excluded.requests,
+                  excluded.source)";
 
 #[cfg(test)]
 mod tests {
@@ -375,7 +429,7 @@ mod tests {
                     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
                     NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
                 ];
-                segment_sums(tx, &bounds)
+                segment_sums(tx, &bounds, None)
             })
             .unwrap();
         let day20: Vec<&DayUsage> = sums

@@ -371,3 +371,71 @@ fn parallel_syncs_and_resolves_never_lock_or_duplicate() {
         "production at 100 %; batch resolved by hand"
     );
 }
+
+/// The "evaluated N of M accounts (…)" line of a `-v` sync.
+fn evaluated(env: &mut TestEnv, api: &StandIn, now: &str, args: &[&str]) -> String {
+    at(env, api, now);
+    let run = env.run(&[&["-v", "sync"], args].concat()).ok();
+    let line = run.stderr.lines().find(|l| l.contains("evaluated "));
+    let line = line.unwrap_or_else(|| panic!("no evaluation line in {}", run.stderr));
+    line.split("evaluated ").nth(1).unwrap().to_string()
+}
+
+/// Steady syncs evaluate only the accounts whose usage or config changed; a full pass runs
+/// first, hourly, after a `--account` sync wrote rows, and with `--full`.
+#[test]
+fn steady_syncs_evaluate_only_what_changed_with_an_hourly_full_pass() {
+    let (mut env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 100, 10));
+    assert_eq!(
+        evaluated(&mut env, &api, "2026-11-20T12:00:00Z", &[]),
+        "3 of 3 accounts (full pass)"
+    );
+    assert!(
+        evaluated(&mut env, &api, "2026-11-20T12:01:00Z", &[])
+            .starts_with("0 of 3 accounts (incremental")
+    );
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 900, 0));
+    assert!(
+        evaluated(&mut env, &api, "2026-11-20T12:02:00Z", &[])
+            .starts_with("1 of 3 accounts (incremental")
+    );
+    // That one evaluation raised the alert a full pass would have.
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["account"], "production");
+    assert_eq!(s[0]["status"], "exhausted");
+    assert_eq!(env.open_alerts().len(), 1);
+
+    // `--account` stores rows of one account; the next unfiltered sync cannot trust its
+    // last evaluation and runs a full pass.
+    api.put(Usage::new(Some("apikey_batch"), None, "2026-11-20", 10, 0));
+    evaluated(
+        &mut env,
+        &api,
+        "2026-11-20T12:03:00Z",
+        &["--account", "batch"],
+    );
+    assert_eq!(
+        evaluated(&mut env, &api, "2026-11-20T12:04:00Z", &[]),
+        "3 of 3 accounts (full pass)"
+    );
+    // An hour after the last full pass, another.
+    assert!(
+        evaluated(&mut env, &api, "2026-11-20T13:03:00Z", &[])
+            .starts_with("0 of 3 accounts (incremental")
+    );
+    assert_eq!(
+        evaluated(&mut env, &api, "2026-11-20T13:04:00Z", &[]),
+        "3 of 3 accounts (full pass)"
+    );
+    // A changed limit is a changed account.
+    env.write_config(&ACCOUNTS.replace("output_token_limit = 100", "output_token_limit = 5"));
+    assert!(
+        evaluated(&mut env, &api, "2026-11-20T13:05:00Z", &[])
+            .starts_with("1 of 3 accounts (incremental")
+    );
+    assert_eq!(
+        evaluated(&mut env, &api, "2026-11-20T13:06:00Z", &["--full"]),
+        "3 of 3 accounts (full pass)"
+    );
+}

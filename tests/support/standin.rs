@@ -314,6 +314,11 @@ impl StandIn {
         });
     }
 
+    /// Many keys at once (what `put_key` does one by one, without its search).
+    pub fn put_keys(&self, keys: Vec<Key>) {
+        self.state.lock().unwrap().keys.extend(keys);
+    }
+
     pub fn put_cost(&self, workspace: Option<&str>, day: &str, cents: &str) {
         let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("YYYY-MM-DD");
         let mut s = self.state.lock().unwrap();

@@ -1,0 +1,311 @@
+//! Incremental evaluation, as pure decisions: which accounts a sync must evaluate because
+//! something that decides their alerts or status may have changed since the last evaluation
+//! that covered every account. Every other account would reach the same decision again, so it
+//! is skipped. `apply::evaluate_accounts` runs a full pass instead when the store cannot
+//! vouch for the last evaluation (see `apply::FULL_PASS_EVERY`).
+//!
+//! An account's alerts and status are a function of its usage in its period, its config, and
+//! the time. So it is evaluated again when
+//! - its usage changed: a usage day of its key, workspace or (organization) any key was
+//!   written, its developer's report was read, or cost was read (workspace and organization);
+//! - its config changed: its fingerprint (limits, thresholds, billing day, forecast switch,
+//!   selector, usage source) differs from the one it was last evaluated with, or it never was;
+//! - time moved it: its period rolled over; or, with forecasts on, a UTC day began (the
+//!   daily rate is taken over the last full days) or its forecasts started (after a fifth of
+//!   the period); or it has an open forecast alert (the projection of unchanged usage falls
+//!   as the period runs out, and the alert may recover).
+//!
+//! Between those moments, unchanged usage cannot change a decision: a threshold depends on
+//! the total only, and a projection with the same rate can only fall.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Account, Selector, UsageSource};
+use crate::evaluate;
+use crate::period::Period;
+use crate::quota::QuotaType;
+
+/// Past this many distinct changed keys, a sync treats every usage account as changed
+/// rather than hold the set (a first sync after a gap, a backfill).
+const MAX_TRACKED: usize = 50_000;
+
+/// What a sync wrote that evaluation reads.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// API key ids with a usage day written.
+    keys: HashSet<String>,
+    /// Workspace ids with a usage day written; `""` is the Default Workspace.
+    workspaces: HashSet<String>,
+    /// Some usage day was written.
+    any_usage: bool,
+    /// Too many to track one by one: every usage account counts as changed.
+    all_usage: bool,
+    /// The Claude Code report was read.
+    pub developers: bool,
+    /// Cost was read.
+    pub cost: bool,
+}
+
+impl Changed {
+    /// Everything changed: what a sync that cannot tell reports.
+    pub fn everything() -> Changed {
+        Changed {
+            any_usage: true,
+            all_usage: true,
+            developers: true,
+            cost: true,
+            ..Changed::default()
+        }
+    }
+
+    /// A usage day of `key` in `workspace` was written (`""`: none).
+    pub fn usage(&mut self, key: &str, workspace: &str) {
+        self.any_usage = true;
+        if self.all_usage {
+            return;
+        }
+        if !key.is_empty() && !self.keys.contains(key) {
+            self.keys.insert(key.to_string());
+        }
+        if !self.workspaces.contains(workspace) {
+            self.workspaces.insert(workspace.to_string());
+        }
+        if self.keys.len() + self.workspaces.len() > MAX_TRACKED {
+            self.all_usage = true;
+            self.keys = HashSet::new();
+            self.workspaces = HashSet::new();
+        }
+    }
+
+    /// Whether `account`'s usage, cost or report days may differ from what it was last
+    /// evaluated with.
+    fn touches(&self, account: &Account) -> bool {
+        let usage = match &account.selector {
+            Selector::ApiKey(id) => self.all_usage || self.keys.contains(id),
+            Selector::Workspace(ws) => {
+                self.all_usage || self.workspaces.contains(ws.as_deref().unwrap_or(""))
+            }
+            Selector::Organization => self.any_usage,
+            Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => self.developers,
+        };
+        let cost = self.cost
+            && matches!(
+                account.selector,
+                Selector::Workspace(_) | Selector::Organization
+            );
+        usage || cost
+    }
+}
+
+/// An opaque, stable digest of everything in `account`'s config that evaluation reads
+/// (FNV-1a, 64 bits, over a canonical text): equal config, equal fingerprint, across runs
+/// and versions of quota that keep the text.
+pub fn fingerprint(account: &Account, source: UsageSource) -> i64 {
+    let limits: Vec<String> = QuotaType::ALL
+        .iter()
+        .map(|q| {
+            account
+                .limits
+                .get(*q)
+                .map(|l| l.normalize().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let text = format!(
+        "{}|{}|{}|{:?}|{}|{}",
+        account.selector,
+        account.billing_day,
+        limits.join(","),
+        account.thresholds,
+        account.forecast,
+        source.as_str()
+    );
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// What the store knows of one account's last evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct Last {
+    /// The fingerprint it was last evaluated with (`None`: never evaluated).
+    pub fingerprint: Option<i64>,
+    /// It has an open forecast alert.
+    pub forecast_open: bool,
+}
+
+/// Whether `account` must be evaluated at `now`, when every account was last evaluated (or
+/// shown unchanged) at `since`, and `changed` is what was written in between.
+pub fn dirty(
+    account: &Account,
+    source: UsageSource,
+    last: Last,
+    changed: &Changed,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    if last.fingerprint != Some(fingerprint(account, source)) || changed.touches(account) {
+        return true;
+    }
+    let period = Period::containing(account.billing_day, now);
+    if Period::containing(account.billing_day, since).start != period.start {
+        return true;
+    }
+    if !account.forecast {
+        return false;
+    }
+    let starts = evaluate::forecasts_from(period);
+    last.forecast_open
+        || since.date_naive() != now.date_naive()
+        || (since < starts && starts <= now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::tests::account;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        crate::time::parse(s).unwrap()
+    }
+
+    #[test]
+    fn an_untouched_account_is_clean_until_time_moves_it() {
+        let a = account("a", Selector::ApiKey("apikey_a".into()), 1);
+        let last = Last {
+            fingerprint: Some(fingerprint(&a, UsageSource::Messages)),
+            forecast_open: false,
+        };
+        let none = Changed::default();
+        let dirty_at = |since: &str, now: &str, last: Last, c: &Changed| {
+            dirty(&a, UsageSource::Messages, last, c, at(since), at(now))
+        };
+        // Same day, forecasts long started: nothing can change.
+        assert!(!dirty_at(
+            "2026-11-20T12:00:00Z",
+            "2026-11-20T12:01:00Z",
+            last,
+            &none
+        ));
+        // Its key's usage changed; another key's did not matter.
+        let mut mine = Changed::default();
+        mine.usage("apikey_a", "wrkspc_x");
+        assert!(dirty_at(
+            "2026-11-20T12:00:00Z",
+            "2026-11-20T12:01:00Z",
+            last,
+            &mine
+        ));
+        let mut other = Changed::default();
+        other.usage("apikey_b", "wrkspc_x");
+        assert!(!dirty_at(
+            "2026-11-20T12:00:00Z",
+            "2026-11-20T12:01:00Z",
+            last,
+            &other
+        ));
+        // A new UTC day (the daily rate moves), forecasts starting (a fifth of November is
+        // 6 days: 2026-11-07T00:00), a new period, an open forecast alert.
+        assert!(dirty_at(
+            "2026-11-20T23:59:00Z",
+            "2026-11-21T00:00:00Z",
+            last,
+            &none
+        ));
+        assert!(dirty_at(
+            "2026-11-06T23:59:00Z",
+            "2026-11-07T00:00:00Z",
+            last,
+            &none
+        ));
+        assert!(dirty_at(
+            "2026-11-30T23:59:00Z",
+            "2026-12-01T00:00:00Z",
+            last,
+            &none
+        ));
+        let open = Last {
+            forecast_open: true,
+            ..last
+        };
+        assert!(dirty_at(
+            "2026-11-20T12:00:00Z",
+            "2026-11-20T12:01:00Z",
+            open,
+            &none
+        ));
+        // Config: another limit, never evaluated.
+        let mut b = a.clone();
+        b.thresholds = vec![50, 100];
+        assert!(dirty(
+            &b,
+            UsageSource::Messages,
+            last,
+            &none,
+            at("2026-11-20T12:00:00Z"),
+            at("2026-11-20T12:01:00Z")
+        ));
+        let never = Last {
+            fingerprint: None,
+            ..last
+        };
+        assert!(dirty_at(
+            "2026-11-20T12:00:00Z",
+            "2026-11-20T12:01:00Z",
+            never,
+            &none
+        ));
+    }
+
+    #[test]
+    fn organization_and_workspace_accounts_see_their_rows_and_cost() {
+        let org = account("o", Selector::Organization, 1);
+        let ws = account("w", Selector::Workspace(None), 1);
+        let mut c = Changed::default();
+        assert!(!c.touches(&org) && !c.touches(&ws));
+        c.usage("apikey_a", "wrkspc_x");
+        assert!(c.touches(&org) && !c.touches(&ws));
+        c.usage("apikey_b", "");
+        assert!(c.touches(&ws));
+        let cost = Changed {
+            cost: true,
+            ..Changed::default()
+        };
+        assert!(cost.touches(&org) && cost.touches(&ws));
+        let key = account("k", Selector::ApiKey("apikey_a".into()), 1);
+        assert!(!cost.touches(&key));
+    }
+
+    #[test]
+    fn too_many_changes_count_as_all() {
+        let mut c = Changed::default();
+        for k in 0..=MAX_TRACKED {
+            c.usage(&format!("apikey_{k}"), "wrkspc_x");
+        }
+        assert!(c.all_usage && c.keys.is_empty());
+        assert!(c.touches(&account("z", Selector::ApiKey("apikey_zzz".into()), 1)));
+    }
+
+    #[test]
+    fn fingerprints_follow_what_evaluation_reads() {
+        let a = account("a", Selector::ApiKey("apikey_a".into()), 1);
+        let f = fingerprint(&a, UsageSource::Messages);
+        assert_eq!(f, fingerprint(&a.clone(), UsageSource::Messages));
+        assert_ne!(f, fingerprint(&a, UsageSource::Analytics));
+        let mut b = a.clone();
+        b.forecast = !b.forecast;
+        assert_ne!(f, fingerprint(&b, UsageSource::Messages));
+        let mut c = a.clone();
+        c.billing_day = 2;
+        assert_ne!(f, fingerprint(&c, UsageSource::Messages));
+        // The name is not evaluated: renaming keeps the fingerprint.
+        let mut d = a.clone();
+        d.name = "renamed".into();
+        assert_eq!(f, fingerprint(&d, UsageSource::Messages));
+    }
+}
