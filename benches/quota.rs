@@ -5,7 +5,8 @@
 //! cargo bench --bench quota -- 10000              # one size only
 //! cargo bench --bench quota -- analytics          # the analytics source vs messages, 10,000 keys
 //! cargo bench --bench quota -- developers         # Claude Code budgets, 2,000 developers
-//! cargo bench --bench quota -- scale [N …]        # 10,000 and 100,000 keys, day 1/20/28
+//! cargo bench --bench quota -- scale [N …] [configured|discovered] [dayD …]
+//!                                                 # 10,000 and 100,000 keys, day 1/20/28
 //! ```
 //!
 //! Whole commands are timed from spawn to exit, median of several runs, against the real
@@ -458,15 +459,15 @@ fn scale_now(day: u32) -> DateTime<Utc> {
 /// The growth table of #14: first sync, `--full`, steady syncs (1 % of the keys' usage
 /// changes between two) and the hourly sync (key listing and full pass), with their peak RSS,
 /// against the floor.
-fn scale(sizes: &[usize]) {
+fn scale(sizes: &[usize], kinds: &[Accounts], days: &[u32]) {
     println!("\n### Scale: first sync, `--full`, steady and hourly syncs\n");
     println!(
         "| keys | accounts | day | rows in period | first sync | `--full` | steady (median of 5) | hourly (list + full pass) | floor | steady / floor |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for &keys in sizes {
-        for accounts in [Accounts::Configured, Accounts::Discovered] {
-            for day in [1, 20, 28] {
+        for &accounts in kinds {
+            for &day in days {
                 let row = scale_row(keys, day, accounts);
                 println!("| {} |", row.join(" | "));
             }
@@ -551,11 +552,31 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "scale") {
         let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
-        scale(if sizes.is_empty() {
-            &[10_000, 100_000]
-        } else {
-            &sizes
-        });
+        let days: Vec<u32> = args
+            .iter()
+            .filter_map(|a| a.strip_prefix("day")?.parse().ok())
+            .collect();
+        let kinds: Vec<Accounts> = [
+            ("configured", Accounts::Configured),
+            ("discovered", Accounts::Discovered),
+        ]
+        .into_iter()
+        .filter(|(name, _)| args.iter().any(|a| a == name))
+        .map(|(_, k)| k)
+        .collect();
+        scale(
+            if sizes.is_empty() {
+                &[10_000, 100_000]
+            } else {
+                &sizes
+            },
+            if kinds.is_empty() {
+                &[Accounts::Configured, Accounts::Discovered]
+            } else {
+                &kinds
+            },
+            if days.is_empty() { &[1, 20, 28] } else { &days },
+        );
         return;
     }
     if args.iter().any(|a| a == "developers") {

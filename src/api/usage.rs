@@ -2,6 +2,7 @@
 //! daily buckets, followed across pages. A response is taken whole or not at all.
 
 use std::collections::HashMap;
+use std::io::Read;
 
 use anyhow::{Result, bail};
 use chrono::NaiveDate;
@@ -11,6 +12,7 @@ use super::Client;
 use super::report::Cursor;
 #[cfg(test)]
 use super::report::Page;
+use super::scan::Scanner;
 use crate::quota::DayUsage;
 use crate::records::UsageSink;
 use crate::time;
@@ -114,12 +116,8 @@ fn stream_page(
             feed.failed = Some(e);
             return Err(serde::de::Error::custom(msg));
         }
-        let mut de = serde_json::Deserializer::from_reader(body);
         let mut each = |day: NaiveDate, r: Row| feed.take(day, r);
-        let cursor =
-            serde::de::DeserializeSeed::deserialize(stream::PageSeed { each: &mut each }, &mut de)?;
-        de.end()?;
-        Ok(cursor)
+        scan_page(body, &mut each)
     });
     match (result, feed.failed.take()) {
         (Ok((has_more, next)), _) => {
@@ -145,12 +143,9 @@ pub fn parse_page(body: &[u8]) -> Result<Vec<DayUsage>> {
         merged.add(row);
         Ok(())
     };
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed =
-        serde::de::DeserializeSeed::deserialize(stream::PageSeed { each: &mut each }, &mut de)
-            .and_then(|_| de.end());
+    let parsed = scan_page(body, &mut each);
     match (parsed, failed) {
-        (Ok(()), _) => Ok(merged.rows()),
+        (Ok(_), _) => Ok(merged.rows()),
         (Err(_), Some(e)) => Err(e),
         (Err(e), None) => Err(anyhow::anyhow!("GET {PATH}: malformed response ({e})")),
     }
@@ -253,6 +248,89 @@ fn to_day_usage(r: Row, day: NaiveDate) -> Result<DayUsage> {
     })
 }
 
+/// Where each row goes, with its bucket's day.
+type Each<'a> = dyn FnMut(NaiveDate, Row) -> Result<(), String> + 'a;
+
+/// One page, its rows to `each` as they are read: `(has_more, next_page)`.
+fn scan_page(
+    body: impl Read,
+    each: &mut Each<'_>,
+) -> Result<(bool, Option<String>), serde_json::Error> {
+    use serde::de::Error as _;
+    let mut s = Scanner::new(body);
+    let (mut has_more, mut next, mut data) = (None, None, false);
+    s.object("a usage report page", |key, s| {
+        match key {
+            "data" => {
+                data = true;
+                s.array("a list of daily buckets", |s| bucket(s, each))?;
+            }
+            "has_more" => has_more = Some(s.value::<bool>()?),
+            "next_page" => next = s.value::<Option<String>>()?,
+            _ => s.skip()?,
+        }
+        Ok(())
+    })?;
+    s.end()?;
+    if !data {
+        return Err(serde_json::Error::missing_field("data"));
+    }
+    let has_more = has_more.ok_or_else(|| serde_json::Error::missing_field("has_more"))?;
+    Ok((has_more, next))
+}
+
+/// One daily bucket: its rows to `each` with its day.
+fn bucket<R: Read>(s: &mut Scanner<R>, each: &mut Each<'_>) -> Result<(), serde_json::Error> {
+    use serde::de::Error as _;
+    let mut day: Option<NaiveDate> = None;
+    // Results before starting_at (a JSON object has no order): held for this bucket.
+    let mut early: Option<Vec<Row>> = None;
+    let mut results = false;
+    s.object("a daily bucket", |key, s| {
+        match key {
+            "starting_at" => {
+                let at: String = s.value()?;
+                let t = time::parse(&at).map_err(|_| {
+                    serde_json::Error::custom(format!(
+                        "GET {PATH}: malformed response: bucket starting_at {at:?} is not an RFC 3339 time"
+                    ))
+                })?;
+                day = Some(t.date_naive());
+            }
+            "results" => match day {
+                _ if results => return Err(serde_json::Error::duplicate_field("results")),
+                Some(d) => {
+                    results = true;
+                    s.array("a list of usage rows", |s| {
+                        each(d, s.value()?).map_err(serde_json::Error::custom)
+                    })?;
+                }
+                None => {
+                    results = true;
+                    let rows = early.insert(Vec::new());
+                    s.array("a list of usage rows", |s| {
+                        rows.push(s.value()?);
+                        Ok(())
+                    })?;
+                }
+            },
+            _ => s.skip()?,
+        }
+        Ok(())
+    })?;
+    let day = day.ok_or_else(|| serde_json::Error::missing_field("starting_at"))?;
+    if !results {
+        return Err(serde_json::Error::missing_field("results"));
+    }
+    let Some(rows) = early.take() else {
+        return Ok(());
+    };
+    for r in rows {
+        each(day, r).map_err(serde_json::Error::custom)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,186 +370,5 @@ mod tests {
             cursor.query(&[])[0],
             ("page", "2019-12-27T18:11:19.117Z".to_string())
         );
-    }
-}
-
-/// Streaming a page: `data[].results[]` is visited row by row, each handed on with its
-/// bucket's day, never collected (serde visitors over the envelope of ADMIN_API.md §1).
-mod stream {
-    use std::fmt;
-
-    use chrono::NaiveDate;
-    use serde::de::{
-        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-    };
-
-    use super::{PATH, Row};
-    use crate::time;
-
-    /// Where each row goes, with its bucket's day.
-    type Each<'a, 'b> = &'a mut (dyn FnMut(NaiveDate, Row) -> Result<(), String> + 'b);
-
-    /// The page: its rows go to `each`; the value is `(has_more, next_page)`.
-    pub(super) struct PageSeed<'a, 'b> {
-        pub each: Each<'a, 'b>,
-    }
-
-    impl<'de> DeserializeSeed<'de> for PageSeed<'_, '_> {
-        type Value = (bool, Option<String>);
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_map(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for PageSeed<'_, '_> {
-        type Value = (bool, Option<String>);
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a usage report page")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let (mut has_more, mut next, mut data) = (None, None, false);
-            while let Some(key) = map.next_key::<String>()? {
-                match key.as_str() {
-                    "data" => {
-                        map.next_value_seed(Buckets {
-                            each: &mut *self.each,
-                        })?;
-                        data = true;
-                    }
-                    "has_more" => has_more = Some(map.next_value::<bool>()?),
-                    "next_page" => next = map.next_value::<Option<String>>()?,
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            if !data {
-                return Err(de::Error::missing_field("data"));
-            }
-            let has_more = has_more.ok_or_else(|| de::Error::missing_field("has_more"))?;
-            Ok((has_more, next))
-        }
-    }
-
-    struct Buckets<'a, 'b> {
-        each: Each<'a, 'b>,
-    }
-
-    impl<'de> DeserializeSeed<'de> for Buckets<'_, '_> {
-        type Value = ();
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_seq(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Buckets<'_, '_> {
-        type Value = ();
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list of daily buckets")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while seq
-                .next_element_seed(Bucket {
-                    each: &mut *self.each,
-                })?
-                .is_some()
-            {}
-            Ok(())
-        }
-    }
-
-    struct Bucket<'a, 'b> {
-        each: Each<'a, 'b>,
-    }
-
-    impl<'de> DeserializeSeed<'de> for Bucket<'_, '_> {
-        type Value = ();
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_map(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Bucket<'_, '_> {
-        type Value = ();
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a daily bucket")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            let mut day: Option<NaiveDate> = None;
-            // Results before starting_at (a JSON object has no order): held for this bucket.
-            let mut early: Option<Vec<Row>> = None;
-            let mut results = false;
-            while let Some(key) = map.next_key::<String>()? {
-                match key.as_str() {
-                    "starting_at" => {
-                        let s = map.next_value::<String>()?;
-                        let t = time::parse(&s).map_err(|_| {
-                            de::Error::custom(format!(
-                                "GET {PATH}: malformed response: bucket starting_at {s:?} is not an RFC 3339 time"
-                            ))
-                        })?;
-                        day = Some(t.date_naive());
-                    }
-                    "results" => {
-                        results = true;
-                        match day {
-                            Some(d) => map.next_value_seed(Results {
-                                day: d,
-                                each: &mut *self.each,
-                            })?,
-                            None => early = Some(map.next_value::<Vec<Row>>()?),
-                        }
-                    }
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            let day = day.ok_or_else(|| de::Error::missing_field("starting_at"))?;
-            if !results {
-                return Err(de::Error::missing_field("results"));
-            }
-            for r in early.into_iter().flatten() {
-                (self.each)(day, r).map_err(de::Error::custom)?;
-            }
-            Ok(())
-        }
-    }
-
-    struct Results<'a, 'b> {
-        day: NaiveDate,
-        each: Each<'a, 'b>,
-    }
-
-    impl<'de> DeserializeSeed<'de> for Results<'_, '_> {
-        type Value = ();
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_seq(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Results<'_, '_> {
-        type Value = ();
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list of usage rows")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while let Some(r) = seq.next_element::<Row>()? {
-                (self.each)(self.day, r).map_err(de::Error::custom)?;
-            }
-            Ok(())
-        }
     }
 }
