@@ -9,7 +9,9 @@
 //! ```
 //!
 //! It serves `GET /v1/organizations/usage_report/messages` on 127.0.0.1 with made-up usage
-//! for `--keys` keys over the last `--days` days, and stops with Ctrl-C.
+//! for `--keys` keys over the last `--days` days, and stops with Ctrl-C. With `--discover`,
+//! the keys are listed by `GET /v1/organizations/api_keys` and the config has no accounts:
+//! discovery makes them.
 
 use quota_testkit::standin;
 
@@ -18,14 +20,19 @@ use chrono::{Duration, Utc};
 fn main() {
     let mut keys = 3usize;
     let mut days = 7i64;
+    let mut discover = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let value = args.next().and_then(|v| v.parse::<u16>().ok());
+        if a == "--discover" {
+            discover = true;
+            continue;
+        }
+        let value = args.next().and_then(|v| v.parse::<u32>().ok());
         match (a.as_str(), value) {
-            ("--keys", Some(v)) if v > 0 => keys = usize::from(v),
+            ("--keys", Some(v)) if v > 0 => keys = v as usize,
             ("--days", Some(v)) if v > 0 => days = i64::from(v),
             _ => {
-                eprintln!("usage: standin [--keys N] [--days D]");
+                eprintln!("usage: standin [--keys N] [--days D] [--discover]");
                 std::process::exit(2);
             }
         }
@@ -36,6 +43,7 @@ fn main() {
     let today = Utc::now().date_naive();
     let mut config = String::new();
     let mut rows = Vec::new();
+    let mut listed = Vec::new();
     for k in 0..keys {
         let id = format!("apikey_standin{k:05}");
         for d in 0..days {
@@ -49,12 +57,27 @@ fn main() {
                 tokens / 10,
             ));
         }
-        config.push_str(&format!(
-            "[[accounts]]\nname = \"key-{k}\"\napi_key_id = \"{id}\"\ntoken_limit = {}\n\n",
-            600_000 * (k as u64 + 1)
-        ));
+        if discover {
+            listed.push(standin::Key {
+                id: id.clone(),
+                name: format!("key-{k}"),
+                status: "active",
+                workspace_id: None,
+            });
+        } else {
+            config.push_str(&format!(
+                "[[accounts]]\nname = \"key-{k}\"\napi_key_id = \"{id}\"\ntoken_limit = {}\n\n",
+                600_000 * (k as u64 + 1)
+            ));
+        }
+    }
+    if discover {
+        // Every listed key becomes an account with the defaults' limit.
+        config
+            .push_str("[defaults]\ntoken_limit = 5000000\n\n[discovery]\napi_keys = \"always\"\n");
     }
     api.put_all(rows);
+    api.put_keys(listed);
     std::fs::write("standin.toml", &config).expect("write standin.toml");
     println!(
         "stand-in Admin API at {} (admin key {key:?}); wrote standin.toml with {keys} accounts",

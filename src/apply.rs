@@ -17,6 +17,7 @@ use crate::period::Period;
 use crate::reconcile::{Action, Evaluation, reconcile};
 use crate::store::accounts::{AccountRecord, AccountRow};
 use crate::store::alerts::Resolve;
+use crate::store::usage::Rows;
 use crate::store::{self, Tx, alerts, outbox};
 use crate::time;
 
@@ -41,29 +42,24 @@ impl Changes {
 pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
     let bounds = evaluate::segment_bounds(accounts, now);
     let earliest = evaluate::earliest_start(accounts, now).date_naive();
-    load_with(tx, accounts, &bounds, earliest, false)
+    load_with(tx, accounts, &bounds, earliest, Rows::All)
 }
 
-/// Usage summed between `bounds`, with cost and developer days from `first` on (each `None`
-/// until its report has been read once). With `by_key`, and when every usage account is an
-/// API key's, only those keys' rows are read.
+/// Usage summed between `bounds` (the `rows` asked for; none when every account is a
+/// developer's), with cost and developer days from `first` on (each `None` until its report
+/// has been read once).
 fn load_with(
     tx: &Tx<'_>,
     accounts: &[&Account],
     bounds: &[NaiveDate],
     first: NaiveDate,
-    by_key: bool,
+    rows: Rows<'_>,
 ) -> Result<Loaded> {
-    let keys: Option<Vec<&str>> = by_key
-        .then(|| {
-            accounts
-                .iter()
-                .filter(|a| !a.selector.is_developer())
-                .map(|a| a.selector.api_key_id())
-                .collect()
-        })
-        .flatten();
-    let usage = store::usage::segment_sums(tx, bounds, keys.as_deref())?;
+    let usage = if accounts.iter().all(|a| a.selector.is_developer()) {
+        Vec::new()
+    } else {
+        store::usage::segment_sums(tx, bounds, rows)?
+    };
     let cost = match store::get_state(tx, store::COST_SYNCED)? {
         Some(_) => Some(store::cost::since(tx, first)?),
         None => None,
@@ -90,14 +86,18 @@ pub fn record_accounts(
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, AccountRow>> {
     let known = store::accounts::states(tx)?;
-    let selectors: Vec<String> = accounts.iter().map(|a| a.selector.to_string()).collect();
-    let records: Vec<AccountRecord<'_>> = accounts
+    // Only what is new or changed is held (a sync of 100,000 accounts changes few).
+    let changed: Vec<(&str, String)> = accounts
         .iter()
-        .zip(&selectors)
-        .map(|(a, s)| AccountRecord {
-            name: &a.name,
-            selector: s,
+        .filter_map(|a| {
+            let selector = a.selector.to_string();
+            let same = known.get(&a.name).is_some_and(|k| k.selector == selector);
+            (!same).then_some((a.name.as_str(), selector))
         })
+        .collect();
+    let records: Vec<AccountRecord<'_>> = changed
+        .iter()
+        .map(|(name, selector)| AccountRecord { name, selector })
         .collect();
     store::accounts::upsert(tx, &records, &known, now)?;
     Ok(known)
@@ -123,7 +123,7 @@ pub fn load_days(
         .iter_days()
         .take_while(|d| *d <= last + chrono::Duration::days(1))
         .collect();
-    load_with(tx, accounts, &bounds, first, false)
+    load_with(tx, accounts, &bounds, first, Rows::All)
 }
 
 /// A full pass runs at least this often: the safety net under incremental evaluation.
@@ -200,9 +200,20 @@ pub fn evaluate_accounts(
     };
     let full = since.is_none();
     let mut changes = Changes::default();
+    let mut journal = Journal::default();
     if !dirty.is_empty() {
-        changes = evaluate_some(tx, &dirty, full, &states, source, channels, now)?;
+        changes = evaluate_some(
+            tx,
+            &dirty,
+            full,
+            &states,
+            source,
+            channels,
+            now,
+            &mut journal,
+        )?;
     }
+    journal.finish();
     if scope == Scope::All {
         // An account that leaves the config and comes back is evaluated again: its usage
         // may have changed while nothing evaluated it.
@@ -241,8 +252,14 @@ fn incremental_since(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Option<DateTime<
     Ok((fresh && !stale).then_some(evaluated))
 }
 
-/// Evaluates `accounts` and applies what changes; records the fingerprint each was evaluated
-/// with. `full`: `accounts` is every account (read every row; else only what they need).
+/// Accounts evaluated together: their usage sums, views and alerts are in memory at once,
+/// so a sync's memory does not grow with the number of accounts.
+const CHUNK: usize = 5_000;
+
+/// Evaluates `accounts` in chunks and applies what changes. Key accounts go in order of
+/// their key: a chunk of a full pass reads its range of keys (one seek a day), a chunk of an
+/// incremental one its keys; workspace and organization accounts read sums per workspace.
+#[allow(clippy::too_many_arguments)]
 fn evaluate_some(
     tx: &Tx<'_>,
     accounts: &[&Account],
@@ -251,13 +268,55 @@ fn evaluate_some(
     source: UsageSource,
     channels: &[Channel],
     now: DateTime<Utc>,
+    journal: &mut Journal,
+) -> Result<Changes> {
+    let (mut keyed, mut others): (Vec<&Account>, Vec<&Account>) = accounts
+        .iter()
+        .partition(|a| a.selector.api_key_id().is_some());
+    keyed.sort_unstable_by_key(|a| a.selector.api_key_id());
+    // Workspace and organization accounts first: developer-only chunks read no usage.
+    others.sort_by_key(|a| a.selector.is_developer());
+    let mut changes = Changes::default();
+    for chunk in keyed.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk
+            .iter()
+            .filter_map(|a| a.selector.api_key_id())
+            .collect();
+        let rows = match (full, ids.first(), ids.last()) {
+            (true, Some(lo), Some(hi)) => Rows::KeyRange(lo, hi),
+            _ => Rows::Keys(&ids),
+        };
+        let at = (channels, now);
+        changes.add(evaluate_chunk(
+            tx, chunk, rows, states, source, at, journal,
+        )?);
+    }
+    for chunk in others.chunks(CHUNK) {
+        let rows = Rows::ByWorkspace;
+        let at = (channels, now);
+        changes.add(evaluate_chunk(
+            tx, chunk, rows, states, source, at, journal,
+        )?);
+    }
+    Ok(changes)
+}
+
+/// Evaluates one chunk and applies what changes; records the fingerprint each account was
+/// evaluated with.
+fn evaluate_chunk(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    rows: Rows<'_>,
+    states: &HashMap<String, AccountRow>,
+    source: UsageSource,
+    (channels, now): (&[Channel], DateTime<Utc>),
+    journal: &mut Journal,
 ) -> Result<Changes> {
     let earliest = evaluate::earliest_start(accounts, now);
     let bounds = evaluate::segment_bounds(accounts, now);
-    let loaded = load_with(tx, accounts, &bounds, earliest.date_naive(), !full)?;
+    let loaded = load_with(tx, accounts, &bounds, earliest.date_naive(), rows)?;
     let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
-    let only = (!full).then_some(names.as_slice());
-    let mut existing = store::alerts::for_reconcile(tx, earliest, only)?;
+    let mut existing = store::alerts::for_reconcile(tx, earliest, Some(&names))?;
     let mut changes = Changes::default();
     for view in evaluate::views(accounts, &loaded.inputs(source), now) {
         let name = view.account.name.as_str();
@@ -280,6 +339,7 @@ fn evaluate_some(
             &alerts,
             channels,
             now,
+            journal,
         )?);
         let fingerprint = incremental::fingerprint(view.account, source);
         if state.and_then(|s| s.fingerprint) != Some(fingerprint) {
@@ -289,8 +349,41 @@ fn evaluate_some(
     Ok(changes)
 }
 
+/// The log lines of one evaluation: one a change up to `Journal::LINES`, the rest at debug
+/// level and counted (a first sync of 100,000 accounts would write as many lines).
+#[derive(Debug, Default)]
+pub struct Journal {
+    lines: usize,
+    skipped: usize,
+}
+
+impl Journal {
+    const LINES: usize = 20;
+
+    fn line(&mut self, level: log::Level, msg: impl FnOnce() -> String) {
+        if self.lines < Self::LINES {
+            self.lines += 1;
+            log::log!(level, "{}", msg());
+        } else {
+            self.skipped += 1;
+            log::debug!("{}", msg());
+        }
+    }
+
+    /// The count of what was not logged one by one.
+    fn finish(&self) {
+        if self.skipped > 0 {
+            log::warn!(
+                "{} more alert and account status changes (at debug level one by one; `quota alerts list` shows the alerts)",
+                self.skipped
+            );
+        }
+    }
+}
+
 /// Applies one account's actions and enqueues the notifications they cause. Must run inside
 /// the write transaction that read `existing`.
+#[allow(clippy::too_many_arguments)] // one account's decision and where it goes
 pub fn apply_actions(
     tx: &Tx<'_>,
     account: &str,
@@ -299,6 +392,7 @@ pub fn apply_actions(
     existing: &[Alert],
     channels: &[Channel],
     now: DateTime<Utc>,
+    journal: &mut Journal,
 ) -> Result<Changes> {
     let mut changes = Changes::default();
     for action in actions {
@@ -309,7 +403,9 @@ pub fn apply_actions(
                     changes.created += 1;
                     let to = notify::route(channels, f.severity, Event::Firing);
                     outbox::enqueue(tx, &alert.id, Event::Firing, &to, now)?;
-                    log::warn!("alert {}: {}", alert.id, f.message);
+                    journal.line(log::Level::Warn, || {
+                        format!("alert {}: {}", alert.id, f.message)
+                    });
                 }
             }
             Action::Reopen { id, firing } => {
@@ -317,7 +413,9 @@ pub fn apply_actions(
                 changes.reopened += 1;
                 let to = notify::route(channels, firing.severity, Event::Firing);
                 outbox::enqueue(tx, id, Event::Firing, &to, now)?;
-                log::warn!("alert {id} reopened: {}", firing.message);
+                journal.line(log::Level::Warn, || {
+                    format!("alert {id} reopened: {}", firing.message)
+                });
             }
             Action::Resolve { id, resolution } => {
                 let Some(alert) = existing.iter().find(|a| &a.id == id) else {
@@ -325,12 +423,16 @@ pub fn apply_actions(
                 };
                 if resolve(tx, alert, Resolve::auto(*resolution), channels, now)? {
                     changes.resolved += 1;
-                    log::info!("alert {id} resolved ({resolution})");
+                    journal.line(log::Level::Info, || {
+                        format!("alert {id} resolved ({resolution})")
+                    });
                 }
             }
             Action::SetStatus(status) => {
                 store::accounts::set_status(tx, account, *status, now)?;
-                log::info!("account {account} is now {status}");
+                journal.line(log::Level::Info, || {
+                    format!("account {account} is now {status}")
+                });
             }
         }
     }
@@ -444,6 +546,21 @@ mod tests {
             for (r, s) in raw.iter().zip(&summed) {
                 prop_assert_eq!(&r.readings, &s.readings, "account {}", r.account.name);
             }
+            // The narrower reads of a chunked evaluation: keys by list and by range for key
+            // accounts, sums per workspace for the others.
+            let bounds = evaluate::segment_bounds(&refs, now);
+            let first = evaluate::earliest_start(&refs, now).date_naive();
+            let (keyed, others): (Vec<&Account>, Vec<&Account>) =
+                refs.iter().partition(|a| a.selector.api_key_id().is_some());
+            for rows in [Rows::Keys(&["apikey_a"]), Rows::KeyRange("apikey_a", "apikey_a"), Rows::ByWorkspace] {
+                let accounts = if matches!(rows, Rows::ByWorkspace) { &others } else { &keyed };
+                let loaded = store.read(|tx| load_with(tx, accounts, &bounds, first, rows)).unwrap();
+                let narrow = evaluate::views(accounts, &loaded.inputs(UsageSource::Analytics), now);
+                for s in &narrow {
+                    let r = raw.iter().find(|r| r.account.name == s.account.name).unwrap();
+                    prop_assert_eq!(&r.readings, &s.readings, "account {} with {:?}", r.account.name, rows);
+                }
+            }
         }
     }
 
@@ -496,8 +613,9 @@ mod tests {
             0 => a.0.limits.tokens = [None, Some(5_000), Some(20_000), Some(100_000)][value],
             1 => a.0.billing_day = [1, 10, 28, 31][value],
             2 => {
-                a.0.thresholds =
-                    [vec![80, 95, 100], vec![50, 100], vec![90], vec![100, 150]][value].clone()
+                a.0.thresholds = [vec![80, 95, 100], vec![50, 100], vec![90], vec![100, 150]][value]
+                    .clone()
+                    .into()
             }
             3 => a.0.forecast = value.is_multiple_of(2),
             _ => a.1 = value != 0,
@@ -513,7 +631,12 @@ mod tests {
                     let n = stmt.column_count();
                     let rows = stmt.query_map([], |r| {
                         (0..n)
-                            .map(|i| Ok(format!("{:?}", r.get_ref(i)?)))
+                            .map(|i| {
+                                Ok(match r.get_ref(i)? {
+                                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                    v => format!("{v:?}"),
+                                })
+                            })
                             .collect::<rusqlite::Result<Vec<_>>>()
                             .map(|v| v.join("|"))
                     })?;
@@ -619,7 +742,9 @@ mod tests {
                         for s in [&mut inc, &mut full] {
                             s.write(|tx| {
                                 let filter = alerts::ListFilter { accounts: vec![name.clone()], ..Default::default() };
-                                if let Some(alert) = alerts::list(tx, &filter)?.first() {
+                                // The same alert in both stores (ids are random): the lowest identity.
+                                let open = alerts::list(tx, &filter)?;
+                                if let Some(alert) = open.iter().min_by_key(|a| (a.quota_type.as_str(), a.threshold)) {
                                     let how = Resolve { resolution: Resolution::Manual, comment: None, by: None };
                                     resolve(tx, alert, how, &[], now)?;
                                 }

@@ -515,7 +515,7 @@ pub(crate) mod tests {
             selector,
             limits: Limits::default(),
             billing_day,
-            thresholds: vec![80, 95, 100],
+            thresholds: vec![80, 95, 100].into(),
             forecast: true,
         }
     }

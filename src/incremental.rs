@@ -241,7 +241,7 @@ mod tests {
         ));
         // Config: another limit, never evaluated.
         let mut b = a.clone();
-        b.thresholds = vec![50, 100];
+        b.thresholds = vec![50, 100].into();
         assert!(dirty(
             &b,
             UsageSource::Messages,

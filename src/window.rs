@@ -77,7 +77,7 @@ mod tests {
             selector: Selector::Organization,
             limits: Limits::default(),
             billing_day,
-            thresholds: vec![80],
+            thresholds: vec![80].into(),
             forecast: true,
         }
     }

@@ -57,9 +57,11 @@ impl Ctx {
                 .filter_map(|a| a.selector.api_key_id())
                 .collect();
             let names: HashSet<&str> = c.accounts.iter().map(|a| a.name.as_str()).collect();
-            for k in store.read(|tx| crate::store::keys::active(tx))? {
+            let active = store.read(|tx| crate::store::keys::active(tx))?;
+            discovered.reserve_exact(active.len());
+            for k in active {
                 if !keys.contains(k.id.as_str()) && !names.contains(k.account.as_str()) {
-                    discovered.push(c.defaults.account_for_key(&k.account, &k.id));
+                    discovered.push(c.defaults.account_for_key(k.account, k.id));
                 }
             }
         }

@@ -111,7 +111,7 @@ pub struct Api {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Defaults {
     pub billing_day: u32,
-    pub thresholds: Vec<u32>,
+    pub thresholds: Thresholds,
     pub limits: Limits,
     pub forecast: bool,
 }
@@ -119,10 +119,10 @@ pub struct Defaults {
 impl Defaults {
     /// The account of a discovered key: the defaults, less a cost limit (the cost report
     /// cannot split cost by key).
-    pub fn account_for_key(&self, name: &str, api_key_id: &str) -> Account {
+    pub fn account_for_key(&self, name: String, api_key_id: String) -> Account {
         Account {
-            name: name.to_string(),
-            selector: Selector::ApiKey(api_key_id.to_string()),
+            name,
+            selector: Selector::ApiKey(api_key_id),
             limits: Limits {
                 cost_usd: None,
                 ..self.limits.clone()
@@ -199,10 +199,14 @@ pub struct Account {
     pub limits: Limits,
     pub billing_day: u32,
     /// Ascending, without duplicates.
-    pub thresholds: Vec<u32>,
+    pub thresholds: Thresholds,
     /// Whether `forecast_exceeded` warnings are raised.
     pub forecast: bool,
 }
+
+/// Alert thresholds in percent, ascending and without duplicates. Shared, not copied: the
+/// accounts that take the defaults' (every discovered one) point at one list.
+pub type Thresholds = std::sync::Arc<[u32]>;
 
 /// Which usage rows belong to an account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -82,7 +82,7 @@ fn accounts_inherit_defaults_per_key() {
         (p.limits.tokens, p.limits.output_tokens, p.billing_day),
         (Some(7), Some(10), 31)
     );
-    assert_eq!(p.thresholds, vec![90]);
+    assert_eq!(*p.thresholds, [90]);
     let r = &c.accounts[1];
     assert_eq!(
         r.limits.get(QuotaType::CostUsd),
@@ -220,7 +220,7 @@ fn thresholds_are_sorted_with_a_warning() {
         &[],
     )
     .unwrap();
-    assert_eq!(c.accounts[0].thresholds, vec![80, 100]);
+    assert_eq!(*c.accounts[0].thresholds, [80, 100]);
 }
 
 #[test]

@@ -200,8 +200,9 @@ fn defaults_of(
         billing_day: billing_day(d.billing_day).map_err(|p| err(&key("billing_day"), p))?,
         thresholds: match &d.thresholds {
             Some(t) => thresholds(t, warnings, &|| key("thresholds"))
-                .map_err(|p| err(&key("thresholds"), p))?,
-            None => DEFAULT_THRESHOLDS.to_vec(),
+                .map_err(|p| err(&key("thresholds"), p))?
+                .into(),
+            None => DEFAULT_THRESHOLDS.into(),
         },
         limits: limits(&d.limits(), &|| table.to_string(), err)?,
         forecast: d.forecast.unwrap_or(true),
@@ -289,7 +290,9 @@ fn account(
             None => defaults.billing_day,
         },
         thresholds: match &a.thresholds {
-            Some(t) => thresholds(t, warnings, &key).map_err(|p| err(&key(), p))?,
+            Some(t) => thresholds(t, warnings, &key)
+                .map_err(|p| err(&key(), p))?
+                .into(),
             None => defaults.thresholds.clone(),
         },
         forecast: a.forecast.unwrap_or(defaults.forecast),

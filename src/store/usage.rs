@@ -65,12 +65,12 @@ fn to_i64(v: u64) -> Result<i64> {
 /// one row per segment that has usage, dated at the segment's start, covering
 /// `[bounds[0], bounds[last])`. The caller picks bounds so that every range it sums starts and
 /// ends on one, which makes the sums exact while their number does not grow with the days
-/// stored. A segment's count is `None` when any of its days lacks it. With `keys`, only the
-/// rows of those API keys are read, by index lookups, not by walking the days.
+/// stored. A segment's count is `None` when any of its days lacks it. `rows` says which
+/// rows are read and how they are grouped.
 pub fn segment_sums(
     conn: &Connection,
     bounds: &[NaiveDate],
-    keys: Option<&[&str]>,
+    rows: Rows<'_>,
 ) -> Result<Vec<DayUsage>> {
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
         return Ok(Vec::new());
@@ -94,37 +94,45 @@ pub fn segment_sums(
     const COLUMNS: &str = "SELECT api_key_id, workspace_id, day, uncached_input_tokens,
         cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
         requests, total_tokens FROM usage_daily";
-    let (mut stmt, args) = match keys {
-        None => (
-            conn.prepare_cached(&format!("{COLUMNS} WHERE day >= ?1 AND day < ?2"))?,
-            [day(*first), day(*last)],
-        ),
-        Some(keys) => {
-            // Both columns of the primary key's prefix by equality: one lookup per key and day.
-            let days: Vec<String> = first
-                .iter_days()
-                .take_while(|d| d < last)
-                .map(day)
-                .collect();
-            (
-                conn.prepare_cached(&format!(
-                    "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
-                     AND api_key_id IN (SELECT value FROM json_each(?2))"
-                ))?,
-                [
-                    serde_json::Value::from(days).to_string(),
-                    serde_json::Value::from(keys).to_string(),
-                ],
-            )
-        }
+    // Both columns of the primary key's prefix by equality (or the key by range): one seek
+    // per day (and key), not a walk over every key's days.
+    let days = || -> String {
+        let days: Vec<String> = first
+            .iter_days()
+            .take_while(|d| d < last)
+            .map(day)
+            .collect();
+        serde_json::Value::from(days).to_string()
     };
-    let mut rows = stmt.query(args)?;
+    let (mut stmt, args) = match rows {
+        Rows::All | Rows::ByWorkspace => (
+            conn.prepare_cached(&format!("{COLUMNS} WHERE day >= ?1 AND day < ?2"))?,
+            vec![day(*first), day(*last)],
+        ),
+        Rows::Keys(keys) => (
+            conn.prepare_cached(&format!(
+                "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
+                 AND api_key_id IN (SELECT value FROM json_each(?2))"
+            ))?,
+            vec![days(), serde_json::Value::from(keys).to_string()],
+        ),
+        Rows::KeyRange(lo, hi) => (
+            conn.prepare_cached(&format!(
+                "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
+                 AND api_key_id >= ?2 AND api_key_id <= ?3"
+            ))?,
+            vec![days(), lo.to_string(), hi.to_string()],
+        ),
+    };
+    let by_workspace = matches!(rows, Rows::ByWorkspace);
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
     while let Some(r) = rows.next()? {
         let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
         let d = text(2)?;
         // The segment is the last bound not after the row's day.
         let seg = bound_text.partition_point(|b| b.as_str() <= d) - 1;
-        let key = (intern(text(0)?)?, intern(text(1)?)?, seg);
+        let k = if by_workspace { "" } else { text(0)? };
+        let key = (intern(k)?, intern(text(1)?)?, seg);
         let counts: [Option<u64>; 6] = [
             r.get(3)?,
             r.get(4)?,
@@ -159,6 +167,20 @@ pub fn segment_sums(
             }
         })
         .collect())
+}
+
+/// Which usage rows `segment_sums` reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Rows<'a> {
+    /// Every row, summed per key and workspace.
+    All,
+    /// Every row, summed per workspace (the key left out): what workspace and organization
+    /// totals need, in memory that does not grow with the number of keys.
+    ByWorkspace,
+    /// The rows of these keys.
+    Keys(&'a [&'a str]),
+    /// The rows of the keys from the first to the second (inclusive, in text order).
+    KeyRange(&'a str, &'a str),
 }
 
 /// A segment's sums with `DayUsage::absorb`'s rules, compactly: a count is known while every
@@ -429,7 +451,7 @@ mod tests {
                     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
                     NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
                 ];
-                segment_sums(tx, &bounds, None)
+                segment_sums(tx, &bounds, Rows::All)
             })
             .unwrap();
         let day20: Vec<&DayUsage> = sums
