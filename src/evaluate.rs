@@ -513,7 +513,7 @@ pub(crate) mod tests {
         Account {
             name: name.into(),
             selector,
-            limits: Limits::default(),
+            limits: Limits::default().into(),
             billing_day,
             thresholds: vec![80, 95, 100].into(),
             forecast: true,

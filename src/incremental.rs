@@ -100,34 +100,60 @@ impl Changed {
 }
 
 /// An opaque, stable digest of everything in `account`'s config that evaluation reads
-/// (FNV-1a, 64 bits, over a canonical text): equal config, equal fingerprint, across runs
-/// and versions of quota that keep the text.
+/// (FNV-1a, 64 bits, over the fields in a fixed order and encoding): equal config, equal
+/// fingerprint, across runs and versions of quota that keep the encoding. (If the encoding
+/// changes, every account is evaluated once more.) No text is formatted: a sync computes
+/// this for every account.
 pub fn fingerprint(account: &Account, source: UsageSource) -> i64 {
-    let limits: Vec<String> = QuotaType::ALL
-        .iter()
-        .map(|q| {
-            account
-                .limits
-                .get(*q)
-                .map(|l| l.normalize().to_string())
-                .unwrap_or_default()
-        })
-        .collect();
-    let text = format!(
-        "{}|{}|{}|{:?}|{}|{}",
-        account.selector,
-        account.billing_day,
-        limits.join(","),
-        account.thresholds,
-        account.forecast,
-        source.as_str()
-    );
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    let mut h = Fnv::default();
+    match &account.selector {
+        Selector::ApiKey(id) => h.tagged(b'k', id.as_bytes()),
+        Selector::Workspace(Some(ws)) => h.tagged(b'w', ws.as_bytes()),
+        Selector::Workspace(None) => h.tagged(b'W', b""),
+        Selector::Organization => h.tagged(b'o', b""),
+        Selector::ClaudeCodeUser(email) => h.tagged(b'u', email.as_bytes()),
+        Selector::ClaudeCodeApiKey(name) => h.tagged(b'c', name.as_bytes()),
     }
-    i64::from_ne_bytes(hash.to_ne_bytes())
+    h.bytes(&account.billing_day.to_le_bytes());
+    for q in QuotaType::ALL {
+        match account.limits.get(q) {
+            Some(limit) => h.tagged(b'l', &limit.normalize().serialize()),
+            None => h.tagged(b'n', b""),
+        }
+    }
+    for t in account.thresholds.iter() {
+        h.tagged(b't', &t.to_le_bytes());
+    }
+    h.tagged(
+        if account.forecast { b'F' } else { b'f' },
+        source.as_str().as_bytes(),
+    );
+    i64::from_ne_bytes(h.0.to_ne_bytes())
+}
+
+/// FNV-1a, 64 bits.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// A tag, the bytes and their length: no two fields' encodings run together.
+    fn tagged(&mut self, tag: u8, bytes: &[u8]) {
+        self.bytes(&[tag]);
+        self.bytes(bytes);
+        self.bytes(&(bytes.len() as u64).to_le_bytes());
+    }
 }
 
 /// What the store knows of one account's last evaluation.

@@ -75,7 +75,7 @@ mod tests {
         Account {
             name: name.into(),
             selector: Selector::Organization,
-            limits: Limits::default(),
+            limits: Limits::default().into(),
             billing_day,
             thresholds: vec![80].into(),
             forecast: true,

@@ -110,7 +110,7 @@ pub(super) fn read(
         } else {
             Vec::new()
         };
-        mark_read(tx, &developers, now)?;
+        mark_read(tx, &developers, ctx.config.api.usage_source, now)?;
         Ok(added)
     })?;
     Ok(Some(Read {
@@ -121,8 +121,13 @@ pub(super) fn read(
 }
 
 /// Records the developer accounts as read through `now` ("data as of" in `status`).
-fn mark_read(tx: &store::Tx<'_>, developers: &[&Account], now: DateTime<Utc>) -> Result<()> {
-    crate::apply::record_accounts(tx, developers, now)?;
+fn mark_read(
+    tx: &store::Tx<'_>,
+    developers: &[&Account],
+    source: crate::config::UsageSource,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    crate::apply::record_accounts(tx, developers, source, now)?;
     let names: Vec<&str> = developers.iter().map(|a| a.name.as_str()).collect();
     store::accounts::mark_synced(tx, &names, now)
 }

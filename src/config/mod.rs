@@ -10,6 +10,7 @@ mod validate;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -112,7 +113,9 @@ pub struct Api {
 pub struct Defaults {
     pub billing_day: u32,
     pub thresholds: Thresholds,
-    pub limits: Limits,
+    pub limits: Arc<Limits>,
+    /// `limits` less a cost limit: what a discovered key account gets.
+    pub key_limits: Arc<Limits>,
     pub forecast: bool,
 }
 
@@ -123,10 +126,7 @@ impl Defaults {
         Account {
             name,
             selector: Selector::ApiKey(api_key_id),
-            limits: Limits {
-                cost_usd: None,
-                ..self.limits.clone()
-            },
+            limits: Arc::clone(&self.key_limits),
             billing_day: self.billing_day,
             thresholds: self.thresholds.clone(),
             forecast: self.forecast,
@@ -139,7 +139,7 @@ impl Defaults {
         Account {
             name: name.to_string(),
             selector,
-            limits: self.limits.clone(),
+            limits: Arc::clone(&self.limits),
             billing_day: self.billing_day,
             thresholds: self.thresholds.clone(),
             forecast: self.forecast,
@@ -196,7 +196,8 @@ pub enum Discovery {
 pub struct Account {
     pub name: String,
     pub selector: Selector,
-    pub limits: Limits,
+    /// Shared with the defaults by the accounts that take theirs.
+    pub limits: Arc<Limits>,
     pub billing_day: u32,
     /// Ascending, without duplicates.
     pub thresholds: Thresholds,
@@ -206,7 +207,7 @@ pub struct Account {
 
 /// Alert thresholds in percent, ascending and without duplicates. Shared, not copied: the
 /// accounts that take the defaults' (every discovered one) point at one list.
-pub type Thresholds = std::sync::Arc<[u32]>;
+pub type Thresholds = Arc<[u32]>;
 
 /// Which usage rows belong to an account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -196,6 +197,7 @@ fn defaults_of(
     err: Err<'_>,
 ) -> Result<Defaults> {
     let key = |k: &str| format!("{table}.{k}");
+    let limits = Arc::new(limits(&d.limits(), &|| table.to_string(), err)?);
     Ok(Defaults {
         billing_day: billing_day(d.billing_day).map_err(|p| err(&key("billing_day"), p))?,
         thresholds: match &d.thresholds {
@@ -204,7 +206,11 @@ fn defaults_of(
                 .into(),
             None => DEFAULT_THRESHOLDS.into(),
         },
-        limits: limits(&d.limits(), &|| table.to_string(), err)?,
+        limits: Arc::clone(&limits),
+        key_limits: Arc::new(Limits {
+            cost_usd: None,
+            ..(*limits).clone()
+        }),
         forecast: d.forecast.unwrap_or(true),
     })
 }
@@ -282,7 +288,7 @@ fn account(
     Ok(Account {
         name,
         selector,
-        limits,
+        limits: Arc::new(limits),
         billing_day: match a.billing_day {
             Some(_) => {
                 billing_day(a.billing_day).map_err(|p| err(&format!("{}.billing_day", at()), p))?

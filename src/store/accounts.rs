@@ -94,13 +94,11 @@ pub fn clear_fingerprint(conn: &Connection, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Records that these accounts' data is current as of `as_of`.
+/// Records that these accounts' data is current as of `as_of` (one statement, however many).
 pub fn mark_synced(conn: &Connection, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
-    let mut stmt =
-        conn.prepare_cached("UPDATE accounts SET last_synced_at = ?2 WHERE name = ?1")?;
-    let as_of = ts(as_of);
-    for name in names {
-        stmt.execute(params![name, as_of])?;
-    }
+    conn.prepare_cached(
+        "UPDATE accounts SET last_synced_at = ?2 WHERE name IN (SELECT value FROM json_each(?1))",
+    )?
+    .execute(params![serde_json::to_string(names)?, ts(as_of)])?;
     Ok(())
 }

@@ -71,7 +71,7 @@ pub fn for_reconcile(
         "SELECT {COLUMNS} FROM alerts WHERE (resolved_at IS NULL OR period_start >= ?1)
          AND (?2 IS NULL OR account IN (SELECT value FROM json_each(?2)))"
     ))?;
-    let only = only.map(|names| serde_json::Value::from(names).to_string());
+    let only = only.map(serde_json::to_string).transpose()?;
     let mut by_account: HashMap<String, Vec<Alert>> = HashMap::new();
     for alert in stmt.query_map(params![ts(earliest_period_start), only], from_row)? {
         let alert = alert?;

@@ -96,13 +96,13 @@ pub fn segment_sums(
         requests, total_tokens FROM usage_daily";
     // Both columns of the primary key's prefix by equality (or the key by range): one seek
     // per day (and key), not a walk over every key's days.
-    let days = || -> String {
+    let days = || -> Result<String> {
         let days: Vec<String> = first
             .iter_days()
             .take_while(|d| d < last)
             .map(day)
             .collect();
-        serde_json::Value::from(days).to_string()
+        Ok(serde_json::to_string(&days)?)
     };
     let (mut stmt, args) = match rows {
         Rows::All | Rows::ByWorkspace => (
@@ -114,14 +114,14 @@ pub fn segment_sums(
                 "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
                  AND api_key_id IN (SELECT value FROM json_each(?2))"
             ))?,
-            vec![days(), serde_json::Value::from(keys).to_string()],
+            vec![days()?, serde_json::to_string(keys)?],
         ),
         Rows::KeyRange(lo, hi) => (
             conn.prepare_cached(&format!(
                 "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
                  AND api_key_id >= ?2 AND api_key_id <= ?3"
             ))?,
-            vec![days(), lo.to_string(), hi.to_string()],
+            vec![days()?, lo.to_string(), hi.to_string()],
         ),
     };
     let by_workspace = matches!(rows, Rows::ByWorkspace);
