@@ -110,6 +110,27 @@ pub fn record_accounts(
     Ok(known)
 }
 
+/// When an account's data was last read whole. A usage account: its own mark (set by its
+/// first sync, and by `--account` syncs), or the last unfiltered sync's if later, which read
+/// every key and workspace (`store::SYNCED_ALL_AT`). A developer account: the last read of
+/// its report. `None`: never.
+pub fn synced_at(
+    account: &Account,
+    row: Option<&AccountRow>,
+    all: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let own = row?.last_synced_at?;
+    if account.selector.is_developer() {
+        return Some(own);
+    }
+    Some(all.map_or(own, |all| all.max(own)))
+}
+
+/// The last unfiltered sync's time (see `synced_at`).
+pub fn synced_all_at(tx: &Tx<'_>) -> Result<Option<DateTime<Utc>>> {
+    Ok(store::get_state(tx, store::SYNCED_ALL_AT)?.and_then(|t| time::parse(&t).ok()))
+}
+
 /// Which accounts a run evaluates: all of them (and then the open alerts of accounts that
 /// exist no more are resolved), or the ones `--account` named (and nothing else is touched).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,8 @@ use crate::time::ts;
 struct Shown<'a> {
     views: Vec<View<'a>>,
     states: HashMap<String, AccountRow>,
+    /// The last unfiltered sync (see `apply::synced_at`).
+    synced_all: Option<DateTime<Utc>>,
     open: HashMap<String, usize>,
     backlog: BTreeMap<String, BTreeMap<String, Backlog>>,
     data_as_of: Option<String>,
@@ -46,9 +48,7 @@ impl Shown<'_> {
     }
 
     fn synced(&self, v: &View<'_>) -> Option<DateTime<Utc>> {
-        self.states
-            .get(&v.account.name)
-            .and_then(|s| s.last_synced_at)
+        apply::synced_at(v.account, self.states.get(&v.account.name), self.synced_all)
     }
 
     fn open(&self, v: &View<'_>) -> usize {
@@ -60,20 +60,22 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_store()?;
     let all = ctx.accounts(&mut store)?;
     let accounts = all.select(&args.filter.accounts)?;
-    let (loaded, states, open, backlog, data_as_of, unreported) = store.read(|tx| {
-        Ok((
-            apply::load(tx, &accounts, ctx.now)?,
-            store::accounts::states(tx)?,
-            store::alerts::open_counts(tx)?,
-            store::outbox::backlog(tx)?,
-            store::get_state(tx, store::USAGE_AS_OF)?,
-            store::get_state(tx, store::USAGE_UNREPORTED)?,
-        ))
-    })?;
+    let (loaded, (states, synced_all), open, backlog, data_as_of, unreported) =
+        store.read(|tx| {
+            Ok((
+                apply::load(tx, &accounts, ctx.now)?,
+                (store::accounts::states(tx)?, apply::synced_all_at(tx)?),
+                store::alerts::open_counts(tx)?,
+                store::outbox::backlog(tx)?,
+                store::get_state(tx, store::USAGE_AS_OF)?,
+                store::get_state(tx, store::USAGE_UNREPORTED)?,
+            ))
+        })?;
     let source = ctx.config.api.usage_source;
     let shown = Shown {
         views: evaluate::views(&accounts, &loaded.inputs(source), ctx.now),
         states,
+        synced_all,
         open,
         backlog,
         data_as_of,

@@ -172,10 +172,15 @@ fn first_day(
     args: &SyncArgs,
     accounts: &[&Account],
 ) -> Result<NaiveDate> {
-    let states = store.read(|tx| accounts::states(tx))?;
-    let synced = states
-        .into_iter()
-        .filter_map(|(name, s)| Some((name, s.last_synced_at?)))
+    let (states, all) = store.read(|tx| Ok((accounts::states(tx)?, apply::synced_all_at(tx)?)))?;
+    let synced = accounts
+        .iter()
+        .filter_map(|a| {
+            Some((
+                a.name.clone(),
+                apply::synced_at(a, states.get(&a.name), all)?,
+            ))
+        })
         .collect();
     Ok(window::first_day(
         accounts,
@@ -403,7 +408,22 @@ fn store_and_evaluate(
             // Rows of accounts this run did not evaluate may have changed.
             store::set_state(tx, store::EVALUATION_STALE, "1")?;
         }
-        accounts::mark_synced(tx, &names, now)?;
+        let never_synced: Vec<&str> = {
+            let mut sorted = names.clone();
+            sorted.sort_unstable();
+            let unmarked = accounts::never_synced(tx)?;
+            sorted.retain(|n| unmarked.binary_search_by(|u| u.as_str().cmp(n)).is_ok());
+            sorted
+        };
+        match scope {
+            // One fact for every account, and a mark on the accounts synced for the first
+            // time (see `apply::synced_at`), instead of an UPDATE of every account.
+            Scope::All => {
+                accounts::mark_synced(tx, &never_synced, now)?;
+                store::set_state(tx, store::SYNCED_ALL_AT, &time::ts(now))?;
+            }
+            Scope::Selected => accounts::mark_synced(tx, &names, now)?,
+        }
         store::set_state(tx, store::LAST_SUCCESS, &time::ts(now))?;
         let pruned = usage::prune(tx, retention_start)?
             + store::cost::prune(tx, retention_start)?

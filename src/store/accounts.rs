@@ -94,6 +94,14 @@ pub fn clear_fingerprint(conn: &Connection, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The accounts never marked synced, by name.
+pub fn never_synced(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT name FROM accounts WHERE last_synced_at IS NULL ORDER BY name")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Records that these accounts' data is current as of `as_of` (one statement, however many).
 pub fn mark_synced(conn: &Connection, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
     conn.prepare_cached(

@@ -334,6 +334,10 @@ pub const USAGE_UNREPORTED: &str = "usage_unreported";
 /// read that began at FIRST has stored every day before NEXT.
 pub const USAGE_RESUME: &str = "usage_resume";
 
+/// The `sync_state` key of the last unfiltered sync that stored a whole usage read: it read
+/// every key and workspace, so every usage account that was ever synced is current as of
+/// then (one fact instead of an UPDATE of every account row each minute).
+pub const SYNCED_ALL_AT: &str = "synced_all_at";
 /// The `sync_state` key of the `now` of the last evaluation that covered every account (an
 /// unfiltered sync or check): every account's alerts and status are as a full evaluation at
 /// that time would leave them.

@@ -386,7 +386,7 @@ const UPSERT_STAGED: &str = "INSERT INTO usage_daily (api_key_id, workspace_id, 
              THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END,
         CASE WHEN count(r) = count(*) THEN sum(r) END,
         ?1, ?2
-    FROM temp.usage_staging WHERE true GROUP BY api_key_id, workspace_id, day
+    FROM temp.usage_staging WHERE true GROUP BY day, api_key_id, workspace_id
     ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
         uncached_input_tokens = excluded.uncached_input_tokens,
         cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,

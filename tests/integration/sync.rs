@@ -415,10 +415,49 @@ fn steady_syncs_evaluate_only_what_changed_with_an_hourly_full_pass() {
         "2026-11-20T12:03:00Z",
         &["--account", "batch"],
     );
+    let synced = |env: &TestEnv| -> Vec<String> {
+        let s = env.run(&["status", "--json"]).ok().json();
+        let s = s.as_array().unwrap().iter();
+        s.map(|a| {
+            format!(
+                "{} {}",
+                a["account"].as_str().unwrap(),
+                a["last_synced_at"].as_str().unwrap()
+            )
+        })
+        .collect()
+    };
+    // Only the named account was synced at 12:03.
+    let at_1203 = synced(&env);
+    assert!(
+        at_1203.contains(&"batch 2026-11-20T12:03:00Z".to_string()),
+        "{at_1203:?}"
+    );
+    assert!(
+        at_1203.contains(&"production 2026-11-20T12:02:00Z".to_string()),
+        "{at_1203:?}"
+    );
     assert_eq!(
         evaluated(&mut env, &api, "2026-11-20T12:04:00Z", &[]),
         "3 of 3 accounts (full pass)"
     );
+    // An unfiltered sync is one fact for every account, not an UPDATE of each row.
+    assert!(
+        synced(&env)
+            .iter()
+            .all(|s| s.ends_with(" 2026-11-20T12:04:00Z")),
+        "{:?}",
+        synced(&env)
+    );
+    let marked: i64 = env
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM accounts WHERE last_synced_at = '2026-11-20T12:04:00Z'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(marked, 0);
     // An hour after the last full pass, another.
     assert!(
         evaluated(&mut env, &api, "2026-11-20T13:03:00Z", &[])
