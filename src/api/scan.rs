@@ -67,14 +67,6 @@ impl<R: Read> Scanner<R> {
         Ok(Some(self.buf[self.pos]))
     }
 
-    /// The next byte, consumed; the end of the body is an error (it ended early).
-    #[inline]
-    fn byte(&mut self) -> Result<u8> {
-        let b = self.peek_byte()?.ok_or_else(|| self.early_end())?;
-        self.pos += 1;
-        Ok(b)
-    }
-
     fn early_end(&self) -> serde_json::Error {
         serde_json::Error::io(io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -202,31 +194,50 @@ impl<R: Read> Scanner<R> {
         }
         let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
         loop {
-            let b = self.byte()?;
-            self.keep(keep, b)?;
-            if in_string {
-                if escaped {
-                    escaped = false;
-                } else if b == b'\\' {
-                    escaped = true;
-                } else if b == b'"' {
-                    in_string = false;
-                    if depth == 0 {
-                        return Ok(());
-                    }
-                }
-                continue;
+            if self.peek_byte()?.is_none() {
+                return Err(self.early_end());
             }
-            match b {
-                b'"' => in_string = true,
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return Ok(());
+            // A pass over what is buffered, then one copy of it: no call or push per byte.
+            let chunk = &self.buf[self.pos..self.len];
+            let mut end = None;
+            for (i, &b) in chunk.iter().enumerate() {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
                     }
+                    continue;
                 }
-                _ => {}
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let n = end.unwrap_or(chunk.len());
+            if keep {
+                if self.scratch.len() + n > MAX_VALUE {
+                    return Err(self.error("a value larger than 1 MiB"));
+                }
+                self.scratch.extend_from_slice(&chunk[..n]);
+            }
+            self.pos += n;
+            if end.is_some() {
+                return Ok(());
             }
         }
     }
@@ -247,8 +258,27 @@ impl<R: Read> Scanner<R> {
 mod tests {
     use super::*;
 
+    /// A body that arrives a few bytes at a time: every value crosses reads.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(3);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
     fn scan(body: &str) -> Result<Vec<(String, serde_json::Value)>> {
-        let mut s = Scanner::new(body.as_bytes());
+        let whole = scan_from(body.as_bytes())?;
+        let trickled = scan_from(Trickle(body.as_bytes()))?;
+        assert_eq!(whole, trickled, "the same, read whole or 3 bytes at a time");
+        Ok(whole)
+    }
+
+    fn scan_from(body: impl Read) -> Result<Vec<(String, serde_json::Value)>> {
+        let mut s = Scanner::new(body);
         let mut out = Vec::new();
         s.object("a page", |k, s| {
             if k == "skip" {
