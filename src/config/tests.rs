@@ -305,3 +305,50 @@ fn a_parse_error_names_the_key_and_never_echoes_the_line() {
         "{m}"
     );
 }
+
+/// A large config is parsed an `[[accounts]]` block at a time, with exactly the result of
+/// parsing it whole; a layout the cut would get wrong falls back to the whole parse.
+#[test]
+fn large_configs_parse_by_blocks_exactly_as_whole() {
+    let mut text = String::from(
+        "# quota\n[api]\nusage_source = \"messages\"  # [not a header]\n\n[[notify]]\ntype = \"webhook\"\nurl = \"https://hooks.example.com/a\"\n",
+    );
+    for k in 0..3_000 {
+        text.push_str(&format!(
+            "\n  [[ accounts ]]  # key {k}\nname = \"key-{k}\"\napi_key_id = \"apikey_{k:05}\"\ntoken_limit = {}\nthresholds = [\n  80,\n  95 ]\n",
+            1_000 + k
+        ));
+        if k == 1_500 {
+            text.push_str("\n[[notify]]\ntype = \"slack\"\nurl = \"https://hooks.slack.com/b\"\n\n[defaults]\nbilling_day = 15\ncost_limit_usd = \"10.50\"\n");
+        }
+        if k % 700 == 0 {
+            text.push_str("cost_limit_usd = \"1.25\"\nworkspace_id = \"wrkspc_x\"\n");
+            text = text.replace(&format!("api_key_id = \"apikey_{k:05}\"\n"), "");
+        }
+    }
+    assert!(text.len() > SPLIT_ABOVE);
+    let whole = |t: &str| format!("{:?}", toml::from_str::<raw::RawConfig>(t).unwrap());
+    let blocks = by_blocks(&text).expect("a layout by_blocks takes");
+    assert_eq!(format!("{blocks:?}"), whole(&text));
+    assert_eq!(
+        format!("{:?}", raw_from_text(&text, "q.toml").unwrap()),
+        whole(&text)
+    );
+
+    // A multi-line string whose lines look like headers: the cut pieces do not parse, so
+    // the whole text is parsed in one piece, with the same result.
+    let tricky = text.replacen(
+        "name = \"key-7\"",
+        "name = \"\"\"key-7\n[[accounts]]\n[defaults]\"\"\"",
+        1,
+    );
+    assert!(by_blocks(&tricky).is_none());
+    assert_eq!(
+        format!("{:?}", raw_from_text(&tricky, "q.toml").unwrap()),
+        whole(&tricky)
+    );
+    // An error in a large config is the whole parse's, naming the key.
+    let broken = text.replacen("token_limit = 1007", "token_limit = = 1007", 1);
+    let e = raw_from_text(&broken, "q.toml").unwrap_err().to_string();
+    assert!(e.starts_with("q.toml:"), "{e}");
+}
