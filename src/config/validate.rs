@@ -225,8 +225,16 @@ fn accounts(
 ) -> Result<Vec<Account>> {
     let mut accounts = Vec::with_capacity(raw.len());
     let mut names = HashSet::new();
+    // Accounts with equal limits share them (most of a large config sets one or two).
+    let mut shared: HashSet<Arc<Limits>> = HashSet::new();
     for (i, a) in raw.iter().enumerate() {
-        let account = account(i, a, defaults, warnings, err)?;
+        let mut account = account(i, a, defaults, warnings, err)?;
+        match shared.get(&account.limits) {
+            Some(limits) => account.limits = Arc::clone(limits),
+            None => {
+                shared.insert(Arc::clone(&account.limits));
+            }
+        }
         if !names.insert(account.name.clone()) {
             return Err(err(
                 &format!("{}.name", account_key(i, a)),
