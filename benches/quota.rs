@@ -87,6 +87,11 @@ impl Bench {
             .unwrap();
         }
         api.put_all(rows);
+        Bench::from_parts(dir, api, &config)
+    }
+
+    /// A bench in `dir` with `config` written there, against `api`.
+    fn from_parts(dir: tempfile::TempDir, api: standin::StandIn, config: &str) -> Bench {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).unwrap();
         let db = dir.path().join("quota.db");
@@ -333,19 +338,11 @@ fn developers(developers: usize) {
         }
     }
     api.put_code(records);
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "[discovery]\napi_keys = \"never\"\nclaude_code_users = \"always\"\n\n[claude_code_defaults]\ncost_limit_usd = \"15.00\"\n",
-    )
-    .unwrap();
-    let db = dir.path().join("quota.db");
-    let b = Bench {
+    let b = Bench::from_parts(
         dir,
         api,
-        config,
-        db,
-    };
+        "[discovery]\napi_keys = \"never\"\nclaude_code_users = \"always\"\n\n[claude_code_defaults]\ncost_limit_usd = \"15.00\"\n",
+    );
     let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
     let path = standin::CLAUDE_CODE_PATH;
     let before = b.api.count(path);
@@ -439,15 +436,7 @@ fn scale_bench(keys: usize, day: u32, accounts: Accounts) -> Bench {
     }
     api.put_all(rows);
     api.put_keys(listed);
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config).unwrap();
-    let db = dir.path().join("quota.db");
-    Bench {
-        dir,
-        api,
-        config: path,
-        db,
-    }
+    Bench::from_parts(dir, api, &config)
 }
 
 fn scale_now(day: u32) -> DateTime<Utc> {

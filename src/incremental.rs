@@ -211,30 +211,19 @@ mod tests {
         let dirty_at = |since: &str, now: &str, last: Last, c: &Changed| {
             dirty(&a, UsageSource::Messages, last, c, at(since), at(now))
         };
+        // A minute later on the same day.
+        let minute = |last: Last, c: &Changed| {
+            dirty_at("2026-11-20T12:00:00Z", "2026-11-20T12:01:00Z", last, c)
+        };
         // Same day, forecasts long started: nothing can change.
-        assert!(!dirty_at(
-            "2026-11-20T12:00:00Z",
-            "2026-11-20T12:01:00Z",
-            last,
-            &none
-        ));
+        assert!(!minute(last, &none));
         // Its key's usage changed; another key's did not matter.
         let mut mine = Changed::default();
         mine.usage("apikey_a", "wrkspc_x");
-        assert!(dirty_at(
-            "2026-11-20T12:00:00Z",
-            "2026-11-20T12:01:00Z",
-            last,
-            &mine
-        ));
+        assert!(minute(last, &mine));
         let mut other = Changed::default();
         other.usage("apikey_b", "wrkspc_x");
-        assert!(!dirty_at(
-            "2026-11-20T12:00:00Z",
-            "2026-11-20T12:01:00Z",
-            last,
-            &other
-        ));
+        assert!(!minute(last, &other));
         // A new UTC day (the daily rate moves), forecasts starting (a fifth of November is
         // 6 days: 2026-11-07T00:00), a new period, an open forecast alert.
         assert!(dirty_at(
@@ -259,12 +248,7 @@ mod tests {
             forecast_open: true,
             ..last
         };
-        assert!(dirty_at(
-            "2026-11-20T12:00:00Z",
-            "2026-11-20T12:01:00Z",
-            open,
-            &none
-        ));
+        assert!(minute(open, &none));
         // Config: another limit, never evaluated.
         let mut b = a.clone();
         b.thresholds = vec![50, 100].into();
@@ -280,12 +264,7 @@ mod tests {
             fingerprint: None,
             ..last
         };
-        assert!(dirty_at(
-            "2026-11-20T12:00:00Z",
-            "2026-11-20T12:01:00Z",
-            never,
-            &none
-        ));
+        assert!(minute(never, &none));
     }
 
     #[test]

@@ -100,49 +100,49 @@ impl<R: Read> Scanner<R> {
         what: &str,
         mut member: impl FnMut(&str, &mut Self) -> Result<()>,
     ) -> Result<()> {
-        self.expect(b'{', what)?;
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            if self.peek()? != b'"' {
-                return Err(self.error(&format!("expected a key in {what}")));
+        self.items((b'{', b'}'), what, |s| {
+            if s.peek()? != b'"' {
+                return Err(s.error(&format!("expected a key in {what}")));
             }
-            let key: String = self.value()?;
-            self.expect(b':', "`:`")?;
-            member(&key, self)?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(self.error(&format!("expected `,` or `}}` in {what}"))),
-            }
-        }
+            let key: String = s.value()?;
+            s.expect(b':', "`:`")?;
+            member(&key, s)
+        })
     }
 
     /// An array: `element` is called for each element, and must take it.
     pub fn array(
         &mut self,
         what: &str,
-        mut element: impl FnMut(&mut Self) -> Result<()>,
+        element: impl FnMut(&mut Self) -> Result<()>,
     ) -> Result<()> {
-        self.expect(b'[', what)?;
-        if self.peek()? == b']' {
+        self.items((b'[', b']'), what, element)
+    }
+
+    /// The items between `open` and `close`, separated by commas, each taken by `item`.
+    fn items(
+        &mut self,
+        (open, close): (u8, u8),
+        what: &str,
+        mut item: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        self.expect(open, what)?;
+        if self.peek()? == close {
             self.pos += 1;
             return Ok(());
         }
         loop {
-            element(self)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.pos += 1,
-                b']' => {
+                b if b == close => {
                     self.pos += 1;
                     return Ok(());
                 }
-                _ => return Err(self.error(&format!("expected `,` or `]` in {what}"))),
+                _ => {
+                    let close = char::from(close);
+                    return Err(self.error(&format!("expected `,` or `{close}` in {what}")));
+                }
             }
         }
     }

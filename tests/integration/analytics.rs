@@ -207,14 +207,7 @@ fn a_run_cut_by_its_deadline_keeps_whole_windows_and_the_next_run_carries_on() {
     let s = env.run(&["status", "--json"]).ok().json();
     assert_eq!(s[0]["quotas"]["tokens"]["used"], 550);
     assert_eq!(s[0]["last_synced_at"], "2026-10-20T06:01:00Z");
-    let mark: i64 = env
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM sync_state WHERE key = 'usage_resume'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let mark = env.count("SELECT count(*) FROM sync_state WHERE key = 'usage_resume'");
     assert_eq!(mark, 0, "a whole read clears the mark");
 }
 

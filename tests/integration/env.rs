@@ -231,6 +231,11 @@ impl TestEnv {
     }
 
     /// `(account, quota_type, threshold, period_start, resolution)` of every alert, sorted.
+    /// The one number a `SELECT count(*) …` gives.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     pub fn alert_rows(&self) -> Vec<(String, String, i64, String, Option<String>)> {
         let conn = self.conn();
         let mut stmt = conn

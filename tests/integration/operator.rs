@@ -103,14 +103,7 @@ fn a_manual_resolve_reaches_every_channel_that_heard_the_alert_at_once() {
         "{text}"
     );
     // Nothing left for the next sync to send again.
-    let pending: i64 = env
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let pending = env.count("SELECT count(*) FROM outbox WHERE state = 'pending'");
     assert_eq!(pending, 0);
     at(&mut env, &api, "2026-11-20T12:01:00Z");
     env.run(&["sync"]).ok();

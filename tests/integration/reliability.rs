@@ -210,14 +210,7 @@ fn kill_9_during_sync_never_half_writes() {
     }
     // Whatever was killed, the next run completes and nothing is lost.
     env.run(&["sync"]).ok();
-    let pending: i64 = env
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let pending = env.count("SELECT count(*) FROM outbox WHERE state = 'pending'");
     println!(
         "kill -9 during sync: {iterations} runs, {killed} killed mid-run: {iterations}/{iterations} integrity ok, 0 half-written fetches, 0 orphaned or missing outbox rows; after one more run {pending} deliveries pending"
     );
@@ -244,10 +237,7 @@ fn hostile(fault: Fault, name: &str) {
         .find_map(|l| l.split("peak memory ").nth(1))
         .and_then(|v| v.trim_end_matches(" MiB").parse().ok())
         .unwrap_or(f64::NAN);
-    let stored: i64 = env
-        .conn()
-        .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
-        .unwrap();
+    let stored = env.count("SELECT count(*) FROM usage_daily");
     let line = stderr
         .lines()
         .find(|l| l.starts_with("quota: error:"))
@@ -373,10 +363,7 @@ fn full_disk(leave: u64) {
     assert_eq!(integrity(&env), "ok");
     assert_eq!(env.alert_rows(), before, "alerts as they were");
     env.run(&["sync", "--full"]).ok();
-    let rows: i64 = env
-        .conn()
-        .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
-        .unwrap();
+    let rows = env.count("SELECT count(*) FROM usage_daily");
     println!(
         "disk full ({} KiB left): {line}; after freeing space the next run stored {rows} rows, integrity ok",
         leave / 1024
@@ -437,10 +424,7 @@ fn malformed_responses_through_the_binary_store_nothing() {
         let run = env.run(&["sync"]);
         assert_eq!(run.code, 1, "{name}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
-        let stored: i64 = env
-            .conn()
-            .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
-            .unwrap();
+        let stored = env.count("SELECT count(*) FROM usage_daily");
         assert_eq!(stored, 0, "{name}");
     }
     println!(

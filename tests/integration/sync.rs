@@ -293,14 +293,8 @@ fn null_ids_and_workspace_accounts_come_from_the_same_rows() {
     let s = env.run(&["status", "--json"]).ok().json();
     assert_eq!(s[0]["quotas"]["tokens"]["used"], 90);
     assert_eq!(s[1]["quotas"]["tokens"]["used"], 1090);
-    let stored: i64 = env
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM usage_daily WHERE api_key_id = '' AND workspace_id = ''",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored =
+        env.count("SELECT count(*) FROM usage_daily WHERE api_key_id = '' AND workspace_id = ''");
     assert_eq!(stored, 1);
 }
 
@@ -324,10 +318,7 @@ fn a_long_gap_follows_pagination() {
     let reqs = api.requests();
     assert_eq!(reqs.len(), 3, "81 days at 31 buckets a page");
     assert_eq!(reqs[1].param("page"), Some("page_2026-10-02"));
-    let days: i64 = env
-        .conn()
-        .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
-        .unwrap();
+    let days = env.count("SELECT count(*) FROM usage_daily");
     assert_eq!(days, 29);
 }
 
@@ -449,14 +440,8 @@ fn steady_syncs_evaluate_only_what_changed_with_an_hourly_full_pass() {
         "{:?}",
         synced(&env)
     );
-    let marked: i64 = env
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM accounts WHERE last_synced_at = '2026-11-20T12:04:00Z'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let marked =
+        env.count("SELECT count(*) FROM accounts WHERE last_synced_at = '2026-11-20T12:04:00Z'");
     assert_eq!(marked, 0);
     // An hour after the last full pass, another.
     assert!(
