@@ -8,8 +8,8 @@ use crate::records::ListedKey;
 
 pub const PATH: &str = "/v1/organizations/api_keys";
 const PAGE: u32 = 1000;
-/// 100 pages of 1,000: more keys than any organization has.
-const MAX_PAGES: usize = 100;
+/// 1,000 pages of 1,000: more keys than any organization has.
+const MAX_PAGES: usize = 1000;
 
 #[derive(Deserialize)]
 struct Page {
@@ -30,10 +30,14 @@ struct Key {
     workspace_id: Option<String>,
 }
 
-/// Every active key, paged forward with `after_id`.
-pub fn list_active(client: &mut Client) -> Result<Vec<ListedKey>> {
-    let mut out = Vec::new();
+/// Every active key, paged forward with `after_id`: each page goes to `page` as it comes
+/// (nothing holds the whole list). Returns how many keys were listed.
+pub fn list_active(
+    client: &mut Client,
+    page: &mut dyn FnMut(&[ListedKey]) -> Result<()>,
+) -> Result<usize> {
     let mut after: Option<String> = None;
+    let mut listed = 0;
     for _ in 0..MAX_PAGES {
         let mut q = vec![
             ("status", "active".to_string()),
@@ -42,22 +46,24 @@ pub fn list_active(client: &mut Client) -> Result<Vec<ListedKey>> {
         if let Some(a) = &after {
             q.push(("after_id", a.clone()));
         }
-        let page: Page = client.get_json(PATH, &q, None)?;
+        let body: Page = client.get_json(PATH, &q, None)?;
         // The filter asked for active keys; a row saying otherwise is left out all the same.
-        out.extend(
-            page.data
-                .into_iter()
-                .filter(|k| k.status.as_deref().is_none_or(|s| s == "active"))
-                .map(|k| ListedKey {
-                    name: k.name.unwrap_or_else(|| k.id.clone()),
-                    id: k.id,
-                    workspace_id: k.workspace_id,
-                }),
-        );
-        if !page.has_more {
-            return Ok(out);
+        let keys: Vec<ListedKey> = body
+            .data
+            .into_iter()
+            .filter(|k| k.status.as_deref().is_none_or(|s| s == "active"))
+            .map(|k| ListedKey {
+                name: k.name.unwrap_or_else(|| k.id.clone()),
+                id: k.id,
+                workspace_id: k.workspace_id,
+            })
+            .collect();
+        listed += keys.len();
+        page(&keys)?;
+        if !body.has_more {
+            return Ok(listed);
         }
-        match page.last_id {
+        match body.last_id {
             Some(last) if after.as_deref() != Some(last.as_str()) => after = Some(last),
             _ => bail!("GET {PATH}: has_more without a new last_id: cannot page on"),
         }

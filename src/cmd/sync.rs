@@ -16,7 +16,7 @@ use crate::cli::SyncArgs;
 use crate::config::{Account, Selector, UsageSource, admin_key};
 use crate::incremental::Changed;
 use crate::quota::QuotaType;
-use crate::records::{CostDay, ListedKey};
+use crate::records::CostDay;
 use crate::store::usage::Staging;
 use crate::store::{self, Store, accounts, keys, usage};
 use crate::{evaluate, metrics, notify, output, time, window};
@@ -523,11 +523,17 @@ fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<()> {
     {
         return Ok(());
     }
-    let listed: Vec<ListedKey> = api::keys::list_active(client)?;
+    // Each page of keys goes to a staging table as it comes; the store takes the listing in
+    // one transaction once it is whole.
+    store.scratch(|tx| keys::begin_listing(tx))?;
+    let listed = api::keys::list_active(client, &mut |page| {
+        store.scratch(|tx| keys::stage_page(tx, page))
+    })?;
+    log::debug!("listed {listed} active API keys");
     let reserved = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
     let channels = &ctx.config.notify;
     store.write(|tx| {
-        let refresh = keys::refresh(tx, &listed, &reserved, now)?;
+        let refresh = keys::refresh_staged(tx, &reserved, now)?;
         store::set_state(tx, store::KEYS_LISTED, &time::ts(now))?;
         log_names("API key", &refresh.added);
         for (i, name) in refresh.deactivated.iter().enumerate() {

@@ -35,50 +35,76 @@ pub struct Refresh {
     pub deactivated: Vec<String>,
 }
 
-/// Records the currently active keys. New keys get a slug no other key or configured account
-/// has; keys missing from `listed` stop being active.
-pub fn refresh(
+/// The keys of a listing in progress, a page at a time, in a temporary table (the
+/// connection's own temp database: no lock on the store, and no list in memory).
+/// `refresh_staged` then records them in the caller's transaction.
+pub fn stage_page(conn: &Connection, keys: &[ListedKey]) -> Result<()> {
+    conn.execute_batch(STAGING)?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO temp.keys_listed (id, name, workspace_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for k in keys {
+        stmt.execute(params![
+            k.id,
+            k.name,
+            k.workspace_id.as_deref().unwrap_or("")
+        ])?;
+    }
+    Ok(())
+}
+
+/// Empties the staging table for a new listing.
+pub fn begin_listing(conn: &Connection) -> Result<()> {
+    conn.execute_batch(STAGING)?;
+    conn.execute("DELETE FROM temp.keys_listed", [])?;
+    Ok(())
+}
+
+const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS keys_listed (
+    id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, workspace_id TEXT NOT NULL)";
+
+/// Records the currently active keys (all of them staged, see `stage_page`), in the caller's
+/// transaction. New keys get a slug no other key or `reserved` (configured) account has;
+/// keys not listed stop being active.
+pub fn refresh_staged(
     conn: &Connection,
-    listed: &[ListedKey],
     reserved: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<Refresh> {
-    let mut taken: HashSet<String> = reserved.clone();
-    {
-        let mut stmt = conn.prepare_cached("SELECT account FROM api_keys")?;
-        for name in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            taken.insert(name?);
-        }
-    }
+    conn.execute_batch(STAGING)?;
+    let now = ts(now);
     let mut out = Refresh::default();
-    let listed_ids: HashSet<&str> = listed.iter().map(|k| k.id.as_str()).collect();
-    for k in listed {
-        let ws = k.workspace_id.as_deref().unwrap_or("");
-        let updated = conn
-            .prepare_cached("UPDATE api_keys SET name = ?2, workspace_id = ?3, active = 1, last_seen_at = ?4 WHERE id = ?1")?
-            .execute(params![k.id, k.name, ws, ts(now)])?;
-        if updated == 0 {
-            let account = unique_slug(&k.name, &k.id, &taken);
-            taken.insert(account.clone());
-            conn.prepare_cached(
-                "INSERT INTO api_keys (id, name, account, workspace_id, active, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
-            )?
-            .execute(params![k.id, k.name, account, ws, ts(now)])?;
-            out.added.push(account);
-        }
+    conn.prepare_cached(
+        "UPDATE api_keys SET name = s.name, workspace_id = s.workspace_id, active = 1, last_seen_at = ?1
+         FROM temp.keys_listed AS s WHERE api_keys.id = s.id",
+    )?
+    .execute([&now])?;
+    let new: Vec<(String, String, String)> = conn
+        .prepare_cached(
+            "SELECT s.id, s.name, s.workspace_id FROM temp.keys_listed AS s
+             WHERE NOT EXISTS (SELECT 1 FROM api_keys AS k WHERE k.id = s.id) ORDER BY s.rowid",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut exists = conn.prepare_cached("SELECT 1 FROM api_keys WHERE account = ?1")?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO api_keys (id, name, account, workspace_id, active, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
+    )?;
+    for (id, name, ws) in new {
+        let taken = |a: &str| -> Result<bool> { Ok(reserved.contains(a) || exists.exists([a])?) };
+        let account = unique_slug(&name, &id, taken)?;
+        insert.execute(params![id, name, account, ws, now])?;
+        out.added.push(account);
     }
-    let mut stmt = conn.prepare_cached("SELECT id, account FROM api_keys WHERE active = 1")?;
-    let gone: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?
-        .into_iter()
-        .filter(|(id, _): &(String, String)| !listed_ids.contains(id.as_str()))
-        .collect();
-    for (id, account) in gone {
-        conn.prepare_cached("UPDATE api_keys SET active = 0 WHERE id = ?1")?
-            .execute([&id])?;
-        out.deactivated.push(account);
-    }
+    out.deactivated = conn
+        .prepare_cached(
+            "UPDATE api_keys SET active = 0
+             WHERE active = 1 AND id NOT IN (SELECT id FROM temp.keys_listed) RETURNING account",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    out.deactivated.sort();
+    conn.execute("DELETE FROM temp.keys_listed", [])?;
     Ok(out)
 }
 
@@ -98,10 +124,14 @@ pub fn slug(name: &str) -> String {
 }
 
 /// The slug, made unique with the key id's tail (then a counter) if another has it.
-fn unique_slug(name: &str, id: &str, taken: &HashSet<String>) -> String {
+fn unique_slug(
+    name: &str,
+    id: &str,
+    mut taken: impl FnMut(&str) -> Result<bool>,
+) -> Result<String> {
     let base = slug(name);
-    if !taken.contains(&base) {
-        return base;
+    if !taken(&base)? {
+        return Ok(base);
     }
     let tail: String = id
         .chars()
@@ -113,13 +143,16 @@ fn unique_slug(name: &str, id: &str, taken: &HashSet<String>) -> String {
         .collect::<String>()
         .to_ascii_lowercase();
     let with_tail = format!("{base}-{tail}");
-    if !taken.contains(&with_tail) {
-        return with_tail;
+    if !taken(&with_tail)? {
+        return Ok(with_tail);
     }
-    (2..)
-        .map(|n| format!("{with_tail}-{n}"))
-        .find(|c| !taken.contains(c))
-        .expect("an unused name")
+    for n in 2.. {
+        let candidate = format!("{with_tail}-{n}");
+        if !taken(&candidate)? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("an unused name")
 }
 
 #[cfg(test)]
@@ -133,11 +166,11 @@ mod tests {
         assert_eq!(slug("日本"), "key");
         let taken: HashSet<String> = ["prod".to_string(), "prod-abc123".to_string()].into();
         assert_eq!(
-            unique_slug("Prod", "apikey_01XYZABC", &taken),
+            unique_slug("Prod", "apikey_01XYZABC", |a| Ok(taken.contains(a))).unwrap(),
             "prod-xyzabc"
         );
         assert_eq!(
-            unique_slug("Prod", "apikey_00ABC123", &taken),
+            unique_slug("Prod", "apikey_00ABC123", |a| Ok(taken.contains(a))).unwrap(),
             "prod-abc123-2"
         );
     }

@@ -160,6 +160,18 @@ impl Store {
     }
 
     /// Runs `f` in one read transaction, so every query sees the same snapshot.
+    /// A transaction for the connection's temporary tables (staging): committed, and since
+    /// it writes only the temp database it takes no lock on the store. `f` must write
+    /// nothing else.
+    pub fn scratch<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
     pub fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let tx = self
             .conn

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::standin::{COST_PATH, KEYS_PATH, Usage};
+use crate::standin::{COST_PATH, Fault, KEYS_PATH, Usage};
 use crate::sync::{at, setup};
 
 #[test]
@@ -314,5 +314,38 @@ fn discovery_logs_a_summary_not_a_line_per_key() {
             .contains("5 more API key accounts are no longer active"),
         "{}",
         run.stderr
+    );
+}
+
+/// Pages of keys are staged as they come and stored only once the listing is whole: a
+/// listing that fails on its second page records no key, and the next run lists again.
+#[test]
+fn a_listing_cut_short_records_no_key() {
+    let (env, api) = setup("[defaults]\ntoken_limit = 1000\n", "2026-11-20T12:00:00Z");
+    for i in 0..1500 {
+        api.put_key(&format!("apikey_{i:05}"), &format!("Key {i}"), "active");
+    }
+    // The first request (page 1 of the keys) is served; page 2 (and the rest of the run) is
+    // refused.
+    api.fail_after(
+        1,
+        Fault::Status {
+            status: 403,
+            kind: "permission_error",
+            retry_after: None,
+        },
+    );
+    env.run(&["sync"]).code(1);
+    assert_eq!(env.count("SELECT count(*) FROM api_keys"), 0);
+    api.heal();
+    let out = env.run_at("2026-11-20T12:01:00Z", &["sync"]).ok();
+    assert!(
+        out.stdout.starts_with("synced 1500 accounts"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM api_keys WHERE active = 1"),
+        1500
     );
 }
