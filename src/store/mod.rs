@@ -10,24 +10,32 @@
 //!
 //! - **`Store`**: `open(path)` (create, migrate, refuse a newer schema), `write(f)` (one
 //!   serialisable write transaction, all or nothing, that waits its turn under contention),
-//!   `read(f)` (one consistent snapshot). Everything below takes the transaction, `Tx`.
+//!   `read(f)` (one consistent snapshot), `scratch(f)` (staging tables private to the
+//!   process, written without a lock on the store). Everything below takes the
+//!   transaction, `Tx`.
 //! - **state** (`get_state`, `set_state`, `clear_state`): small named facts
 //!   (`LAST_SUCCESS`, `COST_SYNCED`, `KEYS_LISTED`, `USAGE_AS_OF`, `USAGE_UNREPORTED`,
-//!   `USAGE_RESUME`) as text.
-//! - **`usage`**: `upsert(rows, source, now)` per (key, workspace, day), replacing, never
-//!   adding; `segment_sums(bounds)` sums per (key, workspace) between ascending bounds;
-//!   `prune(before)`.
+//!   `USAGE_RESUME`, `SYNCED_ALL_AT`, `EVALUATED_AT`, `FULL_PASS_AT`, `EVALUATION_STALE`,
+//!   `CLAUDE_CODE_PENDING`) as text.
+//! - **`usage`**: a staging sink (rows in batches, a failed page taken back) and
+//!   `upsert_staged(source, now, changed)` per (key, workspace, day), replacing, never
+//!   adding, and telling `changed` which (key, workspace) it wrote; `segment_sums(bounds,
+//!   rows)` sums per (key, workspace) (or per workspace) between ascending bounds, for all
+//!   keys, a list or a range of them; `prune(before)`.
 //! - **`cost`**: `upsert(rows, now)` per (workspace, day); `since(day)`; `prune(before)`.
 //! - **`accounts`**: `upsert(records, known, now)`, `states()`, `set_status(name, status,
-//!   now)`, `mark_synced(names, as_of)`.
+//!   now)`, `mark_synced(names, as_of)`, `never_synced()`, `set_fingerprint(name, value)`
+//!   and `clear_fingerprint(name)` (an opaque number: what the account was evaluated as).
 //! - **`alerts`**: `insert(alert)` (false on a duplicate identity: a unique index over NOT NULL
 //!   columns, not code, guarantees one alert per identity), `reopen(id, firing)`,
-//!   `resolve(id, resolution, comment, now)` (false when not open), `for_reconcile(earliest)`,
-//!   `list(filter)`, `by_prefix(prefix, limit)`, `open_counts()`, `open_by_severity()`.
+//!   `resolve(id, resolution, comment, now)` (false when not open), `for_reconcile(earliest,
+//!   only)`, `list(filter)`, `by_prefix(prefix, limit)`, `open_counts()`,
+//!   `open_by_severity()`, `accounts_with_open()`, `accounts_with_open_type(type)`.
 //! - **`outbox`**: `enqueue(alert id, event, channels, now)` in the transaction that changed
 //!   the alert; `due(now)`, `mark_delivered`, `mark_retry`, `mark_failed`, `expire(cutoff)`,
 //!   `backlog()`.
-//! - **`keys`**: `refresh(listed, reserved names, now)` (stable unique slugs), `active()`.
+//! - **`keys`**: `begin_listing()` and `stage_page(keys)` (staging), `refresh_staged(reserved
+//!   names, now)` (stable unique slugs; keys not listed deactivated), `active()`.
 //! - **`developers`**: `replace_days(days, rows, now)` (a day read whole replaces that day),
 //!   `since(day)`, `prune(before)`; `refresh_actors(seen, reserved, now)` (stable unique
 //!   names), `actors()`.
@@ -160,24 +168,31 @@ impl Store {
     }
 
     /// Runs `f` in one read transaction, so every query sees the same snapshot.
+    pub fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.deferred(f, false)
+    }
+
     /// A transaction for the connection's temporary tables (staging): committed, and since
     /// it writes only the temp database it takes no lock on the store. `f` must write
     /// nothing else.
     pub fn scratch<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        self.deferred(f, true)
     }
 
-    pub fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn deferred<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+        commit: bool,
+    ) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
         let value = f(&tx)?;
-        tx.finish()?;
+        if commit {
+            tx.commit()?;
+        } else {
+            tx.finish()?;
+        }
         Ok(value)
     }
 }
