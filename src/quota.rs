@@ -118,7 +118,7 @@ fn group_thousands(s: &str) -> String {
 }
 
 /// An account's limits, one per quota type; `None` means tracked but never alerted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
     pub tokens: Option<u64>,
     pub input_tokens: Option<u64>,

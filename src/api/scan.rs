@@ -200,28 +200,39 @@ impl<R: Read> Scanner<R> {
             // A pass over what is buffered, then one copy of it: no call or push per byte.
             let chunk = &self.buf[self.pos..self.len];
             let mut end = None;
-            for (i, &b) in chunk.iter().enumerate() {
+            let mut i = 0;
+            while i < chunk.len() {
                 if in_string {
                     if escaped {
                         escaped = false;
-                    } else if b == b'\\' {
+                        i += 1;
+                        continue;
+                    }
+                    // Most of a page is inside strings: jump to the next quote or backslash.
+                    let Some(j) = memchr::memchr2(b'"', b'\\', &chunk[i..]) else {
+                        break; // the string goes on past what is buffered
+                    };
+                    i += j + 1;
+                    if chunk[i - 1] == b'\\' {
                         escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                        if depth == 0 {
-                            end = Some(i + 1);
-                            break;
-                        }
+                        continue;
+                    }
+                    in_string = false;
+                    if depth == 0 {
+                        end = Some(i);
+                        break;
                     }
                     continue;
                 }
+                let b = chunk[i];
+                i += 1;
                 match b {
                     b'"' => in_string = true,
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' => {
                         depth = depth.saturating_sub(1);
                         if depth == 0 {
-                            end = Some(i + 1);
+                            end = Some(i);
                             break;
                         }
                     }

@@ -225,15 +225,14 @@ fn accounts(
 ) -> Result<Vec<Account>> {
     let mut accounts = Vec::with_capacity(raw.len());
     let mut names = HashSet::new();
-    // Accounts with equal limits share them (most of a large config sets one or two).
-    let mut shared: HashSet<Arc<Limits>> = HashSet::new();
+    // An account with the limits of the one before shares them: a large config usually
+    // repeats one set (an equality test, cheaper than hashing every account's).
+    let mut last: Option<Arc<Limits>> = None;
     for (i, a) in raw.iter().enumerate() {
         let mut account = account(i, a, defaults, warnings, err)?;
-        match shared.get(&account.limits) {
-            Some(limits) => account.limits = Arc::clone(limits),
-            None => {
-                shared.insert(Arc::clone(&account.limits));
-            }
+        match &last {
+            Some(limits) if **limits == *account.limits => account.limits = Arc::clone(limits),
+            _ => last = Some(Arc::clone(&account.limits)),
         }
         if !names.insert(account.name.clone()) {
             return Err(err(
