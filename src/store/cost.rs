@@ -48,7 +48,5 @@ pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<CostDay>> {
 }
 
 pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
-    Ok(conn
-        .prepare_cached("DELETE FROM cost_daily WHERE day < ?1")?
-        .execute([day(before)])?)
+    super::prune_days(conn, "cost_daily", before)
 }

@@ -88,9 +88,7 @@ pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<DeveloperDay
 }
 
 pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
-    Ok(conn
-        .prepare_cached("DELETE FROM developer_daily WHERE day < ?1")?
-        .execute([day(before)])?)
+    super::prune_days(conn, "developer_daily", before)
 }
 
 /// A discovered actor and the account named for it.

@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 /// The transaction every store function runs in.
@@ -320,6 +320,13 @@ fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
     } else {
         err.context(format!("cannot open the database {}", path.display()))
     }
+}
+
+/// Deletes the rows of a per-day table older than `before` (retention). Returns how many.
+fn prune_days(conn: &Connection, table: &str, before: NaiveDate) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(&format!("DELETE FROM {table} WHERE day < ?1"))?
+        .execute([crate::time::day(before)])?)
 }
 
 /// Reads one fact from `sync_state`.

@@ -235,9 +235,7 @@ impl Sum {
 
 /// Deletes rows older than `before` (retention). Returns how many went.
 pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
-    Ok(conn
-        .prepare_cached("DELETE FROM usage_daily WHERE day < ?1")?
-        .execute([day(before)])?)
+    super::prune_days(conn, "usage_daily", before)
 }
 
 /// Rows a batch holds before they go to the staging table.

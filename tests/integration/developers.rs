@@ -172,10 +172,7 @@ fn read_at_most_every_interval_and_a_corrected_day_replaces_the_old_numbers() {
         ["2026-11-19", "2026-11-20"],
         "yesterday and today"
     );
-    let s = env
-        .run(&["status", "--json", "--account", "alice"])
-        .ok()
-        .json();
+    let s = env.status_of("alice");
     assert_eq!(s[0]["quotas"]["cost_usd"]["used"], "3");
     assert_eq!(s[0]["last_synced_at"], "2026-11-20T12:15:00Z");
     let open = env
@@ -324,10 +321,7 @@ cost_limit_usd = "100"
     api.clear_requests();
     at(&mut env, &api, "2026-12-01T01:00:00Z");
     env.run(&["sync"]).ok();
-    let s = env
-        .run(&["status", "--json", "--account", "bob"])
-        .ok()
-        .json();
+    let s = env.status_of("bob");
     assert_eq!(s[0]["quotas"]["cost_usd"]["used"], "0");
     assert_eq!(s[0]["period_start"], "2026-12-01T00:00:00Z");
     let check = env.run(&["config", "check"]).ok().stdout;

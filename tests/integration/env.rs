@@ -231,6 +231,13 @@ impl TestEnv {
     }
 
     /// `(account, quota_type, threshold, period_start, resolution)` of every alert, sorted.
+    /// `quota status --json --account <account>`, parsed.
+    pub fn status_of(&self, account: &str) -> serde_json::Value {
+        self.run(&["status", "--json", "--account", account])
+            .ok()
+            .json()
+    }
+
     /// The one number a `SELECT count(*) …` gives.
     pub fn count(&self, sql: &str) -> i64 {
         self.conn().query_row(sql, [], |r| r.get(0)).unwrap()

@@ -141,10 +141,7 @@ fn ladder_80_95_100_without_duplicates() {
         ]
     );
 
-    let status = env
-        .run(&["status", "--json", "--account", "production"])
-        .ok()
-        .json();
+    let status = env.status_of("production");
     assert_eq!(status[0]["status"], "exhausted");
 }
 

@@ -49,10 +49,7 @@ fn discovery_tracks_active_keys_hourly_with_defaults() {
     assert_eq!(listings.len(), 2, "1206 keys at 1000 a page");
     assert_eq!(listings[0].param("status"), Some("active"));
     assert_eq!(listings[1].param("after_id"), Some("apikey_00999"));
-    let s = env
-        .run(&["status", "--json", "--account", "prod-eu-2"])
-        .ok()
-        .json();
+    let s = env.status_of("prod-eu-2");
     assert_eq!(s[0]["api_key_id"], "apikey_prod");
     assert_eq!(s[0]["quotas"]["tokens"]["limit"], 1000);
     assert_eq!(env.open_alerts()[0]["account"], "prod-eu-2");
@@ -149,10 +146,7 @@ fn cost_limits_are_exact_and_polled_at_most_every_15_minutes() {
         .rfind(|r| r.path == COST_PATH)
         .unwrap();
     assert_eq!(req.param("starting_at"), Some("2026-11-19T00:00:00Z"));
-    let s = env
-        .run(&["status", "--json", "--account", "research"])
-        .ok()
-        .json();
+    let s = env.status_of("research");
     assert_eq!(s[0]["quotas"]["cost_usd"]["used"], "11.001");
     assert_eq!(s[0]["status"], "exhausted");
 }

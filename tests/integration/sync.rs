@@ -159,12 +159,7 @@ fn ladder_80_95_100_across_syncs_without_duplicates() {
     }
     let rows = env.alert_rows();
     assert_eq!(rows.iter().map(|r| r.2).collect::<Vec<_>>(), expect);
-    assert_eq!(
-        env.run(&["status", "--json", "--account", "production"])
-            .ok()
-            .json()[0]["status"],
-        "exhausted"
-    );
+    assert_eq!(env.status_of("production")[0]["status"], "exhausted");
 }
 
 #[test]
@@ -176,10 +171,7 @@ fn late_data_replaces_a_day_instead_of_adding() {
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
     at(&mut env, &api, "2026-11-20T12:05:00Z");
     env.run(&["sync"]).ok();
-    let s = env
-        .run(&["status", "--json", "--account", "production"])
-        .ok()
-        .json();
+    let s = env.status_of("production");
     assert_eq!(s[0]["quotas"]["tokens"]["used"], 850);
     // A correction downwards recovers the alert.
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 300, 0));
@@ -193,19 +185,11 @@ fn month_rollover_resolves_alerts_and_clears_exhausted() {
     let (mut env, api) = setup(ACCOUNTS, "2026-11-30T23:58:00Z");
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-30", 1500, 0));
     env.run(&["sync"]).ok();
-    assert_eq!(
-        env.run(&["status", "--json", "--account", "production"])
-            .ok()
-            .json()[0]["status"],
-        "exhausted"
-    );
+    assert_eq!(env.status_of("production")[0]["status"], "exhausted");
     at(&mut env, &api, "2026-12-01T00:01:00Z");
     api.put(Usage::new(Some("apikey_prod"), None, "2026-12-01", 5, 0));
     env.run(&["sync"]).ok();
-    let s = env
-        .run(&["status", "--json", "--account", "production"])
-        .ok()
-        .json();
+    let s = env.status_of("production");
     assert_eq!(s[0]["status"], "active");
     assert_eq!(s[0]["quotas"]["tokens"]["used"], 5);
     assert_eq!(s[0]["period_start"], "2026-12-01T00:00:00Z");
@@ -250,10 +234,7 @@ fn billing_day_15_and_31() {
 
     at(&mut env, &api, "2026-11-15T00:00:00Z");
     env.run(&["sync"]).ok();
-    let s = env
-        .run(&["status", "--json", "--account", "batch"])
-        .ok()
-        .json();
+    let s = env.status_of("batch");
     assert_eq!(s[0]["period_start"], "2026-11-15T00:00:00Z");
     assert_eq!(s[0]["quotas"]["tokens"]["used"], 100);
     let batch: Vec<_> = env
@@ -267,10 +248,7 @@ fn billing_day_15_and_31() {
 
     at(&mut env, &api, "2026-11-30T00:00:00Z");
     env.run(&["sync"]).ok();
-    let s = env
-        .run(&["status", "--json", "--account", "research"])
-        .ok()
-        .json();
+    let s = env.status_of("research");
     assert_eq!(s[0]["period_start"], "2026-11-30T00:00:00Z");
     assert_eq!(s[0]["period_end"], "2026-12-31T00:00:00Z");
 }
