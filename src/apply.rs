@@ -699,7 +699,7 @@ mod tests {
         incremental: bool,
         now: DateTime<Utc>,
     ) -> Evaluated {
-        {
+        let staged = {
             use crate::records::UsageSink;
             let mut staging = store.staging().unwrap();
             staging.begin_page().unwrap();
@@ -707,13 +707,15 @@ mod tests {
                 staging.add(r.clone()).unwrap();
             }
             staging.end_page().unwrap();
-        }
+            staging.finish().unwrap()
+        };
         store
             .write(|tx| {
                 let mut changed = Changed::default();
                 let evaluated = if incremental {
                     store::usage::upsert_staged(
                         tx,
+                        staged,
                         "messages",
                         now,
                         Some(&mut |k, w| changed.usage(k, w)),
@@ -731,7 +733,7 @@ mod tests {
                         now,
                     )?
                 } else {
-                    store::usage::upsert_staged(tx, "messages", now, None)?;
+                    store::usage::upsert_staged(tx, staged, "messages", now, None)?;
                     evaluate_accounts(
                         tx,
                         accounts,

@@ -98,16 +98,17 @@ fn sync(
     };
     // The rows go to a staging table as they stream in; the store takes them in the one
     // transaction below.
-    let fetched = {
+    let (fetched, staged) = {
         let mut staging = store.staging()?;
-        fetch_usage(
+        let fetched = fetch_usage(
             &mut staging,
             &mut client,
             ctx,
             args,
             &accounts,
             (first_day, resume),
-        )?
+        )?;
+        (fetched, staging.finish()?)
     };
     warn_unreported(ctx, &fetched.unreported);
     let usage_requests = client.requests - before;
@@ -130,7 +131,7 @@ fn sync(
         changes: Changes::default(),
     };
     let steady = first_day >= ctx.now.date_naive() - chrono::Duration::days(1);
-    let changes = store_and_evaluate(store, ctx, args, &accounts, (fetched, steady), cost)?;
+    let changes = store_and_evaluate(store, ctx, args, &accounts, (fetched, staged, steady), cost)?;
     log::info!(
         "usage fetched in {:.3}s, stored and evaluated in {:.3}s",
         fetch_took.as_secs_f64(),
@@ -349,7 +350,7 @@ fn store_and_evaluate(
     ctx: &Ctx,
     args: &SyncArgs,
     accounts: &[&Account],
-    (fetched, steady): (Fetched, bool),
+    (fetched, staged, steady): (Fetched, usage::Staged, bool),
     cost: Option<Vec<CostDay>>,
 ) -> Result<Changes> {
     let (config, now) = (&ctx.config, ctx.now);
@@ -370,12 +371,13 @@ fn store_and_evaluate(
         let written = if incremental {
             usage::upsert_staged(
                 tx,
+                staged,
                 source.as_str(),
                 now,
                 Some(&mut |k, w| changed.usage(k, w)),
             )?
         } else {
-            usage::upsert_staged(tx, source.as_str(), now, None)?
+            usage::upsert_staged(tx, staged, source.as_str(), now, None)?
         };
         if let Some(as_of) = &fetched.data_as_of {
             store::set_state(tx, store::USAGE_AS_OF, as_of)?;

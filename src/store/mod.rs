@@ -17,8 +17,9 @@
 //!   (`LAST_SUCCESS`, `COST_SYNCED`, `KEYS_LISTED`, `USAGE_AS_OF`, `USAGE_UNREPORTED`,
 //!   `USAGE_RESUME`, `SYNCED_ALL_AT`, `EVALUATED_AT`, `FULL_PASS_AT`, `EVALUATION_STALE`,
 //!   `CLAUDE_CODE_PENDING`) as text.
-//! - **`usage`**: a staging sink (rows in batches, a failed page taken back) and
-//!   `upsert_staged(source, now, changed)` per (key, workspace, day), replacing, never
+//! - **`usage`**: a staging sink (rows in batches, a failed page taken back, `finish()`
+//!   saying whether rows repeat a day) and `upsert_staged(staged, source, now, changed)`
+//!   per (key, workspace, day), replacing, never
 //!   adding, and telling `changed` which (key, workspace) it wrote; `segment_sums(bounds,
 //!   rows)` sums per (key, workspace) (or per workspace) between ascending bounds, for all
 //!   keys, a list or a range of them; `prune(before)`.
