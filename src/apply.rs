@@ -192,18 +192,34 @@ pub fn evaluate_accounts(
     channels: &[Channel],
     now: DateTime<Utc>,
 ) -> Result<Evaluated> {
-    let known = record_accounts(tx, accounts, source, now)?;
-    let states = if accounts.iter().all(|a| known.contains_key(&a.name)) {
-        known
-    } else {
-        store::accounts::states(tx)?
-    };
+    let fingerprints: Vec<i64> = accounts
+        .iter()
+        .map(|a| incremental::fingerprint(a, source))
+        .collect();
+    let roster = incremental::roster(accounts, &fingerprints);
+    let recorded = scope == Scope::All
+        && store::get_state(tx, store::EVALUATED_ROSTER)?.as_deref() == Some(roster.as_str());
+    // Set again below only by an evaluation of every account (the invariant it stands for).
+    store::clear_state(tx, store::EVALUATED_ROSTER)?;
     let since = match (scope, pass) {
         (Scope::All, Pass::Incremental(changed)) => {
             incremental_since(tx, now)?.map(|s| (s, changed))
         }
         _ => None,
     };
+    // The roster as the last evaluation left it, in an incremental pass: every account is
+    // stored, with the fingerprint it has now, and no removed account has an open alert. The
+    // account table is read only for the accounts evaluated.
+    let as_left = recorded && since.is_some();
+    let mut states = HashMap::new();
+    if !as_left {
+        let known = record_accounts(tx, accounts, source, now)?;
+        states = if accounts.iter().all(|a| known.contains_key(&a.name)) {
+            known
+        } else {
+            store::accounts::states(tx)?
+        };
+    }
     let dirty: Vec<&Account> = match since {
         None => accounts.to_vec(),
         Some((since, changed)) => {
@@ -215,17 +231,26 @@ pub fn evaluate_accounts(
                     .collect();
             accounts
                 .iter()
-                .copied()
-                .filter(|a| {
+                .zip(&fingerprints)
+                .filter(|(a, f)| {
                     let last = incremental::Last {
-                        fingerprint: states.get(&a.name).and_then(|s| s.fingerprint),
+                        fingerprint: if as_left {
+                            Some(**f)
+                        } else {
+                            states.get(&a.name).and_then(|s| s.fingerprint)
+                        },
                         forecast_open: forecast_open.contains(&a.name),
                     };
                     incremental::dirty(a, source, last, &changed, since, now)
                 })
+                .map(|(a, _)| *a)
                 .collect()
         }
     };
+    if as_left && !dirty.is_empty() {
+        let names: Vec<&str> = dirty.iter().map(|a| a.name.as_str()).collect();
+        states = store::accounts::states_of(tx, &names)?;
+    }
     let full = since.is_none();
     let mut changes = Changes::default();
     let mut journal = Journal::default();
@@ -246,19 +271,22 @@ pub fn evaluate_accounts(
     }
     journal.finish();
     if scope == Scope::All {
-        // An account that leaves the config and comes back is evaluated again: its usage
-        // may have changed while nothing evaluated it.
-        // Sorted names, not a hash set: a third of the memory for 100,000 accounts.
-        let mut current: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
-        current.sort_unstable();
-        let gone = |name: &str| current.binary_search(&name).is_err();
-        for (name, _) in states
-            .iter()
-            .filter(|(n, s)| s.fingerprint.is_some() && gone(n))
-        {
-            store::accounts::clear_fingerprint(tx, name)?;
+        if !as_left {
+            // An account that leaves the config and comes back is evaluated again: its
+            // usage may have changed while nothing evaluated it.
+            // Sorted names, not a hash set: a third of the memory for 100,000 accounts.
+            let mut current: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+            current.sort_unstable();
+            let gone = |name: &str| current.binary_search(&name).is_err();
+            for (name, _) in states
+                .iter()
+                .filter(|(n, s)| s.fingerprint.is_some() && gone(n))
+            {
+                store::accounts::clear_fingerprint(tx, name)?;
+            }
+            changes.resolved += retire_removed(tx, &gone, channels, now)?;
         }
-        changes.resolved += retire_removed(tx, &gone, channels, now)?;
+        store::set_state(tx, store::EVALUATED_ROSTER, &roster)?;
         store::set_state(tx, store::EVALUATED_AT, &time::ts(now))?;
         if full {
             store::set_state(tx, store::FULL_PASS_AT, &time::ts(now))?;

@@ -131,6 +131,19 @@ pub fn fingerprint(account: &Account, source: UsageSource) -> i64 {
     i64::from_ne_bytes(h.0.to_ne_bytes())
 }
 
+/// A digest of the whole account list: each name with its `fingerprint`, in order. When it
+/// equals the one the last evaluation of every account left (`store::EVALUATED_ROSTER`),
+/// every account is stored as it is configured now and was evaluated with its fingerprint:
+/// a sync need not read the account table to find out.
+pub fn roster(accounts: &[&Account], fingerprints: &[i64]) -> String {
+    let mut h = Fnv::default();
+    for (a, f) in accounts.iter().zip(fingerprints) {
+        h.tagged(b'a', a.name.as_bytes());
+        h.bytes(&f.to_le_bytes());
+    }
+    format!("{}:{:016x}", accounts.len(), h.0)
+}
+
 /// FNV-1a, 64 bits.
 struct Fnv(u64);
 

@@ -50,10 +50,27 @@ pub fn upsert(
 }
 
 pub fn states(conn: &Connection) -> Result<HashMap<String, AccountRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, status, last_synced_at, selector, fingerprint FROM accounts",
-    )?;
-    let rows = stmt.query_map([], |r| {
+    read_states(conn, "", [])
+}
+
+/// `states` of the accounts `names` only (those stored).
+pub fn states_of(conn: &Connection, names: &[&str]) -> Result<HashMap<String, AccountRow>> {
+    read_states(
+        conn,
+        "WHERE name IN (SELECT value FROM json_each(?1))",
+        [serde_json::to_string(names)?],
+    )
+}
+
+fn read_states(
+    conn: &Connection,
+    filter: &str,
+    args: impl rusqlite::Params,
+) -> Result<HashMap<String, AccountRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT name, status, last_synced_at, selector, fingerprint FROM accounts {filter}"
+    ))?;
+    let rows = stmt.query_map(args, |r| {
         let status: String = r.get(1)?;
         let synced: Option<String> = r.get(2)?;
         Ok((

@@ -16,7 +16,7 @@
 //! - **state** (`get_state`, `set_state`, `clear_state`): small named facts
 //!   (`LAST_SUCCESS`, `COST_SYNCED`, `KEYS_LISTED`, `USAGE_AS_OF`, `USAGE_UNREPORTED`,
 //!   `USAGE_RESUME`, `SYNCED_ALL_AT`, `EVALUATED_AT`, `FULL_PASS_AT`, `EVALUATION_STALE`,
-//!   `CLAUDE_CODE_PENDING`) as text.
+//!   `CLAUDE_CODE_PENDING`, `EVALUATED_ROSTER`) as text.
 //! - **`usage`**: a staging sink (rows in batches, a failed page taken back, `finish()`
 //!   saying whether rows repeat a day) and `upsert_staged(staged, source, now, changed)`
 //!   per (key, workspace, day), replacing, never
@@ -24,7 +24,7 @@
 //!   rows)` sums per (key, workspace) (or per workspace) between ascending bounds, for all
 //!   keys, a list or a range of them; `prune(before)`.
 //! - **`cost`**: `upsert(rows, now)` per (workspace, day); `since(day)`; `prune(before)`.
-//! - **`accounts`**: `upsert(records, known, now)`, `states()`, `set_status(name, status,
+//! - **`accounts`**: `upsert(records, known, now)`, `states()`, `states_of(names)`, `set_status(name, status,
 //!   now)`, `mark_synced(names, as_of)`, `never_synced()`, `set_fingerprint(name, value)`
 //!   and `clear_fingerprint(name)` (an opaque number: what the account was evaluated as).
 //! - **`alerts`**: `insert(alert)` (false on a duplicate identity: a unique index over NOT NULL
@@ -385,6 +385,11 @@ pub const EVALUATION_STALE: &str = "evaluation_stale";
 /// The `sync_state` key set by a Claude Code read and cleared by the evaluation that covers
 /// every developer account: the read's days are evaluated even when that comes later.
 pub const CLAUDE_CODE_PENDING: &str = "claude_code_pending";
+/// The `sync_state` key of the roster (`incremental::roster`) that the last evaluation
+/// covering every account left recorded: each account stored with its selector and
+/// fingerprint, no open alert of an account not in it. Every evaluation clears it first,
+/// and only one that covers every account sets it again.
+pub const EVALUATED_ROSTER: &str = "evaluated_roster";
 
 /// A stored timestamp, as a column conversion error when it is not one.
 fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
