@@ -215,7 +215,9 @@ fn fetch_usage(
         Vec::new()
     };
     match ctx.config.api.usage_source {
-        UsageSource::Messages => api::usage::fetch(client, first_day, &key_ids, staging),
+        UsageSource::Messages => {
+            staging.pipelined(|sink| api::usage::fetch(client, first_day, &key_ids, sink))
+        }
         UsageSource::Analytics => {
             fetch_analytics(staging, client, ctx, (first_day, resume), &key_ids)
         }
