@@ -116,10 +116,10 @@ pub fn record_accounts(
 /// its report. `None`: never.
 pub fn synced_at(
     account: &Account,
-    row: Option<&AccountRow>,
+    own: Option<DateTime<Utc>>,
     all: Option<DateTime<Utc>>,
 ) -> Option<DateTime<Utc>> {
-    let own = row?.last_synced_at?;
+    let own = own?;
     if account.selector.is_developer() {
         return Some(own);
     }

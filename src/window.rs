@@ -4,8 +4,6 @@
 //! period that began since is covered by that too). An account never synced, or `--full`,
 //! reads its whole current period. Nothing older than the retention horizon is read.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::config::Account;
@@ -13,7 +11,7 @@ use crate::period::Period;
 
 pub fn first_day(
     accounts: &[&Account],
-    last_synced: &HashMap<String, DateTime<Utc>>,
+    last_synced: impl Fn(&Account) -> Option<DateTime<Utc>>,
     full: bool,
     retention_days: u32,
     now: DateTime<Utc>,
@@ -24,7 +22,7 @@ pub fn first_day(
         .iter()
         .map(|a| {
             let period = Period::containing(a.billing_day, now);
-            match last_synced.get(&a.name) {
+            match last_synced(a) {
                 Some(last) if !full => last.date_naive(),
                 _ => period.start_day(),
             }
@@ -62,6 +60,7 @@ mod tests {
     use super::*;
     use crate::config::Selector;
     use crate::quota::Limits;
+    use std::collections::HashMap;
 
     fn at(s: &str) -> DateTime<Utc> {
         crate::time::parse(s).unwrap()
@@ -82,8 +81,10 @@ mod tests {
         }
     }
 
-    fn synced(pairs: &[(&str, &str)]) -> HashMap<String, DateTime<Utc>> {
-        pairs.iter().map(|(n, t)| (n.to_string(), at(t))).collect()
+    fn synced(pairs: &[(&str, &str)]) -> impl Fn(&Account) -> Option<DateTime<Utc>> {
+        let map: HashMap<String, DateTime<Utc>> =
+            pairs.iter().map(|(n, t)| (n.to_string(), at(t))).collect();
+        move |a| map.get(&a.name).copied()
     }
 
     #[test]
@@ -112,7 +113,7 @@ mod tests {
         let b = account("b", 15);
         let now = at("2026-11-20T12:00:00Z");
         assert_eq!(
-            first_day(&[&a, &b], &HashMap::new(), false, 400, now),
+            first_day(&[&a, &b], synced(&[]), false, 400, now),
             day("2026-11-01")
         );
         let s = synced(&[("a", "2026-11-20T11:00:00Z"), ("b", "2026-11-20T11:00:00Z")]);
@@ -129,7 +130,7 @@ mod tests {
     #[test]
     fn no_accounts_still_reads_the_trailing_window() {
         assert_eq!(
-            first_day(&[], &HashMap::new(), false, 400, at("2026-11-20T00:00:00Z")),
+            first_day(&[], synced(&[]), false, 400, at("2026-11-20T00:00:00Z")),
             day("2026-11-19")
         );
     }

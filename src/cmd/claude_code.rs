@@ -8,7 +8,7 @@
 //! every `claude_code_interval_minutes` — except when an account has never been read, which
 //! is read at once.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use anyhow::Result;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -49,12 +49,9 @@ pub(super) fn read(
     if developers.is_empty() && (filtered || !discovery) {
         return Ok(None);
     }
-    let synced: HashMap<String, DateTime<Utc>> = store
-        .read(|tx| store::accounts::states(tx))?
-        .into_iter()
-        .filter_map(|(name, s)| Some((name, s.last_synced_at?)))
-        .collect();
-    let fresh = developers.iter().any(|a| !synced.contains_key(&a.name));
+    let marks = store.read(|tx| store::accounts::last_synced(tx))?;
+    let synced = |a: &Account| marks.get(&a.name);
+    let fresh = developers.iter().any(|a| synced(a).is_none());
     let last = store
         .read(|tx| store::get_state(tx, store::CLAUDE_CODE_READ))?
         .and_then(|t| time::parse(&t).ok());
@@ -71,7 +68,7 @@ pub(super) fn read(
     } else {
         window::first_day(
             &developers,
-            &synced,
+            synced,
             args.full,
             config.database.retention_days,
             now,

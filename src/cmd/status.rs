@@ -48,7 +48,13 @@ impl Shown<'_> {
     }
 
     fn synced(&self, v: &View<'_>) -> Option<DateTime<Utc>> {
-        apply::synced_at(v.account, self.states.get(&v.account.name), self.synced_all)
+        apply::synced_at(
+            v.account,
+            self.states
+                .get(&v.account.name)
+                .and_then(|s| s.last_synced_at),
+            self.synced_all,
+        )
     }
 
     fn open(&self, v: &View<'_>) -> usize {

@@ -173,19 +173,11 @@ fn first_day(
     args: &SyncArgs,
     accounts: &[&Account],
 ) -> Result<NaiveDate> {
-    let (states, all) = store.read(|tx| Ok((accounts::states(tx)?, apply::synced_all_at(tx)?)))?;
-    let synced = accounts
-        .iter()
-        .filter_map(|a| {
-            Some((
-                a.name.clone(),
-                apply::synced_at(a, states.get(&a.name), all)?,
-            ))
-        })
-        .collect();
+    let (marks, all) =
+        store.read(|tx| Ok((accounts::last_synced(tx)?, apply::synced_all_at(tx)?)))?;
     Ok(window::first_day(
         accounts,
-        &synced,
+        |a| apply::synced_at(a, marks.get(&a.name), all),
         args.full,
         ctx.config.database.retention_days,
         ctx.now,

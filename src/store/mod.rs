@@ -24,9 +24,10 @@
 //!   rows)` sums per (key, workspace) (or per workspace) between ascending bounds, for all
 //!   keys, a list or a range of them; `prune(before)`.
 //! - **`cost`**: `upsert(rows, now)` per (workspace, day); `since(day)`; `prune(before)`.
-//! - **`accounts`**: `upsert(records, known, now)`, `states()`, `states_of(names)`, `set_status(name, status,
-//!   now)`, `mark_synced(names, as_of)`, `never_synced()`, `set_fingerprint(name, value)`
-//!   and `clear_fingerprint(name)` (an opaque number: what the account was evaluated as).
+//! - **`accounts`**: `upsert(records, known, now)`, `states()`, `states_of(names)`,
+//!   `last_synced()`, `set_status(name, status, now)`, `mark_synced(names, as_of)`,
+//!   `never_synced()`, `set_fingerprint(name, value)` and `clear_fingerprint(name)` (an
+//!   opaque number: what the account was evaluated as).
 //! - **`alerts`**: `insert(alert)` (false on a duplicate identity: a unique index over NOT NULL
 //!   columns, not code, guarantees one alert per identity), `reopen(id, firing)`,
 //!   `resolve(id, resolution, comment, now)` (false when not open), `for_reconcile(earliest,
