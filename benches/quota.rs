@@ -9,6 +9,8 @@
 //!                                                 # 10,000 and 100,000 keys, day 1/20/28
 //! ```
 //!
+//! `BENCH_LOG=1` prints each run's info lines (fetch and store times, accounts evaluated).
+//!
 //! Whole commands are timed from spawn to exit, median of several runs, against the real
 //! binary, a real database and the stand-in Admin API (in this process, on loopback). Peak
 //! RSS is what quota reports itself (`VmHWM`, logged at info level). The floor of a sync is
@@ -118,6 +120,13 @@ impl Bench {
             .unwrap();
         let wall = started.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&out.stderr);
+        if std::env::var_os("BENCH_LOG").is_some() {
+            // Where a run's time went: `BENCH_LOG=1 cargo bench --bench quota -- …`.
+            eprintln!("quota {args:?}: {wall:.2} s");
+            for l in stderr.lines().filter(|l| l.contains("INFO")) {
+                eprintln!("  {l}");
+            }
+        }
         assert!(out.status.success(), "quota {args:?} failed: {stderr}");
         let rss = stderr
             .lines()

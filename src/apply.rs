@@ -3,12 +3,12 @@
 //! primitives, with the notifications it causes, inside the caller's write transaction.
 //! `sync` and `check` (and discovery) all apply decisions here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::alert::{AccountStatus, Alert, AlertType, Event, Resolution};
+use crate::alert::{AccountStatus, Alert, Event, Resolution};
 use crate::config::{Account, Channel, UsageSource};
 use crate::evaluate::{self, Loaded};
 use crate::incremental::{self, Changed};
@@ -225,10 +225,7 @@ pub fn evaluate_accounts(
         Some((since, changed)) => {
             let mut changed = changed.clone();
             changed.developers |= store::get_state(tx, store::CLAUDE_CODE_PENDING)?.is_some();
-            let forecast_open: HashSet<String> =
-                alerts::accounts_with_open_type(tx, AlertType::ForecastExceeded.as_str())?
-                    .into_iter()
-                    .collect();
+            let due = store::accounts::due_for_recheck(tx, now)?;
             accounts
                 .iter()
                 .zip(&fingerprints)
@@ -239,7 +236,7 @@ pub fn evaluate_accounts(
                         } else {
                             states.get(&a.name).and_then(|s| s.fingerprint)
                         },
-                        forecast_open: forecast_open.contains(&a.name),
+                        recheck_due: due.binary_search(&a.name).is_ok(),
                     };
                     incremental::dirty(a, source, last, &changed, since, now)
                 })
@@ -386,6 +383,7 @@ fn evaluate_chunk(
         let alerts = existing.remove(name).unwrap_or_default();
         let state = states.get(name);
         let status = state.map_or(AccountStatus::Active, |s| s.status);
+        let recheck = incremental::recheck_at(&view.readings, view.period, now);
         let eval = Evaluation {
             account: name,
             period: view.period,
@@ -407,6 +405,9 @@ fn evaluate_chunk(
         let fingerprint = incremental::fingerprint(view.account, source);
         if state.and_then(|s| s.fingerprint) != Some(fingerprint) {
             store::accounts::set_fingerprint(tx, name, fingerprint)?;
+        }
+        if state.and_then(|s| s.recheck_at) != recheck {
+            store::accounts::set_recheck(tx, name, recheck)?;
         }
     }
     Ok(changes)
@@ -853,5 +854,52 @@ mod tests {
             later + chrono::Duration::minutes(1),
         );
         assert_eq!((one.accounts, one.full), (3, false));
+    }
+
+    /// On the last day of a period, an open forecast alert recovers at a moment within the
+    /// day, with no usage written and no day boundary: the incremental pass evaluates the
+    /// account at the first sync after that moment, and not before.
+    #[test]
+    fn an_open_forecast_alert_recovers_within_the_day_as_a_full_pass_would() {
+        let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut inc = store::Store::open(&dirs.0.path().join("q.db")).unwrap();
+        let mut full = store::Store::open(&dirs.1.path().join("q.db")).unwrap();
+        let mut a = account("a", Selector::ApiKey("apikey_0".into()), 1);
+        std::sync::Arc::make_mut(&mut a.limits).tokens = Some(100_000);
+        let accounts = [&a];
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        // 85,000 used, 12,000 a day over the last 7 days.
+        let mut rows = vec![row(Some("apikey_0"), None, day(1), 1_000, 0)];
+        rows.extend((23..=29).map(|d| row(Some("apikey_0"), None, day(d), 12_000, 0)));
+        let at = |s: &str| crate::time::parse(s).unwrap();
+        let forecast_open = |s: &mut store::Store| {
+            snapshot(s)
+                .0
+                .iter()
+                .filter(|a| a.contains("forecast_exceeded") && a.ends_with("|Null|Null|Null"))
+                .count()
+        };
+        let mut evaluated = Vec::new();
+        for (now, rows) in [
+            // 1.5 days left: 103,000 projected, the alert fires.
+            ("2026-03-30T12:00:00Z", &rows[..]),
+            // A new day: 10,285.7 a day over Mar 24-30, 95,071 projected: still open.
+            ("2026-03-31T00:30:00Z", &[]),
+            // Below 90,000 projected once less than 0.486 days are left: at 12:20:01.
+            ("2026-03-31T12:00:00Z", &[]),
+            ("2026-03-31T12:19:00Z", &[]),
+            ("2026-03-31T12:21:00Z", &[]),
+            ("2026-03-31T12:22:00Z", &[]),
+        ] {
+            let e = sync(&mut inc, rows, &accounts, true, at(now));
+            sync(&mut full, rows, &accounts, false, at(now));
+            assert_eq!(snapshot(&mut inc), snapshot(&mut full), "at {now}");
+            evaluated.push((e.accounts, forecast_open(&mut inc)));
+        }
+        assert_eq!(
+            evaluated,
+            [(1, 1), (1, 1), (0, 1), (0, 1), (1, 0), (0, 0)],
+            "(accounts evaluated, forecast alerts open) at each sync"
+        );
     }
 }

@@ -12,11 +12,13 @@
 //!   selector, usage source) differs from the one it was last evaluated with, or it never was;
 //! - time moved it: its period rolled over; or, with forecasts on, a UTC day began (the
 //!   daily rate is taken over the last full days) or its forecasts started (after a fifth of
-//!   the period); or it has an open forecast alert (the projection of unchanged usage falls
-//!   as the period runs out, and the alert may recover).
+//!   the period); or its recheck moment came (`recheck_at`: the projection of unchanged
+//!   usage falls as the period runs out, and an open forecast alert recovers when it falls
+//!   below `FORECAST_CLEAR` percent of the limit).
 //!
 //! Between those moments, unchanged usage cannot change a decision: a threshold depends on
-//! the total only, and a projection with the same rate can only fall.
+//! the total only, and a projection with the same rate can only fall, which can only
+//! resolve an open forecast alert, at a moment the evaluation that saw it computed.
 
 use std::collections::HashSet;
 
@@ -25,7 +27,9 @@ use chrono::{DateTime, Utc};
 use crate::config::{Account, Selector, UsageSource};
 use crate::evaluate;
 use crate::period::Period;
-use crate::quota::QuotaType;
+use crate::quota::{self, QuotaType};
+use crate::reconcile::{FORECAST_CLEAR, Reading};
+use rust_decimal::Decimal;
 
 /// Past this many distinct changed keys, a sync treats every usage account as changed
 /// rather than hold the set (a first sync after a gap, a backfill).
@@ -174,8 +178,41 @@ impl Fnv {
 pub struct Last {
     /// The fingerprint it was last evaluated with (`None`: never evaluated).
     pub fingerprint: Option<i64>,
-    /// It has an open forecast alert.
-    pub forecast_open: bool,
+    /// Its recheck moment (`recheck_at`) has come.
+    pub recheck_due: bool,
+}
+
+/// When, with usage unchanged and within the UTC day, passing time alone could next change
+/// an account's decision: the first moment a projection that is at or above
+/// `FORECAST_CLEAR` percent of its limit falls below it (an open forecast alert recovers
+/// then). The projection is `used + rate × time left`, falling linearly to the period's
+/// end; the moment is rounded down to the second, so it is never late. `None`: no such
+/// moment (no forecast, the limit reached, usage alone above the level, no rate).
+pub fn recheck_at(
+    readings: &[Reading],
+    period: Period,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    readings
+        .iter()
+        .filter_map(|r| {
+            let (limit, used, f) = (r.limit?, r.used?, r.forecast?);
+            if !quota::crossed(f.projected, limit, FORECAST_CLEAR)
+                || quota::crossed(used, limit, FORECAST_CLEAR)
+                || f.projected <= used
+            {
+                return None;
+            }
+            // used + rate × left(t) = clear  ⇔  left(t) = left(now) × (clear − used) / (projected − used)
+            let clear = limit.checked_mul(FORECAST_CLEAR.into())? / Decimal::ONE_HUNDRED;
+            let left_now = Decimal::from(period.remaining(now).num_seconds());
+            let left = left_now.checked_mul(clear - used)? / (f.projected - used);
+            let left: i64 = left.ceil().try_into().ok()?;
+            Some((period.end - chrono::Duration::seconds(left)).max(now))
+        })
+        .min()
+        // Whole seconds, as stored: what is read back compares equal.
+        .map(|t| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t))
 }
 
 /// Whether `account` must be evaluated at `now`, when every account was last evaluated (or
@@ -199,9 +236,7 @@ pub fn dirty(
         return false;
     }
     let starts = evaluate::forecasts_from(period);
-    last.forecast_open
-        || since.date_naive() != now.date_naive()
-        || (since < starts && starts <= now)
+    last.recheck_due || since.date_naive() != now.date_naive() || (since < starts && starts <= now)
 }
 
 #[cfg(test)]
@@ -218,7 +253,7 @@ mod tests {
         let a = account("a", Selector::ApiKey("apikey_a".into()), 1);
         let last = Last {
             fingerprint: Some(fingerprint(&a, UsageSource::Messages)),
-            forecast_open: false,
+            recheck_due: false,
         };
         let none = Changed::default();
         let dirty_at = |since: &str, now: &str, last: Last, c: &Changed| {
@@ -238,7 +273,7 @@ mod tests {
         other.usage("apikey_b", "wrkspc_x");
         assert!(!minute(last, &other));
         // A new UTC day (the daily rate moves), forecasts starting (a fifth of November is
-        // 6 days: 2026-11-07T00:00), a new period, an open forecast alert.
+        // 6 days: 2026-11-07T00:00), a new period, a recheck moment that came.
         assert!(dirty_at(
             "2026-11-20T23:59:00Z",
             "2026-11-21T00:00:00Z",
@@ -257,11 +292,11 @@ mod tests {
             last,
             &none
         ));
-        let open = Last {
-            forecast_open: true,
+        let due = Last {
+            recheck_due: true,
             ..last
         };
-        assert!(minute(open, &none));
+        assert!(minute(due, &none));
         // Config: another limit, never evaluated.
         let mut b = a.clone();
         b.thresholds = vec![50, 100].into();
@@ -325,5 +360,67 @@ mod tests {
         let mut d = a.clone();
         d.name = "renamed".into();
         assert_eq!(f, fingerprint(&d, UsageSource::Messages));
+    }
+
+    /// The moment a projection falls below the recovery level, never after it: at that
+    /// second the alert is still open, a second later it would recover.
+    #[test]
+    fn the_recheck_moment_is_when_the_projection_falls_below_the_recovery_level() {
+        use crate::reconcile::Forecast;
+        let period = Period::containing(1, at("2026-11-20T12:00:00Z"));
+        let now = at("2026-11-20T12:00:00Z");
+        let reading = |used: u64, projected: u64| Reading {
+            quota_type: QuotaType::Tokens,
+            limit: Some(Decimal::from(1000)),
+            used: Some(Decimal::from(used)),
+            forecast: Some(Forecast {
+                projected: Decimal::from(projected),
+                exhausts_at: None,
+            }),
+        };
+        // 907,200 s (10.5 days) left at 12:00 on the 20th; 500 used, 1,010 projected. The
+        // projection is 900 with 711,529.4 s left: 2026-11-22T18:21:10.6Z.
+        let t = recheck_at(&[reading(500, 1010)], period, now).unwrap();
+        assert_eq!(t, at("2026-11-22T18:21:10Z"));
+        let projected_at = |t: DateTime<Utc>| {
+            let rate = Decimal::from(510) / Decimal::from(907_200);
+            Decimal::from(500) + rate * Decimal::from(period.remaining(t).num_seconds())
+        };
+        assert!(quota::crossed(
+            projected_at(t),
+            Decimal::from(1000),
+            FORECAST_CLEAR
+        ));
+        assert!(!quota::crossed(
+            projected_at(t + chrono::Duration::seconds(1)),
+            Decimal::from(1000),
+            FORECAST_CLEAR
+        ));
+        // The earliest of several quotas; none when nothing can recover by time alone.
+        let other = Reading {
+            quota_type: QuotaType::OutputTokens,
+            ..reading(100, 950)
+        };
+        assert!(recheck_at(&[reading(500, 1010), other], period, now).unwrap() < t);
+        assert_eq!(
+            recheck_at(&[reading(500, 800)], period, now),
+            None,
+            "below already"
+        );
+        assert_eq!(
+            recheck_at(&[reading(950, 1200)], period, now),
+            None,
+            "used alone is above"
+        );
+        assert_eq!(
+            recheck_at(&[reading(1000, 1300)], period, now),
+            None,
+            "reached"
+        );
+        let none = Reading {
+            forecast: None,
+            ..reading(500, 1010)
+        };
+        assert_eq!(recheck_at(&[none], period, now), None);
     }
 }

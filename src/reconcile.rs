@@ -143,7 +143,7 @@ pub fn reconcile(eval: &Evaluation<'_>, existing: &[Alert], status: AccountStatu
 /// the projection falls below `FORECAST_CLEAR` percent of the limit (hysteresis), and as
 /// `superseded` once the limit is actually reached (`quota_exceeded` takes over).
 pub const FORECAST_THRESHOLD: u32 = 0;
-const FORECAST_CLEAR: u32 = 90;
+pub const FORECAST_CLEAR: u32 = 90;
 
 fn forecast(
     eval: &Evaluation<'_>,

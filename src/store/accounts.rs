@@ -25,6 +25,8 @@ pub struct AccountRow {
     pub last_synced_at: Option<DateTime<Utc>>,
     /// What the account was last evaluated as (an opaque fingerprint); `None`: never.
     pub fingerprint: Option<i64>,
+    /// When passing time alone could next change its decision (`incremental::recheck_at`).
+    pub recheck_at: Option<DateTime<Utc>>,
 }
 
 /// Records configured accounts (new ones start `active`); existing rows keep their state.
@@ -68,11 +70,12 @@ fn read_states(
     args: impl rusqlite::Params,
 ) -> Result<HashMap<String, AccountRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT name, status, last_synced_at, selector, fingerprint FROM accounts {filter}"
+        "SELECT name, status, last_synced_at, selector, fingerprint, recheck_at FROM accounts {filter}"
     ))?;
     let rows = stmt.query_map(args, |r| {
         let status: String = r.get(1)?;
         let synced: Option<String> = r.get(2)?;
+        let recheck: Option<String> = r.get(5)?;
         Ok((
             r.get::<_, String>(0)?,
             AccountRow {
@@ -80,6 +83,7 @@ fn read_states(
                 status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Active),
                 last_synced_at: synced.as_deref().map(parse_ts).transpose()?,
                 fingerprint: r.get(4)?,
+                recheck_at: recheck.as_deref().map(parse_ts).transpose()?,
             },
         ))
     })?;
@@ -126,6 +130,23 @@ pub fn set_fingerprint(conn: &Connection, name: &str, fingerprint: i64) -> Resul
     conn.prepare_cached("UPDATE accounts SET fingerprint = ?2 WHERE name = ?1")?
         .execute(params![name, fingerprint])?;
     Ok(())
+}
+
+/// Records when passing time alone could next change an account's decision (`None`: no such
+/// moment pending).
+pub fn set_recheck(conn: &Connection, name: &str, at: Option<DateTime<Utc>>) -> Result<()> {
+    conn.prepare_cached("UPDATE accounts SET recheck_at = ?2 WHERE name = ?1")?
+        .execute(params![name, at.map(ts)])?;
+    Ok(())
+}
+
+/// The accounts whose recheck moment has come by `now`, in order of name.
+pub fn due_for_recheck(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name FROM accounts WHERE recheck_at <= ?1 ORDER BY name COLLATE BINARY",
+    )?;
+    let rows = stmt.query_map([ts(now)], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Forgets what an account was evaluated as: its next evaluation is unconditional.

@@ -211,15 +211,6 @@ pub fn accounts_with_open(conn: &Connection) -> Result<Vec<String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The accounts with an open alert of type `alert_type`.
-pub fn accounts_with_open_type(conn: &Connection, alert_type: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT account FROM alerts WHERE resolved_at IS NULL AND type = ?1",
-    )?;
-    let rows = stmt.query_map([alert_type], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// Open alerts per account.
 pub fn open_counts(conn: &Connection) -> Result<HashMap<String, usize>> {
     let mut stmt = conn.prepare_cached(

@@ -27,12 +27,13 @@
 //! - **`accounts`**: `upsert(records, known, now)`, `states()`, `states_of(names)`,
 //!   `last_synced()`, `set_status(name, status, now)`, `mark_synced(names, as_of)`,
 //!   `never_synced()`, `set_fingerprint(name, value)` and `clear_fingerprint(name)` (an
-//!   opaque number: what the account was evaluated as).
+//!   opaque number: what the account was evaluated as), `set_recheck(name, at)` and
+//!   `due_for_recheck(now)`.
 //! - **`alerts`**: `insert(alert)` (false on a duplicate identity: a unique index over NOT NULL
 //!   columns, not code, guarantees one alert per identity), `reopen(id, firing)`,
 //!   `resolve(id, resolution, comment, now)` (false when not open), `for_reconcile(earliest,
 //!   only)`, `list(filter)`, `by_prefix(prefix, limit)`, `open_counts()`,
-//!   `open_by_severity()`, `accounts_with_open()`, `accounts_with_open_type(type)`.
+//!   `open_by_severity()`, `accounts_with_open()`.
 //! - **`outbox`**: `enqueue(alert id, event, channels, now)` in the transaction that changed
 //!   the alert; `due(now)`, `mark_delivered`, `mark_retry`, `mark_failed`, `expire(cutoff)`,
 //!   `backlog()`.
@@ -99,6 +100,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0007_evaluated_as",
         include_str!("../../migrations/0007_evaluated_as.sql"),
+    ),
+    (
+        "0008_recheck_at",
+        include_str!("../../migrations/0008_recheck_at.sql"),
     ),
 ];
 

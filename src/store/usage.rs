@@ -738,4 +738,55 @@ mod tests {
             "all, none, the one that changed"
         );
     }
+
+    /// Through the pipe, pages are taken back and summed as when staged directly; the
+    /// staging thread's failure is the result, not the fetch's "staging stopped".
+    #[test]
+    fn a_pipelined_fetch_stages_in_order_and_reports_the_staging_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
+        let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
+        let mut staging = store.staging().unwrap();
+        let rows = staging
+            .pipelined(|sink| {
+                sink.begin_page()?;
+                for k in 0..2500 {
+                    sink.add(row(&format!("apikey_{k}"), 20, 999))?; // a try that fails
+                }
+                sink.begin_page()?; // ... and is taken again
+                for k in 0..2500 {
+                    sink.add(row(&format!("apikey_{k}"), 20, 1))?;
+                }
+                sink.add(row("apikey_0", 20, 2))?; // split by another dimension
+                sink.end_page()?;
+                Ok(2501)
+            })
+            .unwrap();
+        assert_eq!(rows, 2501);
+        assert_eq!(staging.commit("messages", now, |_| Ok(())).unwrap(), 2500);
+        let bounds = [20, 21].map(|d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap());
+        let sums = store
+            .read(|tx| segment_sums(tx, &bounds, Rows::All))
+            .unwrap();
+        assert_eq!(sums.len(), 2500);
+        assert_eq!(
+            sums.iter()
+                .map(|r| r.uncached_input_tokens.unwrap())
+                .sum::<u64>(),
+            2502
+        );
+
+        let mut staging = store.staging().unwrap();
+        let failed = staging.pipelined(|sink| {
+            sink.begin_page()?;
+            for k in 0..5000 {
+                let input = if k == 1500 { u64::MAX } else { 1 };
+                sink.add(row(&format!("apikey_{k}"), 20, input))?;
+            }
+            sink.end_page()?;
+            Ok(())
+        });
+        let e = format!("{:#}", failed.unwrap_err());
+        assert!(e.contains("does not fit"), "{e}");
+    }
 }
