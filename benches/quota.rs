@@ -512,6 +512,9 @@ fn scale_row(keys: usize, day: u32, accounts: Accounts) -> Vec<String> {
             .collect(),
     );
     let floor = floor_fetch + floor_store;
+    if std::env::var_os("BENCH_LOG").is_some() {
+        eprintln!("floor: curl {floor_fetch:.3} s + store {floor_store:.3} s");
+    }
     let steady = median(walls);
     vec![
         format!("{keys}"),
