@@ -9,7 +9,8 @@
 //!                                                 # 10,000 and 100,000 keys, day 1/20/28
 //! ```
 //!
-//! `BENCH_LOG=1` prints each run's info lines (fetch and store times, accounts evaluated).
+//! `BENCH_LOG=1` prints each run's info lines (fetch and store times, accounts evaluated);
+//! `BENCH_RUST_LOG=debug` makes them debug lines (each request's time, for one).
 //!
 //! Whole commands are timed from spawn to exit, median of several runs, against the real
 //! binary, a real database and the stand-in Admin API (in this process, on loopback). Peak
@@ -115,7 +116,10 @@ impl Bench {
             .env("QUOTA_API_URL", &self.api.url)
             .env("ANTHROPIC_ADMIN_API_KEY", KEY)
             .env("QUOTA_NOW", at.to_rfc3339())
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .output()
             .unwrap();
         let wall = started.elapsed().as_secs_f64();
@@ -123,7 +127,10 @@ impl Bench {
         if std::env::var_os("BENCH_LOG").is_some() {
             // Where a run's time went: `BENCH_LOG=1 cargo bench --bench quota -- …`.
             eprintln!("quota {args:?}: {wall:.2} s");
-            for l in stderr.lines().filter(|l| l.contains("INFO")) {
+            for l in stderr
+                .lines()
+                .filter(|l| l.contains("INFO") || l.contains("DEBUG quota::api"))
+            {
                 eprintln!("  {l}");
             }
         }

@@ -247,7 +247,7 @@ fn fetch_analytics(
     let mut out = Fetched::default();
     let mut seen = analytics::Reported::default();
     for (i, w) in windows.iter().enumerate() {
-        let read = analytics::read_usage(client, &ep, *w, key_ids, staging);
+        let read = staging.pipelined(|sink| analytics::read_usage(client, &ep, *w, key_ids, sink));
         let (fetched, reported) = read.map_err(|e| {
             match (i, resume) {
                 (0, None) => e,

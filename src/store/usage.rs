@@ -425,50 +425,77 @@ pub enum Staged {
     MayRepeat,
 }
 
-/// Tells whether the rows seen repeat no (key, workspace, day), in bounded memory. Rows come
-/// a bucket (a day) at a time, so it keeps 64-bit hashes of one day's (key, workspace) and
-/// checks them when the day ends: distinct hashes prove distinct rows; an equal pair (a
-/// repeat, or a collision of 1 in ~10^8 at 100,000 keys) or a day seen twice only says
-/// "may repeat", which costs speed, never correctness. A page taken back keeps its hashes:
-/// the same, a retried page reads as "may repeat".
+/// Tells whether the rows seen repeat no (key, workspace, day), in bounded memory. It keeps a
+/// 64-bit hash of each row's (day, key, workspace) and checks them (sorted) at the end:
+/// distinct hashes prove distinct rows; an equal pair (a repeat, or a collision of 1 in ~10^9
+/// at 200,000 rows) only says "may repeat", which costs speed, never correctness.
+///
+/// Memory: rows that come a day at a time (the usage report's buckets) are checked and let go
+/// whenever a new day begins past `Distinct::HELD` hashes, and a day that comes back after
+/// that reads as "may repeat". Rows in any order (the analytics API sorts by tokens) are held
+/// up to `HELD`; past it, "may repeat". A page taken back keeps its hashes: the same, a
+/// retried page reads as "may repeat".
 #[derive(Default)]
 struct Distinct {
-    day: Option<NaiveDate>,
     hashes: Vec<u64>,
-    days: Vec<NaiveDate>,
+    /// The day of the last row, and the latest day so far.
+    day: Option<NaiveDate>,
+    latest: Option<NaiveDate>,
+    /// A row came with a day before `latest`.
+    unordered: bool,
+    /// Hashes of every day up to this one were checked and let go.
+    closed_through: Option<NaiveDate>,
     may_repeat: bool,
 }
 
 impl Distinct {
+    /// Hashes held before rows in day order are checked and let go (2 MiB).
+    const HELD: usize = 1 << 18;
+
     fn see(&mut self, row: &DayUsage) {
         use std::hash::{Hash, Hasher};
         if self.may_repeat {
             return;
         }
         if self.day != Some(row.day) {
-            self.end_day();
-            if self.days.contains(&row.day) {
-                self.may_repeat = true;
-                self.hashes = Vec::new();
-                return;
+            if self.closed_through.is_some_and(|c| row.day <= c) {
+                return self.give_up();
             }
-            self.days.push(row.day);
+            if self.latest.is_some_and(|l| row.day < l) {
+                self.unordered = true;
+            }
+            if self.hashes.len() >= Self::HELD {
+                if self.unordered {
+                    return self.give_up();
+                }
+                // Every held hash is of a day before this one (in order so far), and a row
+                // of any of those days that comes later is caught by `closed_through`.
+                self.check();
+                self.closed_through = self.latest;
+            }
             self.day = Some(row.day);
+            self.latest = self.latest.max(Some(row.day));
         }
         let mut h = std::hash::DefaultHasher::new();
+        row.day.hash(&mut h);
         row.api_key_id.as_deref().unwrap_or("").hash(&mut h);
         row.workspace_id.as_deref().unwrap_or("").hash(&mut h);
         self.hashes.push(h.finish());
     }
 
-    fn end_day(&mut self) {
+    fn give_up(&mut self) {
+        self.may_repeat = true;
+        self.hashes = Vec::new();
+    }
+
+    fn check(&mut self) {
         self.hashes.sort_unstable();
         self.may_repeat |= self.hashes.windows(2).any(|w| w[0] == w[1]);
         self.hashes.clear();
     }
 
     fn finish(mut self) -> Staged {
-        self.end_day();
+        self.check();
         if self.may_repeat {
             Staged::MayRepeat
         } else {
@@ -681,8 +708,8 @@ mod tests {
         );
         assert_eq!(
             staged(&mut store, &[&[("a", 19), ("a", 20)], &[("b", 19)]]),
-            Staged::MayRepeat,
-            "day 19 comes back after day 20"
+            Staged::Distinct,
+            "days in any order"
         );
         assert_eq!(
             staged(&mut store, &[&[("a", 19), ("b", 19), ("a", 19)]]),
@@ -698,6 +725,40 @@ mod tests {
         staging.begin_page().unwrap(); // taken back, read again
         staging.add(row("a", 19, 1)).unwrap();
         assert_eq!(staging.finish().unwrap(), Staged::MayRepeat);
+    }
+
+    /// Past `Distinct::HELD` hashes, rows in day order are checked and let go at the next
+    /// day (a day that comes back then may repeat); rows in any order may repeat.
+    #[test]
+    fn distinct_holds_a_bounded_number_of_hashes() {
+        let feed = |days: &[u32], n: usize| {
+            let mut d = Distinct::default();
+            for &day in days {
+                for k in 0..n {
+                    d.see(&row(&format!("apikey_{k}"), day, 1));
+                }
+            }
+            let held = d.hashes.len();
+            (d.finish(), held)
+        };
+        let n = Distinct::HELD / 2 + 1;
+        assert_eq!(
+            feed(&[18, 19, 20], n),
+            (Staged::Distinct, n),
+            "let go when day 20 began"
+        );
+        assert_eq!(
+            feed(&[18, 19, 20, 19], n).0,
+            Staged::MayRepeat,
+            "19 came back"
+        );
+        assert_eq!(feed(&[18, 19], n).0, Staged::Distinct);
+        assert_eq!(
+            feed(&[19, 18, 20], n).0,
+            Staged::MayRepeat,
+            "out of order, past HELD"
+        );
+        assert_eq!(feed(&[19, 18, 20], 1000), (Staged::Distinct, 3000));
     }
 
     /// Both ways of moving staged rows store the same numbers, and write only what changed.
