@@ -449,7 +449,9 @@ struct Distinct {
 }
 
 impl Distinct {
-    /// Hashes held before rows in day order are checked and let go (2 MiB).
+    /// Hashes held at most (2 MiB): rows in day order are checked and let go when a day
+    /// begins past half of it, so a day of up to half of it more never grows the vector
+    /// past its first allocation.
     const HELD: usize = 1 << 18;
 
     fn see(&mut self, row: &DayUsage) {
@@ -464,10 +466,7 @@ impl Distinct {
             if self.latest.is_some_and(|l| row.day < l) {
                 self.unordered = true;
             }
-            if self.hashes.len() >= Self::HELD {
-                if self.unordered {
-                    return self.give_up();
-                }
+            if self.hashes.len() >= Self::HELD / 2 && !self.unordered {
                 // Every held hash is of a day before this one (in order so far), and a row
                 // of any of those days that comes later is caught by `closed_through`.
                 self.check();
@@ -475,6 +474,12 @@ impl Distinct {
             }
             self.day = Some(row.day);
             self.latest = self.latest.max(Some(row.day));
+        }
+        if self.hashes.capacity() == 0 {
+            self.hashes.reserve_exact(Self::HELD);
+        }
+        if self.unordered && self.hashes.len() >= Self::HELD {
+            return self.give_up();
         }
         let mut h = std::hash::DefaultHasher::new();
         row.day.hash(&mut h);
@@ -745,7 +750,7 @@ mod tests {
         assert_eq!(
             feed(&[18, 19, 20], n),
             (Staged::Distinct, n),
-            "let go when day 20 began"
+            "let go as days 19 and 20 began"
         );
         assert_eq!(
             feed(&[18, 19, 20, 19], n).0,
