@@ -395,10 +395,15 @@ impl Pipe {
     }
 }
 
+/// Adds `row` to `batch`: whether the batch is now full.
+fn batched(batch: &mut Vec<DayUsage>, row: DayUsage) -> bool {
+    batch.push(row);
+    batch.len() >= BATCH
+}
+
 impl crate::records::UsageSink for Pipe {
     fn add(&mut self, row: DayUsage) -> Result<()> {
-        self.batch.push(row);
-        if self.batch.len() >= BATCH {
+        if batched(&mut self.batch, row) {
             self.send_batch()?;
         }
         Ok(())
@@ -512,8 +517,7 @@ impl Distinct {
 impl crate::records::UsageSink for Staging<'_> {
     fn add(&mut self, row: DayUsage) -> Result<()> {
         self.distinct.see(&row);
-        self.batch.push(row);
-        if self.batch.len() >= BATCH {
+        if batched(&mut self.batch, row) {
             self.flush()?;
         }
         Ok(())
@@ -644,12 +648,18 @@ mod tests {
         }
     }
 
+    /// An empty store in a temporary directory (kept while the directory lives).
+    fn fresh_store() -> (tempfile::TempDir, crate::store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
+        (dir, store)
+    }
+
     /// A page retried after a failure part-way keeps nothing of the failed try; rows of one
     /// key and day from different pages are summed; only `commit` reaches the store.
     #[test]
     fn staging_takes_back_a_failed_page_and_sums_split_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
+        let (_dir, mut store) = fresh_store();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
         let mut staging = store.staging().unwrap();
         staging.begin_page().unwrap();
@@ -691,8 +701,7 @@ mod tests {
     /// day, a day that comes back, or a page taken back and read again are `MayRepeat`.
     #[test]
     fn staging_tells_distinct_rows_from_rows_that_may_repeat() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
+        let (_dir, mut store) = fresh_store();
         let staged = |store: &mut crate::store::Store, pages: &[&[(&str, u32)]]| {
             let mut staging = store.staging().unwrap();
             for page in pages {
@@ -774,8 +783,7 @@ mod tests {
             .map(|k| row(&format!("apikey_{k:02}"), 19 + k % 2, 100 + u64::from(k)))
             .collect();
         let stored = |staged: Staged| {
-            let dir = tempfile::tempdir().unwrap();
-            let mut store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
+            let (_dir, mut store) = fresh_store();
             let mut written = Vec::new();
             for input in [100, 100, 7] {
                 let mut rows = rows.clone();
@@ -809,8 +817,7 @@ mod tests {
     /// staging thread's failure is the result, not the fetch's "staging stopped".
     #[test]
     fn a_pipelined_fetch_stages_in_order_and_reports_the_staging_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
+        let (_dir, mut store) = fresh_store();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
         let mut staging = store.staging().unwrap();
         let rows = staging
