@@ -200,9 +200,8 @@ pub fn evaluate_accounts(
         .iter()
         .map(|a| incremental::fingerprint(a, source))
         .collect();
-    let roster = incremental::roster(accounts, &fingerprints);
-    let recorded = scope == Scope::All
-        && store::get_state(tx, store::EVALUATED_ROSTER)?.as_deref() == Some(roster.as_str());
+    let roster = (scope == Scope::All).then(|| incremental::roster(accounts, &fingerprints));
+    let left = store::get_state(tx, store::EVALUATED_ROSTER)?;
     // Set again below only by an evaluation of every account (the invariant it stands for).
     store::clear_state(tx, store::EVALUATED_ROSTER)?;
     let since = match (scope, pass) {
@@ -214,7 +213,7 @@ pub fn evaluate_accounts(
     // The roster as the last evaluation left it, in an incremental pass: every account is
     // stored, with the fingerprint it has now, and no removed account has an open alert. The
     // account table is read only for the accounts evaluated.
-    let as_left = recorded && since.is_some();
+    let as_left = since.is_some() && left.is_some() && left == roster;
     let mut states = HashMap::new();
     if !as_left {
         let known = record_accounts(tx, accounts, source, now)?;
@@ -242,7 +241,7 @@ pub fn evaluate_accounts(
                         },
                         recheck_due: due.binary_search(&a.name).is_ok(),
                     };
-                    incremental::dirty(a, source, last, &changed, since, now)
+                    incremental::dirty(a, **f, last, &changed, since, now)
                 })
                 .map(|(a, _)| *a)
                 .collect()
@@ -287,7 +286,9 @@ pub fn evaluate_accounts(
             }
             changes.resolved += retire_removed(tx, &gone, channels, now)?;
         }
-        store::set_state(tx, store::EVALUATED_ROSTER, &roster)?;
+        if let Some(roster) = &roster {
+            store::set_state(tx, store::EVALUATED_ROSTER, roster)?;
+        }
         store::set_state(tx, store::EVALUATED_AT, &time::ts(now))?;
         if full {
             store::set_state(tx, store::FULL_PASS_AT, &time::ts(now))?;

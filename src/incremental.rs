@@ -215,17 +215,18 @@ pub fn recheck_at(
         .map(|t| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t))
 }
 
-/// Whether `account` must be evaluated at `now`, when every account was last evaluated (or
-/// shown unchanged) at `since`, and `changed` is what was written in between.
+/// Whether `account`, whose `fingerprint` is `current` now, must be evaluated at `now`, when
+/// every account was last evaluated (or shown unchanged) at `since`, and `changed` is what
+/// was written in between.
 pub fn dirty(
     account: &Account,
-    source: UsageSource,
+    current: i64,
     last: Last,
     changed: &Changed,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> bool {
-    if last.fingerprint != Some(fingerprint(account, source)) || changed.touches(account) {
+    if last.fingerprint != Some(current) || changed.touches(account) {
         return true;
     }
     let period = Period::containing(account.billing_day, now);
@@ -257,7 +258,14 @@ mod tests {
         };
         let none = Changed::default();
         let dirty_at = |since: &str, now: &str, last: Last, c: &Changed| {
-            dirty(&a, UsageSource::Messages, last, c, at(since), at(now))
+            dirty(
+                &a,
+                fingerprint(&a, UsageSource::Messages),
+                last,
+                c,
+                at(since),
+                at(now),
+            )
         };
         // A minute later on the same day.
         let minute = |last: Last, c: &Changed| {
@@ -302,7 +310,7 @@ mod tests {
         b.thresholds = vec![50, 100].into();
         assert!(dirty(
             &b,
-            UsageSource::Messages,
+            fingerprint(&b, UsageSource::Messages),
             last,
             &none,
             at("2026-11-20T12:00:00Z"),

@@ -31,7 +31,7 @@ pub fn upsert(
 
 /// The staging table: the connection's own temp database, so writing it locks nothing.
 /// `stored_as`: the source of the stored row when it had the same numbers as this one when
-/// it was staged (`Staging::flush`), else NULL.
+/// it was staged (`stage`), else NULL.
 const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS usage_staging (
     api_key_id TEXT NOT NULL, workspace_id TEXT NOT NULL, day TEXT NOT NULL,
     u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER,
@@ -308,8 +308,7 @@ impl Staging<'_> {
         now: DateTime<Utc>,
         also: impl FnOnce(&super::Tx<'_>) -> Result<()>,
     ) -> Result<usize> {
-        self.flush()?;
-        let staged = std::mem::take(&mut self.distinct).finish();
+        let staged = self.take_staged()?;
         let n = self.store.write(|tx| {
             let n = upsert_staged(tx, staged, source, now, None)?;
             also(tx)?;
@@ -358,8 +357,13 @@ impl Staging<'_> {
 
     /// What is staged, for `upsert_staged` in the caller's transaction.
     pub fn finish(mut self) -> Result<Staged> {
+        self.take_staged()
+    }
+
+    /// Stages the last batch and says what the table holds; the next rows start afresh.
+    fn take_staged(&mut self) -> Result<Staged> {
         self.flush()?;
-        Ok(self.distinct.finish())
+        Ok(std::mem::take(&mut self.distinct).finish())
     }
 }
 
@@ -436,10 +440,10 @@ pub enum Staged {
 /// at 200,000 rows) only says "may repeat", which costs speed, never correctness.
 ///
 /// Memory: rows that come a day at a time (the usage report's buckets) are checked and let go
-/// whenever a new day begins past `Distinct::HELD` hashes, and a day that comes back after
-/// that reads as "may repeat". Rows in any order (the analytics API sorts by tokens) are held
-/// up to `HELD`; past it, "may repeat". A page taken back keeps its hashes: the same, a
-/// retried page reads as "may repeat".
+/// whenever a new day begins past half of `Distinct::HELD` hashes, and a day that comes back
+/// after that reads as "may repeat". Rows in any order (the analytics API sorts by tokens)
+/// are held up to `HELD`; past it, "may repeat". A page taken back keeps its hashes: the
+/// same, a retried page reads as "may repeat".
 #[derive(Default)]
 struct Distinct {
     hashes: Vec<u64>,
