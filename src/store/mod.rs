@@ -18,7 +18,8 @@
 //!   `USAGE_RESUME`, `SYNCED_ALL_AT`, `EVALUATED_AT`, `FULL_PASS_AT`, `EVALUATION_STALE`,
 //!   `CLAUDE_CODE_PENDING`, `EVALUATED_ROSTER`) as text.
 //! - **`usage`**: a staging sink (rows in batches, a failed page taken back, `finish()`
-//!   saying whether rows repeat a day) and `upsert_staged(staged, source, now, changed)`
+//!   saying whether rows repeat a day; `skip_stored(source, from)`: rows the store holds
+//!   as they are need not be staged) and `upsert_staged(staged, source, now, changed)`
 //!   per (key, workspace, day), replacing, never
 //!   adding, and telling `changed` which (key, workspace) it wrote; `segment_sums(bounds,
 //!   rows)` sums per (key, workspace) (or per workspace) between ascending bounds, for all

@@ -9,6 +9,9 @@ use rusqlite::{Connection, params};
 use crate::quota::DayUsage;
 use crate::time::{day, ts};
 
+mod twins;
+use twins::{Seen, Twins};
+
 /// Stores each row, replacing what was stored for its (key, workspace, day): re-reading a
 /// day is idempotent and late data corrects itself. Never adds deltas; rows of one key,
 /// workspace and day are summed. A day whose numbers did not change is not written again, so
@@ -23,30 +26,23 @@ pub fn upsert(
     conn.execute_batch(STAGING)?;
     conn.execute("DELETE FROM temp.usage_staging", [])?;
     let mut distinct = Distinct::default();
-    rows.iter().for_each(|r| distinct.see(r));
+    rows.iter()
+        .for_each(|r| distinct.see(r.day, twins::identity_of(r)));
     stage(conn, rows)?;
     upsert_staged(conn, distinct.finish(), source, now, None)?;
     Ok(rows.len())
 }
 
 /// The staging table: the connection's own temp database, so writing it locks nothing.
-/// `stored_as`: the source of the stored row when it had the same numbers as this one when
-/// it was staged (`stage`), else NULL.
 const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS usage_staging (
     api_key_id TEXT NOT NULL, workspace_id TEXT NOT NULL, day TEXT NOT NULL,
-    u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER,
-    stored_as TEXT)";
+    u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER)";
 
 /// Adds rows to the staging table.
 fn stage(conn: &Connection, rows: &[DayUsage]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO temp.usage_staging (api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r, stored_as)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (
-           SELECT d.source FROM main.usage_daily d
-           WHERE d.day = ?3 AND d.api_key_id = ?1 AND d.workspace_id = ?2
-             AND (d.uncached_input_tokens, d.cache_creation_5m_tokens, d.cache_creation_1h_tokens,
-                  d.cache_read_tokens, d.output_tokens, d.total_tokens, d.requests)
-                 IS (?4, ?5, ?6, ?7, ?8, ?9, ?10)))",
+        "INSERT INTO temp.usage_staging (api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     let count = |v: Option<u64>| v.map(to_i64).transpose();
     // Rows come a day at a time: the day's text is formatted once, not per row.
@@ -268,6 +264,15 @@ pub struct Staging<'s> {
     distinct: Distinct,
     /// The last row of the last page read whole.
     page_mark: i64,
+    twins: Known,
+}
+
+/// What the staging knows of the rows the store holds (`Staging::skip_stored`).
+enum Known {
+    Nothing,
+    /// To load before the first row: the source and first day.
+    Asked(String, NaiveDate),
+    Loaded(Twins),
 }
 
 impl super::Store {
@@ -283,11 +288,41 @@ impl super::Store {
             batch: Vec::with_capacity(BATCH),
             distinct: Distinct::default(),
             page_mark: 0,
+            twins: Known::Nothing,
         })
     }
 }
 
 impl Staging<'_> {
+    /// Rows the store already holds from `source`, from day `from` on, with the same numbers
+    /// are not staged: a steady read is mostly such rows. (Up to `twins::HELD` stored rows are
+    /// held, as hashes; the rest are staged as they come.) The stored rows are read before
+    /// the first row is staged, on the staging thread of a pipelined fetch, while the
+    /// request is under way. They hold until the next `commit`.
+    ///
+    /// Another writer between that read and the commit is another sync, with numbers as
+    /// fresh, or a prune of days before the window: a row skipped against what it replaced
+    /// is read and compared again by the next sync.
+    pub fn skip_stored(&mut self, source: &str, from: NaiveDate) {
+        self.twins = Known::Asked(source.to_owned(), from);
+    }
+
+    fn load_twins(&mut self) -> Result<()> {
+        if let Known::Asked(source, from) = &self.twins {
+            let twins = Twins::load(&self.store.conn, source, *from)
+                .context("cannot read the stored usage of the window")?;
+            self.twins = Known::Loaded(twins);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, row: DayUsage) -> Result<()> {
+        if batched(&mut self.batch, row) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
@@ -315,6 +350,8 @@ impl Staging<'_> {
             Ok(n)
         })?;
         self.page_mark = 0;
+        // The store changed under what was known of it.
+        self.twins = Known::Nothing;
         Ok(n)
     }
 
@@ -330,6 +367,7 @@ impl Staging<'_> {
         let (to_writer, from_reader) = std::sync::mpsc::sync_channel::<Piped>(PIPELINE);
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || -> Result<()> {
+                self.load_twins()?;
                 for piped in from_reader {
                     match piped {
                         Piped::Rows(rows) => rows.into_iter().try_for_each(|r| self.add(r))?,
@@ -463,16 +501,16 @@ impl Distinct {
     /// past its first allocation.
     const HELD: usize = 1 << 18;
 
-    fn see(&mut self, row: &DayUsage) {
-        use std::hash::{Hash, Hasher};
+    /// A row of day `d` whose identity (`twins::identity`) is `id`.
+    fn see(&mut self, d: NaiveDate, id: u64) {
         if self.may_repeat {
             return;
         }
-        if self.day != Some(row.day) {
-            if self.closed_through.is_some_and(|c| row.day <= c) {
+        if self.day != Some(d) {
+            if self.closed_through.is_some_and(|c| d <= c) {
                 return self.give_up();
             }
-            if self.latest.is_some_and(|l| row.day < l) {
+            if self.latest.is_some_and(|l| d < l) {
                 self.unordered = true;
             }
             if self.hashes.len() >= Self::HELD / 2 && !self.unordered {
@@ -481,8 +519,8 @@ impl Distinct {
                 self.check();
                 self.closed_through = self.latest;
             }
-            self.day = Some(row.day);
-            self.latest = self.latest.max(Some(row.day));
+            self.day = Some(d);
+            self.latest = self.latest.max(Some(d));
         }
         if self.hashes.capacity() == 0 {
             self.hashes.reserve_exact(Self::HELD);
@@ -490,11 +528,7 @@ impl Distinct {
         if self.unordered && self.hashes.len() >= Self::HELD {
             return self.give_up();
         }
-        let mut h = std::hash::DefaultHasher::new();
-        row.day.hash(&mut h);
-        row.api_key_id.as_deref().unwrap_or("").hash(&mut h);
-        row.workspace_id.as_deref().unwrap_or("").hash(&mut h);
-        self.hashes.push(h.finish());
+        self.hashes.push(id);
     }
 
     fn give_up(&mut self) {
@@ -520,15 +554,29 @@ impl Distinct {
 
 impl crate::records::UsageSink for Staging<'_> {
     fn add(&mut self, row: DayUsage) -> Result<()> {
-        self.distinct.see(&row);
-        if batched(&mut self.batch, row) {
-            self.flush()?;
+        let id = twins::identity_of(&row);
+        // Every row read, staged or not: a repeat of a skipped row is a repeat.
+        self.distinct.see(row.day, id);
+        self.load_twins()?;
+        if let Known::Loaded(twins) = &mut self.twins {
+            match twins.see(id, &row) {
+                Seen::Same => return Ok(()),
+                Seen::New => {}
+                Seen::AfterSkipped => {
+                    if let Some(stored) = twins.stored(&self.store.conn, &row)? {
+                        self.push(stored)?;
+                    }
+                }
+            }
         }
-        Ok(())
+        self.push(row)
     }
 
     fn begin_page(&mut self) -> Result<()> {
         self.batch.clear();
+        if let Known::Loaded(twins) = &mut self.twins {
+            twins.take_back_page();
+        }
         self.store.conn.execute(
             "DELETE FROM temp.usage_staging WHERE rowid > ?1",
             [self.page_mark],
@@ -538,6 +586,9 @@ impl crate::records::UsageSink for Staging<'_> {
 
     fn end_page(&mut self) -> Result<()> {
         self.flush()?;
+        if let Known::Loaded(twins) = &mut self.twins {
+            twins.keep_page();
+        }
         self.page_mark = self.store.conn.query_row(
             "SELECT coalesce(max(rowid), 0) FROM temp.usage_staging",
             [],
@@ -597,12 +648,10 @@ const INSERT: &str =
         cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
         total_tokens, requests, source, fetched_at)";
 
-/// Staged rows as they are (`Staged::Distinct`), but those the store held with the same
-/// numbers and source when they were staged. (Another writer in between is another sync, with
-/// numbers as fresh, or a prune of days before the window; a day skipped that way is read
-/// and written again by the next sync.)
+/// Staged rows as they are (`Staged::Distinct`). (`WHERE true`: an upsert from a SELECT
+/// needs a WHERE before its ON CONFLICT.)
 const SELECT_DISTINCT: &str = "SELECT api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r, ?1, ?2
-    FROM temp.usage_staging WHERE stored_as IS NOT ?1";
+    FROM temp.usage_staging WHERE true";
 
 /// Staged rows summed per (key, workspace, day), like `DayUsage::absorb` (`Staged::MayRepeat`).
 const SELECT_GROUPED: &str = "SELECT api_key_id, workspace_id, day,
@@ -753,7 +802,8 @@ mod tests {
             let mut d = Distinct::default();
             for &day in days {
                 for k in 0..n {
-                    d.see(&row(&format!("apikey_{k}"), day, 1));
+                    let r = row(&format!("apikey_{k}"), day, 1);
+                    d.see(r.day, twins::identity_of(&r));
                 }
             }
             let held = d.hashes.len();
@@ -777,6 +827,83 @@ mod tests {
             "out of order, past HELD"
         );
         assert_eq!(feed(&[19, 18, 20], 1000), (Staged::Distinct, 3000));
+    }
+
+    /// Rows the store holds with the same numbers and source are not staged; a repeat of
+    /// one that was skipped stages the stored one too, so the sum is whole; a page taken
+    /// back undoes what its rows did.
+    #[test]
+    fn rows_the_store_holds_are_not_staged_and_repeats_still_sum_whole() {
+        let (_dir, mut store) = fresh_store();
+        let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
+        let keys: Vec<String> = (0..10).map(|k| format!("apikey_{k}")).collect();
+        for (source, keys) in [
+            ("messages", &keys[..]),
+            ("analytics", &["other".into()][..]),
+        ] {
+            let rows: Vec<DayUsage> = keys.iter().map(|k| row(k, 20, 10)).collect();
+            store.write(|tx| upsert(tx, &rows, source, now)).unwrap();
+        }
+        let mut staging = store.staging().unwrap();
+        staging.skip_stored("messages", NaiveDate::from_ymd_opt(2026, 11, 19).unwrap());
+        let page = |staging: &mut Staging<'_>, extra: &[DayUsage]| {
+            staging.begin_page().unwrap();
+            for k in keys.iter().filter(|k| *k != "apikey_4") {
+                staging.add(row(k, 20, 10)).unwrap();
+            }
+            for r in extra {
+                staging.add(r.clone()).unwrap();
+            }
+        };
+        // A try that fails ...
+        page(
+            &mut staging,
+            &[row("apikey_3", 20, 5), row("apikey_4", 20, 10)],
+        );
+        page(
+            &mut staging,
+            &[
+                row("apikey_3", 20, 5), // ... and is taken again: split by another dimension
+                row("apikey_4", 20, 11),
+                row("other", 20, 10),
+                row("new", 20, 1),
+            ],
+        );
+        staging.end_page().unwrap();
+        let held: usize = staging
+            .store
+            .conn
+            .query_row("SELECT count(*) FROM temp.usage_staging", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            held, 5,
+            "apikey_3 stored and read again, apikey_4, other, new"
+        );
+        assert_eq!(staging.commit("messages", now, |_| Ok(())).unwrap(), 4);
+        let bounds = [20, 21].map(|d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap());
+        let mut sums: Vec<(String, u64)> = store
+            .read(|tx| segment_sums(tx, &bounds, Rows::All))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.api_key_id.unwrap(), r.uncached_input_tokens.unwrap()))
+            .collect();
+        sums.sort();
+        let mut expected: Vec<(String, u64)> = keys.iter().map(|k| (k.clone(), 10)).collect();
+        expected[3].1 = 15;
+        expected[4].1 = 11;
+        expected.extend([("new".into(), 1), ("other".into(), 10)]);
+        expected.sort();
+        assert_eq!(sums, expected);
+        let source: String = store
+            .read(|tx| {
+                Ok(tx.query_row(
+                    "SELECT source FROM usage_daily WHERE api_key_id = 'other'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(source, "messages", "another source's row is replaced");
     }
 
     /// Both ways of moving staged rows store the same numbers, and write only what changed.
