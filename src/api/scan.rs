@@ -147,12 +147,31 @@ impl<R: Read> Scanner<R> {
         }
     }
 
-    /// The next value, parsed by serde_json from its bytes.
+    /// The next value, parsed by serde_json from its bytes: where it lies in the buffer
+    /// when it is an object or array that ends there (most rows of a page), else from a
+    /// copy, after a pass that finds its end.
     pub fn value<T: DeserializeOwned>(&mut self) -> Result<T> {
         let start = self.at();
+        let at_value = |e: serde_json::Error| {
+            serde_json::Error::custom(format!("{e} (in the value at byte {start})"))
+        };
+        if matches!(self.peek()?, b'{' | b'[') {
+            // Self-delimiting: what follows it in the buffer is not read.
+            let mut values = serde_json::Deserializer::from_slice(&self.buf[self.pos..self.len])
+                .into_iter::<T>();
+            match values.next() {
+                Some(Ok(v)) => {
+                    self.pos += values.byte_offset();
+                    return Ok(v);
+                }
+                // It goes on past the buffer (or the body ends early): read it whole below.
+                Some(Err(e)) if e.is_eof() => {}
+                Some(Err(e)) => return Err(at_value(e)),
+                None => {}
+            }
+        }
         self.take(true)?;
-        serde_json::from_slice(&self.scratch)
-            .map_err(|e| serde_json::Error::custom(format!("{e} (in the value at byte {start})")))
+        serde_json::from_slice(&self.scratch).map_err(at_value)
     }
 
     /// Skips the next value.
