@@ -20,12 +20,9 @@ pub fn first_day(
     let horizon = now.date_naive() - Duration::days(i64::from(retention_days));
     accounts
         .iter()
-        .map(|a| {
-            let period = Period::containing(a.billing_day, now);
-            match last_synced(a) {
-                Some(last) if !full => last.date_naive(),
-                _ => period.start_day(),
-            }
+        .map(|a| match last_synced(a) {
+            Some(last) if !full => last.date_naive(),
+            _ => Period::containing(a.billing_day, now).start_day(),
         })
         .min()
         .unwrap_or(yesterday)
