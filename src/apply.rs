@@ -738,7 +738,7 @@ mod tests {
             let mut staging = store.staging().unwrap();
             if let Some(from) = rows.iter().map(|r| r.day).min() {
                 // As a sync does: rows the store holds as they are, are not staged.
-                staging.skip_stored("messages", from);
+                staging.skip_stored("messages", from).unwrap();
             }
             staging.begin_page().unwrap();
             for r in rows {

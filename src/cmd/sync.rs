@@ -101,7 +101,7 @@ fn sync(
     let (fetched, staged) = {
         let mut staging = store.staging()?;
         let source = ctx.config.api.usage_source.as_str();
-        staging.skip_stored(source, resume.unwrap_or(first_day));
+        staging.skip_stored(source, resume.unwrap_or(first_day))?;
         let fetched = fetch_usage(
             &mut staging,
             &mut client,

@@ -264,15 +264,8 @@ pub struct Staging<'s> {
     distinct: Distinct,
     /// The last row of the last page read whole.
     page_mark: i64,
-    twins: Known,
-}
-
-/// What the staging knows of the rows the store holds (`Staging::skip_stored`).
-enum Known {
-    Nothing,
-    /// To load before the first row: the source and first day.
-    Asked(String, NaiveDate),
-    Loaded(Twins),
+    /// What is known of the stored rows (`skip_stored`), until the next `commit`.
+    twins: Option<Twins>,
 }
 
 impl super::Store {
@@ -288,7 +281,7 @@ impl super::Store {
             batch: Vec::with_capacity(BATCH),
             distinct: Distinct::default(),
             page_mark: 0,
-            twins: Known::Nothing,
+            twins: None,
         })
     }
 }
@@ -296,22 +289,26 @@ impl super::Store {
 impl Staging<'_> {
     /// Rows the store already holds from `source`, from day `from` on, with the same numbers
     /// are not staged: a steady read is mostly such rows. (Up to `twins::HELD` stored rows are
-    /// held, as hashes; the rest are staged as they come.) The stored rows are read before
-    /// the first row is staged, on the staging thread of a pipelined fetch, while the
-    /// request is under way. They hold until the next `commit`.
+    /// held, as hashes; a window with more holds none.) The room is reserved here, on the
+    /// caller's thread; the stored rows are read before the first row is staged, on the
+    /// staging thread of a pipelined fetch, while the request is under way. They hold until
+    /// the next `commit`.
     ///
     /// Another writer between that read and the commit is another sync, with numbers as
     /// fresh, or a prune of days before the window: a row skipped against what it replaced
     /// is read and compared again by the next sync.
-    pub fn skip_stored(&mut self, source: &str, from: NaiveDate) {
-        self.twins = Known::Asked(source.to_owned(), from);
+    pub fn skip_stored(&mut self, source: &str, from: NaiveDate) -> Result<()> {
+        let twins = Twins::reserve(&self.store.conn, source, from)
+            .context("cannot count the stored usage of the window")?;
+        self.twins = Some(twins);
+        Ok(())
     }
 
     fn load_twins(&mut self) -> Result<()> {
-        if let Known::Asked(source, from) = &self.twins {
-            let twins = Twins::load(&self.store.conn, source, *from)
+        if let Some(twins) = &mut self.twins {
+            twins
+                .fill(&self.store.conn)
                 .context("cannot read the stored usage of the window")?;
-            self.twins = Known::Loaded(twins);
         }
         Ok(())
     }
@@ -351,7 +348,7 @@ impl Staging<'_> {
         })?;
         self.page_mark = 0;
         // The store changed under what was known of it.
-        self.twins = Known::Nothing;
+        self.twins = None;
         Ok(n)
     }
 
@@ -558,7 +555,7 @@ impl crate::records::UsageSink for Staging<'_> {
         // Every row read, staged or not: a repeat of a skipped row is a repeat.
         self.distinct.see(row.day, id);
         self.load_twins()?;
-        if let Known::Loaded(twins) = &mut self.twins {
+        if let Some(twins) = &mut self.twins {
             match twins.see(id, &row) {
                 Seen::Same => return Ok(()),
                 Seen::New => {}
@@ -574,7 +571,7 @@ impl crate::records::UsageSink for Staging<'_> {
 
     fn begin_page(&mut self) -> Result<()> {
         self.batch.clear();
-        if let Known::Loaded(twins) = &mut self.twins {
+        if let Some(twins) = &mut self.twins {
             twins.take_back_page();
         }
         self.store.conn.execute(
@@ -586,7 +583,7 @@ impl crate::records::UsageSink for Staging<'_> {
 
     fn end_page(&mut self) -> Result<()> {
         self.flush()?;
-        if let Known::Loaded(twins) = &mut self.twins {
+        if let Some(twins) = &mut self.twins {
             twins.keep_page();
         }
         self.page_mark = self.store.conn.query_row(
@@ -845,7 +842,9 @@ mod tests {
             store.write(|tx| upsert(tx, &rows, source, now)).unwrap();
         }
         let mut staging = store.staging().unwrap();
-        staging.skip_stored("messages", NaiveDate::from_ymd_opt(2026, 11, 19).unwrap());
+        staging
+            .skip_stored("messages", NaiveDate::from_ymd_opt(2026, 11, 19).unwrap())
+            .unwrap();
         let page = |staging: &mut Staging<'_>, extra: &[DayUsage]| {
             staging.begin_page().unwrap();
             for k in keys.iter().filter(|k| *k != "apikey_4") {
