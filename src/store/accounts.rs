@@ -107,8 +107,23 @@ pub fn last_synced(conn: &Connection) -> Result<LastSynced> {
         "SELECT name, last_synced_at FROM accounts WHERE last_synced_at IS NOT NULL
          ORDER BY name COLLATE BINARY",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, parse_ts(&r.get::<_, String>(1)?)?)))?;
-    Ok(LastSynced(rows.collect::<rusqlite::Result<_>>()?))
+    let mut rows = stmt.query([])?;
+    let mut marks = Vec::new();
+    // Accounts synced together share a mark: each distinct text is parsed once.
+    let mut last: Option<(String, DateTime<Utc>)> = None;
+    while let Some(r) = rows.next()? {
+        let text = r.get_ref(1)?.as_str()?;
+        let at = match &last {
+            Some((t, at)) if t == text => *at,
+            _ => {
+                let at = parse_ts(text)?;
+                last = Some((text.to_owned(), at));
+                at
+            }
+        };
+        marks.push((r.get(0)?, at));
+    }
+    Ok(LastSynced(marks))
 }
 
 /// Accounts' own last-synced marks, in order of name (bytes, as `str` orders them): no map
