@@ -123,20 +123,33 @@ pub fn last_synced(conn: &Connection) -> Result<LastSynced> {
         };
         marks.push((r.get(0)?, at));
     }
-    Ok(LastSynced(marks))
+    Ok(LastSynced {
+        marks,
+        next: std::cell::Cell::new(0),
+    })
 }
 
 /// Accounts' own last-synced marks, in order of name (bytes, as `str` orders them): no map
 /// to build for the 100,000 accounts a sync looks up before every fetch.
-pub struct LastSynced(Vec<(String, DateTime<Utc>)>);
+pub struct LastSynced {
+    marks: Vec<(String, DateTime<Utc>)>,
+    /// Where the mark after the last one found is: discovered accounts come in name order
+    /// too (`keys::active`), so most lookups are one comparison, not a binary search.
+    next: std::cell::Cell<usize>,
+}
 
 impl LastSynced {
     pub fn get(&self, name: &str) -> Option<DateTime<Utc>> {
-        let i = self
-            .0
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()?;
-        Some(self.0[i].1)
+        let next = self.next.get();
+        let i = match self.marks.get(next) {
+            Some((n, _)) if n == name => next,
+            _ => self
+                .marks
+                .binary_search_by(|(n, _)| n.as_str().cmp(name))
+                .ok()?,
+        };
+        self.next.set(i + 1);
+        Some(self.marks[i].1)
     }
 }
 
@@ -186,4 +199,54 @@ pub fn mark_synced(conn: &Connection, names: &[&str], as_of: DateTime<Utc>) -> R
     )?
     .execute(params![serde_json::to_string(names)?, ts(as_of)])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lookups in name order, out of it, and of names without a mark all find what a
+    /// binary search would.
+    #[test]
+    fn last_synced_finds_marks_in_any_order() {
+        let at = |s: &str| crate::time::parse(s).unwrap();
+        let marks = LastSynced {
+            marks: ["a", "b", "c", "e"]
+                .iter()
+                .enumerate()
+                .map(|(i, n)| ((*n).to_string(), at(&format!("2026-11-2{i}T00:00:00Z"))))
+                .collect(),
+            next: std::cell::Cell::new(0),
+        };
+        let looked = |names: &[&str]| -> Vec<Option<String>> {
+            names
+                .iter()
+                .map(|n| marks.get(n).map(|t| t.to_rfc3339()[..10].to_string()))
+                .collect()
+        };
+        let day = |d: &str| Some(d.to_string());
+        assert_eq!(
+            looked(&["a", "b", "c", "d", "e", "f"]),
+            [
+                day("2026-11-20"),
+                day("2026-11-21"),
+                day("2026-11-22"),
+                None,
+                day("2026-11-23"),
+                None
+            ]
+        );
+        assert_eq!(
+            looked(&["e", "a", "a", "c", "b", "zz", "b"]),
+            [
+                day("2026-11-23"),
+                day("2026-11-20"),
+                day("2026-11-20"),
+                day("2026-11-22"),
+                day("2026-11-21"),
+                None,
+                day("2026-11-21")
+            ]
+        );
+    }
 }
