@@ -127,10 +127,11 @@ impl Bench {
         if std::env::var_os("BENCH_LOG").is_some() {
             // Where a run's time went: `BENCH_LOG=1 cargo bench --bench quota -- …`.
             eprintln!("quota {args:?}: {wall:.2} s");
-            for l in stderr
-                .lines()
-                .filter(|l| l.contains("INFO") || l.contains("DEBUG quota::api"))
-            {
+            for l in stderr.lines().filter(|l| {
+                l.contains("INFO")
+                    || l.contains("DEBUG quota::api")
+                    || l.contains("usage rows read")
+            }) {
                 eprintln!("  {l}");
             }
         }

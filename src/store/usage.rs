@@ -266,6 +266,9 @@ pub struct Staging<'s> {
     page_mark: i64,
     /// What is known of the stored rows (`skip_stored`), until the next `commit`.
     twins: Option<Twins>,
+    /// Rows read, and of those not staged because the store holds them as they are.
+    read: usize,
+    skipped: usize,
 }
 
 impl super::Store {
@@ -282,6 +285,8 @@ impl super::Store {
             distinct: Distinct::default(),
             page_mark: 0,
             twins: None,
+            read: 0,
+            skipped: 0,
         })
     }
 }
@@ -398,6 +403,13 @@ impl Staging<'_> {
     /// Stages the last batch and says what the table holds; the next rows start afresh.
     fn take_staged(&mut self) -> Result<Staged> {
         self.flush()?;
+        log::debug!(
+            "{} usage rows read, {} of them staged ({} stored as they are)",
+            self.read,
+            self.read - self.skipped,
+            self.skipped
+        );
+        (self.read, self.skipped) = (0, 0);
         Ok(std::mem::take(&mut self.distinct).finish())
     }
 }
@@ -551,13 +563,17 @@ impl Distinct {
 
 impl crate::records::UsageSink for Staging<'_> {
     fn add(&mut self, row: DayUsage) -> Result<()> {
+        self.read += 1;
         let id = twins::identity_of(&row);
         // Every row read, staged or not: a repeat of a skipped row is a repeat.
         self.distinct.see(row.day, id);
         self.load_twins()?;
         if let Some(twins) = &mut self.twins {
             match twins.see(id, &row) {
-                Seen::Same => return Ok(()),
+                Seen::Same => {
+                    self.skipped += 1;
+                    return Ok(());
+                }
                 Seen::New => {}
                 Seen::AfterSkipped => {
                     if let Some(stored) = twins.stored(&self.store.conn, &row)? {
