@@ -65,12 +65,6 @@ fn numbers_of(r: &DayUsage) -> u64 {
     ])
 }
 
-/// A stored count (never negative: the table checks it).
-fn count(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u64>> {
-    Ok(r.get::<_, Option<i64>>(i)?
-        .and_then(|v| u64::try_from(v).ok()))
-}
-
 /// An entry is its stored numbers' hash (the high 60 bits) and four bits of what the fetch
 /// did with the identity. The two lowest are the state:
 const UNSEEN: u64 = 0;
@@ -182,13 +176,13 @@ impl Twins {
             let at = d.as_ref().map(|(_, at)| *at).expect("set above");
             let id = identity(at, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
             let entry = numbers([
-                count(r, 3)?,
-                count(r, 4)?,
-                count(r, 5)?,
-                count(r, 6)?,
-                count(r, 7)?,
-                count(r, 8)?,
-                count(r, 9)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
             ]) & NUMBERS;
             self.rows
                 .entry(id)
@@ -245,13 +239,13 @@ impl Twins {
                         api_key_id: row.api_key_id.clone(),
                         workspace_id: row.workspace_id.clone(),
                         day: row.day,
-                        uncached_input_tokens: count(r, 0)?,
-                        cache_creation_5m_tokens: count(r, 1)?,
-                        cache_creation_1h_tokens: count(r, 2)?,
-                        cache_read_tokens: count(r, 3)?,
-                        output_tokens: count(r, 4)?,
-                        total_tokens: count(r, 5)?,
-                        requests: count(r, 6)?,
+                        uncached_input_tokens: r.get(0)?,
+                        cache_creation_5m_tokens: r.get(1)?,
+                        cache_creation_1h_tokens: r.get(2)?,
+                        cache_read_tokens: r.get(3)?,
+                        output_tokens: r.get(4)?,
+                        total_tokens: r.get(5)?,
+                        requests: r.get(6)?,
                     })
                 },
             )
