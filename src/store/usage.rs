@@ -69,6 +69,19 @@ fn stage(conn: &Connection, rows: &[DayUsage]) -> Result<()> {
     Ok(())
 }
 
+/// `N` counts from consecutive columns of `r`, from `first` on (a count is never negative:
+/// the table checks it).
+fn read_counts<const N: usize>(
+    r: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<[Option<u64>; N]> {
+    let mut counts = [None; N];
+    for (i, c) in counts.iter_mut().enumerate() {
+        *c = r.get(first + i)?;
+    }
+    Ok(counts)
+}
+
 fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).with_context(|| format!("count {v} does not fit a 64-bit signed integer"))
 }
@@ -145,15 +158,9 @@ pub fn segment_sums(
         let seg = bound_text.partition_point(|b| b.as_str() <= d) - 1;
         let k = if by_workspace { "" } else { text(0)? };
         let key = (intern(k)?, intern(text(1)?)?, seg);
-        let counts: [Option<u64>; 6] = [
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-        ];
-        sums.entry(key).or_default().add(counts, r.get(9)?);
+        sums.entry(key)
+            .or_default()
+            .add(read_counts(r, 3)?, r.get(9)?);
     }
     let id = |i: u32| {
         names

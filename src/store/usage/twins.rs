@@ -175,15 +175,7 @@ impl Twins {
             }
             let at = d.as_ref().map(|(_, at)| *at).expect("set above");
             let id = identity(at, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
-            let entry = numbers([
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-            ]) & NUMBERS;
+            let entry = numbers(super::read_counts(r, 3)?) & NUMBERS;
             self.rows
                 .entry(id)
                 .and_modify(|e| *e = AMBIGUOUS)
@@ -235,17 +227,18 @@ impl Twins {
                     self.source,
                 ],
                 |r| {
+                    let [u, c5, c1, cr, o, t, requests] = super::read_counts(r, 0)?;
                     Ok(DayUsage {
                         api_key_id: row.api_key_id.clone(),
                         workspace_id: row.workspace_id.clone(),
                         day: row.day,
-                        uncached_input_tokens: r.get(0)?,
-                        cache_creation_5m_tokens: r.get(1)?,
-                        cache_creation_1h_tokens: r.get(2)?,
-                        cache_read_tokens: r.get(3)?,
-                        output_tokens: r.get(4)?,
-                        total_tokens: r.get(5)?,
-                        requests: r.get(6)?,
+                        uncached_input_tokens: u,
+                        cache_creation_5m_tokens: c5,
+                        cache_creation_1h_tokens: c1,
+                        cache_read_tokens: cr,
+                        output_tokens: o,
+                        total_tokens: t,
+                        requests,
                     })
                 },
             )
