@@ -127,12 +127,7 @@ impl Store {
         create_private(path)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            bail!(
-                "SQLite refused WAL mode (got {mode:?}); is the database on a network file system?"
-            );
-        }
+        wal(&conn)?;
         // Foreign keys are off while migrating: a migration may rebuild a referenced table
         // (SQLite's documented way to change a constraint); it checks them before committing.
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")?;
@@ -228,6 +223,27 @@ fn create_private(path: &Path) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot create or reach {}", path.display())),
+    }
+}
+
+/// Puts the file in WAL mode (which it keeps). The switch takes a lock that SQLite does not
+/// wait for (the busy handler is not called): of processes opening a new file at once, one
+/// in a few dozen found it taken. They try again until the busy timeout.
+fn wal(conn: &Connection) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => bail!(
+                "SQLite refused WAL mode (got {mode:?}); is the database on a network file system?"
+            ),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
