@@ -168,13 +168,21 @@ pub fn set_recheck(conn: &Connection, name: &str, at: Option<DateTime<Utc>>) -> 
     Ok(())
 }
 
+/// Answered by the index `accounts_recheck`, which holds only the accounts with a moment.
+pub(super) const DUE_FOR_RECHECK: &str = "SELECT name FROM accounts WHERE recheck_at <= ?1";
+/// Answered by the index `accounts_never_synced`, empty in a steady state.
+pub(super) const NEVER_SYNCED: &str =
+    "SELECT name FROM accounts WHERE last_synced_at IS NULL ORDER BY name";
+
 /// The accounts whose recheck moment has come by `now`, in order of name.
 pub fn due_for_recheck(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name FROM accounts WHERE recheck_at <= ?1 ORDER BY name COLLATE BINARY",
-    )?;
+    // Sorted here: with an ORDER BY, SQLite walks every account by name instead of the few
+    // in `accounts_recheck`.
+    let mut stmt = conn.prepare_cached(DUE_FOR_RECHECK)?;
     let rows = stmt.query_map([ts(now)], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut names: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    names.sort_unstable();
+    Ok(names)
 }
 
 /// Forgets what an account was evaluated as: its next evaluation is unconditional.
@@ -186,8 +194,7 @@ pub fn clear_fingerprint(conn: &Connection, name: &str) -> Result<()> {
 
 /// The accounts never marked synced, by name.
 pub fn never_synced(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT name FROM accounts WHERE last_synced_at IS NULL ORDER BY name")?;
+    let mut stmt = conn.prepare_cached(NEVER_SYNCED)?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

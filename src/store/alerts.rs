@@ -60,6 +60,22 @@ pub fn from_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Alert> {
     })
 }
 
+/// `for_reconcile`'s query, of some accounts (`?2`, a JSON array) or of all. Two
+/// statements, not one with `?2 IS NULL OR account IN …`: that form keeps SQLite off the
+/// index on `account`, and a chunk of 1,000 accounts scanned every alert (24 ms for
+/// 100,000).
+pub(super) fn reconcile_sql(of_some: bool) -> String {
+    let relevant = "(resolved_at IS NULL OR period_start >= ?1)";
+    if of_some {
+        format!(
+            "SELECT {COLUMNS} FROM alerts WHERE {relevant}
+             AND account IN (SELECT value FROM json_each(?2))"
+        )
+    } else {
+        format!("SELECT {COLUMNS} FROM alerts WHERE {relevant}")
+    }
+}
+
 /// What reconciliation needs, grouped by account: every open alert, and every alert of a
 /// period starting at or after `earliest_period_start`; of the `only` accounts, or of all.
 pub fn for_reconcile(
@@ -67,14 +83,16 @@ pub fn for_reconcile(
     earliest_period_start: DateTime<Utc>,
     only: Option<&[&str]>,
 ) -> Result<HashMap<String, Vec<Alert>>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM alerts WHERE (resolved_at IS NULL OR period_start >= ?1)
-         AND (?2 IS NULL OR account IN (SELECT value FROM json_each(?2)))"
-    ))?;
+    let mut stmt = conn.prepare_cached(&reconcile_sql(only.is_some()))?;
     let only = only.map(serde_json::to_string).transpose()?;
+    let at = ts(earliest_period_start);
+    let mut rows = match &only {
+        Some(names) => stmt.query(params![at, names])?,
+        None => stmt.query(params![at])?,
+    };
     let mut by_account: HashMap<String, Vec<Alert>> = HashMap::new();
-    for alert in stmt.query_map(params![ts(earliest_period_start), only], from_row)? {
-        let alert = alert?;
+    while let Some(row) = rows.next()? {
+        let alert = from_row(row)?;
         // Most accounts have one or two alerts: a Vec's first growth would reserve room for
         // four (an alert is ~200 bytes; 10,000 accounts made that 8.6 MB).
         by_account

@@ -106,6 +106,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_recheck_at",
         include_str!("../../migrations/0008_recheck_at.sql"),
     ),
+    (
+        "0009_sync_indexes",
+        include_str!("../../migrations/0009_sync_indexes.sql"),
+    ),
 ];
 
 /// How long a writer waits for another to finish. Sync transactions last milliseconds; this
@@ -424,6 +428,38 @@ fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An incremental pass of 100,000 accounts must not scan them to find the few it needs.
+    #[test]
+    fn what_every_sync_asks_is_answered_by_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("q.db")).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut stmt = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            // Parameters left unbound: the plan does not depend on their values.
+            let mut rows = stmt.raw_query();
+            let mut steps = Vec::new();
+            while let Some(r) = rows.next().unwrap() {
+                steps.push(r.get::<_, String>(3).unwrap());
+            }
+            steps.join("; ")
+        };
+        let p = plan(accounts::DUE_FOR_RECHECK);
+        assert!(
+            p.contains("SEARCH accounts USING INDEX accounts_recheck"),
+            "{p}"
+        );
+        let p = plan(accounts::NEVER_SYNCED);
+        assert!(p.contains("USING INDEX accounts_never_synced"), "{p}");
+        let p = plan(&alerts::reconcile_sql(true));
+        assert!(
+            p.contains("SEARCH alerts USING INDEX alerts_identity (account=?)"),
+            "{p}"
+        );
+    }
 
     #[test]
     fn migrates_once_and_refuses_newer_databases() {
