@@ -56,6 +56,9 @@ fn init_logging(verbose: u8, quiet: bool) {
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         // journald stamps every line itself.
         b.format_timestamp(None);
+    } else {
+        // Milliseconds: at -vv the gaps between lines are where a sync spends its time.
+        b.format_timestamp_millis();
     }
     b.write_style(if std::io::stderr().is_terminal() {
         env_logger::WriteStyle::Auto

@@ -156,6 +156,7 @@ impl Twins {
         if std::mem::replace(&mut self.filled, true) || self.room == 0 {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let mut stmt = conn.prepare(
             "SELECT day, api_key_id, workspace_id, uncached_input_tokens,
                     cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
@@ -181,6 +182,12 @@ impl Twins {
                 .and_modify(|e| *e = AMBIGUOUS)
                 .or_insert(entry | UNSEEN);
         }
+        log::debug!(
+            "{} stored rows from {} held to compare in {:?}",
+            self.rows.len(),
+            self.from,
+            started.elapsed()
+        );
         Ok(())
     }
 
