@@ -17,7 +17,6 @@ pub fn first_day(
     now: DateTime<Utc>,
 ) -> NaiveDate {
     let yesterday = now.date_naive() - Duration::days(1);
-    let horizon = now.date_naive() - Duration::days(i64::from(retention_days));
     accounts
         .iter()
         .map(|a| match last_synced(a) {
@@ -25,9 +24,25 @@ pub fn first_day(
             _ => Period::containing(a.billing_day, now).start_day(),
         })
         .min()
-        .unwrap_or(yesterday)
-        .min(yesterday)
-        .max(horizon.min(yesterday))
+        .map_or(yesterday, |day| within(day, retention_days, now))
+}
+
+/// The window a sync of every account most likely reads, known before the accounts are:
+/// what `first_day` gives when every account was last synced by the last sync of every
+/// account (`synced_all`), none is new and there is no `--full`. `None` before the first.
+pub fn likely_first_day(
+    synced_all: Option<DateTime<Utc>>,
+    retention_days: u32,
+    now: DateTime<Utc>,
+) -> Option<NaiveDate> {
+    synced_all.map(|t| within(t.date_naive(), retention_days, now))
+}
+
+/// `day`, but no later than yesterday and no earlier than the retention horizon.
+fn within(day: NaiveDate, retention_days: u32, now: DateTime<Utc>) -> NaiveDate {
+    let yesterday = now.date_naive() - Duration::days(1);
+    let horizon = now.date_naive() - Duration::days(i64::from(retention_days));
+    day.min(yesterday).max(horizon.min(yesterday))
 }
 
 /// The first day the cost report must cover: back to the day of the last successful cost
@@ -40,7 +55,6 @@ pub fn cost_first_day(
     now: DateTime<Utc>,
 ) -> NaiveDate {
     let yesterday = now.date_naive() - Duration::days(1);
-    let horizon = now.date_naive() - Duration::days(i64::from(retention_days));
     let from = match last {
         Some(t) => t.date_naive(),
         None => accounts
@@ -49,7 +63,7 @@ pub fn cost_first_day(
             .min()
             .unwrap_or(yesterday),
     };
-    from.min(yesterday).max(horizon.min(yesterday))
+    within(from, retention_days, now)
 }
 
 #[cfg(test)]
@@ -102,6 +116,26 @@ mod tests {
             first_day(&[&a], &s, false, 400, at("2026-11-20T12:00:00Z")),
             day("2026-11-12")
         );
+    }
+
+    #[test]
+    fn the_likely_window_is_the_first_day_when_no_account_is_new() {
+        let (a, b) = (account("a", 1), account("b", 15));
+        let now = at("2026-11-20T12:00:00Z");
+        for last in [
+            "2026-11-20T11:59:00Z",
+            "2026-11-12T08:00:00Z",
+            "2024-01-01T00:00:00Z",
+        ] {
+            let pairs = [("a", last), ("b", last)];
+            let s = synced(&pairs);
+            assert_eq!(
+                likely_first_day(Some(at(last)), 400, now),
+                Some(first_day(&[&a, &b], &s, false, 400, now)),
+                "{last}"
+            );
+        }
+        assert_eq!(likely_first_day(None, 400, now), None);
     }
 
     #[test]

@@ -50,8 +50,34 @@ pub struct Client {
     timeout: Duration,
     budget: Duration,
     deadline: Instant,
-    /// Requests sent, retries included (the sync summary reports it).
+    /// Requests sent, retries included (the sync summary reports it). An early request
+    /// counts once it is used or dropped.
     pub requests: u32,
+    early: Option<Early>,
+}
+
+/// A request sent before its answer is needed (`Client::send_early`): its headers arrive on
+/// a thread of their own while the caller reads the store.
+struct Early {
+    path: String,
+    query: Vec<(String, String)>,
+    beta: Option<String>,
+    sent: Instant,
+    timeout: Duration,
+    reply: std::thread::JoinHandle<Result<ureq::http::Response<ureq::Body>, String>>,
+}
+
+impl Early {
+    fn is_for(&self, path: &str, query: &[(&str, String)], beta: Option<&str>) -> bool {
+        self.path == path
+            && self.beta.as_deref() == beta
+            && self.query.len() == query.len()
+            && self
+                .query
+                .iter()
+                .zip(query)
+                .all(|((k, v), (qk, qv))| k == qk && v == qv)
+    }
 }
 
 /// Why a request failed, for callers that branch (and for messages that help).
@@ -86,7 +112,76 @@ impl Client {
             budget,
             deadline,
             requests: 0,
+            early: None,
         }
+    }
+
+    /// Sends a GET now whose answer a later `get_with` of the same path, query and beta
+    /// takes (then it is that call's first try; retries are as usual). The time before the
+    /// first byte, often the longest part of a large report, then passes while the caller
+    /// does other work. One early request at a time; `forget_early` drops one not taken.
+    pub fn send_early(&mut self, path: &str, query: &[(&str, String)], beta: Option<&str>) {
+        self.forget_early();
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        let timeout = self.timeout.min(left);
+        let req = self.request(path, query, beta, timeout);
+        let sent = Instant::now();
+        let reply = std::thread::Builder::new()
+            .name("early-request".into())
+            .spawn(move || req.call().map_err(|e| transport_message(&e)));
+        match reply {
+            Ok(reply) => {
+                self.early = Some(Early {
+                    path: path.to_string(),
+                    query: query
+                        .iter()
+                        .map(|(k, v)| ((*k).to_string(), v.clone()))
+                        .collect(),
+                    beta: beta.map(str::to_string),
+                    sent,
+                    timeout,
+                    reply,
+                });
+            }
+            // No thread: the request is sent when it is needed, as usual.
+            Err(e) => log::debug!("GET {path}: not sent early ({e})"),
+        }
+    }
+
+    /// Drops an early request that no call took; true if there was one. Its answer is
+    /// not waited for: the connection closes when its headers come or its timeout passes.
+    pub fn forget_early(&mut self) -> bool {
+        match self.early.take() {
+            Some(early) => {
+                self.requests += 1;
+                log::debug!("GET {}: the early request was not used", early.path);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn request(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        beta: Option<&str>,
+        timeout: Duration,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        let url = format!("{}{path}", self.base_url);
+        let mut req = self
+            .agent
+            .get(&url)
+            .header("x-api-key", self.key.expose())
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .query_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        if let Some(beta) = beta {
+            req = req.header("anthropic-beta", beta);
+        }
+        req.config().timeout_global(Some(timeout)).build()
     }
 
     /// GETs `path` with `query` and parses the JSON body as `T`, retrying transient failures
@@ -165,28 +260,31 @@ impl Client {
                 "GET {path}: the sync deadline passed before the request"
             ))));
         }
-        let url = format!("{}{path}", self.base_url);
-        let mut req = self
-            .agent
-            .get(&url)
-            .header("x-api-key", self.key.expose())
-            .header("anthropic-version", ANTHROPIC_VERSION)
-            .query_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
-        if let Some(beta) = beta {
-            req = req.header("anthropic-beta", beta);
-        }
         self.requests += 1;
-        let started = Instant::now();
-        let timeout = self.timeout.min(left);
-        let mut resp = req
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .call()
-            .map_err(|e| Attempt::Retry {
-                error: ApiError::Transient(format!("GET {path}: {}", transport_message(&e))),
-                retry_after: None,
-            })?;
+        let early = self.early.take_if(|e| e.is_for(path, query, beta));
+        let (started, timeout, reply) = match early {
+            Some(e) => {
+                let reply = e
+                    .reply
+                    .join()
+                    .unwrap_or_else(|_| Err("the thread of the early request failed".to_string()));
+                (e.sent, e.timeout, reply)
+            }
+            None => {
+                let timeout = self.timeout.min(left);
+                let req = self.request(path, query, beta, timeout);
+                let started = Instant::now();
+                (
+                    started,
+                    timeout,
+                    req.call().map_err(|e| transport_message(&e)),
+                )
+            }
+        };
+        let mut resp = reply.map_err(|e| Attempt::Retry {
+            error: ApiError::Transient(format!("GET {path}: {e}")),
+            retry_after: None,
+        })?;
         let status = resp.status().as_u16();
         let request_id = header(&resp, "request-id");
         log::debug!(

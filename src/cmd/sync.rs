@@ -72,8 +72,12 @@ fn sync(
     // Failures that do not stop the usage sync; they make the exit code 1 at the end.
     let mut problems: Vec<String> = Vec::new();
 
-    if let Err(e) = discover(store, ctx, &mut client) {
+    let added = discover(store, ctx, &mut client).unwrap_or_else(|e| {
         problems.push(format!("key discovery failed: {e:#}"));
+        0
+    });
+    if added == 0 {
+        send_early(store, ctx, args, &mut client)?;
     }
     let mut all = ctx.accounts(store)?;
     let developers = match claude_code::read(store, &mut client, ctx, args, &all.all()) {
@@ -111,6 +115,8 @@ fn sync(
         (fetched, staging.finish()?)
     };
     warn_unreported(ctx, &fetched.unreported);
+    // Not taken: the window was not the usual one.
+    client.forget_early();
     let usage_requests = client.requests - before;
     let fetch_took = started.elapsed();
     let cost = match fetch_cost(store, ctx, args, &accounts, &mut client) {
@@ -163,6 +169,26 @@ fn warn_unreported(ctx: &Ctx, unreported: &[&str]) {
         quotas.join(", "),
         if quotas.len() == 1 { "it" } else { "them" }
     );
+}
+
+/// A sync of every key most likely reads from where the last one did: that request goes
+/// out now, and its answer comes while the accounts and their marks are read. When the
+/// window turns out other (a new account, `--account`, `--full`), it is dropped, a request
+/// spent. Only for the usage report: the analytics source reads small pages, where one
+/// early page hides little.
+fn send_early(store: &mut Store, ctx: &Ctx, args: &SyncArgs, client: &mut Client) -> Result<()> {
+    if args.full
+        || !args.filter.accounts.is_empty()
+        || ctx.config.api.usage_source != UsageSource::Messages
+    {
+        return Ok(());
+    }
+    let all = store.read(apply::synced_all_at)?;
+    let likely = window::likely_first_day(all, ctx.config.database.retention_days, ctx.now);
+    if let Some(day) = likely {
+        api::usage::send_early(client, day);
+    }
+    Ok(())
 }
 
 /// The first day the usage request covers: the trailing window, back to the last sync after
@@ -514,7 +540,8 @@ fn due(last: Option<DateTime<Utc>>, interval: Duration, now: DateTime<Utc>) -> b
 /// With discovery on and due (hourly), lists the active keys and records them; keys no
 /// longer active stop being evaluated and their open alerts resolve as `recovered`, in one
 /// transaction.
-fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<()> {
+/// Returns how many accounts it added.
+fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<usize> {
     let now = ctx.now;
     if !ctx.config.discovers_keys()
         || !due(
@@ -523,7 +550,7 @@ fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<()> {
             now,
         )
     {
-        return Ok(());
+        return Ok(0);
     }
     // Each page of keys goes to a staging table as it comes; the store takes the listing in
     // one transaction once it is whole.
@@ -549,7 +576,7 @@ fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<()> {
         if let Some(more) = refresh.deactivated.len().checked_sub(MAX_DROPPED_LINES).filter(|m| *m > 0) {
             log::warn!("{more} more API key accounts are no longer active (their open alerts resolved as account_removed)");
         }
-        Ok(())
+        Ok(refresh.added.len())
     })
 }
 

@@ -102,6 +102,45 @@ fn full_and_gaps_widen_the_window() {
 }
 
 #[test]
+fn an_early_request_for_another_window_is_dropped_and_counted() {
+    let (env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_new"), None, "2026-11-03", 500, 0));
+    env.run(&["sync"]).ok();
+    // A new account: its whole period is read, not the usual window asked for early.
+    env.write_config(&format!(
+        "{ACCOUNTS}\n[[accounts]]\nname = \"new\"\napi_key_id = \"apikey_new\"\ntoken_limit = 1000\n"
+    ));
+    api.clear_requests();
+    let out = env.run_at("2026-11-20T12:01:00Z", &["sync"]).ok();
+    assert!(
+        out.stdout
+            .contains("from 2026-11-01: 2 usage requests (1 page"),
+        "{}",
+        out.stdout
+    );
+    let starts: Vec<String> = api
+        .requests()
+        .iter()
+        .filter(|r| r.path == USAGE_PATH)
+        .map(|r| r.param("starting_at").unwrap().to_string())
+        .collect();
+    assert!(
+        starts.contains(&"2026-11-01T00:00:00Z".to_string())
+            && starts
+                .iter()
+                .all(|s| ["2026-11-01T00:00:00Z", "2026-11-19T00:00:00Z"].contains(&s.as_str())),
+        "{starts:?}"
+    );
+    assert_eq!(env.status_of("new")[0]["quotas"]["tokens"]["used"], 500);
+    // `--full` and `--account` ask only for what they read.
+    api.clear_requests();
+    env.run_at("2026-11-20T12:02:00Z", &["sync", "--full"]).ok();
+    env.run_at("2026-11-20T12:03:00Z", &["sync", "--account", "new"])
+        .ok();
+    assert_eq!(api.usage_requests(), 2);
+}
+
+#[test]
 fn account_filter_narrows_the_request_to_its_keys() {
     let (env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
     let out = env
