@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 
 use crate::quota::DayUsage;
@@ -77,7 +78,23 @@ fn read_counts<const N: usize>(
 ) -> rusqlite::Result<[Option<u64>; N]> {
     let mut counts = [None; N];
     for (i, c) in counts.iter_mut().enumerate() {
-        *c = r.get(first + i)?;
+        // The value as SQLite holds it, matched here rather than through `Row::get`'s
+        // generic conversion, which stood out in profiles of the twins' fill (200,000 rows,
+        // 7 counts each).
+        *c = match r.get_ref(first + i)? {
+            ValueRef::Integer(v) => Some(
+                u64::try_from(v)
+                    .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(first + i, v))?,
+            ),
+            ValueRef::Null => None,
+            other => {
+                return Err(rusqlite::Error::InvalidColumnType(
+                    first + i,
+                    format!("count {}", first + i),
+                    other.data_type(),
+                ));
+            }
+        };
     }
     Ok(counts)
 }
