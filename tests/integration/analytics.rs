@@ -5,19 +5,12 @@
 use serde_json::Value;
 
 use crate::standin::{
-    ANALYTICS_BETA, ANALYTICS_COST_PATH, ANALYTICS_PATH, Analytics, COST_PATH, Fault, Request,
-    USAGE_PATH, Usage,
+    ANALYTICS_BETA, ANALYTICS_COST_PATH, ANALYTICS_PATH, Analytics, COST_PATH, Fault, USAGE_PATH,
+    Usage,
 };
 use crate::sync::{at, setup};
 
 const ANALYTICS: &str = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\nrequest_limit = 100\ntoken_limit = 1000000\n";
-
-fn analytics_requests(api: &crate::standin::StandIn, path: &str) -> Vec<Request> {
-    api.requests()
-        .into_iter()
-        .filter(|r| r.path == path)
-        .collect()
-}
 
 fn stored_rows(env: &crate::env::TestEnv) -> i64 {
     env.conn()
@@ -46,7 +39,7 @@ fn rows_are_paged_by_limit_with_ending_at_and_the_beta_header() {
     }
     api.put_all(rows);
     let out = env.run(&["sync"]).ok();
-    let reqs = analytics_requests(&api, ANALYTICS_PATH);
+    let reqs = api.requests_to(ANALYTICS_PATH);
     assert_eq!(
         reqs.len(),
         3,
@@ -105,7 +98,7 @@ fn the_page_size_is_a_setting_of_1_to_1000() {
         ));
     }
     env.run(&["sync"]).ok();
-    let reqs = analytics_requests(&api, ANALYTICS_PATH);
+    let reqs = api.requests_to(ANALYTICS_PATH);
     assert_eq!(reqs.len(), 3);
     assert!(reqs.iter().all(|r| r.param("limit") == Some("2")));
     assert_eq!(stored_rows(&env), 5);
@@ -140,7 +133,7 @@ fn a_40_day_gap_is_read_in_two_windows_without_skipping_or_doubling_a_day() {
     api.clear_requests();
     at(&mut env, &api, "2026-11-10T06:00:00Z");
     env.run(&["sync"]).ok();
-    let reqs = analytics_requests(&api, ANALYTICS_PATH);
+    let reqs = api.requests_to(ANALYTICS_PATH);
     let ranges: Vec<(Option<&str>, Option<&str>)> = reqs
         .iter()
         .map(|r| (r.param("starting_at"), r.param("ending_at")))
@@ -201,7 +194,7 @@ fn a_run_cut_by_its_deadline_keeps_whole_windows_and_the_next_run_carries_on() {
     api.clear_requests();
     at(&mut env, &api, "2026-10-20T06:01:00Z");
     env.run(&["sync"]).ok();
-    let reqs = analytics_requests(&api, ANALYTICS_PATH);
+    let reqs = api.requests_to(ANALYTICS_PATH);
     assert_eq!(reqs.len(), 1, "carried on, not started over");
     assert_eq!(reqs[0].param("starting_at"), Some("2026-10-02T00:00:00Z"));
     let s = env.run(&["status", "--json"]).ok().json();
@@ -367,7 +360,7 @@ fn cost_comes_from_analytics_cost_in_exact_cents() {
             0,
             "the legacy cost report is not called"
         );
-        let reqs = analytics_requests(&api, ANALYTICS_COST_PATH);
+        let reqs = api.requests_to(ANALYTICS_COST_PATH);
         assert_eq!(reqs.len(), 1);
         assert_eq!(reqs[0].header("anthropic-beta"), Some(ANALYTICS_BETA));
         assert_eq!(reqs[0].params("group_by[]"), ["workspace_id"]);

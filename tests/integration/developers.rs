@@ -25,9 +25,8 @@ token_limit = 1000000
 "#;
 
 fn code_days(api: &crate::standin::StandIn) -> Vec<String> {
-    api.requests()
-        .into_iter()
-        .filter(|r| r.path == CLAUDE_CODE_PATH)
+    api.requests_to(CLAUDE_CODE_PATH)
+        .iter()
         .map(|r| r.param("starting_at").unwrap().to_string())
         .collect()
 }

@@ -41,11 +41,7 @@ fn discovery_tracks_active_keys_hourly_with_defaults() {
         "{}",
         out.stdout
     );
-    let listings: Vec<_> = api
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == KEYS_PATH)
-        .collect();
+    let listings = api.requests_to(KEYS_PATH);
     assert_eq!(listings.len(), 2, "1206 keys at 1000 a page");
     assert_eq!(listings[0].param("status"), Some("active"));
     assert_eq!(listings[1].param("after_id"), Some("apikey_00999"));

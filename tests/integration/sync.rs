@@ -119,9 +119,8 @@ fn an_early_request_for_another_window_is_dropped_and_counted() {
         out.stdout
     );
     let starts: Vec<String> = api
-        .requests()
+        .requests_to(USAGE_PATH)
         .iter()
-        .filter(|r| r.path == USAGE_PATH)
         .map(|r| r.param("starting_at").unwrap().to_string())
         .collect();
     assert!(

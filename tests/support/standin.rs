@@ -358,7 +358,7 @@ impl StandIn {
     }
 
     pub fn count(&self, path: &str) -> usize {
-        self.requests().iter().filter(|r| r.path == path).count()
+        self.requests_to(path).len()
     }
 
     /// The next requests fail like this, one fault each, in order.
@@ -408,11 +408,18 @@ impl StandIn {
         self.state.lock().unwrap().requests.clone()
     }
 
-    pub fn usage_requests(&self) -> usize {
-        self.requests()
+    /// The requests to `path`, in the order they came.
+    pub fn requests_to(&self, path: &str) -> Vec<Request> {
+        let s = self.state.lock().unwrap();
+        s.requests
             .iter()
-            .filter(|r| r.path == USAGE_PATH)
-            .count()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    pub fn usage_requests(&self) -> usize {
+        self.count(USAGE_PATH)
     }
 
     pub fn clear_requests(&self) {
