@@ -151,16 +151,12 @@ impl Client {
         }
     }
 
-    /// Drops an early request that no call took; true if there was one. Its answer is
+    /// Drops an early request that no call took (it still counts as sent). Its answer is
     /// not waited for: the connection closes when its headers come or its timeout passes.
-    pub fn forget_early(&mut self) -> bool {
-        match self.early.take() {
-            Some(early) => {
-                self.requests += 1;
-                log::debug!("GET {}: the early request was not used", early.path);
-                true
-            }
-            None => false,
+    pub fn forget_early(&mut self) {
+        if let Some(early) = self.early.take() {
+            self.requests += 1;
+            log::debug!("GET {}: the early request was not used", early.path);
         }
     }
 

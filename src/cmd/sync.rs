@@ -173,9 +173,9 @@ fn warn_unreported(ctx: &Ctx, unreported: &[&str]) {
 
 /// A sync of every key most likely reads from where the last one did: that request goes
 /// out now, and its answer comes while the accounts and their marks are read. When the
-/// window turns out other (a new account, `--account`, `--full`), it is dropped, a request
-/// spent. Only for the usage report: the analytics source reads small pages, where one
-/// early page hides little.
+/// window turns out wider (a new account), it is dropped, a request spent. Not for
+/// `--full` or `--account`, which know their window only later, nor for the analytics
+/// source, which reads small pages, where one early page hides little.
 fn send_early(store: &mut Store, ctx: &Ctx, args: &SyncArgs, client: &mut Client) -> Result<()> {
     if args.full
         || !args.filter.accounts.is_empty()
@@ -538,9 +538,8 @@ fn due(last: Option<DateTime<Utc>>, interval: Duration, now: DateTime<Utc>) -> b
 }
 
 /// With discovery on and due (hourly), lists the active keys and records them; keys no
-/// longer active stop being evaluated and their open alerts resolve as `recovered`, in one
-/// transaction.
-/// Returns how many accounts it added.
+/// longer active stop being evaluated and their open alerts resolve as `account_removed`,
+/// in one transaction. Returns how many accounts it added.
 fn discover(store: &mut Store, ctx: &Ctx, client: &mut Client) -> Result<usize> {
     let now = ctx.now;
     if !ctx.config.discovers_keys()
