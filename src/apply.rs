@@ -597,8 +597,7 @@ mod tests {
                 let day = base + chrono::Duration::days(d);
                 seen.insert((k, w, day)).then(|| DayUsage { requests: req, ..row(keys[k], workspaces[w], day, i, o) })
             }).collect();
-            let dir = tempfile::tempdir().unwrap();
-            let mut store = store::Store::open(&dir.path().join("q.db")).unwrap();
+            let (_dir, mut store) = store::Store::temporary();
             let now = base.and_hms_opt(15, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
             store.write(|tx| store::usage::upsert(tx, &rows, "analytics", now)).unwrap();
             let mut accounts: Vec<Account> = Vec::new();
@@ -843,8 +842,7 @@ mod tests {
     /// evaluates the accounts whose usage changed, and those with an open forecast alert.
     #[test]
     fn an_incremental_pass_evaluates_only_what_changed() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = store::Store::open(&dir.path().join("q.db")).unwrap();
+        let (_dir, mut store) = store::Store::temporary();
         let universe = universe();
         let accounts: Vec<&Account> = universe.iter().map(|(a, _)| a).collect();
         let now = crate::time::parse("2026-03-20T09:30:00Z").unwrap();

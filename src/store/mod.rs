@@ -143,6 +143,14 @@ impl Store {
         })
     }
 
+    /// An empty store in a temporary directory, kept while the directory lives (tests).
+    #[cfg(test)]
+    pub fn temporary() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("q.db")).unwrap();
+        (dir, store)
+    }
+
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none of it.
     pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         self.write_inner(f).map_err(|e| {
@@ -432,8 +440,7 @@ mod tests {
     /// An incremental pass of 100,000 accounts must not scan them to find the few it needs.
     #[test]
     fn what_every_sync_asks_is_answered_by_an_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("q.db")).unwrap();
+        let (_dir, store) = Store::temporary();
         let plan = |sql: &str| -> String {
             let mut stmt = store
                 .conn

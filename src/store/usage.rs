@@ -738,18 +738,11 @@ mod tests {
         }
     }
 
-    /// An empty store in a temporary directory (kept while the directory lives).
-    fn fresh_store() -> (tempfile::TempDir, crate::store::Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
-        (dir, store)
-    }
-
     /// A page retried after a failure part-way keeps nothing of the failed try; rows of one
     /// key and day from different pages are summed; only `commit` reaches the store.
     #[test]
     fn staging_takes_back_a_failed_page_and_sums_split_rows() {
-        let (_dir, mut store) = fresh_store();
+        let (_dir, mut store) = crate::store::Store::temporary();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
         let mut staging = store.staging().unwrap();
         staging.begin_page().unwrap();
@@ -791,7 +784,7 @@ mod tests {
     /// day, a day that comes back, or a page taken back and read again are `MayRepeat`.
     #[test]
     fn staging_tells_distinct_rows_from_rows_that_may_repeat() {
-        let (_dir, mut store) = fresh_store();
+        let (_dir, mut store) = crate::store::Store::temporary();
         let staged = |store: &mut crate::store::Store, pages: &[&[(&str, u32)]]| {
             let mut staging = store.staging().unwrap();
             for page in pages {
@@ -871,7 +864,7 @@ mod tests {
     /// back undoes what its rows did.
     #[test]
     fn rows_the_store_holds_are_not_staged_and_repeats_still_sum_whole() {
-        let (_dir, mut store) = fresh_store();
+        let (_dir, mut store) = crate::store::Store::temporary();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
         let keys: Vec<String> = (0..10).map(|k| format!("apikey_{k}")).collect();
         for (source, keys) in [
@@ -953,7 +946,7 @@ mod tests {
             .map(|k| row(&format!("apikey_{k:02}"), 19 + k % 2, 100 + u64::from(k)))
             .collect();
         let stored = |staged: Staged| {
-            let (_dir, mut store) = fresh_store();
+            let (_dir, mut store) = crate::store::Store::temporary();
             let mut written = Vec::new();
             for input in [100, 100, 7] {
                 let mut rows = rows.clone();
@@ -987,7 +980,7 @@ mod tests {
     /// staging thread's failure is the result, not the fetch's "staging stopped".
     #[test]
     fn a_pipelined_fetch_stages_in_order_and_reports_the_staging_failure() {
-        let (_dir, mut store) = fresh_store();
+        let (_dir, mut store) = crate::store::Store::temporary();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
         let mut staging = store.staging().unwrap();
         let rows = staging

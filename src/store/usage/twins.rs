@@ -325,8 +325,7 @@ mod tests {
     /// share is always staged; a page taken back restores the states it began with.
     #[test]
     fn twins_are_bounded_and_a_shared_identity_is_never_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(&dir.path().join("q.db")).unwrap();
+        let (_dir, mut store) = crate::store::Store::temporary();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
         let rows: Vec<DayUsage> = (0..10).map(|k| row(&format!("apikey_{k}"), 10)).collect();
         store
