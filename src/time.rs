@@ -18,6 +18,11 @@ pub fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// A `YYYY-MM-DD` day: the one parser for the days quota stores, marks and takes as flags.
+pub fn parse_day(s: &str) -> Result<NaiveDate, chrono::ParseError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+}
+
 /// Midnight UTC of a day, as the report endpoints take `starting_at`.
 pub fn midnight(d: NaiveDate) -> String {
     format!("{}T00:00:00Z", day(d))
@@ -32,6 +37,8 @@ mod tests {
         let t = parse("2026-11-28T13:00:00.123+01:00").unwrap();
         assert_eq!(ts(t), "2026-11-28T12:00:00Z");
         assert!(parse("2026-11-28").is_err());
+        assert_eq!(parse_day("2026-02-03").unwrap().to_string(), "2026-02-03");
+        assert!(parse_day("2026-02-30").is_err() && parse_day("3 Feb").is_err());
         let d = NaiveDate::from_ymd_opt(2026, 2, 3).unwrap();
         assert_eq!(
             (day(d), midnight(d)),

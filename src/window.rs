@@ -27,17 +27,6 @@ pub fn first_day(
         .map_or(yesterday, |day| within(day, retention_days, now))
 }
 
-/// The window a sync of every account most likely reads, known before the accounts are:
-/// what `first_day` gives when every account was last synced by the last sync of every
-/// account (`synced_all`), none is new and there is no `--full`. `None` before the first.
-pub fn likely_first_day(
-    synced_all: Option<DateTime<Utc>>,
-    retention_days: u32,
-    now: DateTime<Utc>,
-) -> Option<NaiveDate> {
-    synced_all.map(|t| within(t.date_naive(), retention_days, now))
-}
-
 /// `day`, but no later than yesterday and no earlier than the retention horizon.
 fn within(day: NaiveDate, retention_days: u32, now: DateTime<Utc>) -> NaiveDate {
     let yesterday = now.date_naive() - Duration::days(1);
@@ -78,7 +67,7 @@ mod tests {
     }
 
     fn day(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+        crate::time::parse_day(s).unwrap()
     }
 
     fn account(name: &str, billing_day: u32) -> Account {
@@ -116,26 +105,6 @@ mod tests {
             first_day(&[&a], &s, false, 400, at("2026-11-20T12:00:00Z")),
             day("2026-11-12")
         );
-    }
-
-    #[test]
-    fn the_likely_window_is_the_first_day_when_no_account_is_new() {
-        let (a, b) = (account("a", 1), account("b", 15));
-        let now = at("2026-11-20T12:00:00Z");
-        for last in [
-            "2026-11-20T11:59:00Z",
-            "2026-11-12T08:00:00Z",
-            "2024-01-01T00:00:00Z",
-        ] {
-            let pairs = [("a", last), ("b", last)];
-            let s = synced(&pairs);
-            assert_eq!(
-                likely_first_day(Some(at(last)), 400, now),
-                Some(first_day(&[&a, &b], &s, false, 400, now)),
-                "{last}"
-            );
-        }
-        assert_eq!(likely_first_day(None, 400, now), None);
     }
 
     #[test]

@@ -420,7 +420,7 @@ mod tests {
     #[test]
     fn windows_are_back_to_back_and_at_most_31_days() {
         let now = at("2026-11-20T12:00:00Z");
-        let day = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let day = |s| crate::time::parse_day(s).unwrap();
         let w = windows(day("2026-11-19"), now);
         assert_eq!(
             w,

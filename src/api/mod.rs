@@ -30,7 +30,7 @@ const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// The most a response body may be, decompressed. Usage pages are parsed as they stream in
 /// (memory does not grow with the body), and every other page holds at most 1,000 records,
 /// so this only stops a runaway response; the deadline bounds the time. A full-period page
-/// (31 daily buckets) for 100,000 keys is ~450 MB of JSON.
+/// of a large organization is hundreds of megabytes of JSON (BENCHMARKS.md).
 pub const MAX_BODY: u64 = 2 * 1024 * 1024 * 1024;
 /// The most a page read whole (`get_json`: pages of at most 1,000 records) may be.
 const MAX_PAGE: u64 = 64 * 1024 * 1024;
@@ -50,34 +50,8 @@ pub struct Client {
     timeout: Duration,
     budget: Duration,
     deadline: Instant,
-    /// Requests sent, retries included (the sync summary reports it). An early request
-    /// counts once it is used or dropped.
+    /// Requests sent, retries included (the sync summary reports it).
     pub requests: u32,
-    early: Option<Early>,
-}
-
-/// A request sent before its answer is needed (`Client::send_early`): its headers arrive on
-/// a thread of their own while the caller reads the store.
-struct Early {
-    path: String,
-    query: Vec<(String, String)>,
-    beta: Option<String>,
-    sent: Instant,
-    timeout: Duration,
-    reply: std::thread::JoinHandle<Result<ureq::http::Response<ureq::Body>, String>>,
-}
-
-impl Early {
-    fn is_for(&self, path: &str, query: &[(&str, String)], beta: Option<&str>) -> bool {
-        self.path == path
-            && self.beta.as_deref() == beta
-            && self.query.len() == query.len()
-            && self
-                .query
-                .iter()
-                .zip(query)
-                .all(|((k, v), (qk, qv))| k == qk && v == qv)
-    }
 }
 
 /// Why a request failed, for callers that branch (and for messages that help).
@@ -112,51 +86,6 @@ impl Client {
             budget,
             deadline,
             requests: 0,
-            early: None,
-        }
-    }
-
-    /// Sends a GET now whose answer a later `get_with` of the same path, query and beta
-    /// takes (then it is that call's first try; retries are as usual). The time before the
-    /// first byte, often the longest part of a large report, then passes while the caller
-    /// does other work. One early request at a time; `forget_early` drops one not taken.
-    pub fn send_early(&mut self, path: &str, query: &[(&str, String)], beta: Option<&str>) {
-        self.forget_early();
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        let timeout = self.timeout.min(left);
-        let req = self.request(path, query, beta, timeout);
-        let sent = Instant::now();
-        let reply = std::thread::Builder::new()
-            .name("early-request".into())
-            .spawn(move || req.call().map_err(|e| transport_message(&e)));
-        match reply {
-            Ok(reply) => {
-                self.early = Some(Early {
-                    path: path.to_string(),
-                    query: query
-                        .iter()
-                        .map(|(k, v)| ((*k).to_string(), v.clone()))
-                        .collect(),
-                    beta: beta.map(str::to_string),
-                    sent,
-                    timeout,
-                    reply,
-                });
-            }
-            // No thread: the request is sent when it is needed, as usual.
-            Err(e) => log::debug!("GET {path}: not sent early ({e})"),
-        }
-    }
-
-    /// Drops an early request that no call took (it still counts as sent). Its answer is
-    /// not waited for: the connection closes when its headers come or its timeout passes.
-    pub fn forget_early(&mut self) {
-        if let Some(early) = self.early.take() {
-            self.requests += 1;
-            log::debug!("GET {}: the early request was not used", early.path);
         }
     }
 
@@ -189,8 +118,8 @@ impl Client {
         beta: Option<&str>,
     ) -> Result<T> {
         self.get_with(path, query, beta, &mut |body| {
-            // Pages of at most 1,000 records (< 2 MB): read whole and parsed from the bytes,
-            // several times faster than serde_json reading a stream.
+            // Pages of at most 1,000 records: read whole and parsed from the bytes, which
+            // serde_json does much faster than reading a stream.
             let mut bytes = Vec::new();
             (&mut *body)
                 .take(MAX_PAGE + 1)
@@ -257,26 +186,12 @@ impl Client {
             ))));
         }
         self.requests += 1;
-        let early = self.early.take_if(|e| e.is_for(path, query, beta));
-        let (started, timeout, reply) = match early {
-            Some(e) => {
-                let reply = e
-                    .reply
-                    .join()
-                    .unwrap_or_else(|_| Err("the thread of the early request failed".to_string()));
-                (e.sent, e.timeout, reply)
-            }
-            None => {
-                let timeout = self.timeout.min(left);
-                let req = self.request(path, query, beta, timeout);
-                let started = Instant::now();
-                (
-                    started,
-                    timeout,
-                    req.call().map_err(|e| transport_message(&e)),
-                )
-            }
-        };
+        let timeout = self.timeout.min(left);
+        let started = Instant::now();
+        let reply = self
+            .request(path, query, beta, timeout)
+            .call()
+            .map_err(|e| transport_message(&e));
         let mut resp = reply.map_err(|e| Attempt::Retry {
             error: ApiError::Transient(format!("GET {path}: {e}")),
             retry_after: None,
@@ -402,7 +317,7 @@ fn refusal(
 
 /// A response body as the parsers read it: buffered, size-capped, bounded by the deadline.
 /// A concrete type, not `dyn Read`: serde_json reads a stream a byte at a time, and a
-/// virtual call per byte made parsing a steady-state page (~5 MB) cost ~70 ms more.
+/// virtual call per byte is measurable on a large page.
 pub struct Body<'a>(std::io::BufReader<Deadline<ureq::BodyReader<'a>>>);
 
 impl Read for Body<'_> {

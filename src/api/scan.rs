@@ -1,7 +1,7 @@
 //! A pull scanner for large JSON pages: it walks the envelope (objects and arrays) itself and
 //! hands each small value to serde_json as a slice. serde_json reading from a stream goes a
-//! byte at a time through `io::Read` with line and column bookkeeping (~200 instructions a
-//! byte, measured); from a slice it is several times faster. So a page of any size is parsed
+//! byte at a time through `io::Read` with line and column bookkeeping; from a slice it is
+//! several times faster (BENCHMARKS.md). So a page of any size is parsed
 //! with one value (a row) in memory at a time, at nearly the speed of a page held whole.
 //!
 //! Errors are `serde_json::Error`s like the stream parser's: I/O failures and a body that

@@ -96,12 +96,6 @@ impl Feed<'_> {
     }
 }
 
-/// Sends the request of the first page of a `fetch` of every key from `first_day` now
-/// (`Client::send_early`): the fetch takes its answer if it asks the same.
-pub fn send_early(client: &mut Client, first_day: NaiveDate) {
-    client.send_early(PATH, &report_query(first_day, &[]), None);
-}
-
 /// One page, its rows into `sink` as they are parsed; a try that fails part-way takes back
 /// what it added. Returns the cursor and the rows read.
 fn stream_page(

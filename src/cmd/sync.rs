@@ -72,12 +72,8 @@ fn sync(
     // Failures that do not stop the usage sync; they make the exit code 1 at the end.
     let mut problems: Vec<String> = Vec::new();
 
-    let added = discover(store, ctx, &mut client).unwrap_or_else(|e| {
+    if let Err(e) = discover(store, ctx, &mut client) {
         problems.push(format!("key discovery failed: {e:#}"));
-        0
-    });
-    if added == 0 {
-        send_early(store, ctx, args, &mut client)?;
     }
     let mut all = ctx.accounts(store)?;
     let developers = match claude_code::read(store, &mut client, ctx, args, &all.all()) {
@@ -115,8 +111,6 @@ fn sync(
         (fetched, staging.finish()?)
     };
     warn_unreported(ctx, &fetched.unreported);
-    // Not taken: the window was not the usual one.
-    client.forget_early();
     let usage_requests = client.requests - before;
     let fetch_took = started.elapsed();
     let cost = match fetch_cost(store, ctx, args, &accounts, &mut client) {
@@ -171,26 +165,6 @@ fn warn_unreported(ctx: &Ctx, unreported: &[&str]) {
     );
 }
 
-/// A sync of every key most likely reads from where the last one did: that request goes
-/// out now, and its answer comes while the accounts and their marks are read. When the
-/// window turns out wider (a new account), it is dropped, a request spent. Not for
-/// `--full` or `--account`, which know their window only later, nor for the analytics
-/// source, which reads small pages, where one early page hides little.
-fn send_early(store: &mut Store, ctx: &Ctx, args: &SyncArgs, client: &mut Client) -> Result<()> {
-    if args.full
-        || !args.filter.accounts.is_empty()
-        || ctx.config.api.usage_source != UsageSource::Messages
-    {
-        return Ok(());
-    }
-    let all = store.read(apply::synced_all_at)?;
-    let likely = window::likely_first_day(all, ctx.config.database.retention_days, ctx.now);
-    if let Some(day) = likely {
-        api::usage::send_early(client, day);
-    }
-    Ok(())
-}
-
 /// The first day the usage request covers: the trailing window, back to the last sync after
 /// a gap, or the whole period for new accounts and `--full`.
 fn first_day(
@@ -235,7 +209,7 @@ fn fetch_usage(
         staging.skip_stored(
             ctx.config.api.usage_source.as_str(),
             resume.unwrap_or(first_day),
-        )?;
+        );
         Vec::new()
     };
     match ctx.config.api.usage_source {
@@ -314,7 +288,7 @@ fn resume_day(
     let mark = store.read(|tx| store::get_state(tx, store::USAGE_RESUME))?;
     let parsed = mark.as_deref().and_then(|m| {
         let (from, next) = m.split_once(' ')?;
-        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+        let day = |d: &str| time::parse_day(d).ok();
         Some((day(from)?, day(next)?))
     });
     Ok(parsed

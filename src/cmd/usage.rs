@@ -63,7 +63,7 @@ pub fn run(ctx: &Ctx, args: &UsageArgs) -> Result<ExitCode> {
 
 fn day(v: Option<&str>, flag: &str) -> Result<Option<NaiveDate>> {
     v.map(|d| {
-        NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+        crate::time::parse_day(d.trim())
             .map_err(|_| bad_input!("{flag} {d:?} is not a day like 2026-11-28 (YYYY-MM-DD)"))
     })
     .transpose()

@@ -383,15 +383,7 @@ fn raw_from_file(located: &Located) -> Result<raw::RawConfig> {
     raw_from_text(&text, &path.display().to_string())
 }
 
-/// Configs larger than this are parsed an `[[accounts]]` block at a time (`by_blocks`).
-const SPLIT_ABOVE: usize = 256 * 1024;
-
 fn raw_from_text(text: &str, path: &str) -> Result<raw::RawConfig> {
-    if text.len() > SPLIT_ABOVE
-        && let Some(raw) = by_blocks(text)
-    {
-        return Ok(raw);
-    }
     toml::from_str(text).map_err(|e| {
         let message = e.message().replace('\n', " ");
         match e.span() {
@@ -408,60 +400,6 @@ fn raw_from_text(text: &str, path: &str) -> Result<raw::RawConfig> {
             None => bad_input!("{path}: {message}"),
         }
     })
-}
-
-/// A large config, parsed an `[[accounts]]` block at a time: the toml crate holds ~25 bytes
-/// of tokens, events and tree per byte of text while it parses (a 9 MB config of 100,000
-/// accounts peaked at 232 MiB), and a block is a few hundred bytes. The text is cut at lines
-/// that begin with `[`; the `[[accounts]]` blocks are parsed one by one and the rest (every
-/// other table, in order) as one document. Exact or nothing: a cut that is not a real header
-/// (inside a multi-line string or array) leaves a piece that does not parse, and any piece
-/// that does not parse, or an account defined any other way, gives `None`, so the whole text
-/// goes through the one-piece parse and its usual error.
-fn by_blocks(text: &str) -> Option<raw::RawConfig> {
-    #[derive(serde::Deserialize)]
-    struct One {
-        accounts: Vec<raw::RawAccount>,
-    }
-    // The pieces between header lines, each with whether it is an `[[accounts]]` block.
-    let mut pieces: Vec<(usize, usize, bool)> = Vec::new();
-    let (mut start, mut in_account, mut offset) = (0, false, 0);
-    for line in text.split_inclusive('\n') {
-        let header = line.trim_start();
-        if header.starts_with('[') {
-            pieces.push((start, offset, in_account));
-            start = offset;
-            let name: String = header.chars().filter(|c| !c.is_whitespace()).collect();
-            in_account = name.starts_with("[[accounts]]");
-            if !in_account && name.trim_start_matches('[').starts_with("accounts") {
-                return None; // a sub-table of an account: not a layout this handles
-            }
-        }
-        offset += line.len();
-    }
-    pieces.push((start, text.len(), in_account));
-    let mut head = String::new();
-    let mut blocks: Vec<&str> = Vec::new();
-    for (from, to, account) in pieces {
-        if account {
-            blocks.push(&text[from..to]);
-        } else {
-            head.push_str(&text[from..to]);
-        }
-    }
-    let mut raw: raw::RawConfig = toml::from_str(&head).ok()?;
-    if !raw.accounts.is_empty() {
-        return None;
-    }
-    raw.accounts.reserve_exact(blocks.len());
-    for block in blocks {
-        let mut one: One = toml::from_str(block).ok()?;
-        if one.accounts.len() != 1 {
-            return None;
-        }
-        raw.accounts.append(&mut one.accounts);
-    }
-    Some(raw)
 }
 
 /// The dotted key set on line `line` (1-based), with its table: `api.usage_source`.

@@ -37,7 +37,7 @@ pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<CostDay>> {
         let (ws, day, cents) = row?;
         Ok(CostDay {
             workspace_id: (!ws.is_empty()).then_some(ws),
-            day: NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            day: crate::time::parse_day(&day)
                 .with_context(|| format!("bad day {day:?} in cost_daily"))?,
             cents: cents
                 .parse()

@@ -73,7 +73,7 @@ pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<DeveloperDay
             kind: ActorKind::parse(&kind)
                 .with_context(|| format!("bad actor_type {kind:?} in developer_daily"))?,
             actor,
-            day: NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            day: crate::time::parse_day(&d)
                 .with_context(|| format!("bad day {d:?} in developer_daily"))?,
             input,
             output,

@@ -26,11 +26,8 @@ pub fn upsert(
 ) -> Result<usize> {
     conn.execute_batch(STAGING)?;
     conn.execute("DELETE FROM temp.usage_staging", [])?;
-    let mut distinct = Distinct::default();
-    rows.iter()
-        .for_each(|r| distinct.see(r.day, twins::identity_of(r)));
     stage(conn, rows)?;
-    upsert_staged(conn, distinct.finish(), source, now, None)?;
+    upsert_staged(conn, Staged(()), source, now, None)?;
     Ok(rows.len())
 }
 
@@ -285,10 +282,11 @@ const BATCH: usize = 1000;
 pub struct Staging<'s> {
     store: &'s mut super::Store,
     batch: Vec<DayUsage>,
-    distinct: Distinct,
     /// The last row of the last page read whole.
     page_mark: i64,
-    /// What is known of the stored rows (`skip_stored`), until the next `commit`.
+    /// Which stored rows to compare with (`skip_stored`), and once the first row came,
+    /// what is known of them, until the next `commit`.
+    skip: Option<(String, NaiveDate)>,
     twins: Option<Twins>,
     /// Rows read, and of those not staged because the store holds them as they are.
     read: usize,
@@ -299,15 +297,15 @@ impl super::Store {
     /// An empty staging table for a new fetch.
     pub fn staging(&mut self) -> Result<Staging<'_>> {
         // Staged rows are written once and read once: a small cache for the temp database
-        // (the default is 2 MB) keeps a sync's memory flat; the rest spills to its file.
+        // keeps a sync's memory flat; the rest spills to its file.
         self.conn.execute_batch("PRAGMA temp.cache_size = -256")?;
         self.conn.execute_batch(STAGING)?;
         self.conn.execute("DELETE FROM temp.usage_staging", [])?;
         Ok(Staging {
             store: self,
             batch: Vec::with_capacity(BATCH),
-            distinct: Distinct::default(),
             page_mark: 0,
+            skip: None,
             twins: None,
             read: 0,
             skipped: 0,
@@ -318,26 +316,24 @@ impl super::Store {
 impl Staging<'_> {
     /// Rows the store already holds from `source`, from day `from` on, with the same numbers
     /// are not staged: a steady read is mostly such rows. (Up to `twins::HELD` stored rows are
-    /// held, as hashes; a window with more holds none.) The room is reserved here, on the
-    /// caller's thread; the stored rows are read before the first row is staged, on the
-    /// staging thread of a pipelined fetch, while the request is under way. They hold until
-    /// the next `commit`.
+    /// held, as hashes; a window with more holds none.) They are read when the first row
+    /// comes, on the staging thread of a pipelined fetch, so the read overlaps the request,
+    /// and hold until the next `commit`.
     ///
     /// Another writer between that read and the commit is another sync, with numbers as
     /// fresh, or a prune of days before the window: a row skipped against what it replaced
     /// is read and compared again by the next sync.
-    pub fn skip_stored(&mut self, source: &str, from: NaiveDate) -> Result<()> {
-        let twins = Twins::reserve(&self.store.conn, source, from)
-            .context("cannot count the stored usage of the window")?;
-        self.twins = Some(twins);
-        Ok(())
+    pub fn skip_stored(&mut self, source: &str, from: NaiveDate) {
+        self.skip = Some((source.to_owned(), from));
     }
 
     fn load_twins(&mut self) -> Result<()> {
-        if let Some(twins) = &mut self.twins {
-            twins
-                .fill(&self.store.conn)
+        if self.twins.is_none()
+            && let Some((source, from)) = &self.skip
+        {
+            let twins = Twins::load(&self.store.conn, source, *from)
                 .context("cannot read the stored usage of the window")?;
+            self.twins = Some(twins);
         }
         Ok(())
     }
@@ -377,7 +373,7 @@ impl Staging<'_> {
         })?;
         self.page_mark = 0;
         // The store changed under what was known of it.
-        self.twins = None;
+        (self.skip, self.twins) = (None, None);
         Ok(n)
     }
 
@@ -434,7 +430,7 @@ impl Staging<'_> {
             self.skipped
         );
         (self.read, self.skipped) = (0, 0);
-        Ok(std::mem::take(&mut self.distinct).finish())
+        Ok(Staged(()))
     }
 }
 
@@ -495,102 +491,15 @@ impl crate::records::UsageSink for Pipe {
     }
 }
 
-/// What a staging table holds, as `upsert_staged` needs to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Staged {
-    /// At most one row per (key, workspace, day): stored as they are, without grouping.
-    Distinct,
-    /// Rows that may repeat a (key, workspace, day): summed first (a GROUP BY, about six
-    /// times the cost of the upsert itself at 200,000 rows).
-    MayRepeat,
-}
-
-/// Tells whether the rows seen repeat no (key, workspace, day), in bounded memory. It keeps a
-/// 64-bit hash of each row's (day, key, workspace) and checks them (sorted) at the end:
-/// distinct hashes prove distinct rows; an equal pair (a repeat, or a collision of 1 in ~10^9
-/// at 200,000 rows) only says "may repeat", which costs speed, never correctness.
-///
-/// Memory: rows that come a day at a time (the usage report's buckets) are checked and let go
-/// whenever a new day begins past half of `Distinct::HELD` hashes, and a day that comes back
-/// after that reads as "may repeat". Rows in any order (the analytics API sorts by tokens)
-/// are held up to `HELD`; past it, "may repeat". A page taken back keeps its hashes: the
-/// same, a retried page reads as "may repeat".
-#[derive(Default)]
-struct Distinct {
-    hashes: Vec<u64>,
-    /// The day of the last row, and the latest day so far.
-    day: Option<NaiveDate>,
-    latest: Option<NaiveDate>,
-    /// A row came with a day before `latest`.
-    unordered: bool,
-    /// Hashes of every day up to this one were checked and let go.
-    closed_through: Option<NaiveDate>,
-    may_repeat: bool,
-}
-
-impl Distinct {
-    /// Hashes held at most (2 MiB): rows in day order are checked and let go when a day
-    /// begins past half of it, so a day of up to half of it more never grows the vector
-    /// past its first allocation.
-    const HELD: usize = 1 << 18;
-
-    /// A row of day `d` whose identity (`twins::identity`) is `id`.
-    fn see(&mut self, d: NaiveDate, id: u64) {
-        if self.may_repeat {
-            return;
-        }
-        if self.day != Some(d) {
-            if self.closed_through.is_some_and(|c| d <= c) {
-                return self.give_up();
-            }
-            if self.latest.is_some_and(|l| d < l) {
-                self.unordered = true;
-            }
-            if self.hashes.len() >= Self::HELD / 2 && !self.unordered {
-                // Every held hash is of a day before this one (in order so far), and a row
-                // of any of those days that comes later is caught by `closed_through`.
-                self.check();
-                self.closed_through = self.latest;
-            }
-            self.day = Some(d);
-            self.latest = self.latest.max(Some(d));
-        }
-        if self.hashes.capacity() == 0 {
-            self.hashes.reserve_exact(Self::HELD);
-        }
-        if self.unordered && self.hashes.len() >= Self::HELD {
-            return self.give_up();
-        }
-        self.hashes.push(id);
-    }
-
-    fn give_up(&mut self) {
-        self.may_repeat = true;
-        self.hashes = Vec::new();
-    }
-
-    fn check(&mut self) {
-        self.hashes.sort_unstable();
-        self.may_repeat |= self.hashes.windows(2).any(|w| w[0] == w[1]);
-        self.hashes.clear();
-    }
-
-    fn finish(mut self) -> Staged {
-        self.check();
-        if self.may_repeat {
-            Staged::MayRepeat
-        } else {
-            Staged::Distinct
-        }
-    }
-}
+/// Proof that a fetch's rows are all in the staging table, for `upsert_staged`.
+#[derive(Debug)]
+#[must_use]
+pub struct Staged(());
 
 impl crate::records::UsageSink for Staging<'_> {
     fn add(&mut self, row: DayUsage) -> Result<()> {
         self.read += 1;
         let id = twins::identity_of(&row);
-        // Every row read, staged or not: a repeat of a skipped row is a repeat.
-        self.distinct.see(row.day, id);
         self.load_twins()?;
         if let Some(twins) = &mut self.twins {
             match twins.see(id, &row) {
@@ -650,11 +559,9 @@ pub fn upsert_staged(
     now: DateTime<Utc>,
     changed: Option<&mut Written<'_>>,
 ) -> Result<usize> {
+    let Staged(()) = staged;
     let mut n = 0;
-    let select = match staged {
-        Staged::Distinct => SELECT_DISTINCT,
-        Staged::MayRepeat => SELECT_GROUPED,
-    };
+    let select = SELECT_GROUPED;
     match changed {
         None => {
             n = conn
@@ -685,12 +592,7 @@ const INSERT: &str =
         cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
         total_tokens, requests, source, fetched_at)";
 
-/// Staged rows as they are (`Staged::Distinct`). (`WHERE true`: an upsert from a SELECT
-/// needs a WHERE before its ON CONFLICT.)
-const SELECT_DISTINCT: &str = "SELECT api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r, ?1, ?2
-    FROM temp.usage_staging WHERE true";
-
-/// Staged rows summed per (key, workspace, day), like `DayUsage::absorb` (`Staged::MayRepeat`).
+/// Staged rows summed per (key, workspace, day), like `DayUsage::absorb`.
 const SELECT_GROUPED: &str = "SELECT api_key_id, workspace_id, day,
         CASE WHEN count(u) = count(*) THEN sum(u) END,
         CASE WHEN count(c5) = count(*) THEN sum(c5) END,
@@ -780,85 +682,6 @@ mod tests {
         assert_eq!(sums.len(), 1501);
     }
 
-    /// Rows that repeat no (key, workspace, day) are staged as `Distinct`; a repeat in one
-    /// day, a day that comes back, or a page taken back and read again are `MayRepeat`.
-    #[test]
-    fn staging_tells_distinct_rows_from_rows_that_may_repeat() {
-        let (_dir, mut store) = crate::store::Store::temporary();
-        let staged = |store: &mut crate::store::Store, pages: &[&[(&str, u32)]]| {
-            let mut staging = store.staging().unwrap();
-            for page in pages {
-                staging.begin_page().unwrap();
-                for (key, day) in *page {
-                    staging.add(row(key, *day, 1)).unwrap();
-                }
-                staging.end_page().unwrap();
-            }
-            staging.finish().unwrap()
-        };
-        let distinct: &[(&str, u32)] = &[("a", 19), ("b", 19), ("a", 20), ("b", 20)];
-        assert_eq!(staged(&mut store, &[distinct]), Staged::Distinct);
-        assert_eq!(
-            staged(&mut store, &[&[("a", 19)], &[("b", 19)]]),
-            Staged::Distinct,
-            "one day over two pages"
-        );
-        assert_eq!(
-            staged(&mut store, &[&[("a", 19), ("a", 20)], &[("b", 19)]]),
-            Staged::Distinct,
-            "days in any order"
-        );
-        assert_eq!(
-            staged(&mut store, &[&[("a", 19), ("b", 19), ("a", 19)]]),
-            Staged::MayRepeat
-        );
-        assert_eq!(
-            staged(&mut store, &[&[("a", 19), ("a", 20), ("a", 19)]]),
-            Staged::MayRepeat
-        );
-        let mut staging = store.staging().unwrap();
-        staging.begin_page().unwrap();
-        staging.add(row("a", 19, 1)).unwrap();
-        staging.begin_page().unwrap(); // taken back, read again
-        staging.add(row("a", 19, 1)).unwrap();
-        assert_eq!(staging.finish().unwrap(), Staged::MayRepeat);
-    }
-
-    /// Past `Distinct::HELD` hashes, rows in day order are checked and let go at the next
-    /// day (a day that comes back then may repeat); rows in any order may repeat.
-    #[test]
-    fn distinct_holds_a_bounded_number_of_hashes() {
-        let feed = |days: &[u32], n: usize| {
-            let mut d = Distinct::default();
-            for &day in days {
-                for k in 0..n {
-                    let r = row(&format!("apikey_{k}"), day, 1);
-                    d.see(r.day, twins::identity_of(&r));
-                }
-            }
-            let held = d.hashes.len();
-            (d.finish(), held)
-        };
-        let n = Distinct::HELD / 2 + 1;
-        assert_eq!(
-            feed(&[18, 19, 20], n),
-            (Staged::Distinct, n),
-            "let go as days 19 and 20 began"
-        );
-        assert_eq!(
-            feed(&[18, 19, 20, 19], n).0,
-            Staged::MayRepeat,
-            "19 came back"
-        );
-        assert_eq!(feed(&[18, 19], n).0, Staged::Distinct);
-        assert_eq!(
-            feed(&[19, 18, 20], n).0,
-            Staged::MayRepeat,
-            "out of order, past HELD"
-        );
-        assert_eq!(feed(&[19, 18, 20], 1000), (Staged::Distinct, 3000));
-    }
-
     /// Rows the store holds with the same numbers and source are not staged; a repeat of
     /// one that was skipped stages the stored one too, so the sum is whole; a page taken
     /// back undoes what its rows did.
@@ -875,9 +698,7 @@ mod tests {
             store.write(|tx| upsert(tx, &rows, source, now)).unwrap();
         }
         let mut staging = store.staging().unwrap();
-        staging
-            .skip_stored("messages", NaiveDate::from_ymd_opt(2026, 11, 19).unwrap())
-            .unwrap();
+        staging.skip_stored("messages", NaiveDate::from_ymd_opt(2026, 11, 19).unwrap());
         let page = |staging: &mut Staging<'_>, extra: &[DayUsage]| {
             staging.begin_page().unwrap();
             for k in keys.iter().filter(|k| *k != "apikey_4") {
@@ -938,42 +759,39 @@ mod tests {
         assert_eq!(source, "messages", "another source's row is replaced");
     }
 
-    /// Both ways of moving staged rows store the same numbers, and write only what changed.
+    /// Staged rows are stored summed per (key, workspace, day), and only what changed is
+    /// written again.
     #[test]
-    fn distinct_and_grouped_upserts_store_the_same() {
+    fn staged_rows_are_summed_and_only_changes_are_written() {
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
-        let rows: Vec<DayUsage> = (0..50)
+        let mut rows: Vec<DayUsage> = (0..50)
             .map(|k| row(&format!("apikey_{k:02}"), 19 + k % 2, 100 + u64::from(k)))
             .collect();
-        let stored = |staged: Staged| {
-            let (_dir, mut store) = crate::store::Store::temporary();
-            let mut written = Vec::new();
-            for input in [100, 100, 7] {
-                let mut rows = rows.clone();
-                rows[3].uncached_input_tokens = Some(input);
-                store
-                    .write(|tx| {
-                        tx.execute_batch(STAGING)?;
-                        stage(tx, &rows)?;
-                        written.push(upsert_staged(tx, staged, "messages", now, None)?);
-                        Ok(())
-                    })
-                    .unwrap();
-            }
-            let bounds = [19, 20, 21].map(|d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap());
-            let mut sums = store
-                .read(|tx| segment_sums(tx, &bounds, Rows::All))
+        rows.push(row("apikey_00", 19, 1)); // a repeat, split by another dimension
+        let (_dir, mut store) = crate::store::Store::temporary();
+        let mut written = Vec::new();
+        for input in [100, 100, 7] {
+            let mut rows = rows.clone();
+            rows[3].uncached_input_tokens = Some(input);
+            store
+                .write(|tx| {
+                    tx.execute_batch(STAGING)?;
+                    stage(tx, &rows)?;
+                    written.push(upsert_staged(tx, Staged(()), "messages", now, None)?);
+                    Ok(())
+                })
                 .unwrap();
-            sums.sort_by(|a, b| (&a.api_key_id, a.day).cmp(&(&b.api_key_id, b.day)));
-            (written, format!("{sums:?}"))
-        };
-        let (distinct, grouped) = (stored(Staged::Distinct), stored(Staged::MayRepeat));
-        assert_eq!(distinct, grouped);
-        assert_eq!(
-            distinct.0,
-            vec![50, 0, 1],
-            "all, none, the one that changed"
-        );
+        }
+        assert_eq!(written, vec![50, 0, 1], "all, none, the one that changed");
+        let bounds = [19, 20].map(|d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap());
+        let sums = store
+            .read(|tx| segment_sums(tx, &bounds, Rows::All))
+            .unwrap();
+        let first = sums
+            .iter()
+            .find(|r| r.api_key_id.as_deref() == Some("apikey_00"))
+            .unwrap();
+        assert_eq!(first.uncached_input_tokens, Some(101));
     }
 
     /// Through the pipe, pages are taken back and summed as when staged directly; the

@@ -363,31 +363,3 @@ fn developer_selectors_are_validated() {
         assert!(run.error_line().contains(needle), "{toml}: {}", run.stderr);
     }
 }
-
-#[test]
-fn the_usage_request_goes_out_while_the_claude_code_report_is_read() {
-    // The stand-in answers the Claude Code read only once the usage request has come: a
-    // sync that sent them one after the other would fail (the gate times out).
-    let (mut env, api) = setup(
-        &format!("[api]\ndeadline_secs = 10\n{DEVELOPERS}"),
-        "2026-11-20T12:00:00Z",
-    );
-    api.put_code_day("2026-11-20", alice_and_ci("2026-11-20", [300, 200, 350]));
-    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10));
-    env.run(&["sync"]).ok();
-    at(&mut env, &api, "2026-11-20T12:15:00Z");
-    api.clear_requests();
-    api.answer_after(CLAUDE_CODE_PATH, USAGE_PATH);
-    let out = env.run(&["sync"]).ok();
-    assert!(
-        out.stdout.contains("1 usage request (1 page"),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(api.usage_requests(), 1, "the fetch used the early request");
-    assert!(!code_days(&api).is_empty(), "the report was read");
-    assert_eq!(
-        env.status_of("production")[0]["quotas"]["tokens"]["used"],
-        110
-    );
-}

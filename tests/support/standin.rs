@@ -242,7 +242,6 @@ struct State {
     /// Faults for one path only, for good.
     path_faults: Vec<(String, Fault)>,
     /// (path, other): a request to `path` is answered once one to `other` has come.
-    gates: Vec<(String, String)>,
     requests: Vec<Request>,
     next_request_id: u64,
 }
@@ -384,20 +383,8 @@ impl StandIn {
             .push((path.to_string(), fault));
     }
 
-    /// Requests to `path` are answered only once a request to `other` has come (since the
-    /// last `clear_requests`): for a client that must send both at once. After
-    /// `GATE_TIMEOUT` without one, the answer is a 500 (`gate_timeout`), until `heal`.
-    pub fn answer_after(&self, path: &str, other: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .gates
-            .push((path.to_string(), other.to_string()));
-    }
-
     pub fn heal(&self) {
         let mut s = self.state.lock().unwrap();
-        s.gates.clear();
         s.path_faults.clear();
         s.forever = None;
         s.faults.clear();
@@ -426,9 +413,6 @@ impl StandIn {
         self.state.lock().unwrap().requests.clear();
     }
 }
-
-/// How long a gated request waits for the other (`answer_after`).
-pub const GATE_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub const USAGE_PATH: &str = "/v1/organizations/usage_report/messages";
 pub const KEYS_PATH: &str = "/v1/organizations/api_keys";
@@ -801,36 +785,7 @@ fn window(
 fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let req = read_request(&mut stream)?;
-    let gate = {
-        let mut s = state.lock().unwrap();
-        s.requests.push(req.clone());
-        s.gates
-            .iter()
-            .find(|(p, _)| *p == req.path)
-            .map(|(_, other)| other.clone())
-    };
-    if let Some(other) = gate {
-        let until = std::time::Instant::now() + GATE_TIMEOUT;
-        while !state
-            .lock()
-            .unwrap()
-            .requests
-            .iter()
-            .any(|r| r.path == other)
-        {
-            if std::time::Instant::now() >= until {
-                return error(
-                    &mut stream,
-                    500,
-                    "gate_timeout",
-                    "no request came to the other path",
-                    None,
-                    "req_standin_gate",
-                );
-            }
-            thread::sleep(Duration::from_millis(2));
-        }
-    }
+    state.lock().unwrap().requests.push(req.clone());
     let (fault, now, key_ok, request_id) = {
         let mut s = state.lock().unwrap();
         s.next_request_id += 1;

@@ -12,9 +12,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::quota::DayUsage;
 use crate::time::day;
 
-/// Rows held at most: 7 × 2^15 fill 2^18 buckets of 17 bytes (4.25 MiB) at the map's load
-/// factor, and a page's undo log is at most 1.75 MiB more. A steady read of 100,000 keys
-/// (200,000 rows) fits. A window with more stored rows than that (a `--full` read of a large
+/// Rows held at most, as two 64-bit hashes each (a few MiB with the map's slack and the
+/// undo log): a steady read of 100,000 keys (yesterday and today, 200,000 rows) fits, and
+/// 7 × 2^15 fills a power-of-two map to its load factor. A window with more stored rows than that (a `--full` read of a large
 /// organization) holds none of them, and its rows are staged as they come: slower, never
 /// wrong, and no more memory than before the twins.
 pub const HELD: usize = 7 << 15;
@@ -97,35 +97,24 @@ pub enum Seen {
 /// twin has the same numbers: hashes of both (64 and 60 bits), so a row whose numbers
 /// changed is skipped only if its numbers' hash collides with its stored twin's (about 1 in
 /// 2^60 per changed row; the next change of that day's numbers writes it). Each identity
-/// remembers whether its row was skipped, so a repeat of it (which `Distinct` also sees, so
-/// the upsert sums the repeats) stages the skipped one from the store. A page taken back
+/// remembers whether its row was skipped, so a repeat of it (the upsert sums the repeats) stages the skipped one from the store. A page taken back
 /// undoes what its rows did (`undo`).
-///
-/// The room is reserved on the thread that will free it (`reserve`), and filled on the
-/// staging thread (`fill`) without growing. glibc gives each thread an arena of its own: a
-/// map allocated on the staging thread stays resident in that arena after it is freed,
-/// while the main thread's full pass allocates anew (+6 MiB in the hourly sync of 100,000
-/// keys).
+
 pub struct Twins {
     source: String,
-    from: String,
-    /// Stored rows read at most: the room reserved.
-    room: usize,
-    filled: bool,
     rows: HashMap<u64, u64, BuildHasherDefault<Spread>>,
     /// The identities changed during the page being read, once each.
     undo: Vec<u64>,
 }
 
 impl Twins {
-    /// Room for the stored rows of `source` from day `from` on, to `fill`: none when the
-    /// window holds more than `HELD` rows (of any source: the count is a seek, 7 ms for
-    /// 200,000 rows).
-    pub fn reserve(conn: &Connection, source: &str, from: NaiveDate) -> Result<Twins> {
-        Twins::reserve_at_most(conn, source, from, HELD)
+    /// The stored rows of `source` from day `from` on: none when the window holds more
+    /// than `HELD` rows (of any source; the count is a seek on the table's key).
+    pub fn load(conn: &Connection, source: &str, from: NaiveDate) -> Result<Twins> {
+        Twins::load_at_most(conn, source, from, HELD)
     }
 
-    fn reserve_at_most(
+    fn load_at_most(
         conn: &Connection,
         source: &str,
         from: NaiveDate,
@@ -138,57 +127,43 @@ impl Twins {
             |r| r.get(0),
         )?;
         let room = if stored > held { 0 } else { stored };
-        Ok(Twins {
+        let mut twins = Twins {
             source: source.to_owned(),
-            from,
-            room,
-            filled: false,
             rows: HashMap::with_capacity_and_hasher(room, BuildHasherDefault::default()),
-            // A row is seen at least once a page, mostly once: no reallocation (the pages of
-            // the reserve that are never written take no memory).
+            // A row is seen at least once a page, mostly once: room for each, once.
             undo: Vec::with_capacity(room),
-        })
-    }
-
-    /// Reads the stored rows into the room reserved (no more: another writer since may
-    /// have added some, which are then staged as they come). Once: later calls do nothing.
-    pub fn fill(&mut self, conn: &Connection) -> Result<()> {
-        if std::mem::replace(&mut self.filled, true) || self.room == 0 {
-            return Ok(());
+        };
+        if room == 0 {
+            return Ok(twins);
         }
-        let started = std::time::Instant::now();
         let mut stmt = conn.prepare(
             "SELECT day, api_key_id, workspace_id, uncached_input_tokens,
                     cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
                     output_tokens, total_tokens, requests
              FROM main.usage_daily WHERE day >= ?1 AND source = ?2 LIMIT ?3",
         )?;
-        let mut found = stmt.query(params![self.from, self.source, i64::try_from(self.room)?])?;
+        let mut found = stmt.query(params![from, source, i64::try_from(room)?])?;
         // Rows come in day order (the table's key): each day's text is parsed once.
         let mut d: Option<(String, NaiveDate)> = None;
         while let Some(r) = found.next()? {
             let text = r.get_ref(0)?.as_str()?;
             if d.as_ref().is_none_or(|(t, _)| t != text) {
-                d = Some((
-                    text.to_owned(),
-                    NaiveDate::parse_from_str(text, "%Y-%m-%d")?,
-                ));
+                d = Some((text.to_owned(), crate::time::parse_day(text)?));
             }
             let at = d.as_ref().map(|(_, at)| *at).expect("set above");
             let id = identity(at, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
             let entry = numbers(super::read_counts(r, 3)?) & NUMBERS;
-            self.rows
+            twins
+                .rows
                 .entry(id)
                 .and_modify(|e| *e = AMBIGUOUS)
                 .or_insert(entry | UNSEEN);
         }
         log::debug!(
-            "{} stored rows from {} held to compare in {:?}",
-            self.rows.len(),
-            self.from,
-            started.elapsed()
+            "{} stored rows from {from} held to compare",
+            twins.rows.len()
         );
-        Ok(())
+        Ok(twins)
     }
 
     /// What to do with `row`, whose identity is `id`.
@@ -334,11 +309,7 @@ mod tests {
         let from = NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
         let mut load = |held: usize| {
             store
-                .read(|tx| {
-                    let mut twins = Twins::reserve_at_most(tx, "messages", from, held)?;
-                    twins.fill(tx)?;
-                    Ok(twins)
-                })
+                .read(|tx| Twins::load_at_most(tx, "messages", from, held))
                 .unwrap()
         };
         let mut twins = load(9);
