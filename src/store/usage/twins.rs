@@ -99,7 +99,6 @@ pub enum Seen {
 /// 2^60 per changed row; the next change of that day's numbers writes it). Each identity
 /// remembers whether its row was skipped, so a repeat of it (the upsert sums the repeats) stages the skipped one from the store. A page taken back
 /// undoes what its rows did (`undo`).
-
 pub struct Twins {
     source: String,
     rows: HashMap<u64, u64, BuildHasherDefault<Spread>>,
