@@ -60,11 +60,11 @@ fn load_with(
     } else {
         store::usage::segment_sums(tx, bounds, rows)?
     };
-    let cost = match store::get_state(tx, store::COST_SYNCED)? {
+    let cost = match store::get_state(tx, store::Fact::CostSynced)? {
         Some(_) => Some(store::cost::since(tx, first)?),
         None => None,
     };
-    let developers = match store::get_state(tx, store::CLAUDE_CODE_READ)? {
+    let developers = match store::get_state(tx, store::Fact::ClaudeCodeRead)? {
         Some(_) if accounts.iter().any(|a| a.selector.is_developer()) => {
             Some(store::developers::since(tx, first)?)
         }
@@ -112,7 +112,7 @@ pub fn record_accounts(
 
 /// When an account's data was last read whole. A usage account: its own mark (set by its
 /// first sync, and by `--account` syncs), or the last unfiltered sync's if later, which read
-/// every key and workspace (`store::SYNCED_ALL_AT`). A developer account: the last read of
+/// every key and workspace (`store::Fact::SyncedAllAt`). A developer account: the last read of
 /// its report. `None`: never.
 pub fn synced_at(
     account: &Account,
@@ -128,7 +128,7 @@ pub fn synced_at(
 
 /// The last unfiltered sync's time (see `synced_at`).
 pub fn synced_all_at(tx: &Tx<'_>) -> Result<Option<DateTime<Utc>>> {
-    Ok(store::get_state(tx, store::SYNCED_ALL_AT)?.and_then(|t| time::parse(&t).ok()))
+    Ok(store::get_state(tx, store::Fact::SyncedAllAt)?.and_then(|t| time::parse(&t).ok()))
 }
 
 /// Which accounts a run evaluates: all of them (and then the open alerts of accounts that
@@ -197,9 +197,9 @@ pub fn evaluate_accounts(
         .map(|a| incremental::fingerprint(a, source))
         .collect();
     let roster = (scope == Scope::All).then(|| incremental::roster(accounts, &fingerprints));
-    let left = store::get_state(tx, store::EVALUATED_ROSTER)?;
+    let left = store::get_state(tx, store::Fact::EvaluatedRoster)?;
     // Set again below only by an evaluation of every account (the invariant it stands for).
-    store::clear_state(tx, store::EVALUATED_ROSTER)?;
+    store::clear_state(tx, store::Fact::EvaluatedRoster)?;
     let since = match (scope, pass) {
         (Scope::All, Pass::Incremental(changed)) => {
             incremental_since(tx, now)?.map(|s| (s, changed))
@@ -223,7 +223,7 @@ pub fn evaluate_accounts(
         None => accounts.to_vec(),
         Some((since, changed)) => {
             let mut changed = changed.clone();
-            changed.developers |= store::get_state(tx, store::CLAUDE_CODE_PENDING)?.is_some();
+            changed.developers |= store::get_state(tx, store::Fact::ClaudeCodePending)?.is_some();
             let due = store::accounts::due_for_recheck(tx, now)?;
             accounts
                 .iter()
@@ -283,14 +283,14 @@ pub fn evaluate_accounts(
             changes.resolved += retire_removed(tx, &gone, channels, now)?;
         }
         if let Some(roster) = &roster {
-            store::set_state(tx, store::EVALUATED_ROSTER, roster)?;
+            store::set_state(tx, store::Fact::EvaluatedRoster, roster)?;
         }
-        store::set_state(tx, store::EVALUATED_AT, &time::ts(now))?;
+        store::set_time(tx, store::Fact::EvaluatedAt, now)?;
         if full {
-            store::set_state(tx, store::FULL_PASS_AT, &time::ts(now))?;
+            store::set_time(tx, store::Fact::FullPassAt, now)?;
         }
-        store::clear_state(tx, store::EVALUATION_STALE)?;
-        store::clear_state(tx, store::CLAUDE_CODE_PENDING)?;
+        store::clear_state(tx, store::Fact::EvaluationStale)?;
+        store::clear_state(tx, store::Fact::ClaudeCodePending)?;
     }
     Ok(Evaluated {
         changes,
@@ -304,10 +304,12 @@ fn incremental_since(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Option<DateTime<
     let at = |key| -> Result<Option<DateTime<Utc>>> {
         Ok(store::get_state(tx, key)?.and_then(|v| time::parse(&v).ok()))
     };
-    let (Some(evaluated), Some(full)) = (at(store::EVALUATED_AT)?, at(store::FULL_PASS_AT)?) else {
+    let (Some(evaluated), Some(full)) =
+        (at(store::Fact::EvaluatedAt)?, at(store::Fact::FullPassAt)?)
+    else {
         return Ok(None);
     };
-    let stale = store::get_state(tx, store::EVALUATION_STALE)?.is_some();
+    let stale = store::get_state(tx, store::Fact::EvaluationStale)?.is_some();
     let fresh = evaluated <= now && full <= now && now - full < FULL_PASS_EVERY;
     Ok((fresh && !stale).then_some(evaluated))
 }
@@ -753,8 +755,8 @@ mod tests {
                         now,
                         Some(&mut |k, w| changed.usage(k, w)),
                     )?;
-                    if store::get_state(tx, store::FULL_PASS_AT)?.is_some() {
-                        store::set_state(tx, store::FULL_PASS_AT, &time::ts(now))?;
+                    if store::get_state(tx, store::Fact::FullPassAt)?.is_some() {
+                        store::set_time(tx, store::Fact::FullPassAt, now)?;
                     }
                     evaluate_accounts(
                         tx,

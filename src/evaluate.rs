@@ -34,7 +34,7 @@ impl View<'_> {
 }
 
 /// Why a quota has no value, for `status`, `config check` and the sync log. `unreported`
-/// are the count fields the last usage read found in no row (`store::USAGE_UNREPORTED`).
+/// are the count fields the last usage read found in no row (`store::Fact::UsageUnreported`).
 pub fn unmeasured_reason(q: QuotaType, source: UsageSource, unreported: &[String]) -> String {
     const SPLIT: [&str; 5] = [
         "uncached_input_tokens",

@@ -136,7 +136,7 @@ pub fn fingerprint(account: &Account, source: UsageSource) -> i64 {
 }
 
 /// A digest of the whole account list: each name with its `fingerprint`, in order. When it
-/// equals the one the last evaluation of every account left (`store::EVALUATED_ROSTER`),
+/// equals the one the last evaluation of every account left (`store::Fact::EvaluatedRoster`),
 /// every account is stored as it is configured now and was evaluated with its fingerprint:
 /// a sync need not read the account table to find out.
 pub fn roster(accounts: &[&Account], fingerprints: &[i64]) -> String {

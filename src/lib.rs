@@ -21,6 +21,7 @@ pub(crate) mod reconcile;
 pub(crate) mod records;
 pub(crate) mod secret;
 pub(crate) mod store;
+pub(crate) mod sync;
 pub(crate) mod table;
 pub(crate) mod time;
 pub(crate) mod window;

@@ -35,7 +35,7 @@ pub fn collect(
 ) -> String {
     let read = store.map(|s| {
         s.read(|tx| {
-            let last = store::get_state(tx, store::LAST_SUCCESS)?
+            let last = store::get_state(tx, store::Fact::LastSuccess)?
                 .and_then(|t| crate::time::parse(&t).ok());
             Ok((
                 apply::load(tx, accounts, now)?,

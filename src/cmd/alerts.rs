@@ -25,7 +25,7 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     // list when no filter is given.
     let mut store = ctx.open_store()?;
     if !args.filter.accounts.is_empty() {
-        ctx.accounts(&mut store)?.select(&args.filter.accounts)?;
+        crate::sync::Roster::load(&ctx.config, &mut store)?.select(&args.filter.accounts)?;
     }
     let filter = ListFilter {
         accounts: args.filter.accounts.clone(),

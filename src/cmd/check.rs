@@ -12,7 +12,7 @@ use crate::output;
 pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
     let config = &ctx.config;
     let mut store = ctx.open_store()?;
-    let all = ctx.accounts(&mut store)?;
+    let all = crate::sync::Roster::load(&ctx.config, &mut store)?;
     let accounts = all.select(&args.accounts)?;
     for w in &config.warnings {
         log::warn!("{w}");
@@ -21,7 +21,11 @@ pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
         apply::evaluate_accounts(
             tx,
             &accounts,
-            ctx.scope(args),
+            if args.accounts.is_empty() {
+                apply::Scope::All
+            } else {
+                apply::Scope::Selected
+            },
             apply::Pass::Full,
             config.api.usage_source,
             &config.notify,

@@ -156,8 +156,9 @@ fn unreported(c: &Config) -> Vec<String> {
     if !c.database.path.path.exists() {
         return Vec::new();
     }
-    let read = crate::store::Store::open(&c.database.path.path)
-        .and_then(|mut s| s.read(|tx| crate::store::get_state(tx, crate::store::USAGE_UNREPORTED)));
+    let read = crate::store::Store::open(&c.database.path.path).and_then(|mut s| {
+        s.read(|tx| crate::store::get_state(tx, crate::store::Fact::UsageUnreported))
+    });
     match read {
         Ok(v) => v
             .iter()

@@ -3,14 +3,12 @@
 
 mod alerts;
 mod check;
-mod claude_code;
 mod config_check;
 mod notify;
 mod status;
 mod sync;
 mod usage;
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -20,7 +18,7 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 
 use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand, NotifyCommand};
-use crate::config::{Account, Config, Located, Origin, Overrides};
+use crate::config::{Config, Located, Origin, Overrides};
 use crate::error::bad_input;
 use crate::store::Store;
 
@@ -33,68 +31,6 @@ pub struct Ctx {
 impl Ctx {
     pub fn open_store(&self) -> Result<Store> {
         Store::open(&self.config.database.path.path)
-    }
-
-    /// `All` for a run that names no `--account`, else `Selected`.
-    pub fn scope(&self, filter: &crate::cli::AccountFilter) -> crate::apply::Scope {
-        if filter.accounts.is_empty() {
-            crate::apply::Scope::All
-        } else {
-            crate::apply::Scope::Selected
-        }
-    }
-
-    /// The configured accounts and, with discovery on, one per active discovered key and one
-    /// per discovered Claude Code actor that no configured account already covers. The
-    /// configured ones are borrowed from the config, not copied.
-    pub fn accounts(&self, store: &mut Store) -> Result<Accounts<'_>> {
-        let c = &self.config;
-        let mut discovered = Vec::new();
-        if c.discovers_keys() {
-            let keys: HashSet<&str> = c
-                .accounts
-                .iter()
-                .filter_map(|a| a.selector.api_key_id())
-                .collect();
-            let names: HashSet<&str> = c.accounts.iter().map(|a| a.name.as_str()).collect();
-            let active = store.read(|tx| crate::store::keys::active(tx))?;
-            discovered.reserve_exact(active.len());
-            for k in active {
-                if !keys.contains(k.id.as_str()) && !names.contains(k.account.as_str()) {
-                    discovered.push(c.defaults.account_for_key(k.account, k.id));
-                }
-            }
-        }
-        discovered.extend(claude_code::discovered_accounts(self, store)?);
-        Ok(Accounts {
-            configured: &c.accounts,
-            discovered,
-        })
-    }
-
-    /// The configured accounts only (when the store cannot be read).
-    pub fn configured(&self) -> Accounts<'_> {
-        Accounts {
-            configured: &self.config.accounts,
-            discovered: Vec::new(),
-        }
-    }
-}
-
-/// Every account a run knows: the configured ones (borrowed) and the discovered ones.
-pub struct Accounts<'c> {
-    configured: &'c [Account],
-    discovered: Vec<Account>,
-}
-
-impl Accounts<'_> {
-    pub fn all(&self) -> Vec<&Account> {
-        self.configured.iter().chain(&self.discovered).collect()
-    }
-
-    /// The accounts `--account` names, or all (see `config::select`).
-    pub fn select(&self, names: &[String]) -> Result<Vec<&Account>> {
-        crate::config::select(&self.all(), names)
     }
 }
 

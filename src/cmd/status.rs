@@ -64,7 +64,7 @@ impl Shown<'_> {
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_store()?;
-    let all = ctx.accounts(&mut store)?;
+    let all = crate::sync::Roster::load(&ctx.config, &mut store)?;
     let accounts = all.select(&args.filter.accounts)?;
     let (loaded, (states, synced_all), open, backlog, data_as_of, unreported) =
         store.read(|tx| {
@@ -73,8 +73,8 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
                 (store::accounts::states(tx)?, apply::synced_all_at(tx)?),
                 store::alerts::open_counts(tx)?,
                 store::outbox::backlog(tx)?,
-                store::get_state(tx, store::USAGE_AS_OF)?,
-                store::get_state(tx, store::USAGE_UNREPORTED)?,
+                store::get_state(tx, store::Fact::UsageAsOf)?,
+                store::get_state(tx, store::Fact::UsageUnreported)?,
             ))
         })?;
     let source = ctx.config.api.usage_source;

@@ -14,9 +14,9 @@
 //!   process, written without a lock on the store). Everything below takes the
 //!   transaction, `Tx`.
 //! - **state** (`get_state`, `set_state`, `clear_state`): small named facts
-//!   (`LAST_SUCCESS`, `COST_SYNCED`, `KEYS_LISTED`, `USAGE_AS_OF`, `USAGE_UNREPORTED`,
-//!   `USAGE_RESUME`, `SYNCED_ALL_AT`, `EVALUATED_AT`, `FULL_PASS_AT`, `EVALUATION_STALE`,
-//!   `CLAUDE_CODE_PENDING`, `EVALUATED_ROSTER`) as text.
+//!   (`Fact::LastSuccess`, `Fact::CostSynced`, `Fact::KeysListed`, `Fact::UsageAsOf`, `Fact::UsageUnreported`,
+//!   `Fact::UsageResume`, `Fact::SyncedAllAt`, `Fact::EvaluatedAt`, `Fact::FullPassAt`, `Fact::EvaluationStale`,
+//!   `Fact::ClaudeCodePending`, `Fact::EvaluatedRoster`) as text.
 //! - **`usage`**: a staging sink (rows in batches, a failed page taken back, `finish()`
 //!   saying whether rows repeat a day; `skip_stored(source, from)`: rows the store holds
 //!   as they are need not be staged) and `upsert_staged(staged, source, now, changed)`
@@ -365,66 +365,101 @@ fn prune_days(conn: &Connection, table: &str, before: NaiveDate) -> Result<usize
         .execute([crate::time::day(before)])?)
 }
 
-/// Reads one fact from `sync_state`.
-pub fn get_state(conn: &Connection, key: &str) -> Result<Option<String>> {
+/// The named facts of `sync_state`, each one text value. The sync use case (`crate::sync`)
+/// owns when each is set and cleared; the rest of quota only reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    /// The last successful sync's time.
+    LastSuccess,
+    /// The last successful cost report fetch.
+    CostSynced,
+    /// The last successful read of the Claude Code report.
+    ClaudeCodeRead,
+    /// The last api_keys listing (discovery).
+    KeysListed,
+    /// The usage source's own "data as of" watermark (analytics).
+    UsageAsOf,
+    /// The count fields the last usage read found in no row (comma-separated), for the "not
+    /// measured" reasons.
+    UsageUnreported,
+    /// An analytics read cut short: `FIRST NEXT` (days), meaning the read that began at FIRST
+    /// has stored every day before NEXT.
+    UsageResume,
+    /// The last unfiltered sync that stored a whole usage read: it read every key and
+    /// workspace, so every usage account that was ever synced is current as of then (one fact
+    /// instead of an UPDATE of every account row each minute).
+    SyncedAllAt,
+    /// The `now` of the last evaluation that covered every account (an unfiltered sync or
+    /// check): every account's alerts and status are as a full evaluation at that time would
+    /// leave them.
+    EvaluatedAt,
+    /// The last full evaluation pass (every account, whatever changed).
+    FullPassAt,
+    /// Set when stored data changed without the evaluation that covers every account (a
+    /// `--account` sync, pruning): the next evaluation is a full pass.
+    EvaluationStale,
+    /// Set by a Claude Code read and cleared by the evaluation that covers every developer
+    /// account: the read's days are evaluated even when that comes later.
+    ClaudeCodePending,
+    /// The roster (`incremental::roster`) that the last evaluation covering every account
+    /// left recorded: each account stored with its selector and fingerprint, no open alert of
+    /// an account not in it. Every evaluation clears it first, and only one that covers every
+    /// account sets it again.
+    EvaluatedRoster,
+}
+
+impl Fact {
+    /// The key it is stored under (the schema's, unchanged since the facts were strings).
+    fn key(self) -> &'static str {
+        match self {
+            Fact::LastSuccess => "last_success_at",
+            Fact::CostSynced => "cost_synced_at",
+            Fact::ClaudeCodeRead => "claude_code_read_at",
+            Fact::KeysListed => "keys_listed_at",
+            Fact::UsageAsOf => "usage_data_as_of",
+            Fact::UsageUnreported => "usage_unreported",
+            Fact::UsageResume => "usage_resume",
+            Fact::SyncedAllAt => "synced_all_at",
+            Fact::EvaluatedAt => "evaluated_at",
+            Fact::FullPassAt => "full_pass_at",
+            Fact::EvaluationStale => "evaluation_stale",
+            Fact::ClaudeCodePending => "claude_code_pending",
+            Fact::EvaluatedRoster => "evaluated_roster",
+        }
+    }
+}
+
+/// Reads one fact.
+pub fn get_state(conn: &Connection, fact: Fact) -> Result<Option<String>> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
+        .query_row([fact.key()], |r| r.get(0))
         .optional()?)
 }
 
-pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
+/// A fact that is a time; `None` when unset or not a time.
+pub fn get_time(conn: &Connection, fact: Fact) -> Result<Option<DateTime<Utc>>> {
+    Ok(get_state(conn, fact)?.and_then(|t| crate::time::parse(&t).ok()))
+}
+
+pub fn set_state(conn: &Connection, fact: Fact, value: &str) -> Result<()> {
     conn.prepare_cached("INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
-        .execute([key, value])?;
+        .execute([fact.key(), value])?;
     Ok(())
 }
 
-/// Removes one fact from `sync_state`.
-pub fn clear_state(conn: &Connection, key: &str) -> Result<()> {
+/// Sets a fact to a time.
+pub fn set_time(conn: &Connection, fact: Fact, at: DateTime<Utc>) -> Result<()> {
+    set_state(conn, fact, &crate::time::ts(at))
+}
+
+/// Removes one fact.
+pub fn clear_state(conn: &Connection, fact: Fact) -> Result<()> {
     conn.prepare_cached("DELETE FROM sync_state WHERE key = ?1")?
-        .execute([key])?;
+        .execute([fact.key()])?;
     Ok(())
 }
-
-/// The `sync_state` key of the last successful sync's time.
-pub const LAST_SUCCESS: &str = "last_success_at";
-/// The `sync_state` key of the last successful cost report fetch.
-pub const COST_SYNCED: &str = "cost_synced_at";
-/// The `sync_state` key of the last successful read of the Claude Code report.
-pub const CLAUDE_CODE_READ: &str = "claude_code_read_at";
-/// The `sync_state` key of the last api_keys listing (discovery).
-pub const KEYS_LISTED: &str = "keys_listed_at";
-/// The `sync_state` key of the usage source's own "data as of" watermark (analytics).
-pub const USAGE_AS_OF: &str = "usage_data_as_of";
-/// The `sync_state` key of the count fields the last usage read found in no row
-/// (comma-separated), for the "not measured" reasons.
-pub const USAGE_UNREPORTED: &str = "usage_unreported";
-/// The `sync_state` key of an analytics read cut short: `FIRST NEXT` (days), meaning the
-/// read that began at FIRST has stored every day before NEXT.
-pub const USAGE_RESUME: &str = "usage_resume";
-
-/// The `sync_state` key of the last unfiltered sync that stored a whole usage read: it read
-/// every key and workspace, so every usage account that was ever synced is current as of
-/// then (one fact instead of an UPDATE of every account row each minute).
-pub const SYNCED_ALL_AT: &str = "synced_all_at";
-/// The `sync_state` key of the `now` of the last evaluation that covered every account (an
-/// unfiltered sync or check): every account's alerts and status are as a full evaluation at
-/// that time would leave them.
-pub const EVALUATED_AT: &str = "evaluated_at";
-/// The `sync_state` key of the last full evaluation pass (every account, whatever changed).
-pub const FULL_PASS_AT: &str = "full_pass_at";
-/// The `sync_state` key set when stored data changed without the evaluation that covers
-/// every account (a `--account` sync, pruning): the next evaluation is a full pass.
-pub const EVALUATION_STALE: &str = "evaluation_stale";
-/// The `sync_state` key set by a Claude Code read and cleared by the evaluation that covers
-/// every developer account: the read's days are evaluated even when that comes later.
-pub const CLAUDE_CODE_PENDING: &str = "claude_code_pending";
-/// The `sync_state` key of the roster (`incremental::roster`) that the last evaluation
-/// covering every account left recorded: each account stored with its selector and
-/// fingerprint, no open alert of an account not in it. Every evaluation clears it first,
-/// and only one that covers every account sets it again.
-pub const EVALUATED_ROSTER: &str = "evaluated_roster";
 
 /// A stored timestamp, as a column conversion error when it is not one.
 fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {

@@ -1,4 +1,4 @@
-//! The Claude Code phase of `quota sync`: when developer accounts exist (or developer
+//! The Claude Code phase of a sync: when developer accounts exist (or developer
 //! discovery is on) and the report is due, read it one UTC day per request and store it in
 //! its own transaction, naming newly seen actors when discovery is on.
 //!
@@ -11,16 +11,15 @@
 use std::collections::{BTreeSet, HashSet};
 
 use anyhow::Result;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
-use super::Ctx;
+use super::Request;
 use crate::api::{self, Client};
-use crate::cli::SyncArgs;
-use crate::config::{Account, DeveloperDiscovery, Selector};
+use crate::config::{Account, Config, DeveloperDiscovery};
 use crate::period::Period;
 use crate::records::ActorKind;
-use crate::store::{self, Store};
-use crate::{time, window};
+use crate::store::{self, Fact, Store};
+use crate::window;
 
 /// What a read did: how many days and requests, and the developer accounts it named.
 #[derive(Debug, Default)]
@@ -34,32 +33,26 @@ pub(super) struct Read {
 pub(super) fn read(
     store: &mut Store,
     client: &mut Client,
-    ctx: &Ctx,
-    args: &SyncArgs,
+    config: &Config,
+    req: &Request<'_>,
     all: &[&Account],
+    now: DateTime<Utc>,
 ) -> Result<Option<Read>> {
-    let config = &ctx.config;
-    let now = ctx.now;
     let discovery = config.developer_discovery == DeveloperDiscovery::Always;
-    let developers: Vec<&Account> = crate::config::select(all, &args.filter.accounts)?
+    let developers: Vec<&Account> = crate::config::select(all, req.accounts)?
         .into_iter()
         .filter(|a| a.selector.is_developer())
         .collect();
-    let filtered = !args.filter.accounts.is_empty();
+    let filtered = !req.accounts.is_empty();
     if developers.is_empty() && (filtered || !discovery) {
         return Ok(None);
     }
     let marks = store.read(|tx| store::accounts::last_synced(tx))?;
     let synced = |a: &Account| marks.get(&a.name);
     let fresh = developers.iter().any(|a| synced(a).is_none());
-    let last = store
-        .read(|tx| store::get_state(tx, store::CLAUDE_CODE_READ))?
-        .and_then(|t| time::parse(&t).ok());
-    let due = last.is_none_or(|t| {
-        t > now
-            || now - t >= Duration::from_std(config.api.claude_code_interval).unwrap_or_default()
-    });
-    if !args.full && !fresh && !due {
+    let last = store.read(|tx| store::get_time(tx, Fact::ClaudeCodeRead))?;
+    let due = super::due(last, config.api.claude_code_interval, now);
+    if !req.full && !fresh && !due {
         return Ok(None);
     }
     let first = if developers.is_empty() {
@@ -69,7 +62,7 @@ pub(super) fn read(
         window::first_day(
             &developers,
             synced,
-            args.full,
+            req.full,
             config.database.retention_days,
             now,
         )
@@ -98,16 +91,16 @@ pub(super) fn read(
     let reserved: HashSet<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
     let discovered = store.write(|tx| {
         store::developers::replace_days(tx, &days, &rows, now)?;
-        store::set_state(tx, store::CLAUDE_CODE_READ, &time::ts(now))?;
+        store::set_time(tx, Fact::ClaudeCodeRead, now)?;
         // Evaluated by the next evaluation of every developer account (this sync's, unless
         // its usage read fails).
-        store::set_state(tx, store::CLAUDE_CODE_PENDING, "1")?;
+        store::set_state(tx, Fact::ClaudeCodePending, "1")?;
         let added = if discovery {
             store::developers::refresh_actors(tx, &unconfigured, &reserved, now)?
         } else {
             Vec::new()
         };
-        mark_read(tx, &developers, ctx.config.api.usage_source, now)?;
+        mark_read(tx, &developers, config.api.usage_source, now)?;
         Ok(added)
     })?;
     Ok(Some(Read {
@@ -127,34 +120,4 @@ fn mark_read(
     crate::apply::record_accounts(tx, developers, source, now)?;
     let names: Vec<&str> = developers.iter().map(|a| a.name.as_str()).collect();
     store::accounts::mark_synced(tx, &names, now)
-}
-
-/// The developer accounts discovery has named, less those a configured account covers (the
-/// configured one wins) or whose name a configured account has.
-pub(super) fn discovered_accounts(ctx: &Ctx, store: &mut Store) -> Result<Vec<Account>> {
-    let c = &ctx.config;
-    if c.developer_discovery != DeveloperDiscovery::Always {
-        return Ok(Vec::new());
-    }
-    let configured: HashSet<(ActorKind, &str)> = c
-        .accounts
-        .iter()
-        .filter_map(|a| a.selector.actor())
-        .collect();
-    let names: HashSet<&str> = c.accounts.iter().map(|a| a.name.as_str()).collect();
-    let known = store.read(|tx| store::developers::actors(tx))?;
-    Ok(known
-        .into_iter()
-        .filter(|k| {
-            !configured.contains(&(k.kind, k.actor.as_str())) && !names.contains(k.account.as_str())
-        })
-        .map(|k| {
-            let selector = match k.kind {
-                ActorKind::User => Selector::ClaudeCodeUser(k.actor),
-                ActorKind::ApiKey => Selector::ClaudeCodeApiKey(k.actor),
-            };
-            c.claude_code_defaults
-                .account_for_actor(&k.account, selector)
-        })
-        .collect())
 }

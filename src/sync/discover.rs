@@ -1,0 +1,69 @@
+//! Key discovery: with discovery on and due (hourly), list the active keys and record them;
+//! keys no longer active stop being evaluated and their open alerts resolve as
+//! `account_removed`, in one transaction.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::alert::Resolution;
+use crate::api::{self, Client};
+use crate::apply;
+use crate::config::Config;
+use crate::store::{self, Fact, Store, keys};
+
+/// How often the list of API keys is read.
+const INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Dropped keys are logged one line each up to this many, then as a count.
+const MAX_DROPPED_LINES: usize = 20;
+
+/// Lists and records the active keys when due. Each page of keys goes to a staging table as
+/// it comes; the store takes the listing in one transaction once it is whole.
+pub(super) fn keys(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !config.discovers_keys()
+        || !super::due(
+            store.read(|tx| store::get_time(tx, Fact::KeysListed))?,
+            INTERVAL,
+            now,
+        )
+    {
+        return Ok(());
+    }
+    store.scratch(|tx| keys::begin_listing(tx))?;
+    let listed = api::keys::list_active(client, &mut |page| {
+        store.scratch(|tx| keys::stage_page(tx, page))
+    })?;
+    log::debug!("listed {listed} active API keys");
+    let reserved = config.accounts.iter().map(|a| a.name.clone()).collect();
+    store.write(|tx| {
+        let refresh = keys::refresh_staged(tx, &reserved, now)?;
+        store::set_time(tx, Fact::KeysListed, now)?;
+        super::log_names("API key", &refresh.added);
+        for (i, name) in refresh.deactivated.iter().enumerate() {
+            let n = apply::retire(tx, name, Resolution::AccountRemoved, &config.notify, now)?;
+            if i < MAX_DROPPED_LINES {
+                log::warn!(
+                    "API key account {name:?} is no longer active: it is not evaluated any more, and its {n} open alert(s) resolved as account_removed"
+                );
+            }
+        }
+        if let Some(more) = refresh
+            .deactivated
+            .len()
+            .checked_sub(MAX_DROPPED_LINES)
+            .filter(|m| *m > 0)
+        {
+            log::warn!(
+                "{more} more API key accounts are no longer active (their open alerts resolved as account_removed)"
+            );
+        }
+        Ok(())
+    })
+}

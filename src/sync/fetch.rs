@@ -1,0 +1,179 @@
+//! The reads of a sync: usage with one grouped request (and its pages), streamed into the
+//! store's staging; the cost report when due.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use super::{Plan, Request};
+use crate::api::{self, Client, analytics, usage::Fetched};
+use crate::config::{Account, Config, Selector, UsageSource};
+use crate::quota::QuotaType;
+use crate::records::CostDay;
+use crate::store::usage::{Staged, Staging};
+use crate::store::{self, Fact, Store};
+use crate::{evaluate, window};
+
+/// Reads the plan's window of usage into the store's staging. `--account` with only key
+/// accounts narrows the request itself. Returns what the read saw, and the staged rows for
+/// `record`'s transaction.
+pub(super) fn usage(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    req: &Request<'_>,
+    accounts: &[&Account],
+    plan: Plan,
+    now: DateTime<Utc>,
+) -> Result<(Fetched, Staged)> {
+    let source = config.api.usage_source;
+    let narrowed = !req.accounts.is_empty()
+        && accounts
+            .iter()
+            .all(|a| matches!(a.selector, Selector::ApiKey(_)));
+    let key_ids: Vec<&str> = if narrowed {
+        accounts
+            .iter()
+            .filter_map(|a| a.selector.api_key_id())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut staging = store.staging()?;
+    if !narrowed {
+        // Every key is read: rows the store holds as they are need not be staged. (A narrowed
+        // read is a few keys; holding the whole window's rows would cost more.)
+        staging.skip_stored(source.as_str(), plan.resume.unwrap_or(plan.first_day));
+    }
+    let fetched = match source {
+        UsageSource::Messages => {
+            staging.pipelined(|sink| api::usage::fetch(client, plan.first_day, &key_ids, sink))?
+        }
+        UsageSource::Analytics => {
+            analytics_usage(&mut staging, client, config, plan, &key_ids, now)?
+        }
+    };
+    warn_unreported(source, &fetched.unreported);
+    Ok((fetched, staging.finish()?))
+}
+
+/// One warning line when the read left out counts that some quota needs.
+fn warn_unreported(source: UsageSource, unreported: &[&str]) {
+    let fields: Vec<String> = unreported.iter().map(|f| (*f).to_string()).collect();
+    let quotas: Vec<&str> = evaluate::unmeasurable(&fields)
+        .into_iter()
+        .map(QuotaType::as_str)
+        .collect();
+    if quotas.is_empty() {
+        return;
+    }
+    log::warn!(
+        "the {} source reported no {} in any row: {} not measured for the accounts that have limits on {} (see quota status)",
+        source.as_str(),
+        fields.join(", "),
+        quotas.join(", "),
+        if quotas.len() == 1 { "it" } else { "them" }
+    );
+}
+
+fn endpoint(api: &crate::config::Api) -> analytics::Endpoint<'_> {
+    analytics::Endpoint {
+        usage_path: &api.analytics_path,
+        cost_path: analytics::COST_PATH,
+        bucket_param: &api.analytics_bucket_param,
+        beta: &api.analytics_beta,
+        page_size: api.analytics_page_size,
+    }
+}
+
+/// The analytics source, in windows of at most 31 days, oldest first. Every window but the
+/// last is stored as soon as it is read, with a mark of where the read got to: a run cut by
+/// its deadline keeps those days and the next run carries on after them. The last window is
+/// left staged for the sync's own transaction, which also clears the mark.
+fn analytics_usage(
+    staging: &mut Staging<'_>,
+    client: &mut Client,
+    config: &Config,
+    plan: Plan,
+    key_ids: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Fetched> {
+    let ep = endpoint(&config.api);
+    let first_day = plan.first_day;
+    if let Some(day) = plan.resume {
+        log::info!(
+            "carrying on the analytics read from {first_day} at {day}, where the last run stopped"
+        );
+    }
+    let windows = analytics::windows(plan.resume.unwrap_or(first_day), now);
+    let mut out = Fetched::default();
+    let mut seen = analytics::Reported::default();
+    for (i, w) in windows.iter().enumerate() {
+        let read = staging.pipelined(|sink| analytics::read_usage(client, &ep, *w, key_ids, sink));
+        let (fetched, reported) = read.map_err(|e| match (i, plan.resume) {
+            (0, None) => e,
+            _ => e.context(format!(
+                "the analytics read from {first_day} was cut short: the days before {} are stored and the next run carries on from there",
+                w.start.date_naive()
+            )),
+        })?;
+        seen.merge(reported);
+        out.pages += fetched.pages;
+        out.data_as_of = fetched.data_as_of.or(out.data_as_of.take());
+        out.rows += fetched.rows;
+        if i + 1 < windows.len() {
+            let mark = super::resume_mark(first_day, w.end_day());
+            let n = staging.commit(UsageSource::Analytics.as_str(), now, |tx| {
+                store::set_state(tx, Fact::UsageResume, &mark)
+            })?;
+            log::info!("analytics {w}: {n} rows stored");
+        }
+    }
+    out.unreported = seen.missing();
+    Ok(out)
+}
+
+/// Cost is daily data: read at most every `cost_interval_minutes`, and only when a workspace
+/// or organization account has a cost limit. `None` when not due. With the analytics source
+/// it comes from `/analytics/cost` in windows of at most 31 days; else from the cost report.
+pub(super) fn cost(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    req: &Request<'_>,
+    accounts: &[&Account],
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<CostDay>>> {
+    let cost_accounts: Vec<&Account> = accounts
+        .iter()
+        .copied()
+        .filter(|a| {
+            a.limits.cost_usd.is_some()
+                && !matches!(a.selector, Selector::ApiKey(_))
+                && !a.selector.is_developer()
+        })
+        .collect();
+    if cost_accounts.is_empty() {
+        return Ok(None);
+    }
+    let last = store.read(|tx| store::get_time(tx, Fact::CostSynced))?;
+    if !req.full && !super::due(last, config.api.cost_interval, now) {
+        return Ok(None);
+    }
+    let from = window::cost_first_day(
+        last.filter(|_| !req.full),
+        &cost_accounts,
+        config.database.retention_days,
+        now,
+    );
+    match config.api.usage_source {
+        UsageSource::Messages => api::cost::fetch(client, from).map(Some),
+        UsageSource::Analytics => {
+            let ep = endpoint(&config.api);
+            let mut rows = Vec::new();
+            for w in analytics::windows(from, now) {
+                rows.extend(analytics::read_cost(client, &ep, w)?);
+            }
+            Ok(Some(rows))
+        }
+    }
+}

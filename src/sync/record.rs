@@ -1,0 +1,160 @@
+//! The sync's one transaction: the staged usage and the cost go into the store, every
+//! account is evaluated, and what this run read is marked. All of it commits, or none.
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::api::usage::Fetched;
+use crate::apply::{self, Changes, Pass, Scope};
+use crate::config::{Account, Config};
+use crate::incremental::Changed;
+use crate::records::CostDay;
+use crate::store::usage::Staged;
+use crate::store::{self, Fact, Store, Tx, accounts, usage};
+
+/// What the reads brought, for the transaction.
+pub(super) struct Read {
+    pub fetched: Fetched,
+    pub staged: Staged,
+    /// Yesterday and today only (`Plan::steady`).
+    pub steady: bool,
+    pub cost: Option<Vec<CostDay>>,
+}
+
+/// Stores what was read and evaluates the accounts, in one transaction. A steady read of an
+/// unfiltered sync is evaluated incrementally: only the accounts whose usage, config or time
+/// changed (`apply::Pass`).
+pub(super) fn usage_and_evaluate(
+    store: &mut Store,
+    config: &Config,
+    scope: Scope,
+    accounts: &[&Account],
+    read: Read,
+    now: DateTime<Utc>,
+) -> Result<Changes> {
+    let incremental = read.steady && scope == Scope::All;
+    let retention_start =
+        now.date_naive() - chrono::Duration::days(i64::from(config.database.retention_days));
+    let (evaluated, pruned) = store.write(|tx| {
+        let (written, mut changed) =
+            store_read(tx, config, read.staged, &read.fetched, now, incremental)?;
+        if let Some(rows) = &read.cost {
+            store::cost::upsert(tx, rows, now)?;
+            store::set_time(tx, Fact::CostSynced, now)?;
+            changed.cost = true;
+        }
+        let pass = if incremental {
+            Pass::Incremental(&changed)
+        } else {
+            Pass::Full
+        };
+        let evaluated = apply::evaluate_accounts(
+            tx,
+            accounts,
+            scope,
+            pass,
+            config.api.usage_source,
+            &config.notify,
+            now,
+        )?;
+        if scope == Scope::Selected && (written > 0 || read.cost.is_some()) {
+            // Rows of accounts this run did not evaluate may have changed.
+            store::set_state(tx, Fact::EvaluationStale, "1")?;
+        }
+        mark_synced(tx, scope, accounts, now)?;
+        let pruned = prune(tx, retention_start)?;
+        Ok((evaluated, pruned))
+    })?;
+    log::info!(
+        "evaluated {} of {} accounts ({})",
+        evaluated.accounts,
+        accounts.len(),
+        if evaluated.full {
+            "full pass"
+        } else {
+            "incremental: the others are unchanged"
+        }
+    );
+    if pruned > 0 {
+        log::info!(
+            "removed {pruned} rows older than {retention_start} ([database] retention_days)"
+        );
+    }
+    Ok(evaluated.changes)
+}
+
+/// Moves the staged usage into the store with the read's facts: its "data as of", what it
+/// left out (which changes what is measured for every account), and no resume mark (the
+/// read is whole). Returns the rows written and, for an incremental pass, what changed.
+fn store_read(
+    tx: &Tx<'_>,
+    config: &Config,
+    staged: Staged,
+    fetched: &Fetched,
+    now: DateTime<Utc>,
+    incremental: bool,
+) -> Result<(usize, Changed)> {
+    let source = config.api.usage_source.as_str();
+    let mut changed = Changed::default();
+    let written = if incremental {
+        usage::upsert_staged(
+            tx,
+            staged,
+            source,
+            now,
+            Some(&mut |k, w| changed.usage(k, w)),
+        )?
+    } else {
+        usage::upsert_staged(tx, staged, source, now, None)?
+    };
+    if let Some(as_of) = &fetched.data_as_of {
+        store::set_state(tx, Fact::UsageAsOf, as_of)?;
+    }
+    store::clear_state(tx, Fact::UsageResume)?;
+    let unreported = fetched.unreported.join(",");
+    if store::get_state(tx, Fact::UsageUnreported)?.unwrap_or_default() != unreported {
+        changed = Changed::everything();
+    }
+    if unreported.is_empty() {
+        store::clear_state(tx, Fact::UsageUnreported)?;
+    } else {
+        store::set_state(tx, Fact::UsageUnreported, &unreported)?;
+    }
+    Ok((written, changed))
+}
+
+/// Marks the usage accounts as read through `now`. An unfiltered sync records one fact for
+/// every account, and a mark on the accounts synced for the first time (see
+/// `apply::synced_at`), instead of an UPDATE of every account. Developer accounts are as
+/// fresh as the last read of their report, not of usage.
+fn mark_synced(tx: &Tx<'_>, scope: Scope, accounts: &[&Account], now: DateTime<Utc>) -> Result<()> {
+    let mut names: Vec<&str> = accounts
+        .iter()
+        .filter(|a| !a.selector.is_developer())
+        .map(|a| a.name.as_str())
+        .collect();
+    match scope {
+        Scope::All => {
+            // A set, not a binary search: the store's order need not be `str`'s.
+            let unmarked: std::collections::HashSet<String> =
+                accounts::never_synced(tx)?.into_iter().collect();
+            names.retain(|n| unmarked.contains(*n));
+            accounts::mark_synced(tx, &names, now)?;
+            store::set_time(tx, Fact::SyncedAllAt, now)?;
+        }
+        Scope::Selected => accounts::mark_synced(tx, &names, now)?,
+    }
+    store::set_time(tx, Fact::LastSuccess, now)
+}
+
+/// Removes what is older than retention. Sums may then have shrunk under accounts that were
+/// not evaluated: the next evaluation is a full pass.
+fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
+    let pruned = usage::prune(tx, before)?
+        + store::cost::prune(tx, before)?
+        + store::developers::prune(tx, before)?;
+    if pruned > 0 {
+        store::set_state(tx, Fact::EvaluationStale, "1")?;
+    }
+    Ok(pruned)
+}
