@@ -1,11 +1,13 @@
-//! Tables for people, in the style of `kubectl get`: columns separated by two spaces, no
-//! borders, headers in capitals. A table fits the width it is given: the columns marked
-//! `shrink` (names, messages) are shortened with `…`, widest first, until it fits; every other
-//! cell (numbers, dates, ids, quota types) is kept whole and never broken across lines. With
-//! no width (not a terminal, or a terminal that reports 0 columns) nothing is shortened.
-//! Colour is applied after layout, so it never changes a width.
+//! Tables for people, in the style of `kubectl get`, drawn by comfy-table: columns separated
+//! by two spaces, no borders, headers in capitals. A table fits the width it is given: the
+//! columns marked `shrink` (names, messages) are shortened with `…`; every other cell
+//! (numbers, dates, ids, quota types) keeps its content width and is never broken across
+//! lines. With no width (not a terminal, or a terminal that reports 0 columns) nothing is
+//! shortened. Colour never changes a width.
 
 use std::io::IsTerminal;
+
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Row, Width, presets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -47,19 +49,11 @@ impl Column {
     }
 }
 
+/// The terminal's own red and yellow (crossterm writes them as `38;5;1` and `38;5;3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Color {
     Yellow,
     Red,
-}
-
-impl Color {
-    fn code(self) -> &'static str {
-        match self {
-            Color::Yellow => "33",
-            Color::Red => "31",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +85,11 @@ impl Cell {
 
 /// The narrowest a shrinkable column gets: room for a few characters and the `…`.
 const MIN_SHRUNK: usize = 6;
-const GAP: &str = "  ";
+/// The space between two columns.
+const GAP: u16 = 2;
+/// Cells are cut at the column's width, not between words: a name or a message reads
+/// from its start up to the `…`. No cell holds this character.
+const NO_WORDS: char = '\u{1f}';
 
 pub struct Table {
     columns: Vec<Column>,
@@ -111,86 +109,76 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// The table as text, at most `width` columns wide where the shrinkable columns allow.
+    /// The table as text, at most `width` columns wide where the shrinkable columns allow;
+    /// as narrow as they go, it is wider than `width` rather than break a cell.
     pub fn render(&self, width: Option<usize>, color: bool) -> String {
-        let widths = self.widths(width);
-        let mut out = String::new();
-        let header: Vec<Cell> = self.columns.iter().map(|c| Cell::from(c.header)).collect();
-        for cells in std::iter::once(&header).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, (cell, col)) in cells.iter().zip(&self.columns).enumerate() {
-                let text = fit(&cell.text, widths[i]);
-                let pad = " ".repeat(widths[i] - chars(&text));
-                let text = match cell.color.filter(|_| color) {
-                    Some(c) => format!("\x1b[{}m{text}\x1b[0m", c.code()),
-                    None => text,
-                };
-                if i > 0 {
-                    line.push_str(GAP);
-                }
-                match col.align {
-                    Align::Left => {
-                        line.push_str(&text);
-                        line.push_str(&pad);
-                    }
-                    Align::Right => {
-                        line.push_str(&pad);
-                        line.push_str(&text);
-                    }
-                }
+        let mut t = comfy_table::Table::new();
+        t.load_style(presets::NOTHING)
+            .force_no_tty()
+            .set_delimiter(NO_WORDS)
+            .set_truncation_indicator("…");
+        if color {
+            t.enforce_styling();
+        }
+        match width {
+            Some(w) => {
+                t.set_content_arrangement(ContentArrangement::Dynamic)
+                    .set_width(u16::try_from(w).unwrap_or(u16::MAX));
             }
+            None => {
+                t.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
+        let header: Vec<comfy_table::Cell> = self
+            .columns
+            .iter()
+            .map(|c| comfy_table::Cell::new(c.header))
+            .collect();
+        t.set_header(one_line(header));
+        for cells in &self.rows {
+            t.add_row(one_line(cells.iter().map(|c| cell(c, color)).collect()));
+        }
+        for (i, (col, c)) in t.column_iter_mut().zip(&self.columns).enumerate() {
+            col.set_padding((if i == 0 { 0 } else { GAP }, 0));
+            col.set_cell_alignment(match c.align {
+                Align::Left => CellAlignment::Left,
+                Align::Right => CellAlignment::Right,
+            });
+            let least = MIN_SHRUNK.max(c.header.chars().count());
+            col.set_constraint(if c.shrink {
+                ColumnConstraint::LowerBoundary(Width::Fixed(
+                    u16::try_from(least).unwrap_or(u16::MAX),
+                ))
+            } else {
+                ColumnConstraint::ContentWidth
+            });
+        }
+        let mut out = String::new();
+        for line in t.lines() {
             out.push_str(line.trim_end());
             out.push('\n');
         }
         out
     }
+}
 
-    /// Each column's width: its widest cell, less what the shrinkable columns must give up
-    /// (widest first) for the table to fit `width`.
-    fn widths(&self, width: Option<usize>) -> Vec<usize> {
-        let mut widths: Vec<usize> = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                self.rows
-                    .iter()
-                    .map(|r| chars(&r[i].text))
-                    .chain([chars(c.header)])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let Some(limit) = width else {
-            return widths;
-        };
-        let total = |w: &[usize]| w.iter().sum::<usize>() + GAP.len() * w.len().saturating_sub(1);
-        while total(&widths) > limit {
-            let widest = (0..widths.len())
-                .filter(|&i| self.columns[i].shrink)
-                .filter(|&i| widths[i] > MIN_SHRUNK.max(chars(self.columns[i].header)))
-                .max_by_key(|&i| widths[i]);
-            match widest {
-                Some(i) => widths[i] -= 1,
-                None => break, // as narrow as it goes: wider than the terminal, never broken
-            }
-        }
-        widths
+fn one_line(cells: Vec<comfy_table::Cell>) -> Row {
+    let mut row = Row::from(cells);
+    row.max_height(1);
+    row
+}
+
+fn cell(c: &Cell, color: bool) -> comfy_table::Cell {
+    let cell = comfy_table::Cell::new(&c.text);
+    match c.color.filter(|_| color) {
+        Some(Color::Yellow) => cell.fg(comfy_table::Color::DarkYellow),
+        Some(Color::Red) => cell.fg(comfy_table::Color::DarkRed),
+        None => cell,
     }
 }
 
 fn chars(s: &str) -> usize {
     s.chars().count()
-}
-
-/// `s` shortened to `width` characters, ending in `…` when it was cut.
-pub fn fit(s: &str, width: usize) -> String {
-    if chars(s) <= width {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// Prose wrapped at spaces to `width` (a word longer than the width stays whole): notes
@@ -292,12 +280,24 @@ mod tests {
 
     #[test]
     fn colour_does_not_change_the_layout() {
-        let plain = table().render(None, false);
-        let colored = table().render(None, true);
-        assert!(colored.contains("\x1b[31mexhausted\x1b[0m"));
-        assert_eq!(
-            colored.replace("\x1b[31m", "").replace("\x1b[0m", ""),
-            plain
-        );
+        let strip = |s: &str| {
+            let mut out = String::new();
+            let mut chars = s.chars();
+            while let Some(c) = chars.next() {
+                if c == '\x1b' {
+                    chars.by_ref().find(|c| *c == 'm');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        for width in [None, Some(30)] {
+            let plain = table().render(width, false);
+            let colored = table().render(width, true);
+            assert!(colored.contains("\x1b["), "{colored:?}");
+            assert!(!plain.contains('\x1b'));
+            assert_eq!(strip(&colored), plain);
+        }
     }
 }

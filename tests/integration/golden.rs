@@ -229,11 +229,11 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     let env = scenario();
     let colored = env.run_in_terminal(120, true, &["status"]);
     assert!(
-        colored.contains("\x1b[31m96.0\x1b[0m"),
+        colored.contains("\x1b[38;5;1m  96.0\x1b[39m"),
         "critical in red: {colored:?}"
     );
     assert!(
-        colored.contains("\x1b[33m85.0\x1b[0m"),
+        colored.contains("\x1b[38;5;3m  85.0\x1b[39m"),
         "warning in yellow: {colored:?}"
     );
     assert!(
@@ -245,7 +245,8 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         "never when piped"
     );
     let alerts = env.run_in_terminal(120, true, &["alerts", "list"]);
-    assert!(alerts.contains("\x1b[31mcritical\x1b[0m"), "{alerts:?}");
+    assert!(alerts.contains("critical\x1b[39m"), "{alerts:?}");
+    assert!(alerts.contains("\x1b[38;5;1m"), "{alerts:?}");
 }
 
 #[test]
