@@ -18,6 +18,11 @@ pub fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// A duration as the config writes it: `20s`, `0.5s`.
+pub fn seconds(d: std::time::Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}
+
 /// A `YYYY-MM-DD` day: the one parser for the days quota stores, marks and takes as flags.
 pub fn parse_day(s: &str) -> Result<NaiveDate, chrono::ParseError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -39,6 +44,8 @@ mod tests {
         assert!(parse("2026-11-28").is_err());
         assert_eq!(parse_day("2026-02-03").unwrap().to_string(), "2026-02-03");
         assert!(parse_day("2026-02-30").is_err() && parse_day("3 Feb").is_err());
+        assert_eq!(seconds(std::time::Duration::from_secs(20)), "20s");
+        assert_eq!(seconds(std::time::Duration::from_millis(500)), "0.5s");
         let d = NaiveDate::from_ymd_opt(2026, 2, 3).unwrap();
         assert_eq!(
             (day(d), midnight(d)),

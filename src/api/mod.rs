@@ -156,9 +156,9 @@ impl Client {
             let left = self.deadline.saturating_duration_since(Instant::now());
             if wait >= left || attempt >= MAX_ATTEMPTS {
                 return Err(ApiError::Transient(format!(
-                    "{err}; gave up after {attempt} attempt{} within the {}s deadline ([api] deadline_secs){}: the next run tries again",
+                    "{err}; gave up after {attempt} attempt{} within the {} deadline ([api] deadline_secs){}: the next run tries again",
                     if attempt == 1 { "" } else { "s" },
-                    self.budget.as_secs(),
+                    crate::time::seconds(self.budget),
                     if err.to_string().contains("nothing was stored") { "" } else { "; nothing was stored" },
                 ))
                 .into());

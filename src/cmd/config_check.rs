@@ -41,12 +41,12 @@ pub fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode
     )?;
     writeln!(
         out,
-        "admin API:    {} ({}); usage source {}; timeout {}s per request, deadline {}s per sync",
+        "admin API:    {} ({}); usage source {}; timeout {} per request, deadline {} per sync",
         c.api.base_url,
         c.api.base_url_origin.phrase(),
         c.api.usage_source.as_str(),
-        c.api.timeout.as_secs(),
-        c.api.deadline.as_secs()
+        crate::time::seconds(c.api.timeout),
+        crate::time::seconds(c.api.deadline)
     )?;
     match admin_key(c, env) {
         Ok(k) => writeln!(

@@ -14,8 +14,11 @@ use crate::store::Store;
 use crate::sync::{self, Roster, Synced};
 use crate::{metrics, notify, output};
 
-/// Kept back from the deadline for the textfile and the heartbeat.
-const EXPORT_RESERVE: Duration = Duration::from_secs(2);
+/// Kept back from the deadline for the textfile and the heartbeat: 2 s, or a fifth of a
+/// shorter deadline.
+fn export_reserve(deadline: Duration) -> Duration {
+    (deadline / 5).min(Duration::from_secs(2))
+}
 
 pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
     let started = Instant::now();
@@ -38,7 +41,7 @@ pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
         // should not wait for the API to come back.
         let budget = deadline
             .saturating_duration_since(Instant::now())
-            .saturating_sub(EXPORT_RESERVE);
+            .saturating_sub(export_reserve(ctx.config.api.deadline));
         deliver(store, ctx, budget);
     }
     export(ctx, store.as_mut(), result.is_ok(), started, deadline);

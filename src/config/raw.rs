@@ -65,8 +65,9 @@ pub struct RawConfig {
 pub struct RawApi {
     pub admin_key_file: Option<PathBuf>,
     pub base_url: Option<String>,
-    pub timeout_secs: Option<i64>,
-    pub deadline_secs: Option<i64>,
+    /// Seconds, whole or not (`0.5`): tests and fast-failing setups want less than one.
+    pub timeout_secs: Option<f64>,
+    pub deadline_secs: Option<f64>,
     pub usage_source: Option<UsageSource>,
     pub analytics_path: Option<String>,
     pub analytics_bucket_param: Option<String>,

@@ -155,10 +155,15 @@ fn api(a: &RawApi, env: &dyn Fn(&str) -> Option<OsString>, err: Err<'_>) -> Resu
         let m: u64 = in_range(v, default, 1, 1440).map_err(|p| err(key, p))?;
         Ok(Duration::from_secs(60 * m))
     };
-    let seconds = |v, default, max, key| -> Result<Duration> {
-        Ok(Duration::from_secs(
-            in_range(v, default, 1, max).map_err(|p| err(key, p))?,
-        ))
+    // Fractions allowed, down to a tenth of a second.
+    let seconds = |v: Option<f64>, default: u64, max: u64, key| -> Result<Duration> {
+        let Some(v) = v else {
+            return Ok(Duration::from_secs(default));
+        };
+        if !(0.1..=max as f64).contains(&v) {
+            return Err(err(key, format!("{v} is outside 0.1–{max} (seconds)")));
+        }
+        Ok(Duration::from_secs_f64(v))
     };
     Ok(Api {
         analytics_path,

@@ -155,7 +155,7 @@ fn a_40_day_gap_is_read_in_two_windows_without_skipping_or_doubling_a_day() {
 fn a_run_cut_by_its_deadline_keeps_whole_windows_and_the_next_run_carries_on() {
     let config = ANALYTICS.replace(
         "usage_source = \"analytics\"",
-        "usage_source = \"analytics\"\ndeadline_secs = 2\ntimeout_secs = 1",
+        "usage_source = \"analytics\"\ndeadline_secs = 1\ntimeout_secs = 0.5",
     );
     let (mut env, api) = setup(&config, "2026-09-01T06:00:00Z");
     env.run(&["sync"]).ok();
@@ -324,7 +324,7 @@ fn a_repeating_cursor_is_an_error_and_stores_nothing() {
 fn pagination_still_running_at_the_deadline_is_an_error_and_stores_nothing() {
     let config = ANALYTICS.replace(
         "usage_source = \"analytics\"",
-        "usage_source = \"analytics\"\ndeadline_secs = 2",
+        "usage_source = \"analytics\"\ndeadline_secs = 1",
     );
     let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10));

@@ -353,7 +353,7 @@ fn textfile_carries_the_labelled_series_even_after_a_failed_sync() {
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("quota.prom");
     let config = format!(
-        "[api]\ndeadline_secs = 2\ntimeout_secs = 1\n{PROD}\n[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\n\n[metrics]\ntextfile = \"{}\"\n",
+        "[api]\ndeadline_secs = 1\ntimeout_secs = 0.5\n{PROD}\n[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\n\n[metrics]\ntextfile = \"{}\"\n",
         prom.display()
     );
     let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
@@ -422,7 +422,7 @@ fn textfile_carries_the_labelled_series_even_after_a_failed_sync() {
 fn heartbeat_pings_on_success_and_fail_on_failure() {
     let hc = Capture::start();
     let config = format!(
-        "[api]\ndeadline_secs = 2\ntimeout_secs = 1\n{PROD}\n[metrics]\nheartbeat_url = \"{}/ping/UUID\"\n",
+        "[api]\ndeadline_secs = 1\ntimeout_secs = 0.5\n{PROD}\n[metrics]\nheartbeat_url = \"{}/ping/UUID\"\n",
         hc.url
     );
     let (env, api) = setup(&config, "2026-11-20T12:00:00Z");

@@ -220,7 +220,7 @@ fn kill_9_during_sync_never_half_writes() {
 fn hostile(fault: Fault, name: &str) {
     let (env, api) = setup(
         &format!(
-            "[api]\ntimeout_secs = 3\ndeadline_secs = 4\n{}",
+            "[api]\ntimeout_secs = 0.5\ndeadline_secs = 1\n{}",
             accounts_config(1, "")
         ),
         "2026-11-20T12:00:00Z",
@@ -244,13 +244,13 @@ fn hostile(fault: Fault, name: &str) {
         .unwrap_or("")
         .to_string();
     println!(
-        "{name}: exit {:?} after {:.1} s (deadline 4 s), peak RSS {rss:.1} MiB, {stored} rows stored; {line}",
+        "{name}: exit {:?} after {:.1} s (deadline 1 s), peak RSS {rss:.1} MiB, {stored} rows stored; {line}",
         out.status.code(),
         took.as_secs_f64()
     );
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        took < Duration::from_secs(6),
+        took < Duration::from_secs(3),
         "{name} outlived the deadline: {took:?}"
     );
     assert!(rss < 64.0, "{name}: memory not bounded: {rss} MiB");
@@ -416,7 +416,7 @@ fn malformed_responses_through_the_binary_store_nothing() {
         ("has_more without cursor", r#"{"data":[],"has_more":true}"#),
     ];
     let (env, api) = setup(
-        &accounts_config(1, "[api]\ndeadline_secs = 3\ntimeout_secs = 2\n"),
+        &accounts_config(1, "[api]\ndeadline_secs = 1\ntimeout_secs = 0.5\n"),
         "2026-11-20T12:00:00Z",
     );
     for (name, body) in corpus {
