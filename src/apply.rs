@@ -336,6 +336,7 @@ fn evaluate_some(
     let (mut keyed, mut others): (Vec<&Account>, Vec<&Account>) = accounts
         .iter()
         .partition(|a| a.selector.api_key_id().is_some());
+    // In order of key, so that each chunk's span of keys is narrow (any order is correct).
     keyed.sort_unstable_by_key(|a| a.selector.api_key_id());
     // Workspace and organization accounts first: developer-only chunks read no usage.
     others.sort_by_key(|a| a.selector.is_developer());
@@ -345,9 +346,10 @@ fn evaluate_some(
             .iter()
             .filter_map(|a| a.selector.api_key_id())
             .collect();
-        let rows = match (dense, ids.first(), ids.last()) {
-            (true, Some(lo), Some(hi)) => Rows::KeyRange(lo, hi),
-            _ => Rows::Keys(&ids),
+        let rows = if dense {
+            Rows::KeySpan(&ids)
+        } else {
+            Rows::Keys(&ids)
         };
         let at = (channels, now);
         changes.add(evaluate_chunk(
@@ -617,7 +619,7 @@ mod tests {
             let first = evaluate::earliest_start(&refs, now).date_naive();
             let (keyed, others): (Vec<&Account>, Vec<&Account>) =
                 refs.iter().partition(|a| a.selector.api_key_id().is_some());
-            for rows in [Rows::Keys(&["apikey_a"]), Rows::KeyRange("apikey_a", "apikey_a"), Rows::ByWorkspace] {
+            for rows in [Rows::Keys(&["apikey_a"]), Rows::KeySpan(&["apikey_a"]), Rows::ByWorkspace] {
                 let accounts = if matches!(rows, Rows::ByWorkspace) { &others } else { &keyed };
                 let loaded = store.read(|tx| load_with(tx, accounts, &bounds, first, rows)).unwrap();
                 let narrow = evaluate::views(accounts, &loaded.inputs(UsageSource::Analytics), now);
@@ -694,22 +696,7 @@ mod tests {
     fn snapshot(store: &mut store::Store) -> (Vec<String>, Vec<String>) {
         store
             .read(|tx| {
-                let rows = |sql: &str| -> Result<Vec<String>> {
-                    let mut stmt = tx.prepare(sql)?;
-                    let n = stmt.column_count();
-                    let rows = stmt.query_map([], |r| {
-                        (0..n)
-                            .map(|i| {
-                                Ok(match r.get_ref(i)? {
-                                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-                                    v => format!("{v:?}"),
-                                })
-                            })
-                            .collect::<rusqlite::Result<Vec<_>>>()
-                            .map(|v| v.join("|"))
-                    })?;
-                    Ok(rows.collect::<rusqlite::Result<_>>()?)
-                };
+                let rows = |sql: &str| tx.dump(sql);
                 Ok((
                     rows("SELECT account, type, severity, message, current_value, limit_value, percentage,
                                  quota_type, threshold, period_start, period_end, created_at, resolved_at,

@@ -116,7 +116,7 @@ fn developers(out: &mut String, c: &Config) -> Result<()> {
     )?;
     if discovery && c.database.path.path.exists() {
         let known = crate::store::Store::open(&c.database.path.path)
-            .and_then(|mut s| s.read(|tx| crate::store::developers::actors(tx)))
+            .and_then(|mut s| s.read(crate::store::developers::actors))
             .unwrap_or_default();
         let names: Vec<String> = known
             .iter()

@@ -1,6 +1,7 @@
 //! Accounts as the store knows them: status (`active`/`exhausted`) and the last successful
 //! sync ("data as of").
 
+use super::Tx;
 use std::collections::HashMap;
 
 use anyhow::Result;
@@ -32,11 +33,12 @@ pub struct AccountRow {
 /// Records configured accounts (new ones start `active`); existing rows keep their state.
 /// Accounts already stored with the same selector (`known`) are not written again.
 pub fn upsert(
-    conn: &Connection,
+    tx: &Tx<'_>,
     accounts: &[AccountRecord<'_>],
     known: &HashMap<String, AccountRow>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "INSERT INTO accounts (name, selector, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET selector = excluded.selector
@@ -51,12 +53,14 @@ pub fn upsert(
     Ok(())
 }
 
-pub fn states(conn: &Connection) -> Result<HashMap<String, AccountRow>> {
+pub fn states(tx: &Tx<'_>) -> Result<HashMap<String, AccountRow>> {
+    let conn = tx.conn();
     read_states(conn, "", [])
 }
 
 /// `states` of the accounts `names` only (those stored).
-pub fn states_of(conn: &Connection, names: &[&str]) -> Result<HashMap<String, AccountRow>> {
+pub fn states_of(tx: &Tx<'_>, names: &[&str]) -> Result<HashMap<String, AccountRow>> {
+    let conn = tx.conn();
     read_states(
         conn,
         "WHERE name IN (SELECT value FROM json_each(?1))",
@@ -91,18 +95,20 @@ fn read_states(
 }
 
 pub fn set_status(
-    conn: &Connection,
+    tx: &Tx<'_>,
     name: &str,
     status: AccountStatus,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("UPDATE accounts SET status = ?2, status_since = ?3 WHERE name = ?1")?
         .execute(params![name, status.as_str(), ts(now)])?;
     Ok(())
 }
 
 /// Each account's own last-synced mark, where it has one.
-pub fn last_synced(conn: &Connection) -> Result<LastSynced> {
+pub fn last_synced(tx: &Tx<'_>) -> Result<LastSynced> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT name, last_synced_at FROM accounts WHERE last_synced_at IS NOT NULL
          ORDER BY name COLLATE BINARY",
@@ -154,7 +160,8 @@ impl LastSynced {
 }
 
 /// Records what an account was evaluated as.
-pub fn set_fingerprint(conn: &Connection, name: &str, fingerprint: i64) -> Result<()> {
+pub fn set_fingerprint(tx: &Tx<'_>, name: &str, fingerprint: i64) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("UPDATE accounts SET fingerprint = ?2 WHERE name = ?1")?
         .execute(params![name, fingerprint])?;
     Ok(())
@@ -162,7 +169,8 @@ pub fn set_fingerprint(conn: &Connection, name: &str, fingerprint: i64) -> Resul
 
 /// Records when passing time alone could next change an account's decision (`None`: no such
 /// moment pending).
-pub fn set_recheck(conn: &Connection, name: &str, at: Option<DateTime<Utc>>) -> Result<()> {
+pub fn set_recheck(tx: &Tx<'_>, name: &str, at: Option<DateTime<Utc>>) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("UPDATE accounts SET recheck_at = ?2 WHERE name = ?1")?
         .execute(params![name, at.map(ts)])?;
     Ok(())
@@ -175,7 +183,8 @@ pub(super) const NEVER_SYNCED: &str =
     "SELECT name FROM accounts WHERE last_synced_at IS NULL ORDER BY name";
 
 /// The accounts whose recheck moment has come by `now`, in order of name.
-pub fn due_for_recheck(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<String>> {
+pub fn due_for_recheck(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<String>> {
+    let conn = tx.conn();
     // Sorted here: with an ORDER BY, SQLite walks every account by name instead of the few
     // in `accounts_recheck`.
     let mut stmt = conn.prepare_cached(DUE_FOR_RECHECK)?;
@@ -186,21 +195,24 @@ pub fn due_for_recheck(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Stri
 }
 
 /// Forgets what an account was evaluated as: its next evaluation is unconditional.
-pub fn clear_fingerprint(conn: &Connection, name: &str) -> Result<()> {
+pub fn clear_fingerprint(tx: &Tx<'_>, name: &str) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("UPDATE accounts SET fingerprint = NULL WHERE name = ?1")?
         .execute([name])?;
     Ok(())
 }
 
 /// The accounts never marked synced, by name.
-pub fn never_synced(conn: &Connection) -> Result<Vec<String>> {
+pub fn never_synced(tx: &Tx<'_>) -> Result<Vec<String>> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(NEVER_SYNCED)?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Records that these accounts' data is current as of `as_of` (one statement, however many).
-pub fn mark_synced(conn: &Connection, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
+pub fn mark_synced(tx: &Tx<'_>, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached(
         "UPDATE accounts SET last_synced_at = ?2 WHERE name IN (SELECT value FROM json_each(?1))",
     )?

@@ -1,10 +1,11 @@
 //! Alert rows: what reconciliation reads, inserting, reopening and resolving one, listing.
 
+use super::Tx;
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Row, params};
 
 use super::parse_ts;
 use crate::alert::{Alert, AlertType, Firing, Resolution, Severity};
@@ -20,7 +21,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
 }
 
 /// An alert whose columns start at index `o` of the row (after a join's own columns).
-pub fn from_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Alert> {
+pub(super) fn from_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Alert> {
     let bad = |i: usize, what: &str| {
         rusqlite::Error::FromSqlConversionFailure(
             o + i,
@@ -78,10 +79,11 @@ pub(super) fn reconcile_sql(of_some: bool) -> String {
 /// What reconciliation needs, grouped by account: every open alert, and every alert of a
 /// period starting at or after `earliest_period_start`; of the `only` accounts, or of all.
 pub fn for_reconcile(
-    conn: &Connection,
+    tx: &Tx<'_>,
     earliest_period_start: DateTime<Utc>,
     only: Option<&[&str]>,
 ) -> Result<HashMap<String, Vec<Alert>>> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(&reconcile_sql(only.is_some()))?;
     let only = only.map(serde_json::to_string).transpose()?;
     let at = ts(earliest_period_start);
@@ -102,7 +104,8 @@ pub fn for_reconcile(
 
 /// Records a new alert. `false` when its identity (account, quota type, threshold, period)
 /// already has one: the unique index is the last word on identity.
-pub fn insert(conn: &Connection, a: &Alert) -> Result<bool> {
+pub fn insert(tx: &Tx<'_>, a: &Alert) -> Result<bool> {
+    let conn = tx.conn();
     let inserted = conn
         .prepare_cached(&format!(
             "INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
@@ -132,7 +135,8 @@ pub fn insert(conn: &Connection, a: &Alert) -> Result<bool> {
 }
 
 /// Opens a resolved alert again with fresh values.
-pub fn reopen(conn: &Connection, id: &str, f: &Firing) -> Result<()> {
+pub fn reopen(tx: &Tx<'_>, id: &str, f: &Firing) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached(
         "UPDATE alerts SET resolved_at = NULL, resolution = NULL, message = ?2, current_value = ?3,
              limit_value = ?4, percentage = ?5 WHERE id = ?1",
@@ -168,7 +172,8 @@ impl Resolve<'_> {
 }
 
 /// Resolves an open alert. `false` when it was not open (already resolved, or gone).
-pub fn resolve(conn: &Connection, id: &str, how: Resolve<'_>, now: DateTime<Utc>) -> Result<bool> {
+pub fn resolve(tx: &Tx<'_>, id: &str, how: Resolve<'_>, now: DateTime<Utc>) -> Result<bool> {
+    let conn = tx.conn();
     let n = conn
         .prepare_cached(
             "UPDATE alerts SET resolved_at = ?2, resolution = ?3, comment = coalesce(?4, comment),
@@ -193,7 +198,8 @@ pub struct ListFilter {
 }
 
 /// Alerts, most severe and newest first.
-pub fn list(conn: &Connection, filter: &ListFilter) -> Result<Vec<Alert>> {
+pub fn list(tx: &Tx<'_>, filter: &ListFilter) -> Result<Vec<Alert>> {
+    let conn = tx.conn();
     let mut sql = format!("SELECT {COLUMNS} FROM alerts WHERE 1 = 1");
     let mut args: Vec<String> = Vec::new();
     if !filter.include_resolved {
@@ -218,7 +224,8 @@ pub fn list(conn: &Connection, filter: &ListFilter) -> Result<Vec<Alert>> {
 }
 
 /// The accounts that have open alerts.
-pub fn accounts_with_open(conn: &Connection) -> Result<Vec<String>> {
+pub fn accounts_with_open(tx: &Tx<'_>) -> Result<Vec<String>> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT account FROM alerts WHERE resolved_at IS NULL ORDER BY account",
     )?;
@@ -227,7 +234,8 @@ pub fn accounts_with_open(conn: &Connection) -> Result<Vec<String>> {
 }
 
 /// Open alerts per account.
-pub fn open_counts(conn: &Connection) -> Result<HashMap<String, usize>> {
+pub fn open_counts(tx: &Tx<'_>) -> Result<HashMap<String, usize>> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT account, count(*) FROM alerts WHERE resolved_at IS NULL GROUP BY account",
     )?;
@@ -236,7 +244,8 @@ pub fn open_counts(conn: &Connection) -> Result<HashMap<String, usize>> {
 }
 
 /// Open alerts per severity, both severities always present.
-pub fn open_by_severity(conn: &Connection) -> Result<Vec<(Severity, usize)>> {
+pub fn open_by_severity(tx: &Tx<'_>) -> Result<Vec<(Severity, usize)>> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT severity, count(*) FROM alerts WHERE resolved_at IS NULL GROUP BY 1",
     )?;
@@ -252,7 +261,8 @@ pub fn open_by_severity(conn: &Connection) -> Result<Vec<(Severity, usize)>> {
 }
 
 /// Alerts whose id starts with `prefix` (lowercase hex and dashes), at most `limit` of them.
-pub fn by_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<Vec<Alert>> {
+pub fn by_prefix(tx: &Tx<'_>, prefix: &str, limit: usize) -> Result<Vec<Alert>> {
+    let conn = tx.conn();
     // Ids are lowercase hex and dashes, all below 'g': the range is exactly the prefix.
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM alerts WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT ?2"

@@ -1,13 +1,15 @@
 //! Daily USD cost per workspace, upserted from the cost report; exact decimals end to end.
 
+use super::Tx;
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use crate::records::CostDay;
 use crate::time::{day, ts};
 
-pub fn upsert(conn: &Connection, rows: &[CostDay], now: DateTime<Utc>) -> Result<()> {
+pub fn upsert(tx: &Tx<'_>, rows: &[CostDay], now: DateTime<Utc>) -> Result<()> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "INSERT INTO cost_daily (workspace_id, day, amount_cents, fetched_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (workspace_id, day) DO UPDATE SET amount_cents = excluded.amount_cents, fetched_at = excluded.fetched_at",
@@ -23,7 +25,8 @@ pub fn upsert(conn: &Connection, rows: &[CostDay], now: DateTime<Utc>) -> Result
     Ok(())
 }
 
-pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<CostDay>> {
+pub fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<CostDay>> {
+    let conn = tx.conn();
     let mut stmt = conn
         .prepare_cached("SELECT workspace_id, day, amount_cents FROM cost_daily WHERE day >= ?1")?;
     let rows = stmt.query_map([day(first_day)], |r| {
@@ -47,6 +50,7 @@ pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<CostDay>> {
     .collect()
 }
 
-pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
+pub fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
+    let conn = tx.conn();
     super::prune_days(conn, "cost_daily", before)
 }

@@ -1,10 +1,11 @@
 //! Claude Code usage per developer and day, and the actors discovery has named.
 
+use super::Tx;
 use std::collections::HashSet;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use super::keys::slug;
 use crate::records::{ActorKind, DeveloperDay};
@@ -13,11 +14,12 @@ use crate::time::{day, ts};
 /// Replaces the stored rows of each of `days` (read whole) with `rows`: re-reading a day
 /// replaces it, so late data corrects itself and nothing is counted twice.
 pub fn replace_days(
-    conn: &Connection,
+    tx: &Tx<'_>,
     days: &[NaiveDate],
     rows: &[DeveloperDay],
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let conn = tx.conn();
     let mut clear = conn.prepare_cached("DELETE FROM developer_daily WHERE day = ?1")?;
     for d in days {
         clear.execute([day(*d)])?;
@@ -52,7 +54,8 @@ pub fn replace_days(
 }
 
 /// Every stored developer day from `first_day` on.
-pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<DeveloperDay>> {
+pub fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<DeveloperDay>> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT actor_type, actor, day, input_tokens, output_tokens, cache_read_tokens,
                 cache_creation_tokens, cost_cents
@@ -87,7 +90,8 @@ pub fn since(conn: &Connection, first_day: NaiveDate) -> Result<Vec<DeveloperDay
     .collect()
 }
 
-pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
+pub fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
+    let conn = tx.conn();
     super::prune_days(conn, "developer_daily", before)
 }
 
@@ -99,7 +103,8 @@ pub struct KnownActor {
     pub account: String,
 }
 
-pub fn actors(conn: &Connection) -> Result<Vec<KnownActor>> {
+pub fn actors(tx: &Tx<'_>) -> Result<Vec<KnownActor>> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT actor_type, actor, account FROM developer_actors ORDER BY account",
     )?;
@@ -126,11 +131,12 @@ pub fn actors(conn: &Connection) -> Result<Vec<KnownActor>> {
 /// the e-mail's local part or of the key name, with `-2`, `-3`… on a clash. Returns the
 /// names given.
 pub fn refresh_actors(
-    conn: &Connection,
+    tx: &Tx<'_>,
     seen: &[(ActorKind, &str)],
     reserved: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>> {
+    let conn = tx.conn();
     let mut taken: HashSet<String> = reserved.clone();
     for sql in [
         "SELECT account FROM developer_actors",

@@ -1,10 +1,11 @@
 //! Discovered API keys: each active key is an account named by a stable slug of its name.
 
+use super::Tx;
 use std::collections::HashSet;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use crate::records::ListedKey;
 use crate::time::ts;
@@ -16,7 +17,8 @@ pub struct Known {
     pub account: String,
 }
 
-pub fn active(conn: &Connection) -> Result<Vec<Known>> {
+pub fn active(tx: &Tx<'_>) -> Result<Vec<Known>> {
+    let conn = tx.conn();
     let mut stmt =
         conn.prepare_cached("SELECT id, account FROM api_keys WHERE active = 1 ORDER BY account")?;
     let rows = stmt.query_map([], |r| {
@@ -38,7 +40,8 @@ pub struct Refresh {
 /// The keys of a listing in progress, a page at a time, in a temporary table (the
 /// connection's own temp database: no lock on the store, and no list in memory).
 /// `refresh_staged` then records them in the caller's transaction.
-pub fn stage_page(conn: &Connection, keys: &[ListedKey]) -> Result<()> {
+pub fn stage_page(tx: &Tx<'_>, keys: &[ListedKey]) -> Result<()> {
+    let conn = tx.conn();
     conn.execute_batch(STAGING)?;
     let mut stmt = conn.prepare_cached(
         "INSERT OR REPLACE INTO temp.keys_listed (id, name, workspace_id) VALUES (?1, ?2, ?3)",
@@ -54,7 +57,8 @@ pub fn stage_page(conn: &Connection, keys: &[ListedKey]) -> Result<()> {
 }
 
 /// Empties the staging table for a new listing.
-pub fn begin_listing(conn: &Connection) -> Result<()> {
+pub fn begin_listing(tx: &Tx<'_>) -> Result<()> {
+    let conn = tx.conn();
     conn.execute_batch(STAGING)?;
     conn.execute("DELETE FROM temp.keys_listed", [])?;
     Ok(())
@@ -67,10 +71,11 @@ const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS keys_listed (
 /// transaction. New keys get a slug no other key or `reserved` (configured) account has;
 /// keys not listed stop being active.
 pub fn refresh_staged(
-    conn: &Connection,
+    tx: &Tx<'_>,
     reserved: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<Refresh> {
+    let conn = tx.conn();
     conn.execute_batch(STAGING)?;
     let now = ts(now);
     let mut out = Refresh::default();

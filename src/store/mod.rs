@@ -68,8 +68,37 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-/// The transaction every store function runs in.
-pub type Tx<'c> = Transaction<'c>;
+/// A transaction of the store: every function of its surface takes one, and no caller sees
+/// what it is made of (a SQLite transaction, here).
+pub struct Tx<'c>(Transaction<'c>);
+
+impl Tx<'_> {
+    fn conn(&self) -> &Connection {
+        &self.0
+    }
+
+    /// Every row of `sql`, its columns joined by `|` (text as it is, the rest as debug):
+    /// for tests that compare whole tables.
+    #[cfg(test)]
+    pub fn dump(&self, sql: &str) -> Result<Vec<String>> {
+        let mut stmt = self.0.prepare(sql)?;
+        let n = stmt.column_count();
+        let rows = stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                        v => format!("{v:?}"),
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(|v| v.join("|"))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
 
 /// The schema, one file per version. Append-only: never edit, reorder or remove an entry
 /// once released; `PRAGMA user_version` is the number applied.
@@ -152,7 +181,7 @@ impl Store {
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none of it.
-    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.write_inner(f).map_err(|e| {
             let full = e.chain().any(|c| {
                 matches!(c.downcast_ref::<rusqlite::Error>(), Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::DiskFull)
@@ -166,7 +195,7 @@ impl Store {
         })
     }
 
-    fn write_inner<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write_inner<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -176,37 +205,35 @@ impl Store {
                     self.path.display()
                 )
             })?;
+        let tx = Tx(tx);
         let value = f(&tx)?;
-        tx.commit()
+        tx.0.commit()
             .with_context(|| format!("cannot commit to {}", self.path.display()))?;
         Ok(value)
     }
 
     /// Runs `f` in one read transaction, so every query sees the same snapshot.
-    pub fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.deferred(f, false)
     }
 
     /// A transaction for the connection's temporary tables (staging): committed, and since
     /// it writes only the temp database it takes no lock on the store. `f` must write
     /// nothing else.
-    pub fn scratch<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub fn scratch<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.deferred(f, true)
     }
 
-    fn deferred<T>(
-        &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
-        commit: bool,
-    ) -> Result<T> {
+    fn deferred<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>, commit: bool) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let tx = Tx(tx);
         let value = f(&tx)?;
         if commit {
-            tx.commit()?;
+            tx.0.commit()?;
         } else {
-            tx.finish()?;
+            tx.0.finish()?;
         }
         Ok(value)
     }
@@ -430,7 +457,8 @@ impl Fact {
 }
 
 /// Reads one fact.
-pub fn get_state(conn: &Connection, fact: Fact) -> Result<Option<String>> {
+pub fn get_state(tx: &Tx<'_>, fact: Fact) -> Result<Option<String>> {
+    let conn = tx.conn();
     use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
@@ -439,23 +467,25 @@ pub fn get_state(conn: &Connection, fact: Fact) -> Result<Option<String>> {
 }
 
 /// A fact that is a time; `None` when unset or not a time.
-pub fn get_time(conn: &Connection, fact: Fact) -> Result<Option<DateTime<Utc>>> {
-    Ok(get_state(conn, fact)?.and_then(|t| crate::time::parse(&t).ok()))
+pub fn get_time(tx: &Tx<'_>, fact: Fact) -> Result<Option<DateTime<Utc>>> {
+    Ok(get_state(tx, fact)?.and_then(|t| crate::time::parse(&t).ok()))
 }
 
-pub fn set_state(conn: &Connection, fact: Fact, value: &str) -> Result<()> {
+pub fn set_state(tx: &Tx<'_>, fact: Fact, value: &str) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
         .execute([fact.key(), value])?;
     Ok(())
 }
 
 /// Sets a fact to a time.
-pub fn set_time(conn: &Connection, fact: Fact, at: DateTime<Utc>) -> Result<()> {
-    set_state(conn, fact, &crate::time::ts(at))
+pub fn set_time(tx: &Tx<'_>, fact: Fact, at: DateTime<Utc>) -> Result<()> {
+    set_state(tx, fact, &crate::time::ts(at))
 }
 
 /// Removes one fact.
-pub fn clear_state(conn: &Connection, fact: Fact) -> Result<()> {
+pub fn clear_state(tx: &Tx<'_>, fact: Fact) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("DELETE FROM sync_state WHERE key = ?1")?
         .execute([fact.key()])?;
     Ok(())

@@ -2,11 +2,12 @@
 //! after the commit, and marked one by one as the endpoints answer. A crash between sending
 //! and marking leaves the row pending, so it is sent again: at least once, never lost.
 
+use super::Tx;
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use super::alerts::{COLUMNS, from_row_at};
 use crate::alert::{Alert, Event};
@@ -15,12 +16,13 @@ use crate::time::ts;
 /// One outbox row per named channel for this alert event, in the caller's transaction (the
 /// one that changed the alert).
 pub fn enqueue(
-    conn: &Connection,
+    tx: &Tx<'_>,
     alert_id: &str,
     event: Event,
     channels: &[&str],
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "INSERT INTO outbox (alert_id, channel, event, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
     )?;
@@ -41,7 +43,8 @@ pub struct Delivery {
 }
 
 /// Pending deliveries that are due, oldest first.
-pub fn due(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
+pub fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
+    let conn = tx.conn();
     let cols: Vec<String> = COLUMNS
         .split(", ")
         .map(|c| format!("a.{}", c.trim()))
@@ -63,7 +66,8 @@ pub fn due(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn mark_delivered(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+pub fn mark_delivered(tx: &Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached(
         "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
     )?
@@ -71,20 +75,23 @@ pub fn mark_delivered(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<
     Ok(())
 }
 
-pub fn mark_retry(conn: &Connection, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
+pub fn mark_retry(tx: &Tx<'_>, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
         .execute(params![id, ts(next), error])?;
     Ok(())
 }
 
-pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+pub fn mark_failed(tx: &Tx<'_>, id: i64, error: &str) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")?
         .execute(params![id, error])?;
     Ok(())
 }
 
 /// Gives up on deliveries pending since before `cutoff`. Returns how many.
-pub fn expire(conn: &Connection, cutoff: DateTime<Utc>) -> Result<usize> {
+pub fn expire(tx: &Tx<'_>, cutoff: DateTime<Utc>) -> Result<usize> {
+    let conn = tx.conn();
     Ok(conn
         .prepare_cached(
             "UPDATE outbox SET state = 'failed',
@@ -102,7 +109,8 @@ pub struct Backlog {
 }
 
 /// Backlog per account, then per channel.
-pub fn backlog(conn: &Connection) -> Result<BTreeMap<String, BTreeMap<String, Backlog>>> {
+pub fn backlog(tx: &Tx<'_>) -> Result<BTreeMap<String, BTreeMap<String, Backlog>>> {
+    let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT a.account, o.channel, o.state, count(*) FROM outbox o JOIN alerts a ON a.id = o.alert_id
          WHERE o.state IN ('pending', 'failed') GROUP BY 1, 2, 3",

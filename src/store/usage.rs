@@ -1,5 +1,6 @@
 //! Daily usage rows: upserted per (api key, workspace, day), summed per billing period.
 
+use super::Tx;
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
@@ -18,16 +19,12 @@ use twins::{Seen, Twins};
 /// workspace and day are summed. A day whose numbers did not change is not written again, so
 /// `fetched_at` is when its numbers last changed. (The same path as a sync: through the
 /// staging table and `upsert_staged`.)
-pub fn upsert(
-    conn: &Connection,
-    rows: &[DayUsage],
-    source: &str,
-    now: DateTime<Utc>,
-) -> Result<usize> {
+pub fn upsert(tx: &Tx<'_>, rows: &[DayUsage], source: &str, now: DateTime<Utc>) -> Result<usize> {
+    let conn = tx.conn();
     conn.execute_batch(STAGING)?;
     conn.execute("DELETE FROM temp.usage_staging", [])?;
     stage(conn, rows)?;
-    upsert_staged(conn, Staged(()), source, now, None)?;
+    upsert_staged(tx, Staged(()), source, now, None)?;
     Ok(rows.len())
 }
 
@@ -106,11 +103,8 @@ fn to_i64(v: u64) -> Result<i64> {
 /// ends on one, which makes the sums exact while their number does not grow with the days
 /// stored. A segment's count is `None` when any of its days lacks it. `rows` says which
 /// rows are read and how they are grouped.
-pub fn segment_sums(
-    conn: &Connection,
-    bounds: &[NaiveDate],
-    rows: Rows<'_>,
-) -> Result<Vec<DayUsage>> {
+pub fn segment_sums(tx: &Tx<'_>, bounds: &[NaiveDate], rows: Rows<'_>) -> Result<Vec<DayUsage>> {
+    let conn = tx.conn();
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
         return Ok(Vec::new());
     };
@@ -155,13 +149,23 @@ pub fn segment_sums(
             ))?,
             vec![days()?, serde_json::to_string(keys)?],
         ),
-        Rows::KeyRange(lo, hi) => (
-            conn.prepare_cached(&format!(
-                "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
-                 AND api_key_id >= ?2 AND api_key_id <= ?3"
-            ))?,
-            vec![days()?, lo.to_string(), hi.to_string()],
-        ),
+        Rows::KeySpan(keys) => {
+            let (lo, hi): (Option<String>, Option<String>) = conn.query_row(
+                "SELECT min(value), max(value) FROM json_each(?1)",
+                [serde_json::to_string(keys)?],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                return Ok(Vec::new());
+            };
+            (
+                conn.prepare_cached(&format!(
+                    "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
+                     AND api_key_id >= ?2 AND api_key_id <= ?3"
+                ))?,
+                vec![days()?, lo, hi],
+            )
+        }
     };
     let by_workspace = matches!(rows, Rows::ByWorkspace);
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
@@ -212,8 +216,12 @@ pub enum Rows<'a> {
     ByWorkspace,
     /// The rows of these keys.
     Keys(&'a [&'a str]),
-    /// The rows of the keys from the first to the second (inclusive, in text order).
-    KeyRange(&'a str, &'a str),
+    /// The rows of these keys, read as one range: from the least of them to the greatest,
+    /// in the store's own order (its collation), so no key of the list is ever outside it.
+    /// Rows of other keys in between come too (the caller ignores them): one seek a day
+    /// instead of one a key, for lists that cover most keys. A list in the store's order
+    /// makes the ranges of consecutive chunks narrow; any order is correct.
+    KeySpan(&'a [&'a str]),
 }
 
 /// A segment's sums with `DayUsage::absorb`'s rules, compactly: a count is known while every
@@ -267,7 +275,8 @@ impl Sum {
 }
 
 /// Deletes rows older than `before` (retention). Returns how many went.
-pub fn prune(conn: &Connection, before: NaiveDate) -> Result<usize> {
+pub fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
+    let conn = tx.conn();
     super::prune_days(conn, "usage_daily", before)
 }
 
@@ -553,12 +562,13 @@ pub type Written<'f> = dyn FnMut(&str, &str) + 'f;
 /// `changed`, it is called with the (key, workspace) of every day that was written (new or
 /// different numbers; `""` is none). Returns how many (key, workspace, day) rows were written.
 pub fn upsert_staged(
-    conn: &Connection,
+    tx: &Tx<'_>,
     staged: Staged,
     source: &str,
     now: DateTime<Utc>,
     changed: Option<&mut Written<'_>>,
 ) -> Result<usize> {
+    let conn = tx.conn();
     let Staged(()) = staged;
     let mut n = 0;
     let select = SELECT_GROUPED;
@@ -638,6 +648,32 @@ mod tests {
                 1,
             )
         }
+    }
+
+    /// A span of keys in any order holds every key of the list (the store finds the least
+    /// and the greatest), and may bring others in between; an empty list reads nothing.
+    #[test]
+    fn a_key_span_holds_every_key_of_its_list_in_any_order() {
+        let (_dir, mut store) = crate::store::Store::temporary();
+        let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
+        let rows: Vec<DayUsage> = ["b", "a", "c", "d"].iter().map(|k| row(k, 20, 1)).collect();
+        store
+            .write(|tx| upsert(tx, &rows, "messages", now))
+            .unwrap();
+        let bounds = [20, 21].map(|d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap());
+        let mut keys = |rows: Rows<'_>| {
+            let mut k: Vec<String> = store
+                .read(|tx| segment_sums(tx, &bounds, rows))
+                .unwrap()
+                .into_iter()
+                .filter_map(|r| r.api_key_id)
+                .collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(Rows::KeySpan(&["c", "a"])), ["a", "b", "c"]);
+        assert_eq!(keys(Rows::Keys(&["c", "a"])), ["a", "c"]);
+        assert!(keys(Rows::KeySpan(&[])).is_empty());
     }
 
     /// A page retried after a failure part-way keeps nothing of the failed try; rows of one
@@ -749,7 +785,7 @@ mod tests {
         assert_eq!(sums, expected);
         let source: String = store
             .read(|tx| {
-                Ok(tx.query_row(
+                Ok(tx.conn().query_row(
                     "SELECT source FROM usage_daily WHERE api_key_id = 'other'",
                     [],
                     |r| r.get(0),
@@ -775,8 +811,8 @@ mod tests {
             rows[3].uncached_input_tokens = Some(input);
             store
                 .write(|tx| {
-                    tx.execute_batch(STAGING)?;
-                    stage(tx, &rows)?;
+                    tx.conn().execute_batch(STAGING)?;
+                    stage(tx.conn(), &rows)?;
                     written.push(upsert_staged(tx, Staged(()), "messages", now, None)?);
                     Ok(())
                 })

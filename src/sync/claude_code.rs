@@ -47,7 +47,7 @@ pub(super) fn read(
     if developers.is_empty() && (filtered || !discovery) {
         return Ok(None);
     }
-    let marks = store.read(|tx| store::accounts::last_synced(tx))?;
+    let marks = store.read(store::accounts::last_synced)?;
     let synced = |a: &Account| marks.get(&a.name);
     let fresh = developers.iter().any(|a| synced(a).is_none());
     let last = store.read(|tx| store::get_time(tx, Fact::ClaudeCodeRead))?;

@@ -36,7 +36,7 @@ pub(super) fn keys(
     {
         return Ok(());
     }
-    store.scratch(|tx| keys::begin_listing(tx))?;
+    store.scratch(keys::begin_listing)?;
     let listed = api::keys::list_active(client, &mut |page| {
         store.scratch(|tx| keys::stage_page(tx, page))
     })?;
