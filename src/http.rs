@@ -8,7 +8,11 @@
 //! Timeouts are set per request (`timeout_global`, which also bounds a server trickling one
 //! byte at a time), since each caller knows its own deadline.
 
+use std::time::Duration;
+
 use ureq::Agent;
+
+use crate::secret::Secret;
 
 pub fn agent() -> Agent {
     Agent::config_builder()
@@ -18,4 +22,23 @@ pub fn agent() -> Agent {
         .user_agent(format!("quota/{}", env!("CARGO_PKG_VERSION")))
         .build()
         .into()
+}
+
+/// GETs `url` (a heartbeat): its status when it is a success, else what went wrong, with the
+/// URL (`secret`, which may hold a token) redacted.
+pub fn ping(url: &str, secret: &Secret, timeout: Duration) -> Result<u16, String> {
+    match agent()
+        .get(url)
+        .config()
+        .timeout_global(Some(timeout))
+        .build()
+        .call()
+    {
+        Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
+        Ok(r) => Err(format!("HTTP {}", r.status().as_u16())),
+        Err(e) => Err(crate::notify::send::redact(
+            &format!("request failed: {e}"),
+            secret,
+        )),
+    }
 }

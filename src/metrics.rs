@@ -1,5 +1,6 @@
-//! Exports at the end of every sync (SPEC §6): the node_exporter textfile, written
-//! atomically, and the heartbeat ping. Neither may fail a sync: problems are logged.
+//! Exports at the end of every sync (SPEC §6): the node_exporter textfile, rendered from a
+//! `Snapshot` the sync made and written atomically, and the heartbeat ping. Neither may
+//! fail a sync: problems are logged. Nothing here reads the store.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -10,59 +11,14 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::alert::{AccountStatus, Severity};
-use crate::apply;
-use crate::config::{Account, UsageSource};
-use crate::evaluate::{self, View};
-use crate::notify::send;
+use crate::evaluate::View;
 use crate::secret::Secret;
-use crate::store::{self, Store};
 
 /// How the run that writes the textfile went.
 #[derive(Debug, Clone, Copy)]
 pub struct Run {
     pub success: bool,
     pub duration: Duration,
-}
-
-/// Reads what the textfile reports from the store (when the run got that far) and renders
-/// it. A database that cannot be read gives the run's own series only.
-pub fn collect(
-    store: Option<&mut Store>,
-    accounts: &[&Account],
-    source: UsageSource,
-    run: Run,
-    now: DateTime<Utc>,
-) -> String {
-    let read = store.map(|s| {
-        s.read(|tx| {
-            let last = store::get_state(tx, store::Fact::LastSuccess)?
-                .and_then(|t| crate::time::parse(&t).ok());
-            Ok((
-                apply::load(tx, accounts, now)?,
-                store::accounts::states(tx)?,
-                store::alerts::open_by_severity(tx)?,
-                last,
-            ))
-        })
-    });
-    let (loaded, states, open, last) = match read {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => {
-            log::error!("metrics: cannot read the database: {e:#}");
-            Default::default()
-        }
-        None => Default::default(),
-    };
-    let views = evaluate::views(accounts, &loaded.inputs(source), now);
-    let status = |name: &str| states.get(name).map_or(AccountStatus::Active, |s| s.status);
-    render(&Snapshot {
-        views: &views,
-        status: &status,
-        open_alerts: &open,
-        last_success: last,
-        duration: run.duration,
-        success: run.success,
-    })
 }
 
 /// The process's peak resident memory (Linux `VmHWM`), for the log and the benchmark.
@@ -222,7 +178,7 @@ pub fn heartbeat(url: &Secret, success: bool, timeout: Duration) {
     } else {
         format!("{}/fail", url.expose().trim_end_matches('/'))
     };
-    match send::get(&crate::http::agent(), &target, url, timeout) {
+    match crate::http::ping(&target, url, timeout) {
         Ok(status) => log::debug!("heartbeat sent (HTTP {status})"),
         Err(e) => log::warn!("heartbeat failed: {e}"),
     }

@@ -11,7 +11,7 @@ use crate::api::Client;
 use crate::cli::SyncArgs;
 use crate::config::admin_key;
 use crate::store::Store;
-use crate::sync::{self, Roster, Synced};
+use crate::sync::{self, Synced};
 use crate::{metrics, notify, output};
 
 /// Kept back from the deadline for the textfile and the heartbeat: 2 s, or a fifth of a
@@ -119,30 +119,18 @@ fn deliver(store: &mut Store, ctx: &Ctx, budget: Duration) {
 /// The textfile and the heartbeat, after every sync that got past the config, failed or not.
 fn export(
     ctx: &Ctx,
-    mut store: Option<&mut Store>,
+    store: Option<&mut Store>,
     success: bool,
     started: Instant,
     deadline: Instant,
 ) {
     let m = &ctx.config.metrics;
     if let Some(path) = &m.textfile {
-        let roster = match store.as_deref_mut() {
-            Some(s) => {
-                Roster::load(&ctx.config, s).unwrap_or_else(|_| Roster::configured(&ctx.config))
-            }
-            None => Roster::configured(&ctx.config),
-        };
         let run = metrics::Run {
             success,
             duration: started.elapsed(),
         };
-        let text = metrics::collect(
-            store,
-            &roster.all(),
-            ctx.config.api.usage_source,
-            run,
-            ctx.now,
-        );
+        let text = sync::export::textfile(store, &ctx.config, run, ctx.now);
         if let Err(e) = metrics::write_atomic(path, &text) {
             log::error!("{e:#}");
         }

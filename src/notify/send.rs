@@ -93,21 +93,6 @@ pub fn post_json(
     }
 }
 
-/// GETs `url` (the heartbeat). Only whether it worked matters.
-pub fn get(agent: &Agent, url: &str, secret: &Secret, timeout: Duration) -> Result<u16, String> {
-    match agent
-        .get(url)
-        .config()
-        .timeout_global(Some(timeout))
-        .build()
-        .call()
-    {
-        Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
-        Ok(r) => Err(format!("HTTP {}", r.status().as_u16())),
-        Err(e) => Err(redact(&format!("request failed: {e}"), secret)),
-    }
-}
-
 /// Pipes `message` to `command` (argv), e.g. `sendmail -t`; exit status 0 is delivered.
 pub fn mail(command: &[String], message: &str, timeout: Duration) -> Outcome {
     let (program, args) = command.split_first().expect("validated non-empty");

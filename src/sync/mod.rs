@@ -15,6 +15,7 @@
 
 mod claude_code;
 mod discover;
+pub(crate) mod export;
 mod fetch;
 mod record;
 mod roster;
