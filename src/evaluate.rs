@@ -33,9 +33,63 @@ impl View<'_> {
     }
 }
 
-/// Why a quota has no value, for `status`, `config check` and the sync log. `unreported`
-/// are the count fields the last usage read found in no row (`store::Fact::UsageUnreported`).
-pub fn unmeasured_reason(q: QuotaType, source: UsageSource, unreported: &[String]) -> String {
+/// Why a quota has no value, for `status`, `config check` and the sync log: callers branch
+/// on the variant, people read its `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmeasured {
+    /// The "messages" source has no request counts.
+    NoRequestCounts,
+    /// No cost report has been read yet.
+    NoCostYet,
+    /// The Claude Code report has no request counts.
+    DeveloperRequests,
+    /// The Claude Code report has not been read yet.
+    DeveloperNotRead,
+    /// The source's last read found these count fields in no row (`total_tokens` too, for
+    /// a token quota).
+    NotReported {
+        source: UsageSource,
+        missing: Vec<&'static str>,
+        nor_total: bool,
+    },
+    /// Some days in the period lack this count.
+    SomeDays,
+}
+
+impl std::fmt::Display for Unmeasured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unmeasured::NoRequestCounts => f.write_str(
+                "the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
+            ),
+            Unmeasured::NoCostYet => f.write_str(
+                "no cost report has been read yet (cost is read for workspace and organization accounts with a cost_limit_usd)",
+            ),
+            Unmeasured::DeveloperRequests => {
+                f.write_str("the Claude Code usage report has no request counts")
+            }
+            Unmeasured::DeveloperNotRead => {
+                f.write_str("the Claude Code usage report has not been read yet")
+            }
+            Unmeasured::NotReported {
+                source,
+                missing,
+                nor_total,
+            } => write!(
+                f,
+                "the {} source reported no {}{} in its last read",
+                source.as_str(),
+                missing.join(", "),
+                if *nor_total { " (nor total_tokens)" } else { "" }
+            ),
+            Unmeasured::SomeDays => f.write_str("some days in the period lack this count"),
+        }
+    }
+}
+
+/// Why a quota has no value. `unreported` are the count fields the last usage read found in
+/// no row (`store::Fact::UsageUnreported`).
+pub fn unmeasured_reason(q: QuotaType, source: UsageSource, unreported: &[String]) -> Unmeasured {
     const SPLIT: [&str; 5] = [
         "uncached_input_tokens",
         "cache_creation.ephemeral_5m_input_tokens",
@@ -43,37 +97,28 @@ pub fn unmeasured_reason(q: QuotaType, source: UsageSource, unreported: &[String
         "cache_read_input_tokens",
         "output_tokens",
     ];
-    let needs: &[&str] = match q {
-        QuotaType::Requests if !source.measures_requests() => {
-            return "the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")".into();
-        }
-        QuotaType::CostUsd => {
-            return "no cost report has been read yet (cost is read for workspace and organization accounts with a cost_limit_usd)".into();
-        }
+    let needs: &[&'static str] = match q {
+        QuotaType::Requests if !source.measures_requests() => return Unmeasured::NoRequestCounts,
+        QuotaType::CostUsd => return Unmeasured::NoCostYet,
         QuotaType::Tokens if !unreported.iter().any(|f| f == "total_tokens") => &[],
         QuotaType::Tokens => &SPLIT,
         QuotaType::InputTokens => &SPLIT[..4],
         QuotaType::OutputTokens => &SPLIT[4..],
         QuotaType::Requests => &["requests"],
     };
-    let missing: Vec<&str> = needs
+    let missing: Vec<&'static str> = needs
         .iter()
         .copied()
         .filter(|f| unreported.iter().any(|u| u == f))
         .collect();
     if missing.is_empty() {
-        return "some days in the period lack this count".into();
+        return Unmeasured::SomeDays;
     }
-    let total = if q == QuotaType::Tokens {
-        " (nor total_tokens)"
-    } else {
-        ""
-    };
-    format!(
-        "the {} source reported no {}{total} in its last read",
-        source.as_str(),
-        missing.join(", ")
-    )
+    Unmeasured::NotReported {
+        source,
+        missing,
+        nor_total: q == QuotaType::Tokens,
+    }
 }
 
 /// The quotas a read that found `unreported` fields in no row cannot measure.
@@ -85,15 +130,20 @@ pub fn unmeasurable(unreported: &[String]) -> Vec<QuotaType> {
         QuotaType::Requests,
     ]
     .into_iter()
-    .filter(|q| unmeasured_reason(*q, UsageSource::Analytics, unreported).contains("reported no"))
+    .filter(|q| {
+        matches!(
+            unmeasured_reason(*q, UsageSource::Analytics, unreported),
+            Unmeasured::NotReported { .. }
+        )
+    })
     .collect()
 }
 
 /// Why a quota of a developer account has no value.
-pub fn developer_reason(q: QuotaType) -> String {
+pub fn developer_reason(q: QuotaType) -> Unmeasured {
     match q {
-        QuotaType::Requests => "the Claude Code usage report has no request counts".into(),
-        _ => "the Claude Code usage report has not been read yet".into(),
+        QuotaType::Requests => Unmeasured::DeveloperRequests,
+        _ => Unmeasured::DeveloperNotRead,
     }
 }
 
@@ -103,7 +153,7 @@ pub fn reason(
     q: QuotaType,
     source: UsageSource,
     unreported: &[String],
-) -> String {
+) -> Unmeasured {
     if account.selector.is_developer() {
         developer_reason(q)
     } else {
@@ -112,7 +162,7 @@ pub fn reason(
 }
 
 /// A quota that is not measured by design, whatever the data: for `config check`.
-pub fn never_measured(account: &Account, q: QuotaType, source: UsageSource) -> Option<String> {
+pub fn never_measured(account: &Account, q: QuotaType, source: UsageSource) -> Option<Unmeasured> {
     if q != QuotaType::Requests {
         return None;
     }

@@ -156,10 +156,9 @@ impl Client {
             let left = self.deadline.saturating_duration_since(Instant::now());
             if wait >= left || attempt >= MAX_ATTEMPTS {
                 return Err(ApiError::Transient(format!(
-                    "{err}; gave up after {attempt} attempt{} within the {} deadline ([api] deadline_secs){}: the next run tries again",
+                    "{err}; gave up after {attempt} attempt{} within the {} deadline ([api] deadline_secs); nothing was stored: the next run tries again",
                     if attempt == 1 { "" } else { "s" },
                     crate::time::seconds(self.budget),
-                    if err.to_string().contains("nothing was stored") { "" } else { "; nothing was stored" },
                 ))
                 .into());
             }
@@ -247,14 +246,15 @@ fn parse_body<T>(
             .unwrap_or_default();
         let what = body_error(&e);
         // A body cut off mid-stream (timeout, reset) is worth a retry; bad JSON is not.
-        let msg = format!("GET {path}: malformed response ({what}{rid}); nothing was stored");
+        let msg = format!("GET {path}: malformed response ({what}{rid})");
         if e.is_io() || e.is_eof() {
+            // The give-up message says that nothing was stored.
             Attempt::Retry {
                 error: ApiError::Transient(msg),
                 retry_after: None,
             }
         } else {
-            Attempt::Final(ApiError::Permanent(msg))
+            Attempt::Final(ApiError::Permanent(format!("{msg}; nothing was stored")))
         }
     })
 }

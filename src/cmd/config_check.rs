@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::config::{Account, ChannelKind, Config, DeveloperDiscovery, Discovery, admin_key};
-use crate::evaluate::{never_measured, reason};
+use crate::evaluate::{Unmeasured, never_measured, reason};
 use crate::output;
 use crate::period::Period;
 use crate::quota::QuotaType;
@@ -144,10 +144,12 @@ fn developers(out: &mut String, c: &Config) -> Result<()> {
 /// Why a limit cannot be measured: by design, or because the last usage read found the
 /// counts it needs in no row.
 fn not_measured(a: &Account, q: QuotaType, c: &Config, unreported: &[String]) -> Option<String> {
-    never_measured(a, q, c.api.usage_source).or_else(|| {
-        let why = reason(a, q, c.api.usage_source, unreported);
-        why.contains("reported no").then_some(why)
-    })
+    never_measured(a, q, c.api.usage_source)
+        .or_else(|| {
+            let why = reason(a, q, c.api.usage_source, unreported);
+            matches!(why, Unmeasured::NotReported { .. }).then_some(why)
+        })
+        .map(|why| why.to_string())
 }
 
 /// The count fields the last usage read found in no row, from the database if there is one

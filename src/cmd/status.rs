@@ -354,7 +354,7 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
         for r in v.readings.iter().filter(|r| shown(r) && r.used.is_none()) {
             let why = reason(v.account, r.quota_type, s.source, &s.unreported);
             notes
-                .entry((r.quota_type, why))
+                .entry((r.quota_type, why.to_string()))
                 .or_default()
                 .push(&v.account.name);
         }
@@ -460,7 +460,7 @@ fn quota_json(
         reason: r
             .used
             .is_none()
-            .then(|| reason(account, q, source, unreported)),
+            .then(|| reason(account, q, source, unreported).to_string()),
         forecast: r.forecast.map(|f| ForecastJson {
             projected: q.json_value(f.projected.round_dp(2)),
             exhausts_at: f.exhausts_at.map(ts),
