@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::account::{Account, Channel};
 use crate::alert::{AccountStatus, Alert, Event, Resolution};
-use crate::config::{Account, Channel, UsageSource};
+use crate::config::UsageSource;
 use crate::evaluate::{self, Loaded};
 use crate::incremental::{self, Changed};
 use crate::notify;
@@ -572,7 +573,7 @@ pub fn retire(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Selector;
+    use crate::account::Selector;
     use crate::evaluate::tests::{account, row};
     use crate::quota::DayUsage;
     use chrono::NaiveDate;

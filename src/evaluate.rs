@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::config::{Account, Selector, UsageSource};
+use crate::account::{Account, Selector, UsageRows};
+use crate::config::UsageSource;
 use crate::period::Period;
 use crate::quota::{DayUsage, QuotaType, Totals};
 use crate::reconcile::{Forecast, Reading};
@@ -201,11 +202,11 @@ impl<'r> Index<'r> {
     }
 
     fn rows(&self, s: &Selector) -> &[&'r DayUsage] {
-        let found = match s {
-            Selector::ApiKey(id) => self.by_key.get(id.as_str()),
-            Selector::Workspace(ws) => self.by_workspace.get(ws.as_deref().unwrap_or("")),
-            Selector::Organization => return &self.all,
-            Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => None,
+        let found = match s.usage_rows() {
+            UsageRows::Key(id) => self.by_key.get(id),
+            UsageRows::Workspace(ws) => self.by_workspace.get(ws),
+            UsageRows::All => return &self.all,
+            UsageRows::Report => None,
         };
         found.map_or(&[], Vec::as_slice)
     }
@@ -305,11 +306,7 @@ fn value(account: &Account, inputs: &Inputs<'_>, t: &Totals, q: QuotaType) -> Op
     }
     match q {
         QuotaType::Requests if !inputs.source.measures_requests() => None,
-        QuotaType::CostUsd
-            if inputs.cost.is_none() || matches!(account.selector, Selector::ApiKey(_)) =>
-        {
-            None
-        }
+        QuotaType::CostUsd if inputs.cost.is_none() || !account.selector.reads_cost() => None,
         QuotaType::CostUsd => cost(),
         _ => t.get(q),
     }
@@ -414,11 +411,9 @@ fn usage_days(
     {
         daily.entry(r.day).or_insert_with(Totals::empty).add(r);
     }
-    for c in cost
-        .into_iter()
-        .flatten()
-        .filter(|c| period.contains_day(c.day) && cost_selected(&account.selector, c))
-    {
+    for c in cost.into_iter().flatten().filter(|c| {
+        period.contains_day(c.day) && account.selector.owns_cost(c.workspace_id.as_deref())
+    }) {
         let t = daily.entry(c.day).or_insert_with(Totals::empty);
         t.cost_usd = Some(t.cost_usd.unwrap_or_default() + c.cents / Decimal::ONE_HUNDRED);
     }
@@ -459,15 +454,6 @@ fn view<'a>(
         account,
         period,
         readings,
-    }
-}
-
-fn cost_selected(s: &Selector, c: &CostDay) -> bool {
-    match s {
-        Selector::Workspace(ws) => c.workspace_id == *ws,
-        Selector::Organization => true,
-        // Keys have no cost of their own; developers' comes from the Claude Code report.
-        Selector::ApiKey(_) | Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => false,
     }
 }
 

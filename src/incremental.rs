@@ -24,7 +24,8 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Account, Selector, UsageSource};
+use crate::account::{Account, Selector, UsageRows};
+use crate::config::UsageSource;
 use crate::evaluate;
 use crate::period::Period;
 use crate::quota::{self, QuotaType};
@@ -86,19 +87,13 @@ impl Changed {
     /// Whether `account`'s usage, cost or report days may differ from what it was last
     /// evaluated with.
     fn touches(&self, account: &Account) -> bool {
-        let usage = match &account.selector {
-            Selector::ApiKey(id) => self.all_usage || self.keys.contains(id),
-            Selector::Workspace(ws) => {
-                self.all_usage || self.workspaces.contains(ws.as_deref().unwrap_or(""))
-            }
-            Selector::Organization => self.any_usage,
-            Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => self.developers,
+        let usage = match account.selector.usage_rows() {
+            UsageRows::Key(id) => self.all_usage || self.keys.contains(id),
+            UsageRows::Workspace(ws) => self.all_usage || self.workspaces.contains(ws),
+            UsageRows::All => self.any_usage,
+            UsageRows::Report => self.developers,
         };
-        let cost = self.cost
-            && matches!(
-                account.selector,
-                Selector::Workspace(_) | Selector::Organization
-            );
+        let cost = self.cost && account.selector.reads_cost();
         usage || cost
     }
 }

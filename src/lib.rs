@@ -2,6 +2,7 @@
 //! is private to the crate, so rustc sees dead code. The small facade below is what the
 //! binary, the fuzz targets, the benchmark and the generated-files test reach.
 
+pub(crate) mod account;
 pub(crate) mod alert;
 pub(crate) mod api;
 pub(crate) mod apply;

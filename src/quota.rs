@@ -117,9 +117,10 @@ fn group_thousands(s: &str) -> String {
     format!("{sign}{out}{frac}")
 }
 
-/// An account's limits, one per quota type; `None` means tracked but never alerted.
+/// One value per quota type: an account's limits (`None`: tracked but never alerted) or a
+/// sum of its usage (`None`: not measured, because a day lacked what it needs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Limits {
+pub struct PerQuota {
     pub tokens: Option<u64>,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
@@ -127,7 +128,13 @@ pub struct Limits {
     pub cost_usd: Option<Decimal>,
 }
 
-impl Limits {
+/// An account's limits.
+pub type Limits = PerQuota;
+/// Usage summed over a period (or any span of days).
+pub type Totals = PerQuota;
+
+impl PerQuota {
+    /// The value of one quota type, or `None`.
     pub fn get(&self, q: QuotaType) -> Option<Decimal> {
         match q {
             QuotaType::Tokens => self.tokens.map(Decimal::from),
@@ -135,6 +142,36 @@ impl Limits {
             QuotaType::OutputTokens => self.output_tokens.map(Decimal::from),
             QuotaType::Requests => self.requests.map(Decimal::from),
             QuotaType::CostUsd => self.cost_usd,
+        }
+    }
+
+    /// A sum of nothing: every count known (0) until a day without it is added.
+    pub fn empty() -> PerQuota {
+        PerQuota {
+            tokens: Some(0),
+            input_tokens: Some(0),
+            output_tokens: Some(0),
+            requests: Some(0),
+            cost_usd: None,
+        }
+    }
+
+    /// Adds a day's usage into this sum.
+    pub fn add(&mut self, day: &DayUsage) {
+        self.tokens = plus(self.tokens, day.tokens());
+        self.input_tokens = plus(self.input_tokens, day.input_tokens());
+        self.output_tokens = plus(self.output_tokens, day.output_tokens);
+        self.requests = plus(self.requests, day.requests);
+    }
+
+    /// Adds another sum (e.g. one day's) into this one.
+    pub fn merge(&mut self, o: &PerQuota) {
+        self.tokens = plus(self.tokens, o.tokens);
+        self.input_tokens = plus(self.input_tokens, o.input_tokens);
+        self.output_tokens = plus(self.output_tokens, o.output_tokens);
+        self.requests = plus(self.requests, o.requests);
+        if let Some(c) = o.cost_usd {
+            self.cost_usd = Some(self.cost_usd.unwrap_or_default() + c);
         }
     }
 }
@@ -211,59 +248,6 @@ impl DayUsage {
     /// Input plus output, else the source's own total.
     pub fn tokens(&self) -> Option<u64> {
         plus(self.input_tokens(), self.output_tokens).or(self.total_tokens)
-    }
-}
-
-/// Usage summed over a billing period. A quota is measured only while every contributing
-/// day carried what it needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub tokens: Option<u64>,
-    pub input_tokens: Option<u64>,
-    pub output_tokens: Option<u64>,
-    pub requests: Option<u64>,
-    pub cost_usd: Option<Decimal>,
-}
-
-impl Totals {
-    /// A sum of nothing: every count known (0) until a day without it is added.
-    pub fn empty() -> Totals {
-        Totals {
-            tokens: Some(0),
-            input_tokens: Some(0),
-            output_tokens: Some(0),
-            requests: Some(0),
-            cost_usd: None,
-        }
-    }
-
-    pub fn add(&mut self, day: &DayUsage) {
-        self.tokens = plus(self.tokens, day.tokens());
-        self.input_tokens = plus(self.input_tokens, day.input_tokens());
-        self.output_tokens = plus(self.output_tokens, day.output_tokens);
-        self.requests = plus(self.requests, day.requests);
-    }
-
-    /// Adds another sum (e.g. one day's) into this one.
-    pub fn merge(&mut self, o: &Totals) {
-        self.tokens = plus(self.tokens, o.tokens);
-        self.input_tokens = plus(self.input_tokens, o.input_tokens);
-        self.output_tokens = plus(self.output_tokens, o.output_tokens);
-        self.requests = plus(self.requests, o.requests);
-        if let Some(c) = o.cost_usd {
-            self.cost_usd = Some(self.cost_usd.unwrap_or_default() + c);
-        }
-    }
-
-    /// The value of one quota type, or `None` when it is not measured.
-    pub fn get(&self, q: QuotaType) -> Option<Decimal> {
-        match q {
-            QuotaType::Tokens => self.tokens.map(Decimal::from),
-            QuotaType::InputTokens => self.input_tokens.map(Decimal::from),
-            QuotaType::OutputTokens => self.output_tokens.map(Decimal::from),
-            QuotaType::Requests => self.requests.map(Decimal::from),
-            QuotaType::CostUsd => self.cost_usd,
-        }
     }
 }
 

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::config::Account;
+use crate::account::Account;
 use crate::period::Period;
 
 pub fn first_day(
@@ -58,7 +58,7 @@ pub fn cost_first_day(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Selector;
+    use crate::account::Selector;
     use crate::quota::Limits;
     use std::collections::HashMap;
 

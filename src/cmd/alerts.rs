@@ -7,9 +7,9 @@ use anyhow::{Result, anyhow};
 use serde_json::Value;
 
 use super::Ctx;
+use crate::account::Channel;
 use crate::alert::{Alert, Resolution, Severity};
 use crate::cli::{ListArgs, ResolveArgs, SeverityArg};
-use crate::config::Channel;
 use crate::error::bad_input;
 use crate::output;
 use crate::store::alerts::{ListFilter, Resolve};

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::config::{Account, ChannelKind, Config, DeveloperDiscovery, Discovery, admin_key};
+use crate::account::{Account, ChannelKind};
+use crate::config::{Config, DeveloperDiscovery, Discovery, admin_key};
 use crate::evaluate::{Unmeasured, never_measured, reason};
 use crate::output;
 use crate::period::Period;

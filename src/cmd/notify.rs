@@ -6,9 +6,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::Ctx;
+use crate::account::{Channel, ChannelKind};
 use crate::alert::Event;
 use crate::alert::{Alert, AlertType, Severity};
-use crate::config::{Channel, ChannelKind};
 use crate::error::bad_input;
 use crate::notify::{self, send::Outcome};
 use crate::output;

@@ -10,10 +10,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
+use crate::account::{Account, Selector};
 use crate::alert::{AccountStatus, Severity, classify};
 use crate::apply;
 use crate::cli::StatusArgs;
-use crate::config::{Account, Selector, UsageSource};
+use crate::config::UsageSource;
 use crate::evaluate::{self, View, reason};
 use crate::output;
 use crate::period::human_duration;

@@ -11,9 +11,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
+use crate::account::Account;
 use crate::apply;
 use crate::cli::UsageArgs;
-use crate::config::Account;
 use crate::error::bad_input;
 use crate::evaluate::{self, DayValues};
 use crate::output;

@@ -15,11 +15,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::alert::Severity;
+use crate::account::{Account, Channel, Selector, Thresholds};
 use crate::error::bad_input;
 use crate::quota::Limits;
-use crate::records::ActorKind;
-use crate::secret::{Secret, SecretSource};
+use crate::secret::Secret;
 
 pub use locate::admin_key;
 
@@ -192,123 +191,6 @@ pub enum Discovery {
     Never,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Account {
-    pub name: String,
-    pub selector: Selector,
-    /// Shared with the defaults by the accounts that take theirs.
-    pub limits: Arc<Limits>,
-    pub billing_day: u32,
-    /// Ascending, without duplicates.
-    pub thresholds: Thresholds,
-    /// Whether `forecast_exceeded` warnings are raised.
-    pub forecast: bool,
-}
-
-/// Alert thresholds in percent, ascending and without duplicates. Shared, not copied: the
-/// accounts that take the defaults' (every discovered one) point at one list.
-pub type Thresholds = Arc<[u32]>;
-
-/// Which usage rows belong to an account.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Selector {
-    ApiKey(String),
-    /// `None` is the Default Workspace, whose id the API reports as null.
-    Workspace(Option<String>),
-    Organization,
-    /// A Claude Code user actor, by e-mail address (kept lowercase: compared
-    /// case-insensitively).
-    ClaudeCodeUser(String),
-    /// A Claude Code API actor, by its key name.
-    ClaudeCodeApiKey(String),
-}
-
-impl Selector {
-    pub fn api_key_id(&self) -> Option<&str> {
-        match self {
-            Selector::ApiKey(id) => Some(id),
-            _ => None,
-        }
-    }
-
-    /// Whether usage comes from the Claude Code report (a developer account).
-    pub fn is_developer(&self) -> bool {
-        matches!(
-            self,
-            Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_)
-        )
-    }
-
-    /// The Claude Code actor of a developer account.
-    pub fn actor(&self) -> Option<(ActorKind, &str)> {
-        match self {
-            Selector::ClaudeCodeUser(e) => Some((ActorKind::User, e)),
-            Selector::ClaudeCodeApiKey(k) => Some((ActorKind::ApiKey, k)),
-            _ => None,
-        }
-    }
-
-    /// The workspace as configured: an id, `"default"`, or `None` for other selectors.
-    pub fn workspace_label(&self) -> Option<&str> {
-        match self {
-            Selector::Workspace(Some(id)) => Some(id),
-            Selector::Workspace(None) => Some("default"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Selector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Selector::ApiKey(id) => write!(f, "api_key_id = {id}"),
-            Selector::Workspace(Some(id)) => write!(f, "workspace_id = {id}"),
-            Selector::Workspace(None) => f.write_str("workspace_id = default (Default Workspace)"),
-            Selector::Organization => f.write_str("organization"),
-            Selector::ClaudeCodeUser(e) => write!(f, "claude_code_user = {e}"),
-            Selector::ClaudeCodeApiKey(k) => write!(f, "claude_code_api_key = {k}"),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Channel {
-    pub name: String,
-    pub kind: ChannelKind,
-    pub min_severity: Severity,
-    pub send_resolved: bool,
-}
-
-#[derive(Debug, Clone)]
-pub enum ChannelKind {
-    Slack {
-        url: SecretSource,
-    },
-    Webhook {
-        url: SecretSource,
-    },
-    PagerDuty {
-        routing_key: SecretSource,
-        url: Option<String>,
-    },
-    Email {
-        to: String,
-        from: String,
-        command: Vec<String>,
-    },
-}
-
-impl ChannelKind {
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            ChannelKind::Slack { .. } => "slack",
-            ChannelKind::Webhook { .. } => "webhook",
-            ChannelKind::PagerDuty { .. } => "pagerduty",
-            ChannelKind::Email { .. } => "email",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     pub textfile: Option<PathBuf>,
@@ -344,36 +226,6 @@ impl Config {
             Discovery::Never => false,
         }
     }
-}
-
-/// The accounts that `--account` names, or all of them when it names none. An unknown name
-/// is bad input.
-pub fn select<'a>(accounts: &[&'a Account], names: &[String]) -> Result<Vec<&'a Account>> {
-    if names.is_empty() {
-        return Ok(accounts.to_vec());
-    }
-    names
-        .iter()
-        .map(|n| {
-            accounts
-                .iter()
-                .copied()
-                .find(|a| &a.name == n)
-                .ok_or_else(|| {
-                    let mut known: Vec<&str> =
-                        accounts.iter().map(|a| a.name.as_str()).take(20).collect();
-                    if accounts.len() > known.len() {
-                        known.push("…");
-                    }
-                    let known = if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    };
-                    bad_input!("no account named {n:?} (accounts: {known})")
-                })
-        })
-        .collect()
 }
 
 fn raw_from_file(located: &Located) -> Result<raw::RawConfig> {

@@ -11,9 +11,10 @@ use rust_decimal::Decimal;
 
 use super::raw::{ChannelType, RawAccount, RawApi, RawConfig, RawDefaults, RawLimits, RawNotify};
 use super::{
-    Account, Api, Channel, ChannelKind, Config, DEFAULT_BASE_URL, Database, Defaults, Discovery,
-    Located, Metrics, Origin, Selector, UsageSource,
+    Api, Config, DEFAULT_BASE_URL, Database, Defaults, Discovery, Located, Metrics, Origin,
+    UsageSource,
 };
+use crate::account::{Account, Channel, ChannelKind, Selector};
 use crate::alert::Severity;
 use crate::error::bad_input;
 use crate::quota::Limits;

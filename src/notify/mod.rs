@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use crate::account::{Channel, ChannelKind};
 use crate::alert::{Alert, Event, Severity};
-use crate::config::{Channel, ChannelKind};
 use crate::secret::{Secret, SecretSource};
 use crate::store::Store;
 use crate::store::outbox::{self, Delivery};

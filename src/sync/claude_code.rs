@@ -14,8 +14,9 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Request;
+use crate::account::Account;
 use crate::api::{self, Client};
-use crate::config::{Account, Config, DeveloperDiscovery};
+use crate::config::{Config, DeveloperDiscovery};
 use crate::period::Period;
 use crate::records::ActorKind;
 use crate::store::{self, Fact, Store};
@@ -39,7 +40,7 @@ pub(super) fn read(
     now: DateTime<Utc>,
 ) -> Result<Option<Read>> {
     let discovery = config.developer_discovery == DeveloperDiscovery::Always;
-    let developers: Vec<&Account> = crate::config::select(all, req.accounts)?
+    let developers: Vec<&Account> = crate::account::select(all, req.accounts)?
         .into_iter()
         .filter(|a| a.selector.is_developer())
         .collect();

@@ -5,8 +5,9 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::{Plan, Request};
+use crate::account::{Account, Selector};
 use crate::api::{self, Client, analytics, usage::Fetched};
-use crate::config::{Account, Config, Selector, UsageSource};
+use crate::config::{Config, UsageSource};
 use crate::quota::QuotaType;
 use crate::records::CostDay;
 use crate::store::usage::{Staged, Staging};
@@ -146,11 +147,7 @@ pub(super) fn cost(
     let cost_accounts: Vec<&Account> = accounts
         .iter()
         .copied()
-        .filter(|a| {
-            a.limits.cost_usd.is_some()
-                && !matches!(a.selector, Selector::ApiKey(_))
-                && !a.selector.is_developer()
-        })
+        .filter(|a| a.limits.cost_usd.is_some() && a.selector.reads_cost())
         .collect();
     if cost_accounts.is_empty() {
         return Ok(None);

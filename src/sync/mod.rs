@@ -25,9 +25,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 pub(crate) use roster::Roster;
 
+use crate::account::Account;
 use crate::api::Client;
 use crate::apply::{self, Changes, Scope};
-use crate::config::{Account, Config, UsageSource};
+use crate::config::{Config, UsageSource};
 use crate::store::{self, Store, accounts};
 use crate::window;
 

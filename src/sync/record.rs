@@ -4,9 +4,10 @@
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::account::Account;
 use crate::api::usage::Fetched;
 use crate::apply::{self, Changes, Pass, Scope};
-use crate::config::{Account, Config};
+use crate::config::Config;
 use crate::incremental::Changed;
 use crate::records::CostDay;
 use crate::store::usage::Staged;

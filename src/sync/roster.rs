@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use anyhow::Result;
 
-use crate::config::{Account, Config, DeveloperDiscovery, Selector};
+use crate::account::{Account, Selector};
+use crate::config::{Config, DeveloperDiscovery};
 use crate::records::ActorKind;
 use crate::store::{self, Store};
 
@@ -84,6 +85,6 @@ impl<'c> Roster<'c> {
 
     /// The accounts `--account` names, or all (see `config::select`).
     pub(crate) fn select(&self, names: &[String]) -> Result<Vec<&Account>> {
-        crate::config::select(&self.all(), names)
+        crate::account::select(&self.all(), names)
     }
 }

@@ -1,0 +1,202 @@
+//! The domain every layer speaks: accounts (which usage rows are theirs, their limits and
+//! thresholds) and the channels alerts go to. The config validates into these; nothing
+//! here reads a file, the store or the API.
+
+use std::fmt;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::alert::Severity;
+use crate::error::bad_input;
+use crate::quota::Limits;
+use crate::records::ActorKind;
+use crate::secret::SecretSource;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub name: String,
+    pub selector: Selector,
+    /// Shared with the defaults by the accounts that take theirs.
+    pub limits: Arc<Limits>,
+    pub billing_day: u32,
+    /// Ascending, without duplicates.
+    pub thresholds: Thresholds,
+    /// Whether `forecast_exceeded` warnings are raised.
+    pub forecast: bool,
+}
+
+/// Alert thresholds in percent, ascending and without duplicates. Shared, not copied: the
+/// accounts that take the defaults' (every discovered one) point at one list.
+pub type Thresholds = Arc<[u32]>;
+
+/// Which usage rows belong to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Selector {
+    ApiKey(String),
+    /// `None` is the Default Workspace, whose id the API reports as null.
+    Workspace(Option<String>),
+    Organization,
+    /// A Claude Code user actor, by e-mail address (kept lowercase: compared
+    /// case-insensitively).
+    ClaudeCodeUser(String),
+    /// A Claude Code API actor, by its key name.
+    ClaudeCodeApiKey(String),
+}
+
+impl Selector {
+    pub fn api_key_id(&self) -> Option<&str> {
+        match self {
+            Selector::ApiKey(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether usage comes from the Claude Code report (a developer account).
+    pub fn is_developer(&self) -> bool {
+        matches!(
+            self,
+            Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_)
+        )
+    }
+
+    /// The Claude Code actor of a developer account.
+    pub fn actor(&self) -> Option<(ActorKind, &str)> {
+        match self {
+            Selector::ClaudeCodeUser(e) => Some((ActorKind::User, e)),
+            Selector::ClaudeCodeApiKey(k) => Some((ActorKind::ApiKey, k)),
+            _ => None,
+        }
+    }
+
+    /// The workspace as configured: an id, `"default"`, or `None` for other selectors.
+    pub fn workspace_label(&self) -> Option<&str> {
+        match self {
+            Selector::Workspace(Some(id)) => Some(id),
+            Selector::Workspace(None) => Some("default"),
+            _ => None,
+        }
+    }
+}
+
+/// Which usage rows are an account's (`Selector::usage_rows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageRows<'a> {
+    /// The rows of one API key, in any workspace.
+    Key(&'a str),
+    /// The rows of one workspace; `""` is the Default Workspace (a null id).
+    Workspace(&'a str),
+    /// Every row of the organization.
+    All,
+    /// None: a developer account's usage is the Claude Code report's.
+    Report,
+}
+
+impl Selector {
+    /// Which usage rows belong to the account: the one place that says it.
+    pub fn usage_rows(&self) -> UsageRows<'_> {
+        match self {
+            Selector::ApiKey(id) => UsageRows::Key(id),
+            Selector::Workspace(ws) => UsageRows::Workspace(ws.as_deref().unwrap_or("")),
+            Selector::Organization => UsageRows::All,
+            Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => UsageRows::Report,
+        }
+    }
+
+    /// Whether the account's cost comes from the cost report: workspaces and the
+    /// organization. A key has no cost of its own there; a developer's comes from the
+    /// Claude Code report.
+    pub fn reads_cost(&self) -> bool {
+        matches!(self, Selector::Workspace(_) | Selector::Organization)
+    }
+
+    /// Whether a cost report row of workspace `workspace_id` is the account's.
+    pub fn owns_cost(&self, workspace_id: Option<&str>) -> bool {
+        match self {
+            Selector::Workspace(ws) => ws.as_deref() == workspace_id,
+            Selector::Organization => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selector::ApiKey(id) => write!(f, "api_key_id = {id}"),
+            Selector::Workspace(Some(id)) => write!(f, "workspace_id = {id}"),
+            Selector::Workspace(None) => f.write_str("workspace_id = default (Default Workspace)"),
+            Selector::Organization => f.write_str("organization"),
+            Selector::ClaudeCodeUser(e) => write!(f, "claude_code_user = {e}"),
+            Selector::ClaudeCodeApiKey(k) => write!(f, "claude_code_api_key = {k}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub min_severity: Severity,
+    pub send_resolved: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChannelKind {
+    Slack {
+        url: SecretSource,
+    },
+    Webhook {
+        url: SecretSource,
+    },
+    PagerDuty {
+        routing_key: SecretSource,
+        url: Option<String>,
+    },
+    Email {
+        to: String,
+        from: String,
+        command: Vec<String>,
+    },
+}
+
+impl ChannelKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ChannelKind::Slack { .. } => "slack",
+            ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::PagerDuty { .. } => "pagerduty",
+            ChannelKind::Email { .. } => "email",
+        }
+    }
+}
+
+/// The accounts that `--account` names, or all of them when it names none. An unknown name
+/// is bad input.
+pub fn select<'a>(accounts: &[&'a Account], names: &[String]) -> Result<Vec<&'a Account>> {
+    if names.is_empty() {
+        return Ok(accounts.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| {
+            accounts
+                .iter()
+                .copied()
+                .find(|a| &a.name == n)
+                .ok_or_else(|| {
+                    let mut known: Vec<&str> =
+                        accounts.iter().map(|a| a.name.as_str()).take(20).collect();
+                    if accounts.len() > known.len() {
+                        known.push("…");
+                    }
+                    let known = if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    };
+                    bad_input!("no account named {n:?} (accounts: {known})")
+                })
+        })
+        .collect()
+}
