@@ -6,20 +6,17 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::account::{Account, Channel};
-use crate::alert::{AccountStatus, Alert, Event, Resolution};
+use crate::alert::AccountStatus;
 use crate::config::UsageSource;
-use crate::evaluate::{self, Loaded};
+use crate::evaluate::{self};
 use crate::incremental::{self, Changed};
-use crate::notify;
-use crate::period::Period;
-use crate::reconcile::{Action, Evaluation, reconcile};
-use crate::store::accounts::{AccountRecord, AccountRow};
-use crate::store::alerts::Resolve;
+use crate::reconcile::{Evaluation, reconcile};
+use crate::store::accounts::AccountRow;
 use crate::store::usage::Rows;
-use crate::store::{self, Tx, alerts, outbox};
+use crate::store::{self, Tx};
 use crate::time;
 
 /// What one application of actions changed.
@@ -38,99 +35,12 @@ impl Changes {
     }
 }
 
-/// Stored usage and cost that evaluating `accounts` at `now` needs, in summed segments. Cost
-/// counts as measured once a cost fetch has succeeded (`cost_synced_at`).
-pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
-    let bounds = evaluate::segment_bounds(accounts, now);
-    let earliest = evaluate::earliest_start(accounts, now).date_naive();
-    load_with(tx, accounts, &bounds, earliest, Rows::All)
-}
+mod actions;
+mod load;
 
-/// Usage summed between `bounds` (the `rows` asked for; none when every account is a
-/// developer's), with cost and developer days from `first` on (each `None` until its report
-/// has been read once).
-fn load_with(
-    tx: &Tx<'_>,
-    accounts: &[&Account],
-    bounds: &[NaiveDate],
-    first: NaiveDate,
-    rows: Rows<'_>,
-) -> Result<Loaded> {
-    let usage = if accounts.iter().all(|a| a.selector.is_developer()) {
-        Vec::new()
-    } else {
-        store::usage::segment_sums(tx, bounds, rows)?
-    };
-    let cost = match store::get_state(tx, store::Fact::CostSynced)? {
-        Some(_) => Some(store::cost::since(tx, first)?),
-        None => None,
-    };
-    let developers = match store::get_state(tx, store::Fact::ClaudeCodeRead)? {
-        Some(_) if accounts.iter().any(|a| a.selector.is_developer()) => {
-            Some(store::developers::since(tx, first)?)
-        }
-        Some(_) => Some(Vec::new()),
-        None => None,
-    };
-    Ok(Loaded {
-        usage,
-        developers,
-        cost,
-    })
-}
-
-/// Records accounts the store does not know yet (or whose selector changed); returns what
-/// the store knew before.
-pub fn record_accounts(
-    tx: &Tx<'_>,
-    accounts: &[&Account],
-    source: UsageSource,
-    now: DateTime<Utc>,
-) -> Result<HashMap<String, AccountRow>> {
-    let known = store::accounts::states(tx)?;
-    // Only what is new or changed is held (a sync of 100,000 accounts changes few).
-    let changed: Vec<(&str, String)> = accounts
-        .iter()
-        .filter_map(|a| {
-            let k = known.get(&a.name);
-            // An account last evaluated as it is now has the same selector (the fingerprint
-            // covers it): no text to format.
-            if k.is_some_and(|k| k.fingerprint == Some(incremental::fingerprint(a, source))) {
-                return None;
-            }
-            let selector = a.selector.to_string();
-            let same = k.is_some_and(|k| k.selector == selector);
-            (!same).then_some((a.name.as_str(), selector))
-        })
-        .collect();
-    let records: Vec<AccountRecord<'_>> = changed
-        .iter()
-        .map(|(name, selector)| AccountRecord { name, selector })
-        .collect();
-    store::accounts::upsert(tx, &records, &known, now)?;
-    Ok(known)
-}
-
-/// When an account's data was last read whole. A usage account: its own mark (set by its
-/// first sync, and by `--account` syncs), or the last unfiltered sync's if later, which read
-/// every key and workspace (`store::Fact::SyncedAllAt`). A developer account: the last read of
-/// its report. `None`: never.
-pub fn synced_at(
-    account: &Account,
-    own: Option<DateTime<Utc>>,
-    all: Option<DateTime<Utc>>,
-) -> Option<DateTime<Utc>> {
-    let own = own?;
-    if account.selector.is_developer() {
-        return Some(own);
-    }
-    Some(all.map_or(own, |all| all.max(own)))
-}
-
-/// The last unfiltered sync's time (see `synced_at`).
-pub fn synced_all_at(tx: &Tx<'_>) -> Result<Option<DateTime<Utc>>> {
-    Ok(store::get_state(tx, store::Fact::SyncedAllAt)?.and_then(|t| time::parse(&t).ok()))
-}
+pub use actions::{Journal, apply_actions, resolve, retire, retire_removed};
+use load::load_with;
+pub use load::{load, load_days, record_accounts, synced_all_at, synced_at};
 
 /// Which accounts a run evaluates: all of them (and then the open alerts of accounts that
 /// exist no more are resolved), or the ones `--account` named (and nothing else is touched).
@@ -138,21 +48,6 @@ pub fn synced_all_at(tx: &Tx<'_>) -> Result<Option<DateTime<Utc>>> {
 pub enum Scope {
     All,
     Selected,
-}
-
-/// Stored usage of every day from `first` to `last` (inclusive), one row per key, workspace
-/// and day, with cost and developer days from `first` on: what `quota usage` reads.
-pub fn load_days(
-    tx: &Tx<'_>,
-    accounts: &[&Account],
-    first: NaiveDate,
-    last: NaiveDate,
-) -> Result<Loaded> {
-    let bounds: Vec<NaiveDate> = first
-        .iter_days()
-        .take_while(|d| *d <= last + chrono::Duration::days(1))
-        .collect();
-    load_with(tx, accounts, &bounds, first, Rows::All)
 }
 
 /// A full pass runs at least this often: the safety net under incremental evaluation.
@@ -211,37 +106,16 @@ pub fn evaluate_accounts(
     // stored, with the fingerprint it has now, and no removed account has an open alert. The
     // account table is read only for the accounts evaluated.
     let as_left = since.is_some() && left.is_some() && left == roster;
-    let mut states = HashMap::new();
-    if !as_left {
-        let known = record_accounts(tx, accounts, source, now)?;
-        states = if accounts.iter().all(|a| known.contains_key(&a.name)) {
-            known
-        } else {
-            store::accounts::states(tx)?
-        };
-    }
+    let mut states = if as_left {
+        HashMap::new()
+    } else {
+        recorded_states(tx, accounts, source, now)?
+    };
     let dirty: Vec<&Account> = match since {
         None => accounts.to_vec(),
         Some((since, changed)) => {
-            let mut changed = changed.clone();
-            changed.developers |= store::get_state(tx, store::Fact::ClaudeCodePending)?.is_some();
-            let due = store::accounts::due_for_recheck(tx, now)?;
-            accounts
-                .iter()
-                .zip(&fingerprints)
-                .filter(|(a, f)| {
-                    let last = incremental::Last {
-                        fingerprint: if as_left {
-                            Some(**f)
-                        } else {
-                            states.get(&a.name).and_then(|s| s.fingerprint)
-                        },
-                        recheck_due: due.binary_search(&a.name).is_ok(),
-                    };
-                    incremental::dirty(a, **f, last, &changed, since, now)
-                })
-                .map(|(a, _)| *a)
-                .collect()
+            let known = (!as_left).then_some(&states);
+            dirty_accounts(tx, accounts, &fingerprints, known, changed, since, now)?
         }
     };
     if as_left && !dirty.is_empty() {
@@ -249,55 +123,113 @@ pub fn evaluate_accounts(
         states = store::accounts::states_of(tx, &names)?;
     }
     let full = since.is_none();
-    let mut changes = Changes::default();
     let mut journal = Journal::default();
-    if !dirty.is_empty() {
-        // Most accounts changed (a new day with forecasts on, a new period): read by key
-        // ranges, as a full pass does, not key by key.
-        let dense = full || dirty.len() * 2 >= accounts.len();
-        changes = evaluate_some(
-            tx,
-            &dirty,
-            dense,
-            &states,
-            source,
-            channels,
-            now,
-            &mut journal,
-        )?;
-    }
+    // Most accounts changed (a new day with forecasts on, a new period): read by key
+    // spans, as a full pass does, not key by key.
+    let dense = full || dirty.len() * 2 >= accounts.len();
+    let at = (channels, now);
+    let mut changes = evaluate_some(tx, &dirty, dense, &states, source, at, &mut journal)?;
     journal.finish();
     if scope == Scope::All {
         if !as_left {
-            // An account that leaves the config and comes back is evaluated again: its
-            // usage may have changed while nothing evaluated it.
-            // Sorted names, not a hash set: a third of the memory for 100,000 accounts.
-            let mut current: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
-            current.sort_unstable();
-            let gone = |name: &str| current.binary_search(&name).is_err();
-            for (name, _) in states
-                .iter()
-                .filter(|(n, s)| s.fingerprint.is_some() && gone(n))
-            {
-                store::accounts::clear_fingerprint(tx, name)?;
-            }
-            changes.resolved += retire_removed(tx, &gone, channels, now)?;
+            changes.resolved += forget_removed(tx, accounts, &states, channels, now)?;
         }
-        if let Some(roster) = &roster {
-            store::set_state(tx, store::Fact::EvaluatedRoster, roster)?;
-        }
-        store::set_time(tx, store::Fact::EvaluatedAt, now)?;
-        if full {
-            store::set_time(tx, store::Fact::FullPassAt, now)?;
-        }
-        store::clear_state(tx, store::Fact::EvaluationStale)?;
-        store::clear_state(tx, store::Fact::ClaudeCodePending)?;
+        mark_all_evaluated(tx, roster.as_deref(), full, now)?;
     }
     Ok(Evaluated {
         changes,
         accounts: dirty.len(),
         full,
     })
+}
+
+/// Records the accounts and returns every account's stored state.
+fn recorded_states(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    source: UsageSource,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, AccountRow>> {
+    let known = record_accounts(tx, accounts, source, now)?;
+    if accounts.iter().all(|a| known.contains_key(&a.name)) {
+        Ok(known)
+    } else {
+        store::accounts::states(tx)
+    }
+}
+
+/// The accounts an incremental pass evaluates (`incremental::dirty`). `known` holds every
+/// account's stored state; `None` when the roster is as the last evaluation left it, and so
+/// every fingerprint is the one stored.
+fn dirty_accounts<'a>(
+    tx: &Tx<'_>,
+    accounts: &[&'a Account],
+    fingerprints: &[i64],
+    known: Option<&HashMap<String, AccountRow>>,
+    changed: &Changed,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<&'a Account>> {
+    let mut changed = changed.clone();
+    changed.developers |= store::get_state(tx, store::Fact::ClaudeCodePending)?.is_some();
+    let due = store::accounts::due_for_recheck(tx, now)?;
+    Ok(accounts
+        .iter()
+        .zip(fingerprints)
+        .filter(|(a, f)| {
+            let last = incremental::Last {
+                fingerprint: match known {
+                    None => Some(**f),
+                    Some(states) => states.get(&a.name).and_then(|s| s.fingerprint),
+                },
+                recheck_due: due.binary_search(&a.name).is_ok(),
+            };
+            incremental::dirty(a, **f, last, &changed, since, now)
+        })
+        .map(|(a, _)| *a)
+        .collect())
+}
+
+/// Accounts stored but no longer configured: what they were evaluated as is forgotten (one
+/// that comes back is evaluated again: its usage may have changed while nothing evaluated
+/// it), and their open alerts resolve as `account_removed`. Returns how many resolved.
+fn forget_removed(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    states: &HashMap<String, AccountRow>,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    // Sorted names, not a hash set: a third of the memory for 100,000 accounts.
+    let mut current: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    current.sort_unstable();
+    let gone = |name: &str| current.binary_search(&name).is_err();
+    for (name, _) in states
+        .iter()
+        .filter(|(n, s)| s.fingerprint.is_some() && gone(n))
+    {
+        store::accounts::clear_fingerprint(tx, name)?;
+    }
+    retire_removed(tx, &gone, channels, now)
+}
+
+/// Records that every account is evaluated as of `now` (with `roster`), and a full pass
+/// when it was one; clears what asked for this evaluation.
+fn mark_all_evaluated(
+    tx: &Tx<'_>,
+    roster: Option<&str>,
+    full: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(roster) = roster {
+        store::set_state(tx, store::Fact::EvaluatedRoster, roster)?;
+    }
+    store::set_time(tx, store::Fact::EvaluatedAt, now)?;
+    if full {
+        store::set_time(tx, store::Fact::FullPassAt, now)?;
+    }
+    store::clear_state(tx, store::Fact::EvaluationStale)?;
+    store::clear_state(tx, store::Fact::ClaudeCodePending)
 }
 
 /// When every account was last evaluated, if an incremental pass may start from there.
@@ -323,15 +255,13 @@ const CHUNK: usize = 5_000;
 /// their key: a chunk of a `dense` pass (most accounts) reads its range of keys (one seek a
 /// day), else its keys one by one; workspace and organization accounts read sums per
 /// workspace.
-#[allow(clippy::too_many_arguments)]
 fn evaluate_some(
     tx: &Tx<'_>,
     accounts: &[&Account],
     dense: bool,
     states: &HashMap<String, AccountRow>,
     source: UsageSource,
-    channels: &[Channel],
-    now: DateTime<Utc>,
+    at: (&[Channel], DateTime<Utc>),
     journal: &mut Journal,
 ) -> Result<Changes> {
     let (mut keyed, mut others): (Vec<&Account>, Vec<&Account>) = accounts
@@ -352,14 +282,12 @@ fn evaluate_some(
         } else {
             Rows::Keys(&ids)
         };
-        let at = (channels, now);
         changes.add(evaluate_chunk(
             tx, chunk, rows, states, source, at, journal,
         )?);
     }
     for chunk in others.chunks(CHUNK) {
         let rows = Rows::ByWorkspace;
-        let at = (channels, now);
         changes.add(evaluate_chunk(
             tx, chunk, rows, states, source, at, journal,
         )?);
@@ -419,163 +347,14 @@ fn evaluate_chunk(
     Ok(changes)
 }
 
-/// The log lines of one evaluation: one a change up to `Journal::LINES`, the rest at debug
-/// level and counted (a first sync of 100,000 accounts would write as many lines).
-#[derive(Debug, Default)]
-pub struct Journal {
-    lines: usize,
-    skipped: usize,
-}
-
-impl Journal {
-    const LINES: usize = 20;
-
-    fn line(&mut self, level: log::Level, msg: impl FnOnce() -> String) {
-        if self.lines < Self::LINES {
-            self.lines += 1;
-            log::log!(level, "{}", msg());
-        } else {
-            self.skipped += 1;
-            log::debug!("{}", msg());
-        }
-    }
-
-    /// The count of what was not logged one by one.
-    fn finish(&self) {
-        if self.skipped > 0 {
-            log::warn!(
-                "{} more alert and account status changes (at debug level one by one; `quota alerts list` shows the alerts)",
-                self.skipped
-            );
-        }
-    }
-}
-
-/// Applies one account's actions and enqueues the notifications they cause. Must run inside
-/// the write transaction that read `existing`.
-#[allow(clippy::too_many_arguments)] // one account's decision and where it goes
-pub fn apply_actions(
-    tx: &Tx<'_>,
-    account: &str,
-    period: Period,
-    actions: &[Action],
-    existing: &[Alert],
-    channels: &[Channel],
-    now: DateTime<Utc>,
-    journal: &mut Journal,
-) -> Result<Changes> {
-    let mut changes = Changes::default();
-    for action in actions {
-        match action {
-            Action::Create(f) => {
-                let alert = Alert::new(uuid::Uuid::new_v4().to_string(), account, f, period, now);
-                if alerts::insert(tx, &alert)? {
-                    changes.created += 1;
-                    let to = notify::route(channels, f.severity, Event::Firing);
-                    outbox::enqueue(tx, &alert.id, Event::Firing, &to, now)?;
-                    journal.line(log::Level::Warn, || {
-                        format!("alert {}: {}", alert.id, f.message)
-                    });
-                }
-            }
-            Action::Reopen { id, firing } => {
-                alerts::reopen(tx, id, firing)?;
-                changes.reopened += 1;
-                let to = notify::route(channels, firing.severity, Event::Firing);
-                outbox::enqueue(tx, id, Event::Firing, &to, now)?;
-                journal.line(log::Level::Warn, || {
-                    format!("alert {id} reopened: {}", firing.message)
-                });
-            }
-            Action::Resolve { id, resolution } => {
-                let Some(alert) = existing.iter().find(|a| &a.id == id) else {
-                    continue;
-                };
-                if resolve(tx, alert, Resolve::auto(*resolution), channels, now)? {
-                    changes.resolved += 1;
-                    journal.line(log::Level::Info, || {
-                        format!("alert {id} resolved ({resolution})")
-                    });
-                }
-            }
-            Action::SetStatus(status) => {
-                store::accounts::set_status(tx, account, *status, now)?;
-                journal.line(log::Level::Info, || {
-                    format!("account {account} is now {status}")
-                });
-            }
-        }
-    }
-    Ok(changes)
-}
-
-/// Resolves one open alert and enqueues its resolved notice for the channels that want it
-/// (none when `channels` is empty). `false` when it was no longer open.
-pub fn resolve(
-    tx: &Tx<'_>,
-    alert: &Alert,
-    how: Resolve<'_>,
-    channels: &[Channel],
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    if !alerts::resolve(tx, &alert.id, how, now)? {
-        return Ok(false);
-    }
-    let to = notify::route(channels, alert.severity, Event::Resolved);
-    outbox::enqueue(tx, &alert.id, Event::Resolved, &to, now)?;
-    Ok(true)
-}
-
-/// Resolves, as `account_removed`, the open alerts of every account that is `gone` (no
-/// longer configured or discovered), with their resolved notices: for an unfiltered run only.
-/// One log line per account.
-pub fn retire_removed(
-    tx: &Tx<'_>,
-    gone: &dyn Fn(&str) -> bool,
-    channels: &[Channel],
-    now: DateTime<Utc>,
-) -> Result<usize> {
-    let mut total = 0;
-    for account in alerts::accounts_with_open(tx)? {
-        if !gone(&account) {
-            continue;
-        }
-        let n = retire(tx, &account, Resolution::AccountRemoved, channels, now)?;
-        log::warn!(
-            "account {account:?} is no longer configured or discovered: its {n} open alert(s) resolved as account_removed"
-        );
-        total += n;
-    }
-    Ok(total)
-}
-
-/// Resolves every open alert of an account that is no longer evaluated. Returns how many.
-pub fn retire(
-    tx: &Tx<'_>,
-    account: &str,
-    resolution: Resolution,
-    channels: &[Channel],
-    now: DateTime<Utc>,
-) -> Result<usize> {
-    let filter = alerts::ListFilter {
-        accounts: vec![account.to_string()],
-        ..Default::default()
-    };
-    let mut n = 0;
-    for alert in alerts::list(tx, &filter)? {
-        if resolve(tx, &alert, Resolve::auto(resolution), channels, now)? {
-            n += 1;
-        }
-    }
-    Ok(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::account::Selector;
+    use crate::alert::Resolution;
     use crate::evaluate::tests::{account, row};
     use crate::quota::DayUsage;
+    use crate::store::alerts::{self, Resolve};
     use chrono::NaiveDate;
     use proptest::prelude::*;
 
