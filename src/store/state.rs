@@ -1,0 +1,105 @@
+//! `sync_state`: small named facts, each one text value (times as RFC 3339).
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
+
+use super::Tx;
+
+/// The named facts of `sync_state`, each one text value. The sync use case (`crate::sync`)
+/// owns when each is set and cleared; the rest of quota only reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    /// The last successful sync's time.
+    LastSuccess,
+    /// The last successful cost report fetch.
+    CostSynced,
+    /// The last successful read of the Claude Code report.
+    ClaudeCodeRead,
+    /// The last api_keys listing (discovery).
+    KeysListed,
+    /// The usage source's own "data as of" watermark (analytics).
+    UsageAsOf,
+    /// The count fields the last usage read found in no row (comma-separated), for the "not
+    /// measured" reasons.
+    UsageUnreported,
+    /// An analytics read cut short: `FIRST NEXT` (days), meaning the read that began at FIRST
+    /// has stored every day before NEXT.
+    UsageResume,
+    /// The last unfiltered sync that stored a whole usage read: it read every key and
+    /// workspace, so every usage account that was ever synced is current as of then (one fact
+    /// instead of an UPDATE of every account row each minute).
+    SyncedAllAt,
+    /// The `now` of the last evaluation that covered every account (an unfiltered sync or
+    /// check): every account's alerts and status are as a full evaluation at that time would
+    /// leave them.
+    EvaluatedAt,
+    /// The last full evaluation pass (every account, whatever changed).
+    FullPassAt,
+    /// Set when stored data changed without the evaluation that covers every account (a
+    /// `--account` sync, pruning): the next evaluation is a full pass.
+    EvaluationStale,
+    /// Set by a Claude Code read and cleared by the evaluation that covers every developer
+    /// account: the read's days are evaluated even when that comes later.
+    ClaudeCodePending,
+    /// The roster (`incremental::roster`) that the last evaluation covering every account
+    /// left recorded: each account stored with its selector and fingerprint, no open alert of
+    /// an account not in it. Every evaluation clears it first, and only one that covers every
+    /// account sets it again.
+    EvaluatedRoster,
+}
+
+impl Fact {
+    /// The key it is stored under (the schema's, unchanged since the facts were strings).
+    fn key(self) -> &'static str {
+        match self {
+            Fact::LastSuccess => "last_success_at",
+            Fact::CostSynced => "cost_synced_at",
+            Fact::ClaudeCodeRead => "claude_code_read_at",
+            Fact::KeysListed => "keys_listed_at",
+            Fact::UsageAsOf => "usage_data_as_of",
+            Fact::UsageUnreported => "usage_unreported",
+            Fact::UsageResume => "usage_resume",
+            Fact::SyncedAllAt => "synced_all_at",
+            Fact::EvaluatedAt => "evaluated_at",
+            Fact::FullPassAt => "full_pass_at",
+            Fact::EvaluationStale => "evaluation_stale",
+            Fact::ClaudeCodePending => "claude_code_pending",
+            Fact::EvaluatedRoster => "evaluated_roster",
+        }
+    }
+}
+
+/// Reads one fact.
+pub fn get_state(tx: &Tx<'_>, fact: Fact) -> Result<Option<String>> {
+    let conn = tx.conn();
+    Ok(conn
+        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+        .query_row([fact.key()], |r| r.get(0))
+        .optional()?)
+}
+
+/// A fact that is a time; `None` when unset or not a time.
+pub fn get_time(tx: &Tx<'_>, fact: Fact) -> Result<Option<DateTime<Utc>>> {
+    Ok(get_state(tx, fact)?.and_then(|t| crate::time::parse(&t).ok()))
+}
+
+pub fn set_state(tx: &Tx<'_>, fact: Fact, value: &str) -> Result<()> {
+    let conn = tx.conn();
+    conn.prepare_cached("INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+        .execute([fact.key(), value])?;
+    Ok(())
+}
+
+/// Sets a fact to a time.
+pub fn set_time(tx: &Tx<'_>, fact: Fact, at: DateTime<Utc>) -> Result<()> {
+    set_state(tx, fact, &crate::time::ts(at))
+}
+
+/// Removes one fact.
+pub fn clear_state(tx: &Tx<'_>, fact: Fact) -> Result<()> {
+    let conn = tx.conn();
+    conn.prepare_cached("DELETE FROM sync_state WHERE key = ?1")?
+        .execute([fact.key()])?;
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! Staging: the rows of a fetch in progress, written to a temporary table as they stream in
+//! (on a thread of their own while the fetch parses), and moved into `usage_daily` in the
+//! caller's transaction. What makes writing fast stays here, behind `Staging` and
+//! `upsert_staged`.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, params};
+
+use super::to_i64;
+use super::twins::{self, Seen, Twins};
+use crate::quota::DayUsage;
+use crate::store::Tx;
+use crate::time::{day, ts};
+
+/// The staging table: the connection's own temp database, so writing it locks nothing.
+pub(super) const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS usage_staging (
+    api_key_id TEXT NOT NULL, workspace_id TEXT NOT NULL, day TEXT NOT NULL,
+    u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER)";
+
+/// Adds rows to the staging table.
+pub(super) fn stage(conn: &Connection, rows: &[DayUsage]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO temp.usage_staging (api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    let count = |v: Option<u64>| v.map(to_i64).transpose();
+    // Rows come a day at a time: the day's text is formatted once, not per row.
+    let mut d: Option<(NaiveDate, String)> = None;
+    for r in rows {
+        if d.as_ref().is_none_or(|(at, _)| *at != r.day) {
+            d = Some((r.day, day(r.day)));
+        }
+        let d = d.as_ref().map_or("", |(_, text)| text.as_str());
+        stmt.execute(params![
+            r.api_key_id.as_deref().unwrap_or(""),
+            r.workspace_id.as_deref().unwrap_or(""),
+            d,
+            count(r.uncached_input_tokens)?,
+            count(r.cache_creation_5m_tokens)?,
+            count(r.cache_creation_1h_tokens)?,
+            count(r.cache_read_tokens)?,
+            count(r.output_tokens)?,
+            count(r.total_tokens)?,
+            count(r.requests)?,
+        ])
+        .with_context(|| format!("cannot store usage for {d}"))?;
+    }
+    Ok(())
+}
+
+/// Rows a batch holds before they go to the staging table.
+const BATCH: usize = 1000;
+
+/// The rows of a fetch in progress, kept in a temporary table: the connection's own temp
+/// database, so writing it takes no lock on the store, and a fetch of any size holds one
+/// batch in memory. `upsert_staged` moves them into `usage_daily`, summed per key,
+/// workspace and day, inside the sync's one transaction; a fetch that fails leaves them
+/// behind, never in the store.
+pub struct Staging<'s> {
+    pub(super) store: &'s mut crate::store::Store,
+    batch: Vec<DayUsage>,
+    /// The last row of the last page read whole.
+    page_mark: i64,
+    /// Which stored rows to compare with (`skip_stored`), and once the first row came,
+    /// what is known of them, until the next `commit`.
+    skip: Option<(String, NaiveDate)>,
+    twins: Option<Twins>,
+    /// Rows read, and of those not staged because the store holds them as they are.
+    read: usize,
+    skipped: usize,
+}
+
+impl crate::store::Store {
+    /// An empty staging table for a new fetch.
+    pub fn staging(&mut self) -> Result<Staging<'_>> {
+        // Staged rows are written once and read once: a small cache for the temp database
+        // keeps a sync's memory flat; the rest spills to its file.
+        self.conn.execute_batch("PRAGMA temp.cache_size = -256")?;
+        self.conn.execute_batch(STAGING)?;
+        self.conn.execute("DELETE FROM temp.usage_staging", [])?;
+        Ok(Staging {
+            store: self,
+            batch: Vec::with_capacity(BATCH),
+            page_mark: 0,
+            skip: None,
+            twins: None,
+            read: 0,
+            skipped: 0,
+        })
+    }
+}
+
+impl Staging<'_> {
+    /// Rows the store already holds from `source`, from day `from` on, with the same numbers
+    /// are not staged: a steady read is mostly such rows. (Up to `twins::HELD` stored rows are
+    /// held, as hashes; a window with more holds none.) They are read when the first row
+    /// comes, on the staging thread of a pipelined fetch, so the read overlaps the request,
+    /// and hold until the next `commit`.
+    ///
+    /// Another writer between that read and the commit is another sync, with numbers as
+    /// fresh, or a prune of days before the window: a row skipped against what it replaced
+    /// is read and compared again by the next sync.
+    pub fn skip_stored(&mut self, source: &str, from: NaiveDate) {
+        self.skip = Some((source.to_owned(), from));
+    }
+
+    fn load_twins(&mut self) -> Result<()> {
+        if self.twins.is_none()
+            && let Some((source, from)) = &self.skip
+        {
+            let twins = Twins::load(&self.store.conn, source, *from)
+                .context("cannot read the stored usage of the window")?;
+            self.twins = Some(twins);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, row: DayUsage) -> Result<()> {
+        if batched(&mut self.batch, row) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        // A transaction that writes only the temp database: the store is not locked.
+        let tx = self.store.conn.transaction()?;
+        stage(&tx, &self.batch)?;
+        self.batch.clear();
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Moves what is staged into the store in one transaction, with `also` (a resume mark,
+    /// say), and starts the staging table afresh. Returns the rows written.
+    pub fn commit(
+        &mut self,
+        source: &str,
+        now: DateTime<Utc>,
+        also: impl FnOnce(&Tx<'_>) -> Result<()>,
+    ) -> Result<usize> {
+        let staged = self.take_staged()?;
+        let n = self.store.write(|tx| {
+            let n = upsert_staged(tx, staged, source, now, None)?;
+            also(tx)?;
+            Ok(n)
+        })?;
+        self.page_mark = 0;
+        // The store changed under what was known of it.
+        (self.skip, self.twins) = (None, None);
+        Ok(n)
+    }
+
+    /// Runs `fetch` on this thread and stages the rows it reads on another, so that parsing
+    /// one batch overlaps writing the last (a steady sync of 100,000 keys reads 200,000
+    /// rows). At most `PIPELINE` batches wait between them. The result is the fetch's, or the
+    /// staging's error when that failed first.
+    pub fn pipelined<T>(
+        &mut self,
+        fetch: impl FnOnce(&mut dyn crate::records::UsageSink) -> Result<T>,
+    ) -> Result<T> {
+        use crate::records::UsageSink;
+        let (to_writer, from_reader) = std::sync::mpsc::sync_channel::<Piped>(PIPELINE);
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> Result<()> {
+                self.load_twins()?;
+                for piped in from_reader {
+                    match piped {
+                        Piped::Rows(rows) => rows.into_iter().try_for_each(|r| self.add(r))?,
+                        Piped::Begin => self.begin_page()?,
+                        Piped::End => self.end_page()?,
+                    }
+                }
+                Ok(())
+            });
+            let mut sink = Pipe {
+                to_writer,
+                batch: Vec::with_capacity(BATCH),
+            };
+            let fetched = fetch(&mut sink);
+            drop(sink); // the writer drains what was sent, then ends
+            let staged = writer
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the staging thread panicked")));
+            match (fetched, staged) {
+                (_, Err(e)) => Err(e),
+                (fetched, Ok(())) => fetched,
+            }
+        })
+    }
+
+    /// What is staged, for `upsert_staged` in the caller's transaction.
+    pub fn finish(mut self) -> Result<Staged> {
+        self.take_staged()
+    }
+
+    /// Stages the last batch and says what the table holds; the next rows start afresh.
+    fn take_staged(&mut self) -> Result<Staged> {
+        self.flush()?;
+        log::debug!(
+            "{} usage rows read, {} of them staged ({} stored as they are)",
+            self.read,
+            self.read - self.skipped,
+            self.skipped
+        );
+        (self.read, self.skipped) = (0, 0);
+        Ok(Staged(()))
+    }
+}
+
+/// Batches in flight between a pipelined fetch and its staging.
+const PIPELINE: usize = 4;
+
+/// What a pipelined fetch sends the staging thread, in order.
+enum Piped {
+    Rows(Vec<DayUsage>),
+    Begin,
+    End,
+}
+
+/// The fetch's end of the pipe: rows in batches, page marks in order with them.
+struct Pipe {
+    to_writer: std::sync::mpsc::SyncSender<Piped>,
+    batch: Vec<DayUsage>,
+}
+
+impl Pipe {
+    fn send(&mut self, piped: Piped) -> Result<()> {
+        self.to_writer
+            .send(piped)
+            .map_err(|_| anyhow::anyhow!("staging stopped"))
+    }
+
+    fn send_batch(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.send(Piped::Rows(rows))
+    }
+}
+
+/// Adds `row` to `batch`: whether the batch is now full.
+fn batched(batch: &mut Vec<DayUsage>, row: DayUsage) -> bool {
+    batch.push(row);
+    batch.len() >= BATCH
+}
+
+impl crate::records::UsageSink for Pipe {
+    fn add(&mut self, row: DayUsage) -> Result<()> {
+        if batched(&mut self.batch, row) {
+            self.send_batch()?;
+        }
+        Ok(())
+    }
+
+    fn begin_page(&mut self) -> Result<()> {
+        self.batch.clear();
+        self.send(Piped::Begin)
+    }
+
+    fn end_page(&mut self) -> Result<()> {
+        self.send_batch()?;
+        self.send(Piped::End)
+    }
+}
+
+/// Proof that a fetch's rows are all in the staging table, for `upsert_staged`.
+#[derive(Debug)]
+#[must_use]
+pub struct Staged(pub(super) ());
+
+impl crate::records::UsageSink for Staging<'_> {
+    fn add(&mut self, row: DayUsage) -> Result<()> {
+        self.read += 1;
+        let id = twins::identity_of(&row);
+        self.load_twins()?;
+        if let Some(twins) = &mut self.twins {
+            match twins.see(id, &row) {
+                Seen::Same => {
+                    self.skipped += 1;
+                    return Ok(());
+                }
+                Seen::New => {}
+                Seen::AfterSkipped => {
+                    if let Some(stored) = twins.stored(&self.store.conn, &row)? {
+                        self.push(stored)?;
+                    }
+                }
+            }
+        }
+        self.push(row)
+    }
+
+    fn begin_page(&mut self) -> Result<()> {
+        self.batch.clear();
+        if let Some(twins) = &mut self.twins {
+            twins.take_back_page();
+        }
+        self.store.conn.execute(
+            "DELETE FROM temp.usage_staging WHERE rowid > ?1",
+            [self.page_mark],
+        )?;
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<()> {
+        self.flush()?;
+        if let Some(twins) = &mut self.twins {
+            twins.keep_page();
+        }
+        self.page_mark = self.store.conn.query_row(
+            "SELECT coalesce(max(rowid), 0) FROM temp.usage_staging",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(())
+    }
+}
+
+/// Told the (key, workspace) of each usage day `upsert_staged` writes.
+pub type Written<'f> = dyn FnMut(&str, &str) + 'f;
+
+/// Moves the staged rows into `usage_daily` (in the caller's transaction), summed per key,
+/// workspace and day like `DayUsage::absorb`: a count is known only while every row has it.
+/// Replaces, never adds; a day whose numbers did not change is not written again. With
+/// `changed`, it is called with the (key, workspace) of every day that was written (new or
+/// different numbers; `""` is none). Returns how many (key, workspace, day) rows were written.
+pub fn upsert_staged(
+    tx: &Tx<'_>,
+    staged: Staged,
+    source: &str,
+    now: DateTime<Utc>,
+    changed: Option<&mut Written<'_>>,
+) -> Result<usize> {
+    let conn = tx.conn();
+    let Staged(()) = staged;
+    let mut n = 0;
+    let select = SELECT_GROUPED;
+    match changed {
+        None => {
+            n = conn
+                .prepare_cached(&format!("{INSERT} {select} {ON_CONFLICT}"))?
+                .execute(params![source, ts(now)])
+                .context("cannot store the usage read")?;
+        }
+        Some(seen) => {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{INSERT} {select} {ON_CONFLICT} RETURNING api_key_id, workspace_id"
+            ))?;
+            let mut rows = stmt
+                .query(params![source, ts(now)])
+                .context("cannot store the usage read")?;
+            while let Some(r) = rows.next()? {
+                let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+                seen(text(0)?, text(1)?);
+                n += 1;
+            }
+        }
+    }
+    conn.execute("DELETE FROM temp.usage_staging", [])?;
+    Ok(n)
+}
+
+const INSERT: &str =
+    "INSERT INTO usage_daily (api_key_id, workspace_id, day, uncached_input_tokens,
+        cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
+        total_tokens, requests, source, fetched_at)";
+
+/// Staged rows summed per (key, workspace, day), like `DayUsage::absorb`.
+const SELECT_GROUPED: &str = "SELECT api_key_id, workspace_id, day,
+        CASE WHEN count(u) = count(*) THEN sum(u) END,
+        CASE WHEN count(c5) = count(*) THEN sum(c5) END,
+        CASE WHEN count(c1) = count(*) THEN sum(c1) END,
+        CASE WHEN count(cr) = count(*) THEN sum(cr) END,
+        CASE WHEN count(o) = count(*) THEN sum(o) END,
+        CASE WHEN count(*) = 1 THEN max(t)
+             WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
+             THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END,
+        CASE WHEN count(r) = count(*) THEN sum(r) END,
+        ?1, ?2
+    FROM temp.usage_staging WHERE true GROUP BY day, api_key_id, workspace_id";
+
+const ON_CONFLICT: &str = "ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
+        uncached_input_tokens = excluded.uncached_input_tokens,
+        cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
+        cache_creation_1h_tokens = excluded.cache_creation_1h_tokens,
+        cache_read_tokens = excluded.cache_read_tokens,
+        output_tokens = excluded.output_tokens,
+        total_tokens = excluded.total_tokens,
+        requests = excluded.requests,
+        source = excluded.source,
+        fetched_at = excluded.fetched_at
+    WHERE (uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+           output_tokens, total_tokens, requests, source)
+          IS NOT (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens, excluded.cache_creation_1h_tokens,
+                  excluded.cache_read_tokens, excluded.output_tokens, excluded.total_tokens, excluded.requests,
+                  excluded.source)";
