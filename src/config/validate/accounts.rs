@@ -1,0 +1,287 @@
+//! `[defaults]`, `[claude_code_defaults]` and `[[accounts]]`: limits, thresholds,
+//! billing days and selectors, validated into `account::Account`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use anyhow::Result;
+use rust_decimal::Decimal;
+
+use super::{Err, in_range};
+use crate::account::{Account, Selector};
+use crate::config::Defaults;
+use crate::config::raw::{RawAccount, RawDefaults, RawLimits};
+use crate::quota::Limits;
+
+const DEFAULT_THRESHOLDS: [u32; 3] = [80, 95, 100];
+
+/// `[defaults]` or `[claude_code_defaults]` (`table` names it in errors).
+pub(super) fn defaults_of(
+    d: &RawDefaults,
+    table: &str,
+    warnings: &mut Vec<String>,
+    err: Err<'_>,
+) -> Result<Defaults> {
+    let key = |k: &str| format!("{table}.{k}");
+    let limits = Arc::new(limits(&d.limits(), &|| table.to_string(), err)?);
+    Ok(Defaults {
+        billing_day: billing_day(d.billing_day).map_err(|p| err(&key("billing_day"), p))?,
+        thresholds: match &d.thresholds {
+            Some(t) => thresholds(t, warnings, &|| key("thresholds"))
+                .map_err(|p| err(&key("thresholds"), p))?
+                .into(),
+            None => DEFAULT_THRESHOLDS.into(),
+        },
+        limits: Arc::clone(&limits),
+        key_limits: Arc::new(Limits {
+            cost_usd: None,
+            ..(*limits).clone()
+        }),
+        forecast: d.forecast.unwrap_or(true),
+    })
+}
+
+/// `defaults` are `[defaults]` for key, workspace and organization accounts and
+/// `[claude_code_defaults]` for developer accounts.
+pub(super) fn accounts(
+    raw: &[RawAccount],
+    defaults: [&Defaults; 2],
+    warnings: &mut Vec<String>,
+    err: Err<'_>,
+) -> Result<Vec<Account>> {
+    let mut accounts = Vec::with_capacity(raw.len());
+    let mut names = HashSet::new();
+    // An account with the limits of the one before shares them: a large config usually
+    // repeats one set (an equality test, cheaper than hashing every account's).
+    let mut last: Option<Arc<Limits>> = None;
+    for (i, a) in raw.iter().enumerate() {
+        let mut account = account(i, a, defaults, warnings, err)?;
+        match &last {
+            Some(limits) if **limits == *account.limits => account.limits = Arc::clone(limits),
+            _ => last = Some(Arc::clone(&account.limits)),
+        }
+        if !names.insert(account.name.clone()) {
+            return Err(err(
+                &format!("{}.name", account_key(i, a)),
+                format!("duplicate account name {:?}", account.name),
+            ));
+        }
+        accounts.push(account);
+    }
+    Ok(accounts)
+}
+
+/// The key path of an account for messages.
+fn account_key(i: usize, a: &RawAccount) -> String {
+    match &a.name {
+        Some(n) => format!("accounts[{i}] ({n:?})"),
+        None => format!("accounts[{i}]"),
+    }
+}
+
+fn account(
+    i: usize,
+    a: &RawAccount,
+    defaults: [&Defaults; 2],
+    warnings: &mut Vec<String>,
+    err: Err<'_>,
+) -> Result<Account> {
+    let at = || account_key(i, a);
+    let name = match a.name.as_deref().map(str::trim) {
+        Some(n) if !n.is_empty() && !n.chars().any(char::is_control) => n.to_string(),
+        _ => {
+            return Err(err(
+                &format!("{}.name", at()),
+                "every account needs a non-empty name".into(),
+            ));
+        }
+    };
+    let selector = selector(a).map_err(|p| err(&at(), p))?;
+    let defaults = defaults[usize::from(selector.is_developer())];
+    let own = limits(&a.limits(), &at, err)?;
+    if own.cost_usd.is_some() && matches!(selector, Selector::ApiKey(_)) {
+        return Err(err(
+            &format!("{}.cost_limit_usd", at()),
+            "the cost report cannot split cost by API key; put cost limits on a workspace_id or organization account".into(),
+        ));
+    }
+    let d = &defaults.limits;
+    let limits = Limits {
+        tokens: own.tokens.or(d.tokens),
+        input_tokens: own.input_tokens.or(d.input_tokens),
+        output_tokens: own.output_tokens.or(d.output_tokens),
+        requests: own.requests.or(d.requests),
+        // A default cost limit cannot apply to key accounts (see above).
+        cost_usd: own.cost_usd.or(match selector {
+            Selector::ApiKey(_) => None,
+            _ => d.cost_usd,
+        }),
+    };
+    let key = || format!("{}.thresholds", at());
+    Ok(Account {
+        name,
+        selector,
+        limits: Arc::new(limits),
+        billing_day: match a.billing_day {
+            Some(_) => {
+                billing_day(a.billing_day).map_err(|p| err(&format!("{}.billing_day", at()), p))?
+            }
+            None => defaults.billing_day,
+        },
+        thresholds: match &a.thresholds {
+            Some(t) => thresholds(t, warnings, &key)
+                .map_err(|p| err(&key(), p))?
+                .into(),
+            None => defaults.thresholds.clone(),
+        },
+        forecast: a.forecast.unwrap_or(defaults.forecast),
+    })
+}
+
+fn billing_day(v: Option<i64>) -> Result<u32, String> {
+    in_range(v, 1, 1, 31)
+        .map_err(|_| format!("{} is not a day of the month (1–31)", v.unwrap_or_default()))
+}
+
+fn thresholds(
+    values: &[i64],
+    warnings: &mut Vec<String>,
+    key: &dyn Fn() -> String,
+) -> Result<Vec<u32>, String> {
+    if values.is_empty() {
+        return Err("needs at least one threshold (percent, 1–1000)".into());
+    }
+    let mut sorted = values
+        .iter()
+        .map(|&v| {
+            in_range(Some(v), 0, 1, 1000)
+                .map_err(|_| format!("{v} is outside 1–1000 (percent of the limit)"))
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != values.len() || sorted.iter().zip(values).any(|(a, &b)| i64::from(*a) != b) {
+        warnings.push(format!(
+            "{}: {values:?} is not in ascending order without repeats; using {sorted:?}",
+            key()
+        ));
+    }
+    Ok(sorted)
+}
+
+fn limits(raw: &RawLimits, at: &dyn Fn() -> String, err: Err<'_>) -> Result<Limits> {
+    let positive = |v: Option<i64>, key: &str| -> Result<Option<u64>> {
+        match v {
+            None => Ok(None),
+            Some(n) => u64::try_from(n)
+                .ok()
+                .filter(|&n| n > 0)
+                .map(Some)
+                .ok_or_else(|| {
+                    err(
+                        &format!("{}.{key}", at()),
+                        format!("must be greater than 0, got {n}"),
+                    )
+                }),
+        }
+    };
+    let cost = match &raw.cost_limit_usd {
+        None => None,
+        Some(v) => Some(dollars(v).map_err(|p| err(&format!("{}.cost_limit_usd", at()), p))?),
+    };
+    Ok(Limits {
+        tokens: positive(raw.token_limit, "token_limit")?,
+        input_tokens: positive(raw.input_token_limit, "input_token_limit")?,
+        output_tokens: positive(raw.output_token_limit, "output_token_limit")?,
+        requests: positive(raw.request_limit, "request_limit")?,
+        cost_usd: cost,
+    })
+}
+
+/// A positive dollar amount, exact: a string like "2500.00" or an integer; never a float.
+fn dollars(v: &toml::Value) -> Result<Decimal, String> {
+    let d = match v {
+        toml::Value::String(s) => s
+            .trim()
+            .parse::<Decimal>()
+            .map_err(|_| format!("{s:?} is not a decimal amount of dollars like \"2500.00\""))?,
+        toml::Value::Integer(i) => Decimal::from(*i),
+        toml::Value::Float(f) => {
+            return Err(format!(
+                "write the amount as a string (\"{f}\") so it stays exact"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "expected dollars as a string like \"2500.00\", got {}",
+                other.type_str()
+            ));
+        }
+    };
+    if d <= Decimal::ZERO {
+        return Err(format!("must be greater than 0, got {d}"));
+    }
+    Ok(d)
+}
+
+fn selector(a: &RawAccount) -> Result<Selector, String> {
+    let org = a.organization == Some(true);
+    let given = usize::from(a.api_key_id.is_some())
+        + usize::from(a.workspace_id.is_some())
+        + usize::from(org)
+        + usize::from(a.claude_code_user.is_some())
+        + usize::from(a.claude_code_api_key.is_some());
+    if given != 1 {
+        let what = if given == 0 {
+            "no selector"
+        } else {
+            "more than one selector"
+        };
+        return Err(format!(
+            "has {what}: set exactly one of api_key_id = \"apikey_…\", workspace_id = \"wrkspc_…\" (or \"default\"), organization = true, claude_code_user = \"alice@example.com\", claude_code_api_key = \"key name\""
+        ));
+    }
+    if let Some(email) = &a.claude_code_user {
+        let email = email.trim();
+        if email.is_empty() || !email.contains('@') || email.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "claude_code_user {email:?} is not an e-mail address (like \"alice@example.com\")"
+            ));
+        }
+        return Ok(Selector::ClaudeCodeUser(email.to_lowercase()));
+    }
+    if let Some(name) = &a.claude_code_api_key {
+        if name.trim().is_empty() || name.chars().any(char::is_control) {
+            return Err(
+                "claude_code_api_key must name an API key (its name as the report gives it)".into(),
+            );
+        }
+        return Ok(Selector::ClaudeCodeApiKey(name.trim().to_string()));
+    }
+    if let Some(id) = &a.api_key_id {
+        if !id.starts_with("apikey_")
+            || id.len() <= "apikey_".len()
+            || id.chars().any(char::is_whitespace)
+        {
+            return Err(format!(
+                "api_key_id {id:?} is not an API key id (they look like \"apikey_01Rj2N8SVvo6BePZj99NhmiT\")"
+            ));
+        }
+        return Ok(Selector::ApiKey(id.clone()));
+    }
+    if let Some(ws) = &a.workspace_id {
+        if ws == "default" {
+            return Ok(Selector::Workspace(None));
+        }
+        if !ws.starts_with("wrkspc_")
+            || ws.len() <= "wrkspc_".len()
+            || ws.chars().any(char::is_whitespace)
+        {
+            return Err(format!(
+                "workspace_id {ws:?} is not a workspace id (\"wrkspc_…\", or \"default\" for the Default Workspace)"
+            ));
+        }
+        return Ok(Selector::Workspace(Some(ws.clone())));
+    }
+    Ok(Selector::Organization)
+}
