@@ -14,7 +14,7 @@ use crate::records::ActorKind;
 use crate::secret::SecretSource;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Account {
+pub(crate) struct Account {
     pub name: String,
     pub selector: Selector,
     /// Shared with the defaults by the accounts that take theirs.
@@ -28,11 +28,11 @@ pub struct Account {
 
 /// Alert thresholds in percent, ascending and without duplicates. Shared, not copied: the
 /// accounts that take the defaults' (every discovered one) point at one list.
-pub type Thresholds = Arc<[u32]>;
+pub(crate) type Thresholds = Arc<[u32]>;
 
 /// Which usage rows belong to an account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Selector {
+pub(crate) enum Selector {
     ApiKey(String),
     /// `None` is the Default Workspace, whose id the API reports as null.
     Workspace(Option<String>),
@@ -45,7 +45,7 @@ pub enum Selector {
 }
 
 impl Selector {
-    pub fn api_key_id(&self) -> Option<&str> {
+    pub(crate) fn api_key_id(&self) -> Option<&str> {
         match self {
             Selector::ApiKey(id) => Some(id),
             _ => None,
@@ -53,7 +53,7 @@ impl Selector {
     }
 
     /// Whether usage comes from the Claude Code report (a developer account).
-    pub fn is_developer(&self) -> bool {
+    pub(crate) fn is_developer(&self) -> bool {
         matches!(
             self,
             Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_)
@@ -61,7 +61,7 @@ impl Selector {
     }
 
     /// The Claude Code actor of a developer account.
-    pub fn actor(&self) -> Option<(ActorKind, &str)> {
+    pub(crate) fn actor(&self) -> Option<(ActorKind, &str)> {
         match self {
             Selector::ClaudeCodeUser(e) => Some((ActorKind::User, e)),
             Selector::ClaudeCodeApiKey(k) => Some((ActorKind::ApiKey, k)),
@@ -70,7 +70,7 @@ impl Selector {
     }
 
     /// The workspace as configured: an id, `"default"`, or `None` for other selectors.
-    pub fn workspace_label(&self) -> Option<&str> {
+    pub(crate) fn workspace_label(&self) -> Option<&str> {
         match self {
             Selector::Workspace(Some(id)) => Some(id),
             Selector::Workspace(None) => Some("default"),
@@ -81,7 +81,7 @@ impl Selector {
 
 /// Which usage rows are an account's (`Selector::usage_rows`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UsageRows<'a> {
+pub(crate) enum UsageRows<'a> {
     /// The rows of one API key, in any workspace.
     Key(&'a str),
     /// The rows of one workspace; `""` is the Default Workspace (a null id).
@@ -94,7 +94,7 @@ pub enum UsageRows<'a> {
 
 impl Selector {
     /// Which usage rows belong to the account: the one place that says it.
-    pub fn usage_rows(&self) -> UsageRows<'_> {
+    pub(crate) fn usage_rows(&self) -> UsageRows<'_> {
         match self {
             Selector::ApiKey(id) => UsageRows::Key(id),
             Selector::Workspace(ws) => UsageRows::Workspace(ws.as_deref().unwrap_or("")),
@@ -106,12 +106,12 @@ impl Selector {
     /// Whether the account's cost comes from the cost report: workspaces and the
     /// organization. A key has no cost of its own there; a developer's comes from the
     /// Claude Code report.
-    pub fn reads_cost(&self) -> bool {
+    pub(crate) fn reads_cost(&self) -> bool {
         matches!(self, Selector::Workspace(_) | Selector::Organization)
     }
 
     /// Whether a cost report row of workspace `workspace_id` is the account's.
-    pub fn owns_cost(&self, workspace_id: Option<&str>) -> bool {
+    pub(crate) fn owns_cost(&self, workspace_id: Option<&str>) -> bool {
         match self {
             Selector::Workspace(ws) => ws.as_deref() == workspace_id,
             Selector::Organization => true,
@@ -134,7 +134,7 @@ impl fmt::Display for Selector {
 }
 
 #[derive(Debug, Clone)]
-pub struct Channel {
+pub(crate) struct Channel {
     pub name: String,
     pub kind: ChannelKind,
     pub min_severity: Severity,
@@ -142,7 +142,7 @@ pub struct Channel {
 }
 
 #[derive(Debug, Clone)]
-pub enum ChannelKind {
+pub(crate) enum ChannelKind {
     Slack {
         url: SecretSource,
     },
@@ -161,7 +161,7 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             ChannelKind::Slack { .. } => "slack",
             ChannelKind::Webhook { .. } => "webhook",
@@ -173,7 +173,7 @@ impl ChannelKind {
 
 /// The accounts that `--account` names, or all of them when it names none. An unknown name
 /// is bad input.
-pub fn select<'a>(accounts: &[&'a Account], names: &[String]) -> Result<Vec<&'a Account>> {
+pub(crate) fn select<'a>(accounts: &[&'a Account], names: &[String]) -> Result<Vec<&'a Account>> {
     if names.is_empty() {
         return Ok(accounts.to_vec());
     }

@@ -13,14 +13,14 @@ macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
+        pub(crate) enum $name { $($variant),+ }
 
         impl $name {
-            pub fn as_str(self) -> &'static str {
+            pub(crate) fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
 
-            pub fn parse(s: &str) -> Option<Self> {
+            pub(crate) fn parse(s: &str) -> Option<Self> {
                 match s { $($text => Some($name::$variant),)+ _ => None }
             }
         }
@@ -63,7 +63,7 @@ string_enum!(
 );
 
 /// The seed's table: ≥ 100 % is `quota_exceeded`, ≥ 95 % critical, the rest a warning.
-pub fn classify(threshold: u32) -> (AlertType, Severity) {
+pub(crate) fn classify(threshold: u32) -> (AlertType, Severity) {
     match threshold {
         100.. => (AlertType::QuotaExceeded, Severity::Critical),
         95.. => (AlertType::ApproachingLimit, Severity::Critical),
@@ -73,7 +73,7 @@ pub fn classify(threshold: u32) -> (AlertType, Severity) {
 
 /// The fields of an alert that is about to be created or reopened.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Firing {
+pub(crate) struct Firing {
     pub alert_type: AlertType,
     pub severity: Severity,
     pub message: String,
@@ -86,7 +86,7 @@ pub struct Firing {
 
 /// One alert row with the columns of SPEC §4.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
+pub(crate) struct Alert {
     pub id: String,
     pub account: String,
     pub alert_type: AlertType,
@@ -109,7 +109,7 @@ pub struct Alert {
 
 impl Alert {
     /// A new, open alert of `account` in `period`.
-    pub fn new(
+    pub(crate) fn new(
         id: String,
         account: &str,
         f: &Firing,
@@ -137,12 +137,12 @@ impl Alert {
         }
     }
 
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.resolved_at.is_none()
     }
 
     /// The alert as JSON: exactly the columns of SPEC §4 (`alerts list --json`, webhooks).
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let ts = crate::time::ts;
         serde_json::json!({
             "id": self.id,

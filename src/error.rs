@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Bad command line, configuration or environment: exit code 2.
 #[derive(Debug)]
-pub struct BadInput(pub String);
+pub(crate) struct BadInput(pub String);
 
 impl fmt::Display for BadInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -22,7 +22,7 @@ macro_rules! bad_input {
 pub(crate) use bad_input;
 
 /// Exit code for an error chain: 2 when bad input caused it, else 1.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
+pub(crate) fn exit_code(err: &anyhow::Error) -> u8 {
     if err.chain().any(|e| e.is::<BadInput>()) {
         2
     } else {

@@ -17,7 +17,7 @@ use crate::records::{ActorKind, CostDay, DeveloperDay};
 
 /// One account at `now`: its period, its totals and a reading per quota type.
 #[derive(Debug, Clone)]
-pub struct View<'a> {
+pub(crate) struct View<'a> {
     pub account: &'a Account,
     pub period: Period,
     pub readings: Vec<Reading>,
@@ -25,7 +25,7 @@ pub struct View<'a> {
 
 #[cfg(test)]
 impl View<'_> {
-    pub fn reading(&self, q: QuotaType) -> Reading {
+    pub(crate) fn reading(&self, q: QuotaType) -> Reading {
         self.readings
             .iter()
             .copied()
@@ -37,7 +37,7 @@ impl View<'_> {
 /// Why a quota has no value, for `status`, `config check` and the sync log: callers branch
 /// on the variant, people read its `Display`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unmeasured {
+pub(crate) enum Unmeasured {
     /// The "messages" source has no request counts.
     NoRequestCounts,
     /// No cost report has been read yet.
@@ -90,7 +90,11 @@ impl std::fmt::Display for Unmeasured {
 
 /// Why a quota has no value. `unreported` are the count fields the last usage read found in
 /// no row (`store::Fact::UsageUnreported`).
-pub fn unmeasured_reason(q: QuotaType, source: UsageSource, unreported: &[String]) -> Unmeasured {
+pub(crate) fn unmeasured_reason(
+    q: QuotaType,
+    source: UsageSource,
+    unreported: &[String],
+) -> Unmeasured {
     const SPLIT: [&str; 5] = [
         "uncached_input_tokens",
         "cache_creation.ephemeral_5m_input_tokens",
@@ -123,7 +127,7 @@ pub fn unmeasured_reason(q: QuotaType, source: UsageSource, unreported: &[String
 }
 
 /// The quotas a read that found `unreported` fields in no row cannot measure.
-pub fn unmeasurable(unreported: &[String]) -> Vec<QuotaType> {
+pub(crate) fn unmeasurable(unreported: &[String]) -> Vec<QuotaType> {
     [
         QuotaType::Tokens,
         QuotaType::InputTokens,
@@ -141,7 +145,7 @@ pub fn unmeasurable(unreported: &[String]) -> Vec<QuotaType> {
 }
 
 /// Why a quota of a developer account has no value.
-pub fn developer_reason(q: QuotaType) -> Unmeasured {
+pub(crate) fn developer_reason(q: QuotaType) -> Unmeasured {
     match q {
         QuotaType::Requests => Unmeasured::DeveloperRequests,
         _ => Unmeasured::DeveloperNotRead,
@@ -149,7 +153,7 @@ pub fn developer_reason(q: QuotaType) -> Unmeasured {
 }
 
 /// Why a quota of `account` has no value (see `unmeasured_reason`).
-pub fn reason(
+pub(crate) fn reason(
     account: &Account,
     q: QuotaType,
     source: UsageSource,
@@ -163,7 +167,11 @@ pub fn reason(
 }
 
 /// A quota that is not measured by design, whatever the data: for `config check`.
-pub fn never_measured(account: &Account, q: QuotaType, source: UsageSource) -> Option<Unmeasured> {
+pub(crate) fn never_measured(
+    account: &Account,
+    q: QuotaType,
+    source: UsageSource,
+) -> Option<Unmeasured> {
     if q != QuotaType::Requests {
         return None;
     }
@@ -213,7 +221,7 @@ impl<'r> Index<'r> {
 }
 
 /// What the views are computed from.
-pub struct Inputs<'r> {
+pub(crate) struct Inputs<'r> {
     /// Usage rows from the earliest period start on.
     pub usage: &'r [DayUsage],
     /// Claude Code days from the earliest period start on; `None` when the report has never
@@ -227,7 +235,7 @@ pub struct Inputs<'r> {
 /// Usage (summed per segment, see `segment_bounds`) and cost from the earliest period start
 /// on, as the views need them.
 #[derive(Debug, Default)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub usage: Vec<DayUsage>,
     pub developers: Option<Vec<DeveloperDay>>,
     pub cost: Option<Vec<CostDay>>,
@@ -239,7 +247,7 @@ pub struct Loaded {
 /// starts and ends on one of them, so summing the segments dated inside a range is exact
 /// (`store::usage::segment_sums`), and the number of segments does not grow with the day of
 /// the period. Nothing past the latest period end is read.
-pub fn segment_bounds(accounts: &[&Account], now: DateTime<Utc>) -> Vec<NaiveDate> {
+pub(crate) fn segment_bounds(accounts: &[&Account], now: DateTime<Utc>) -> Vec<NaiveDate> {
     let today = now.date_naive();
     let earliest = earliest_start(accounts, now).date_naive();
     let periods: Vec<Period> = accounts
@@ -268,7 +276,7 @@ pub fn segment_bounds(accounts: &[&Account], now: DateTime<Utc>) -> Vec<NaiveDat
 }
 
 impl Loaded {
-    pub fn inputs(&self, source: UsageSource) -> Inputs<'_> {
+    pub(crate) fn inputs(&self, source: UsageSource) -> Inputs<'_> {
         Inputs {
             usage: &self.usage,
             developers: self.developers.as_deref(),
@@ -281,7 +289,7 @@ impl Loaded {
 /// How much of the period must have passed before forecasts are made.
 const FORECAST_AFTER: f64 = 0.2;
 /// When forecasts start in `period`: once `FORECAST_AFTER` of it has passed.
-pub fn forecasts_from(period: Period) -> DateTime<Utc> {
+pub(crate) fn forecasts_from(period: Period) -> DateTime<Utc> {
     let length = (period.end - period.start).num_seconds() as f64;
     #[allow(clippy::cast_possible_truncation)] // a fraction of a period's seconds
     let after = (FORECAST_AFTER * length).ceil() as i64;
@@ -328,7 +336,7 @@ fn daily(
 
 /// Sums each account's rows over its period containing `now`, and projects where each quota
 /// is heading.
-pub fn views<'a>(
+pub(crate) fn views<'a>(
     accounts: &[&'a Account],
     inputs: &Inputs<'_>,
     now: DateTime<Utc>,
@@ -354,14 +362,14 @@ pub fn views<'a>(
 /// One UTC day of one account: each quota type's value in `QuotaType::ALL` order, `None`
 /// where not measured.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DayValues {
+pub(crate) struct DayValues {
     pub day: NaiveDate,
     pub values: [Option<Decimal>; 5],
 }
 
 /// Each account's values for every day from `first` to `last` (inclusive): what
 /// `quota usage` shows. Days without rows count as zero where the quota is measured.
-pub fn by_day<'a>(
+pub(crate) fn by_day<'a>(
     ranges: &[(&'a Account, NaiveDate, NaiveDate)],
     inputs: &Inputs<'_>,
 ) -> Vec<(&'a Account, Vec<DayValues>)> {
@@ -530,7 +538,7 @@ fn forecast(
 }
 
 /// The earliest start of the accounts' current periods (or `now`'s day if there are none).
-pub fn earliest_start(accounts: &[&Account], now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn earliest_start(accounts: &[&Account], now: DateTime<Utc>) -> DateTime<Utc> {
     accounts
         .iter()
         .map(|a| Period::containing(a.billing_day, now).start)

@@ -14,7 +14,7 @@ use ureq::Agent;
 
 use crate::secret::Secret;
 
-pub fn agent() -> Agent {
+pub(crate) fn agent() -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -26,7 +26,7 @@ pub fn agent() -> Agent {
 
 /// GETs `url` (a heartbeat): its status when it is a success, else what went wrong, with the
 /// URL (`secret`, which may hold a token) redacted.
-pub fn ping(url: &str, secret: &Secret, timeout: Duration) -> Result<u16, String> {
+pub(crate) fn ping(url: &str, secret: &Secret, timeout: Duration) -> Result<u16, String> {
     match agent()
         .get(url)
         .config()

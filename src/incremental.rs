@@ -38,7 +38,7 @@ const MAX_TRACKED: usize = 50_000;
 
 /// What a sync wrote that evaluation reads.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Changed {
+pub(crate) struct Changed {
     /// API key ids with a usage day written.
     keys: HashSet<String>,
     /// Workspace ids with a usage day written; `""` is the Default Workspace.
@@ -55,7 +55,7 @@ pub struct Changed {
 
 impl Changed {
     /// Everything changed: what a sync that cannot tell reports.
-    pub fn everything() -> Changed {
+    pub(crate) fn everything() -> Changed {
         Changed {
             any_usage: true,
             all_usage: true,
@@ -66,7 +66,7 @@ impl Changed {
     }
 
     /// A usage day of `key` in `workspace` was written (`""`: none).
-    pub fn usage(&mut self, key: &str, workspace: &str) {
+    pub(crate) fn usage(&mut self, key: &str, workspace: &str) {
         self.any_usage = true;
         if self.all_usage {
             return;
@@ -103,7 +103,7 @@ impl Changed {
 /// fingerprint, across runs and versions of quota that keep the encoding. (If the encoding
 /// changes, every account is evaluated once more.) No text is formatted: a sync computes
 /// this for every account.
-pub fn fingerprint(account: &Account, source: UsageSource) -> i64 {
+pub(crate) fn fingerprint(account: &Account, source: UsageSource) -> i64 {
     let mut h = Fnv::default();
     match &account.selector {
         Selector::ApiKey(id) => h.tagged(b'k', id.as_bytes()),
@@ -134,7 +134,7 @@ pub fn fingerprint(account: &Account, source: UsageSource) -> i64 {
 /// equals the one the last evaluation of every account left (`store::Fact::EvaluatedRoster`),
 /// every account is stored as it is configured now and was evaluated with its fingerprint:
 /// a sync need not read the account table to find out.
-pub fn roster(accounts: &[&Account], fingerprints: &[i64]) -> String {
+pub(crate) fn roster(accounts: &[&Account], fingerprints: &[i64]) -> String {
     let mut h = Fnv::default();
     for (a, f) in accounts.iter().zip(fingerprints) {
         h.tagged(b'a', a.name.as_bytes());
@@ -170,7 +170,7 @@ impl Fnv {
 
 /// What the store knows of one account's last evaluation.
 #[derive(Debug, Clone, Copy)]
-pub struct Last {
+pub(crate) struct Last {
     /// The fingerprint it was last evaluated with (`None`: never evaluated).
     pub fingerprint: Option<i64>,
     /// Its recheck moment (`recheck_at`) has come.
@@ -183,7 +183,7 @@ pub struct Last {
 /// then). The projection is `used + rate × time left`, falling linearly to the period's
 /// end; the moment is rounded down to the second, so it is never late. `None`: no such
 /// moment (no forecast, the limit reached, usage alone above the level, no rate).
-pub fn recheck_at(
+pub(crate) fn recheck_at(
     readings: &[Reading],
     period: Period,
     now: DateTime<Utc>,
@@ -213,7 +213,7 @@ pub fn recheck_at(
 /// Whether `account`, whose `fingerprint` is `current` now, must be evaluated at `now`, when
 /// every account was last evaluated (or shown unchanged) at `since`, and `changed` is what
 /// was written in between.
-pub fn dirty(
+pub(crate) fn dirty(
     account: &Account,
     current: i64,
     last: Last,

@@ -16,20 +16,20 @@ use crate::secret::Secret;
 
 /// How the run that writes the textfile went.
 #[derive(Debug, Clone, Copy)]
-pub struct Run {
+pub(crate) struct Run {
     pub success: bool,
     pub duration: Duration,
 }
 
 /// The process's peak resident memory (Linux `VmHWM`), for the log and the benchmark.
-pub fn peak_rss_kib() -> Option<u64> {
+pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// What the textfile reports.
-pub struct Snapshot<'a> {
+pub(crate) struct Snapshot<'a> {
     pub views: &'a [View<'a>],
     pub status: &'a dyn Fn(&str) -> AccountStatus,
     pub open_alerts: &'a [(Severity, usize)],
@@ -39,7 +39,7 @@ pub struct Snapshot<'a> {
 }
 
 /// The textfile collector format, with HELP and TYPE for every metric.
-pub fn render(s: &Snapshot<'_>) -> String {
+pub(crate) fn render(s: &Snapshot<'_>) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
@@ -144,7 +144,7 @@ fn escape(v: &str) -> String {
 
 /// Writes `contents` to `path` through a temporary file in the same folder and a rename, so
 /// node_exporter never reads half a file.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -172,7 +172,7 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
 
 /// Pings the heartbeat URL, or `URL/fail` after a failed sync (the healthchecks.io
 /// convention). Logged, never fatal.
-pub fn heartbeat(url: &Secret, success: bool, timeout: Duration) {
+pub(crate) fn heartbeat(url: &Secret, success: bool, timeout: Duration) {
     let target = if success {
         url.expose().to_string()
     } else {

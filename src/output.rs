@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-pub fn line(text: &str) -> Result<()> {
+pub(crate) fn line(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{text}")?;
     out.flush()?;
@@ -15,14 +15,14 @@ pub fn line(text: &str) -> Result<()> {
 }
 
 /// Text that already ends in a newline (a rendered table), written at once.
-pub fn text(text: &str) -> Result<()> {
+pub(crate) fn text(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
 }
 
-pub fn json(value: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn json(value: &impl serde::Serialize) -> Result<()> {
     // Stdout is line-buffered: without this, pretty JSON for 10,000 accounts is ~350,000
     // write calls.
     let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
@@ -33,10 +33,10 @@ pub fn json(value: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
-pub fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-pub fn time(t: DateTime<Utc>) -> String {
+pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

@@ -6,14 +6,14 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 /// A half-open interval `[start, end)` of whole UTC days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Period {
+pub(crate) struct Period {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
 
 impl Period {
     /// The period that contains `now`. `billing_day` must be 1–31 (validated with the config).
-    pub fn containing(billing_day: u32, now: DateTime<Utc>) -> Period {
+    pub(crate) fn containing(billing_day: u32, now: DateTime<Utc>) -> Period {
         let (year, month) = (now.year(), now.month());
         let this_month = start_in_month(billing_day, year, month);
         if now >= this_month {
@@ -31,21 +31,21 @@ impl Period {
         }
     }
 
-    pub fn start_day(&self) -> NaiveDate {
+    pub(crate) fn start_day(&self) -> NaiveDate {
         self.start.date_naive()
     }
 
     /// The first day no longer in the period (exclusive bound for day buckets).
-    pub fn end_day(&self) -> NaiveDate {
+    pub(crate) fn end_day(&self) -> NaiveDate {
         self.end.date_naive()
     }
 
-    pub fn contains_day(&self, day: NaiveDate) -> bool {
+    pub(crate) fn contains_day(&self, day: NaiveDate) -> bool {
         self.start_day() <= day && day < self.end_day()
     }
 
     /// Time left until the period rolls over (zero if `now` is past the end).
-    pub fn remaining(&self, now: DateTime<Utc>) -> Duration {
+    pub(crate) fn remaining(&self, now: DateTime<Utc>) -> Duration {
         (self.end - now).max(Duration::zero())
     }
 }
@@ -56,7 +56,7 @@ fn start_in_month(billing_day: u32, year: i32, month: u32) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
-pub fn last_day_of_month(year: i32, month: u32) -> u32 {
+pub(crate) fn last_day_of_month(year: i32, month: u32) -> u32 {
     let (ny, nm) = next_month(year, month);
     let first_of_next = NaiveDate::from_ymd_opt(ny, nm, 1).expect("valid month");
     first_of_next
@@ -82,7 +82,7 @@ fn prev_month(year: i32, month: u32) -> (i32, u32) {
 }
 
 /// "12d 4h", "3h 20m", "45m": how long until `end`, for tables.
-pub fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     let mins = d.num_minutes().max(0);
     let (days, hours, minutes) = (mins / 1440, (mins / 60) % 24, mins % 60);
     match (days, hours) {

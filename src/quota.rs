@@ -7,7 +7,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum QuotaType {
+pub(crate) enum QuotaType {
     Tokens,
     InputTokens,
     OutputTokens,
@@ -16,7 +16,7 @@ pub enum QuotaType {
 }
 
 impl QuotaType {
-    pub const ALL: [QuotaType; 5] = [
+    pub(crate) const ALL: [QuotaType; 5] = [
         QuotaType::Tokens,
         QuotaType::InputTokens,
         QuotaType::OutputTokens,
@@ -24,7 +24,7 @@ impl QuotaType {
         QuotaType::CostUsd,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             QuotaType::Tokens => "tokens",
             QuotaType::InputTokens => "input_tokens",
@@ -34,12 +34,12 @@ impl QuotaType {
         }
     }
 
-    pub fn parse(s: &str) -> Option<QuotaType> {
+    pub(crate) fn parse(s: &str) -> Option<QuotaType> {
         QuotaType::ALL.into_iter().find(|q| q.as_str() == s)
     }
 
     /// The config key that sets this quota's limit.
-    pub fn limit_key(self) -> &'static str {
+    pub(crate) fn limit_key(self) -> &'static str {
         match self {
             QuotaType::Tokens => "token_limit",
             QuotaType::InputTokens => "input_token_limit",
@@ -50,7 +50,7 @@ impl QuotaType {
     }
 
     /// A value in JSON: an integer for counts, an exact decimal string for USD.
-    pub fn json_value(self, v: Decimal) -> serde_json::Value {
+    pub(crate) fn json_value(self, v: Decimal) -> serde_json::Value {
         match self {
             QuotaType::CostUsd => serde_json::Value::String(v.to_string()),
             _ => u64::try_from(v.trunc()).map_or_else(
@@ -62,7 +62,7 @@ impl QuotaType {
 
     /// A short form for narrow tables: counts below 100,000 whole, larger ones with a
     /// suffix (`1.3M`, `5B`); dollars with cents below $100,000, else `$123.4k`.
-    pub fn compact(self, v: Decimal) -> String {
+    pub(crate) fn compact(self, v: Decimal) -> String {
         const UNITS: [(u64, &str); 4] = [
             (1_000_000_000_000, "T"),
             (1_000_000_000, "B"),
@@ -89,7 +89,7 @@ impl QuotaType {
 
     /// Formats a value of this quota type for people: thousands separators for counts,
     /// dollars and cents for cost.
-    pub fn display(self, v: Decimal) -> String {
+    pub(crate) fn display(self, v: Decimal) -> String {
         match self {
             QuotaType::CostUsd => format!("${}", group_thousands(&format!("{:.2}", v.round_dp(2)))),
             _ => group_thousands(&v.trunc().to_string()),
@@ -120,7 +120,7 @@ fn group_thousands(s: &str) -> String {
 /// One value per quota type: an account's limits (`None`: tracked but never alerted) or a
 /// sum of its usage (`None`: not measured, because a day lacked what it needs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PerQuota {
+pub(crate) struct PerQuota {
     pub tokens: Option<u64>,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
@@ -129,13 +129,13 @@ pub struct PerQuota {
 }
 
 /// An account's limits.
-pub type Limits = PerQuota;
+pub(crate) type Limits = PerQuota;
 /// Usage summed over a period (or any span of days).
-pub type Totals = PerQuota;
+pub(crate) type Totals = PerQuota;
 
 impl PerQuota {
     /// The value of one quota type, or `None`.
-    pub fn get(&self, q: QuotaType) -> Option<Decimal> {
+    pub(crate) fn get(&self, q: QuotaType) -> Option<Decimal> {
         match q {
             QuotaType::Tokens => self.tokens.map(Decimal::from),
             QuotaType::InputTokens => self.input_tokens.map(Decimal::from),
@@ -146,7 +146,7 @@ impl PerQuota {
     }
 
     /// A sum of nothing: every count known (0) until a day without it is added.
-    pub fn empty() -> PerQuota {
+    pub(crate) fn empty() -> PerQuota {
         PerQuota {
             tokens: Some(0),
             input_tokens: Some(0),
@@ -157,7 +157,7 @@ impl PerQuota {
     }
 
     /// Adds a day's usage into this sum.
-    pub fn add(&mut self, day: &DayUsage) {
+    pub(crate) fn add(&mut self, day: &DayUsage) {
         self.tokens = plus(self.tokens, day.tokens());
         self.input_tokens = plus(self.input_tokens, day.input_tokens());
         self.output_tokens = plus(self.output_tokens, day.output_tokens);
@@ -165,7 +165,7 @@ impl PerQuota {
     }
 
     /// Adds another sum (e.g. one day's) into this one.
-    pub fn merge(&mut self, o: &PerQuota) {
+    pub(crate) fn merge(&mut self, o: &PerQuota) {
         self.tokens = plus(self.tokens, o.tokens);
         self.input_tokens = plus(self.input_tokens, o.input_tokens);
         self.output_tokens = plus(self.output_tokens, o.output_tokens);
@@ -253,7 +253,7 @@ impl DayUsage {
 
 /// `used / limit` in percent, for display and the `percentage` column (never for decisions:
 /// thresholds are compared exactly, see `crossed`).
-pub fn percentage(used: Decimal, limit: Decimal) -> f64 {
+pub(crate) fn percentage(used: Decimal, limit: Decimal) -> f64 {
     use rust_decimal::prelude::ToPrimitive;
     if limit.is_zero() {
         return 0.0;
@@ -265,7 +265,7 @@ pub fn percentage(used: Decimal, limit: Decimal) -> f64 {
 }
 
 /// Whether `used` has reached `threshold` percent of `limit`, computed exactly.
-pub fn crossed(used: Decimal, limit: Decimal, threshold: u32) -> bool {
+pub(crate) fn crossed(used: Decimal, limit: Decimal, threshold: u32) -> bool {
     match (
         used.checked_mul(Decimal::ONE_HUNDRED),
         limit.checked_mul(threshold.into()),

@@ -26,7 +26,7 @@ use crate::quota::{self, QuotaType};
 /// One quota of one account: its limit (if any), its usage in the period (if measured) and
 /// where the usage is heading (once enough of the period has passed to tell).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reading {
+pub(crate) struct Reading {
     pub quota_type: QuotaType,
     pub limit: Option<Decimal>,
     pub used: Option<Decimal>,
@@ -35,14 +35,14 @@ pub struct Reading {
 
 /// Usage projected to the end of the period at the recent daily rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Forecast {
+pub(crate) struct Forecast {
     pub projected: Decimal,
     /// When usage reaches the limit at that rate (`None`: not within the period, or no limit).
     pub exhausts_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Evaluation<'a> {
+pub(crate) struct Evaluation<'a> {
     pub account: &'a str,
     pub period: Period,
     /// Ascending and without duplicates (the config guarantees it).
@@ -53,7 +53,7 @@ pub struct Evaluation<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub(crate) enum Action {
     /// A new alert for an identity that has none in this period.
     Create(Firing),
     /// An auto-resolved alert whose condition holds again.
@@ -70,7 +70,11 @@ pub enum Action {
 
 /// Decides what changes for one account. `existing` must hold every open alert of the
 /// account and every alert (open or not) of its current period; others are ignored.
-pub fn reconcile(eval: &Evaluation<'_>, existing: &[Alert], status: AccountStatus) -> Vec<Action> {
+pub(crate) fn reconcile(
+    eval: &Evaluation<'_>,
+    existing: &[Alert],
+    status: AccountStatus,
+) -> Vec<Action> {
     let mut actions = Vec::new();
     let current = |a: &&Alert| a.period_start == eval.period.start;
 
@@ -142,8 +146,8 @@ pub fn reconcile(eval: &Evaluation<'_>, existing: &[Alert], status: AccountStatu
 /// so they never collide with the threshold alerts' identities. Resolved as `recovered` when
 /// the projection falls below `FORECAST_CLEAR` percent of the limit (hysteresis), and as
 /// `superseded` once the limit is actually reached (`quota_exceeded` takes over).
-pub const FORECAST_THRESHOLD: u32 = 0;
-pub const FORECAST_CLEAR: u32 = 90;
+pub(crate) const FORECAST_THRESHOLD: u32 = 0;
+pub(crate) const FORECAST_CLEAR: u32 = 90;
 
 fn forecast(
     eval: &Evaluation<'_>,

@@ -8,7 +8,7 @@ use crate::quota::DayUsage;
 
 /// One day of USD cost of a workspace, from a cost report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CostDay {
+pub(crate) struct CostDay {
     /// `None` is the Default Workspace.
     pub workspace_id: Option<String>,
     pub day: NaiveDate,
@@ -18,7 +18,7 @@ pub struct CostDay {
 
 /// An active API key as the api_keys endpoint lists it (discovery).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedKey {
+pub(crate) struct ListedKey {
     pub id: String,
     pub name: String,
     pub workspace_id: Option<String>,
@@ -27,20 +27,20 @@ pub struct ListedKey {
 /// Who a Claude Code record is about: a user (by e-mail, kept lowercase) or an API actor
 /// (by its key name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ActorKind {
+pub(crate) enum ActorKind {
     User,
     ApiKey,
 }
 
 impl ActorKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ActorKind::User => "user",
             ActorKind::ApiKey => "api_key",
         }
     }
 
-    pub fn parse(s: &str) -> Option<ActorKind> {
+    pub(crate) fn parse(s: &str) -> Option<ActorKind> {
         match s {
             "user" => Some(ActorKind::User),
             "api_key" => Some(ActorKind::ApiKey),
@@ -52,7 +52,7 @@ impl ActorKind {
 /// One actor's Claude Code usage on one UTC day, summed over terminals, local/remote and
 /// models (ADMIN_API.md §5).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeveloperDay {
+pub(crate) struct DeveloperDay {
     pub kind: ActorKind,
     /// The e-mail address (lowercase) or the key name.
     pub actor: String,
@@ -68,7 +68,7 @@ pub struct DeveloperDay {
 impl DeveloperDay {
     /// The day as usage rows count it: `input_tokens` = input + cache read + cache creation,
     /// `tokens` adds output.
-    pub fn usage(&self) -> DayUsage {
+    pub(crate) fn usage(&self) -> DayUsage {
         DayUsage::split(
             self.day,
             self.input,
@@ -83,7 +83,7 @@ impl DeveloperDay {
 /// batch in memory, not the whole fetch. Rows of one (key, workspace, day) split by another
 /// dimension may arrive separately: the sink sums them. A page's rows count only once the
 /// page was read whole.
-pub trait UsageSink {
+pub(crate) trait UsageSink {
     fn add(&mut self, row: DayUsage) -> anyhow::Result<()>;
     /// A page begins, or begins again after a failed attempt: what that attempt added goes.
     fn begin_page(&mut self) -> anyhow::Result<()>;

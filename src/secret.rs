@@ -8,19 +8,19 @@ use anyhow::{Context, Result};
 
 /// A secret string. `Debug` and `Display` print `[redacted]`; only `expose` gives the value.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
+    pub(crate) fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// The last four characters, the most `config check` ever shows.
-    pub fn hint(&self) -> String {
+    pub(crate) fn hint(&self) -> String {
         let chars: Vec<char> = self.0.chars().collect();
         let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
         format!("…{tail}")
@@ -41,20 +41,20 @@ impl fmt::Display for Secret {
 
 /// A secret given inline in the config or in a file read when needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     Inline(Secret),
     File(PathBuf),
 }
 
 impl SecretSource {
-    pub fn read(&self) -> Result<Secret> {
+    pub(crate) fn read(&self) -> Result<Secret> {
         match self {
             SecretSource::Inline(s) => Ok(s.clone()),
             SecretSource::File(path) => read_secret_file(path),
         }
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             SecretSource::Inline(_) => "inline in the config file".to_string(),
             SecretSource::File(p) => format!("file {}", p.display()),
@@ -63,7 +63,7 @@ impl SecretSource {
 }
 
 /// Reads a secret file, trimming the trailing newline editors add.
-pub fn read_secret_file(path: &Path) -> Result<Secret> {
+pub(crate) fn read_secret_file(path: &Path) -> Result<Secret> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read secret file {}", path.display()))?;
     let value = text.trim();
@@ -73,7 +73,7 @@ pub fn read_secret_file(path: &Path) -> Result<Secret> {
 
 /// Whether a file can be read by users other than its owner (a secret file should not be).
 #[cfg(unix)]
-pub fn readable_by_others(path: &Path) -> bool {
+pub(crate) fn readable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
 }

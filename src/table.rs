@@ -10,13 +10,13 @@ use std::io::IsTerminal;
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Row, Width, presets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
+pub(crate) enum Align {
     Left,
     Right,
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Column {
+pub(crate) struct Column {
     pub header: &'static str,
     pub align: Align,
     /// May be shortened with `…` to fit the width.
@@ -24,7 +24,7 @@ pub struct Column {
 }
 
 impl Column {
-    pub const fn left(header: &'static str) -> Column {
+    pub(crate) const fn left(header: &'static str) -> Column {
         Column {
             header,
             align: Align::Left,
@@ -32,7 +32,7 @@ impl Column {
         }
     }
 
-    pub const fn right(header: &'static str) -> Column {
+    pub(crate) const fn right(header: &'static str) -> Column {
         Column {
             header,
             align: Align::Right,
@@ -40,7 +40,7 @@ impl Column {
         }
     }
 
-    pub const fn shrink(header: &'static str) -> Column {
+    pub(crate) const fn shrink(header: &'static str) -> Column {
         Column {
             header,
             align: Align::Left,
@@ -51,13 +51,13 @@ impl Column {
 
 /// The terminal's own red and yellow (crossterm writes them as `38;5;1` and `38;5;3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Color {
+pub(crate) enum Color {
     Yellow,
     Red,
 }
 
 #[derive(Debug, Clone)]
-pub struct Cell {
+pub(crate) struct Cell {
     pub text: String,
     pub color: Option<Color>,
 }
@@ -75,7 +75,7 @@ impl From<&str> for Cell {
 }
 
 impl Cell {
-    pub fn colored(text: impl Into<String>, color: Option<Color>) -> Cell {
+    pub(crate) fn colored(text: impl Into<String>, color: Option<Color>) -> Cell {
         Cell {
             text: text.into(),
             color,
@@ -91,27 +91,27 @@ const GAP: u16 = 2;
 /// from its start up to the `…`. No cell holds this character.
 const NO_WORDS: char = '\u{1f}';
 
-pub struct Table {
+pub(crate) struct Table {
     columns: Vec<Column>,
     rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
-    pub fn new(columns: Vec<Column>) -> Table {
+    pub(crate) fn new(columns: Vec<Column>) -> Table {
         Table {
             columns,
             rows: Vec::new(),
         }
     }
 
-    pub fn row(&mut self, cells: Vec<Cell>) {
+    pub(crate) fn row(&mut self, cells: Vec<Cell>) {
         debug_assert_eq!(cells.len(), self.columns.len());
         self.rows.push(cells);
     }
 
     /// The table as text, at most `width` columns wide where the shrinkable columns allow;
     /// as narrow as they go, it is wider than `width` rather than break a cell.
-    pub fn render(&self, width: Option<usize>, color: bool) -> String {
+    pub(crate) fn render(&self, width: Option<usize>, color: bool) -> String {
         let mut t = comfy_table::Table::new();
         t.load_style(presets::NOTHING)
             .force_no_tty()
@@ -183,7 +183,7 @@ fn chars(s: &str) -> usize {
 
 /// Prose wrapped at spaces to `width` (a word longer than the width stays whole): notes
 /// under a table never break a date or a number across lines.
-pub fn wrap(text: &str, width: Option<usize>) -> String {
+pub(crate) fn wrap(text: &str, width: Option<usize>) -> String {
     let Some(width) = width else {
         return text.to_string();
     };
@@ -208,13 +208,13 @@ pub fn wrap(text: &str, width: Option<usize>) -> String {
 /// Where a table goes: the terminal's width (none when stdout is not a terminal, or the
 /// terminal reports 0 columns) and whether colour is wanted (a terminal, and no `NO_COLOR`).
 #[derive(Debug, Clone, Copy)]
-pub struct Screen {
+pub(crate) struct Screen {
     pub width: Option<usize>,
     pub color: bool,
 }
 
 impl Screen {
-    pub fn detect() -> Screen {
+    pub(crate) fn detect() -> Screen {
         let stdout = std::io::stdout();
         let tty = stdout.is_terminal();
         let width = tty

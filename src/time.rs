@@ -4,32 +4,32 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 /// UTC RFC 3339 with seconds, as every timestamp column and JSON field carries it.
-pub fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Any RFC 3339 time (fractional seconds and offsets included), in UTC.
-pub fn parse(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+pub(crate) fn parse(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc))
 }
 
 /// A UTC day as `YYYY-MM-DD`.
-pub fn day(d: NaiveDate) -> String {
+pub(crate) fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
 /// A duration as the config writes it: `20s`, `0.5s`.
-pub fn seconds(d: std::time::Duration) -> String {
+pub(crate) fn seconds(d: std::time::Duration) -> String {
     format!("{}s", d.as_secs_f64())
 }
 
 /// A `YYYY-MM-DD` day: the one parser for the days quota stores, marks and takes as flags.
-pub fn parse_day(s: &str) -> Result<NaiveDate, chrono::ParseError> {
+pub(crate) fn parse_day(s: &str) -> Result<NaiveDate, chrono::ParseError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
 }
 
 /// Midnight UTC of a day, as the report endpoints take `starting_at`.
-pub fn midnight(d: NaiveDate) -> String {
+pub(crate) fn midnight(d: NaiveDate) -> String {
     format!("{}T00:00:00Z", day(d))
 }
 

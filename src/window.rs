@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::account::Account;
 use crate::period::Period;
 
-pub fn first_day(
+pub(crate) fn first_day(
     accounts: &[&Account],
     last_synced: impl Fn(&Account) -> Option<DateTime<Utc>>,
     full: bool,
@@ -37,7 +37,7 @@ fn within(day: NaiveDate, retention_days: u32, now: DateTime<Utc>) -> NaiveDate 
 /// The first day the cost report must cover: back to the day of the last successful cost
 /// fetch (so no day is skipped), else the earliest current period start of the accounts
 /// with a cost limit; never past retention.
-pub fn cost_first_day(
+pub(crate) fn cost_first_day(
     last: Option<DateTime<Utc>>,
     accounts: &[&Account],
     retention_days: u32,

@@ -29,15 +29,15 @@ use crate::records::CostDay;
 use crate::records::UsageSink;
 use crate::time;
 
-pub const USAGE_PATH: &str = "/v1/organizations/analytics/usage";
-pub const COST_PATH: &str = "/v1/organizations/analytics/cost";
+pub(crate) const USAGE_PATH: &str = "/v1/organizations/analytics/usage";
+pub(crate) const COST_PATH: &str = "/v1/organizations/analytics/cost";
 /// The longest range one request may cover.
-pub const MAX_WINDOW_DAYS: i64 = 31;
+pub(crate) const MAX_WINDOW_DAYS: i64 = 31;
 /// `starting_at` must lie within the last 365 days.
-pub const MAX_AGE_DAYS: i64 = 365;
+pub(crate) const MAX_AGE_DAYS: i64 = 365;
 
 /// Where the endpoints are and how to page them.
-pub struct Endpoint<'a> {
+pub(crate) struct Endpoint<'a> {
     pub usage_path: &'a str,
     pub cost_path: &'a str,
     pub bucket_param: &'a str,
@@ -48,14 +48,14 @@ pub struct Endpoint<'a> {
 
 /// `[start, end)`: at most 31 days, the unit of one paged read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
 
 impl Window {
     /// The first day not in the window (for a window that ends at midnight).
-    pub fn end_day(&self) -> NaiveDate {
+    pub(crate) fn end_day(&self) -> NaiveDate {
         self.end.date_naive()
     }
 }
@@ -68,7 +68,7 @@ impl std::fmt::Display for Window {
 
 /// The windows that cover `first_day` 00:00 UTC up to `now`, oldest first: back-to-back, so
 /// no day is skipped or read twice. `first_day` is moved up to the API's 365-day horizon.
-pub fn windows(first_day: NaiveDate, now: DateTime<Utc>) -> Vec<Window> {
+pub(crate) fn windows(first_day: NaiveDate, now: DateTime<Utc>) -> Vec<Window> {
     let horizon = now.date_naive() - Duration::days(MAX_AGE_DAYS - 1);
     let mut start = first_day
         .max(horizon)
@@ -137,7 +137,7 @@ struct CacheCreation {
 }
 
 /// The count fields of a usage row, by the name the API gives them.
-pub const COUNT_FIELDS: [&str; 7] = [
+pub(crate) const COUNT_FIELDS: [&str; 7] = [
     "uncached_input_tokens",
     "cache_creation.ephemeral_5m_input_tokens",
     "cache_creation.ephemeral_1h_input_tokens",
@@ -149,13 +149,13 @@ pub const COUNT_FIELDS: [&str; 7] = [
 
 /// Which count fields at least one row reported, over how many rows.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Reported {
+pub(crate) struct Reported {
     seen: [bool; COUNT_FIELDS.len()],
     pub rows: usize,
 }
 
 impl Reported {
-    pub fn merge(&mut self, o: Reported) {
+    pub(crate) fn merge(&mut self, o: Reported) {
         for (a, b) in self.seen.iter_mut().zip(o.seen) {
             *a |= b;
         }
@@ -163,7 +163,7 @@ impl Reported {
     }
 
     /// The fields no row reported; none when there were no rows (no usage is not a gap).
-    pub fn missing(&self) -> Vec<&'static str> {
+    pub(crate) fn missing(&self) -> Vec<&'static str> {
         if self.rows == 0 {
             return Vec::new();
         }
@@ -191,7 +191,7 @@ fn count(path: &str, at: &Where, field: &str, v: Option<&Value>) -> Result<Optio
 }
 
 /// Where a row is, for messages: built only when there is something to say.
-pub struct Where {
+pub(crate) struct Where {
     page: Option<usize>,
     index: usize,
 }
@@ -290,7 +290,7 @@ fn walk<R: serde::de::DeserializeOwned>(
 
 /// Reads one window of usage, every page of it, into `sink` a page at a time (a page is at
 /// most `page_size` rows, parsed whole before its rows go on).
-pub fn read_usage(
+pub(crate) fn read_usage(
     client: &mut Client,
     e: &Endpoint<'_>,
     w: Window,
@@ -353,7 +353,7 @@ struct Amount {
 }
 
 /// Reads one window of USD cost per workspace and day, every page of it.
-pub fn read_cost(client: &mut Client, e: &Endpoint<'_>, w: Window) -> Result<Vec<CostDay>> {
+pub(crate) fn read_cost(client: &mut Client, e: &Endpoint<'_>, w: Window) -> Result<Vec<CostDay>> {
     let q = query(e, w, &["workspace_id"], &[]);
     let mut sums: HashMap<(Option<String>, NaiveDate), Decimal> = HashMap::new();
     walk(client, e, e.cost_path, &q, |page, data: Vec<CostRow>, _| {
@@ -397,7 +397,7 @@ pub fn read_cost(client: &mut Client, e: &Endpoint<'_>, w: Window) -> Result<Vec
 
 /// One usage page from bytes, through the same code as a sync (fuzzing, the malformed-input
 /// corpus): the rows, or the error a sync would report.
-pub fn parse_page(path: &str, body: &[u8]) -> Result<Vec<DayUsage>> {
+pub(crate) fn parse_page(path: &str, body: &[u8]) -> Result<Vec<DayUsage>> {
     let page: Page<UsageRow> = serde_json::from_slice(body)
         .map_err(|e| anyhow::anyhow!("GET {path}: malformed response ({e})"))?;
     let mut merged = Merged::default();

@@ -17,7 +17,7 @@ use super::report::{Cursor, cents};
 use crate::records::{ActorKind, DeveloperDay};
 use crate::time;
 
-pub const PATH: &str = "/v1/organizations/usage_report/claude_code";
+pub(crate) const PATH: &str = "/v1/organizations/usage_report/claude_code";
 /// Records per page: the endpoint's maximum.
 const PAGE: u32 = 1000;
 
@@ -123,7 +123,7 @@ impl Day {
 }
 
 /// Every actor's usage on `day`, every page of it.
-pub fn read_day(client: &mut Client, day: NaiveDate) -> Result<Vec<DeveloperDay>> {
+pub(crate) fn read_day(client: &mut Client, day: NaiveDate) -> Result<Vec<DeveloperDay>> {
     let query = vec![("starting_at", time::day(day)), ("limit", PAGE.to_string())];
     let mut sums = Day::default();
     let mut cursor = Cursor::unbounded();
@@ -143,7 +143,7 @@ pub fn read_day(client: &mut Client, day: NaiveDate) -> Result<Vec<DeveloperDay>
 
 /// One page from bytes, through the same code as `read_day`.
 #[cfg(test)]
-pub fn parse_page(day: NaiveDate, body: &[u8]) -> Result<Vec<DeveloperDay>> {
+pub(crate) fn parse_page(day: NaiveDate, body: &[u8]) -> Result<Vec<DeveloperDay>> {
     let page: Page = serde_json::from_slice(body)
         .map_err(|e| anyhow::anyhow!("GET {PATH}: malformed response ({e})"))?;
     let mut sums = Day::default();

@@ -13,7 +13,7 @@ use super::report::{Cursor, Page, bucket_day, cents};
 use super::usage::PAGE_BUCKETS;
 use crate::records::CostDay;
 
-pub const PATH: &str = "/v1/organizations/cost_report";
+pub(crate) const PATH: &str = "/v1/organizations/cost_report";
 
 #[derive(Deserialize)]
 struct Row {
@@ -25,7 +25,7 @@ struct Row {
 }
 
 /// Daily cost per workspace from `first_day`, every page of it.
-pub fn fetch(client: &mut Client, first_day: NaiveDate) -> Result<Vec<CostDay>> {
+pub(crate) fn fetch(client: &mut Client, first_day: NaiveDate) -> Result<Vec<CostDay>> {
     let query: Vec<(&str, String)> = vec![
         ("starting_at", crate::time::midnight(first_day)),
         ("bucket_width", "1d".into()),
@@ -77,7 +77,7 @@ fn days(sums: Sums) -> Vec<CostDay> {
 }
 
 /// One cost report page from bytes, through the same code as `fetch`.
-pub fn parse_page(body: &[u8]) -> Result<Vec<CostDay>> {
+pub(crate) fn parse_page(body: &[u8]) -> Result<Vec<CostDay>> {
     let page: Page<Row> = serde_json::from_slice(body)
         .map_err(|e| anyhow::anyhow!("GET {PATH}: malformed response ({e})"))?;
     let mut sums = Sums::new();

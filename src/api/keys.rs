@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::Client;
 use crate::records::ListedKey;
 
-pub const PATH: &str = "/v1/organizations/api_keys";
+pub(crate) const PATH: &str = "/v1/organizations/api_keys";
 const PAGE: u32 = 1000;
 /// 1,000 pages of 1,000: more keys than any organization has.
 const MAX_PAGES: usize = 1000;
@@ -32,7 +32,7 @@ struct Key {
 
 /// Every active key, paged forward with `after_id`: each page goes to `page` as it comes
 /// (nothing holds the whole list). Returns how many keys were listed.
-pub fn list_active(
+pub(crate) fn list_active(
     client: &mut Client,
     page: &mut dyn FnMut(&[ListedKey]) -> Result<()>,
 ) -> Result<usize> {

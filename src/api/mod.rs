@@ -9,14 +9,14 @@
 //!   timeout would let a server trickling a byte a second live for ever);
 //! - bodies are size-capped and parsed as they stream in.
 
-pub mod analytics;
-pub mod claude_code;
-pub mod cost;
-pub mod keys;
+pub(crate) mod analytics;
+pub(crate) mod claude_code;
+pub(crate) mod cost;
+pub(crate) mod keys;
 mod refusal;
-pub mod report;
-pub mod scan;
-pub mod usage;
+pub(crate) mod report;
+pub(crate) mod scan;
+pub(crate) mod usage;
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// (memory does not grow with the body), and every other page holds at most 1,000 records,
 /// so this only stops a runaway response; the deadline bounds the time. A full-period page
 /// of a large organization is hundreds of megabytes of JSON (BENCHMARKS.md).
-pub const MAX_BODY: u64 = 2 * 1024 * 1024 * 1024;
+pub(crate) const MAX_BODY: u64 = 2 * 1024 * 1024 * 1024;
 /// The most a page read whole (`get_json`: pages of at most 1,000 records) may be.
 const MAX_PAGE: u64 = 64 * 1024 * 1024;
 /// Error bodies are short; read at most this much of one.
@@ -45,7 +45,7 @@ const MAX_ATTEMPTS: u32 = 8;
 /// The least time between tries, even if `retry-after` says 0.
 const MIN_WAIT: Duration = Duration::from_millis(100);
 
-pub struct Client {
+pub(crate) struct Client {
     agent: Agent,
     base_url: String,
     key: Secret,
@@ -58,7 +58,7 @@ pub struct Client {
 
 /// Why a request failed, for callers that branch (and for messages that help).
 #[derive(Debug)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// Worth another try: 429 (not the spend cap), 5xx, 529, a timeout or a dropped connection.
     Transient(String),
     /// Will not change by retrying.
@@ -78,7 +78,7 @@ impl std::error::Error for ApiError {}
 impl Client {
     /// `budget` (the sync's `deadline_secs`, from now) bounds everything this client does,
     /// retries and sleeps included; `timeout` bounds each request.
-    pub fn new(base_url: &str, key: Secret, timeout: Duration, budget: Duration) -> Client {
+    pub(crate) fn new(base_url: &str, key: Secret, timeout: Duration, budget: Duration) -> Client {
         let deadline = Instant::now() + budget;
         Client {
             agent: crate::http::agent(),
@@ -113,7 +113,7 @@ impl Client {
 
     /// GETs `path` with `query` and parses the JSON body as `T`, retrying transient failures
     /// with exponential backoff and full jitter (honouring `retry-after`) until the deadline.
-    pub fn get_json<T: DeserializeOwned>(
+    pub(crate) fn get_json<T: DeserializeOwned>(
         &mut self,
         path: &str,
         query: &[(&str, String)],
@@ -138,7 +138,7 @@ impl Client {
 
     /// Like `get_json`, with the body handed to `parse` as it streams in: for pages too
     /// large to hold. Each try calls `parse` afresh, so it must start over each time.
-    pub fn get_with<T>(
+    pub(crate) fn get_with<T>(
         &mut self,
         path: &str,
         query: &[(&str, String)],
@@ -264,7 +264,7 @@ fn parse_body<T>(
 /// A response body as the parsers read it: buffered, size-capped, bounded by the deadline.
 /// A concrete type, not `dyn Read`: serde_json reads a stream a byte at a time, and a
 /// virtual call per byte is measurable on a large page.
-pub struct Body<'a>(std::io::BufReader<Deadline<ureq::BodyReader<'a>>>);
+pub(crate) struct Body<'a>(std::io::BufReader<Deadline<ureq::BodyReader<'a>>>);
 
 impl Read for Body<'_> {
     #[inline]
@@ -274,7 +274,7 @@ impl Read for Body<'_> {
 }
 
 /// A reader that fails with `TimedOut` once `at` has passed.
-pub struct Deadline<R> {
+pub(crate) struct Deadline<R> {
     inner: R,
     at: Instant,
 }

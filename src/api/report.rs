@@ -18,7 +18,7 @@ const MAX_PAGES: usize = 64;
 /// The report envelope (ADMIN_API.md §1), shared with the cost report: daily buckets of
 /// rows, oldest first, and a cursor.
 #[derive(Deserialize)]
-pub struct Page<R> {
+pub(crate) struct Page<R> {
     pub data: Vec<Bucket<R>>,
     pub has_more: bool,
     #[serde(default)]
@@ -26,13 +26,13 @@ pub struct Page<R> {
 }
 
 #[derive(Deserialize)]
-pub struct Bucket<R> {
+pub(crate) struct Bucket<R> {
     pub starting_at: String,
     pub results: Vec<R>,
 }
 
 /// The UTC day a bucket starts on.
-pub fn bucket_day(path: &str, starting_at: &str) -> Result<NaiveDate> {
+pub(crate) fn bucket_day(path: &str, starting_at: &str) -> Result<NaiveDate> {
     let t = time::parse(starting_at).with_context(|| {
         format!("GET {path}: malformed response: bucket starting_at {starting_at:?} is not an RFC 3339 time")
     })?;
@@ -41,7 +41,7 @@ pub fn bucket_day(path: &str, starting_at: &str) -> Result<NaiveDate> {
 
 /// Follows `next_page` cursors (opaque, whatever they look like), refusing one that repeats
 /// and, for the bucketed reports, a walk longer than any honest window needs.
-pub struct Cursor {
+pub(crate) struct Cursor {
     next: Option<String>,
     seen: HashSet<String>,
     pages: usize,
@@ -62,7 +62,7 @@ impl Default for Cursor {
 impl Cursor {
     /// A cursor with no page cap: for row-paged endpoints, where the number of pages grows
     /// with the organization. The sync's deadline bounds the walk.
-    pub fn unbounded() -> Cursor {
+    pub(crate) fn unbounded() -> Cursor {
         Cursor {
             max_pages: None,
             ..Cursor::default()
@@ -70,12 +70,12 @@ impl Cursor {
     }
 
     /// Pages recorded so far.
-    pub fn pages(&self) -> usize {
+    pub(crate) fn pages(&self) -> usize {
         self.pages
     }
 
     /// The query for the next page.
-    pub fn query<'q>(&self, base: &[(&'q str, String)]) -> Vec<(&'q str, String)> {
+    pub(crate) fn query<'q>(&self, base: &[(&'q str, String)]) -> Vec<(&'q str, String)> {
         let mut q = base.to_vec();
         if let Some(c) = &self.next {
             q.push(("page", c.clone()));
@@ -84,7 +84,7 @@ impl Cursor {
     }
 
     /// Records a page; `Ok(true)` when there is another to fetch.
-    pub fn advance(
+    pub(crate) fn advance(
         &mut self,
         path: &str,
         has_more: bool,
@@ -114,7 +114,7 @@ impl Cursor {
 }
 
 /// Cents as a decimal string, or a JSON number taken as written: exact either way.
-pub fn cents(path: &str, at: &str, v: Option<&Value>) -> Result<Decimal> {
+pub(crate) fn cents(path: &str, at: &str, v: Option<&Value>) -> Result<Decimal> {
     let text = match v {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),

@@ -15,7 +15,7 @@ use serde::de::{DeserializeOwned, Error as _};
 /// The largest single value handed to serde_json (a usage row is ~300 bytes).
 const MAX_VALUE: usize = 1024 * 1024;
 
-pub struct Scanner<R> {
+pub(crate) struct Scanner<R> {
     inner: R,
     buf: Box<[u8]>,
     pos: usize,
@@ -28,7 +28,7 @@ pub struct Scanner<R> {
 type Result<T> = std::result::Result<T, serde_json::Error>;
 
 impl<R: Read> Scanner<R> {
-    pub fn new(inner: R) -> Scanner<R> {
+    pub(crate) fn new(inner: R) -> Scanner<R> {
         Scanner {
             inner,
             buf: vec![0; 64 * 1024].into_boxed_slice(),
@@ -95,7 +95,7 @@ impl<R: Read> Scanner<R> {
     }
 
     /// An object: `member` is called with each key, and must take its value.
-    pub fn object(
+    pub(crate) fn object(
         &mut self,
         what: &str,
         mut member: impl FnMut(&str, &mut Self) -> Result<()>,
@@ -111,7 +111,7 @@ impl<R: Read> Scanner<R> {
     }
 
     /// An array: `element` is called for each element, and must take it.
-    pub fn array(
+    pub(crate) fn array(
         &mut self,
         what: &str,
         element: impl FnMut(&mut Self) -> Result<()>,
@@ -150,7 +150,7 @@ impl<R: Read> Scanner<R> {
     /// The next value, parsed by serde_json from its bytes: where it lies in the buffer
     /// when it is an object or array that ends there (most rows of a page), else from a
     /// copy, after a pass that finds its end.
-    pub fn value<T: DeserializeOwned>(&mut self) -> Result<T> {
+    pub(crate) fn value<T: DeserializeOwned>(&mut self) -> Result<T> {
         let start = self.at();
         let at_value = |e: serde_json::Error| {
             serde_json::Error::custom(format!("{e} (in the value at byte {start})"))
@@ -175,12 +175,12 @@ impl<R: Read> Scanner<R> {
     }
 
     /// Skips the next value.
-    pub fn skip(&mut self) -> Result<()> {
+    pub(crate) fn skip(&mut self) -> Result<()> {
         self.take(false)
     }
 
     /// Only whitespace is left.
-    pub fn end(&mut self) -> Result<()> {
+    pub(crate) fn end(&mut self) -> Result<()> {
         loop {
             match self.peek_byte()? {
                 Some(b' ' | b'\n' | b'\r' | b'\t') => self.pos += 1,

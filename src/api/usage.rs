@@ -17,9 +17,9 @@ use crate::quota::DayUsage;
 use crate::records::UsageSink;
 use crate::time;
 
-pub const PATH: &str = "/v1/organizations/usage_report/messages";
+pub(crate) const PATH: &str = "/v1/organizations/usage_report/messages";
 /// Daily buckets per page; 31 is the API's maximum, so a whole period fits one page.
-pub const PAGE_BUCKETS: u32 = 31;
+pub(crate) const PAGE_BUCKETS: u32 = 31;
 
 /// Counts are required (a missing one is an error naming it, never a guessed zero);
 /// dimensions may be null or absent.
@@ -43,7 +43,7 @@ struct CacheCreation {
 
 /// What one fetch brought back (its rows went to the sink).
 #[derive(Debug, Default)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// Rows read, before merging rows of one key, workspace and day.
     pub rows: usize,
     /// The source's own "data as of" watermark, when it gives one (analytics).
@@ -56,7 +56,7 @@ pub struct Fetched {
 /// Reads daily usage from `first_day` (00:00 UTC) up to now, grouped by API key and
 /// workspace, optionally only for `api_key_ids`, into `sink` as each page streams in: a
 /// whole period for every key is one page, so it is never held whole.
-pub fn fetch(
+pub(crate) fn fetch(
     client: &mut Client,
     first_day: NaiveDate,
     api_key_ids: &[&str],
@@ -131,7 +131,7 @@ fn stream_page(
 
 /// One page of the usage report from bytes, through the same code as `fetch` (for fuzzing
 /// and the malformed-input corpus): the rows, or the error a sync would report.
-pub fn parse_page(body: &[u8]) -> Result<Vec<DayUsage>> {
+pub(crate) fn parse_page(body: &[u8]) -> Result<Vec<DayUsage>> {
     let mut merged = Merged::default();
     let mut failed = None;
     let mut each = |day: NaiveDate, r: Row| -> Result<(), String> {
@@ -172,7 +172,7 @@ fn report_query(first_day: NaiveDate, api_key_ids: &[&str]) -> Vec<(&'static str
 /// Rows of one fetch by (key, workspace, day): rows split by a dimension quota did not
 /// group by add up to that day's numbers. The ids live once, in the key.
 #[derive(Default)]
-pub struct Merged(HashMap<(Option<String>, Option<String>, NaiveDate), DayUsage>);
+pub(crate) struct Merged(HashMap<(Option<String>, Option<String>, NaiveDate), DayUsage>);
 
 /// An in-memory sink: every row of a fetch, merged (for parsing one page from bytes).
 impl UsageSink for Merged {
@@ -191,7 +191,7 @@ impl UsageSink for Merged {
 }
 
 impl Merged {
-    pub fn add(&mut self, mut row: DayUsage) {
+    pub(crate) fn add(&mut self, mut row: DayUsage) {
         let key = (row.api_key_id.take(), row.workspace_id.take(), row.day);
         match self.0.entry(key) {
             std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().absorb(&row),
@@ -201,7 +201,7 @@ impl Merged {
         }
     }
 
-    pub fn rows(self) -> Vec<DayUsage> {
+    pub(crate) fn rows(self) -> Vec<DayUsage> {
         self.0
             .into_iter()
             .map(|((api_key_id, workspace_id, _), row)| DayUsage {

@@ -16,7 +16,7 @@ use crate::store::{self, Tx, alerts, outbox};
 /// The log lines of one evaluation: one a change up to `Journal::LINES`, the rest at debug
 /// level and counted (a first sync of 100,000 accounts would write as many lines).
 #[derive(Debug, Default)]
-pub struct Journal {
+pub(crate) struct Journal {
     lines: usize,
     skipped: usize,
 }
@@ -48,7 +48,7 @@ impl Journal {
 /// Applies one account's actions and enqueues the notifications they cause. Must run inside
 /// the write transaction that read `existing`.
 #[allow(clippy::too_many_arguments)] // one account's decision and where it goes
-pub fn apply_actions(
+pub(crate) fn apply_actions(
     tx: &Tx<'_>,
     account: &str,
     period: Period,
@@ -105,7 +105,7 @@ pub fn apply_actions(
 
 /// Resolves one open alert and enqueues its resolved notice for the channels that want it
 /// (none when `channels` is empty). `false` when it was no longer open.
-pub fn resolve(
+pub(crate) fn resolve(
     tx: &Tx<'_>,
     alert: &Alert,
     how: Resolve<'_>,
@@ -123,7 +123,7 @@ pub fn resolve(
 /// Resolves, as `account_removed`, the open alerts of every account that is `gone` (no
 /// longer configured or discovered), with their resolved notices: for an unfiltered run only.
 /// One log line per account.
-pub fn retire_removed(
+pub(crate) fn retire_removed(
     tx: &Tx<'_>,
     gone: &dyn Fn(&str) -> bool,
     channels: &[Channel],
@@ -144,7 +144,7 @@ pub fn retire_removed(
 }
 
 /// Resolves every open alert of an account that is no longer evaluated. Returns how many.
-pub fn retire(
+pub(crate) fn retire(
     tx: &Tx<'_>,
     account: &str,
     resolution: Resolution,

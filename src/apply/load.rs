@@ -16,7 +16,7 @@ use crate::store::{self, Tx};
 
 /// Stored usage and cost that evaluating `accounts` at `now` needs, in summed segments. Cost
 /// counts as measured once a cost fetch has succeeded (`cost_synced_at`).
-pub fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
+pub(crate) fn load(tx: &Tx<'_>, accounts: &[&Account], now: DateTime<Utc>) -> Result<Loaded> {
     let bounds = evaluate::segment_bounds(accounts, now);
     let earliest = evaluate::earliest_start(accounts, now).date_naive();
     load_with(tx, accounts, &bounds, earliest, Rows::All)
@@ -57,7 +57,7 @@ pub(super) fn load_with(
 
 /// Records accounts the store does not know yet (or whose selector changed); returns what
 /// the store knew before.
-pub fn record_accounts(
+pub(crate) fn record_accounts(
     tx: &Tx<'_>,
     accounts: &[&Account],
     source: UsageSource,
@@ -91,7 +91,7 @@ pub fn record_accounts(
 /// first sync, and by `--account` syncs), or the last unfiltered sync's if later, which read
 /// every key and workspace (`store::Fact::SyncedAllAt`). A developer account: the last read of
 /// its report. `None`: never.
-pub fn synced_at(
+pub(crate) fn synced_at(
     account: &Account,
     own: Option<DateTime<Utc>>,
     all: Option<DateTime<Utc>>,
@@ -104,13 +104,13 @@ pub fn synced_at(
 }
 
 /// The last unfiltered sync's time (see `synced_at`).
-pub fn synced_all_at(tx: &Tx<'_>) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn synced_all_at(tx: &Tx<'_>) -> Result<Option<DateTime<Utc>>> {
     store::get_time(tx, store::Fact::SyncedAllAt)
 }
 
 /// Stored usage of every day from `first` to `last` (inclusive), one row per key, workspace
 /// and day, with cost and developer days from `first` on: what `quota usage` reads.
-pub fn load_days(
+pub(crate) fn load_days(
     tx: &Tx<'_>,
     accounts: &[&Account],
     first: NaiveDate,

@@ -21,14 +21,14 @@ use crate::time;
 
 /// What one application of actions changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Changes {
+pub(crate) struct Changes {
     pub created: usize,
     pub resolved: usize,
     pub reopened: usize,
 }
 
 impl Changes {
-    pub fn add(&mut self, other: Changes) {
+    pub(crate) fn add(&mut self, other: Changes) {
         self.created += other.created;
         self.resolved += other.resolved;
         self.reopened += other.reopened;
@@ -38,24 +38,24 @@ impl Changes {
 mod actions;
 mod load;
 
-pub use actions::{Journal, apply_actions, resolve, retire, retire_removed};
+pub(crate) use actions::{Journal, apply_actions, resolve, retire, retire_removed};
 use load::load_with;
-pub use load::{load, load_days, record_accounts, synced_all_at, synced_at};
+pub(crate) use load::{load, load_days, record_accounts, synced_all_at, synced_at};
 
 /// Which accounts a run evaluates: all of them (and then the open alerts of accounts that
 /// exist no more are resolved), or the ones `--account` named (and nothing else is touched).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     All,
     Selected,
 }
 
 /// A full pass runs at least this often: the safety net under incremental evaluation.
-pub const FULL_PASS_EVERY: chrono::Duration = chrono::Duration::hours(1);
+pub(crate) const FULL_PASS_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 /// How much of the account set an evaluation covers.
 #[derive(Debug, Clone, Copy)]
-pub enum Pass<'c> {
+pub(crate) enum Pass<'c> {
     /// Every account.
     Full,
     /// The accounts that `changed` (what this run wrote), their config or the time since the
@@ -68,7 +68,7 @@ pub enum Pass<'c> {
 
 /// What one evaluation did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Evaluated {
+pub(crate) struct Evaluated {
     pub changes: Changes,
     /// Accounts evaluated (the rest were shown unchanged).
     pub accounts: usize,
@@ -79,7 +79,7 @@ pub struct Evaluated {
 /// alert actions, all in the caller's transaction. With `Scope::All`, alerts of removed
 /// accounts resolve as `account_removed`, and the store records that every account is
 /// evaluated as of `now`. With `Scope::Selected`, every selected account is evaluated.
-pub fn evaluate_accounts(
+pub(crate) fn evaluate_accounts(
     tx: &Tx<'_>,
     accounts: &[&Account],
     scope: Scope,

@@ -20,7 +20,7 @@ use crate::{apply, notify};
 /// The shortest id prefix `resolve` accepts.
 const MIN_PREFIX: usize = 8;
 
-pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
+pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     // Unknown names are an error, but alerts of accounts since removed from the config still
     // list when no filter is given.
     let mut store = ctx.open_store()?;
@@ -140,7 +140,7 @@ fn alert_row(a: &Alert, all: bool, wide: bool) -> Vec<Cell> {
     row
 }
 
-pub fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
+pub(super) fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
     let prefixes: Vec<String> = args
         .ids
         .iter()

@@ -9,7 +9,7 @@ use crate::apply;
 use crate::cli::AccountFilter;
 use crate::output;
 
-pub fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &AccountFilter) -> Result<ExitCode> {
     let config = &ctx.config;
     let mut store = ctx.open_store()?;
     let all = crate::sync::Roster::load(&ctx.config, &mut store)?;

@@ -16,7 +16,7 @@ use crate::period::Period;
 use crate::quota::QuotaType;
 use crate::secret::SecretSource;
 
-pub fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode> {
     let c = &ctx.config;
     let mut out = String::new();
     let mut warnings = c.warnings.clone();

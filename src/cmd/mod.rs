@@ -23,18 +23,18 @@ use crate::error::bad_input;
 use crate::store::Store;
 
 /// What every subcommand needs: the validated config and the time.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub config: Config,
     pub now: DateTime<Utc>,
 }
 
 impl Ctx {
-    pub fn open_store(&self) -> Result<Store> {
+    pub(crate) fn open_store(&self) -> Result<Store> {
         Store::open(&self.config.database.path.path)
     }
 }
 
-pub fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
+pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
     let env = |k: &str| std::env::var_os(k);
     let overrides = Overrides {
         config: located(

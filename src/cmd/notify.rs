@@ -17,7 +17,7 @@ use crate::quota::QuotaType;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn test(ctx: &Ctx, only: Option<&str>) -> Result<ExitCode> {
+pub(super) fn test(ctx: &Ctx, only: Option<&str>) -> Result<ExitCode> {
     let channels: Vec<&Channel> = ctx
         .config
         .notify

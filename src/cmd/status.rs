@@ -63,7 +63,7 @@ impl Shown<'_> {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_store()?;
     let all = crate::sync::Roster::load(&ctx.config, &mut store)?;
     let accounts = all.select(&args.filter.accounts)?;

@@ -20,7 +20,7 @@ fn export_reserve(deadline: Duration) -> Duration {
     (deadline / 5).min(Duration::from_secs(2))
 }
 
-pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut store = None;
     let result = sync(ctx, args, &mut store).and_then(|synced| {

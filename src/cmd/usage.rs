@@ -21,7 +21,7 @@ use crate::period::Period;
 use crate::quota::QuotaType;
 use crate::table::{Cell, Column, Screen, Table};
 
-pub fn run(ctx: &Ctx, args: &UsageArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &UsageArgs) -> Result<ExitCode> {
     let since = day(args.since.as_deref(), "--since")?;
     let until = day(args.until.as_deref(), "--until")?;
     if let (Some(s), Some(u)) = (since, until)

@@ -10,7 +10,7 @@ use super::{Config, Located, Origin, Overrides};
 use crate::error::bad_input;
 use crate::secret::{Secret, read_secret_file};
 
-pub fn config_file(
+pub(super) fn config_file(
     o: &Overrides,
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Option<Located>> {
@@ -41,7 +41,7 @@ pub fn config_file(
         }))
 }
 
-pub fn database_path(
+pub(super) fn database_path(
     o: &Overrides,
     config: &Config,
     env: &dyn Fn(&str) -> Option<OsString>,
@@ -87,14 +87,17 @@ pub fn database_path(
 
 /// The admin key and where it came from.
 #[derive(Debug)]
-pub struct AdminKey {
+pub(crate) struct AdminKey {
     pub key: Secret,
     pub origin: String,
 }
 
 /// Finds the admin key: `$ANTHROPIC_ADMIN_API_KEY`, then `[api] admin_key_file`, then
 /// `$CREDENTIALS_DIRECTORY/anthropic-admin-key` (systemd's `LoadCredential=`).
-pub fn admin_key(config: &Config, env: &dyn Fn(&str) -> Option<OsString>) -> Result<AdminKey> {
+pub(crate) fn admin_key(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<AdminKey> {
     if let Some(v) = env("ANTHROPIC_ADMIN_API_KEY") {
         let v = v.to_string_lossy().trim().to_string();
         if v.is_empty() {

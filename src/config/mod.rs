@@ -20,13 +20,13 @@ use crate::error::bad_input;
 use crate::quota::Limits;
 use crate::secret::Secret;
 
-pub use locate::admin_key;
+pub(crate) use locate::admin_key;
 
-pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     Flag(&'static str),
     Env(&'static str),
     ConfigFile,
@@ -35,7 +35,7 @@ pub enum Origin {
 
 impl Origin {
     /// "from --db", "from $QUOTA_DB", "default": for `config check`.
-    pub fn phrase(&self) -> String {
+    pub(crate) fn phrase(&self) -> String {
         match self {
             Origin::Default => "default".to_string(),
             other => format!("from {other}"),
@@ -55,20 +55,20 @@ impl fmt::Display for Origin {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Located {
+pub(crate) struct Located {
     pub path: PathBuf,
     pub origin: Origin,
 }
 
 /// What the command line says about files, with where each value came from.
 #[derive(Debug, Default, Clone)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub config: Option<Located>,
     pub db: Option<Located>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     /// The file read, or `None` when there is none (every default applies).
     pub file: Option<Located>,
     pub api: Api,
@@ -88,7 +88,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone)]
-pub struct Api {
+pub(crate) struct Api {
     pub admin_key_file: Option<PathBuf>,
     pub base_url: String,
     pub base_url_origin: Origin,
@@ -109,7 +109,7 @@ pub struct Api {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Defaults {
+pub(crate) struct Defaults {
     pub billing_day: u32,
     pub thresholds: Thresholds,
     pub limits: Arc<Limits>,
@@ -121,7 +121,7 @@ pub struct Defaults {
 impl Defaults {
     /// The account of a discovered key: the defaults, less a cost limit (the cost report
     /// cannot split cost by key).
-    pub fn account_for_key(&self, name: String, api_key_id: String) -> Account {
+    pub(crate) fn account_for_key(&self, name: String, api_key_id: String) -> Account {
         Account {
             name,
             selector: Selector::ApiKey(api_key_id),
@@ -134,7 +134,7 @@ impl Defaults {
 
     /// The account of a discovered Claude Code actor: the defaults, whole (a developer's cost
     /// is per actor).
-    pub fn account_for_actor(&self, name: &str, selector: Selector) -> Account {
+    pub(crate) fn account_for_actor(&self, name: &str, selector: Selector) -> Account {
         Account {
             name: name.to_string(),
             selector,
@@ -148,7 +148,7 @@ impl Defaults {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum UsageSource {
+pub(crate) enum UsageSource {
     /// `usage_report/messages`: stable, tokens only.
     Messages,
     /// The analytics beta: tokens and request counts.
@@ -156,20 +156,20 @@ pub enum UsageSource {
 }
 
 impl UsageSource {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             UsageSource::Messages => "messages",
             UsageSource::Analytics => "analytics",
         }
     }
 
-    pub fn measures_requests(self) -> bool {
+    pub(crate) fn measures_requests(self) -> bool {
         self == UsageSource::Analytics
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct Database {
+pub(crate) struct Database {
     pub path: Located,
     pub retention_days: u32,
 }
@@ -177,7 +177,7 @@ pub struct Database {
 /// `[discovery] claude_code_users`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum DeveloperDiscovery {
+pub(crate) enum DeveloperDiscovery {
     #[default]
     Never,
     Always,
@@ -185,14 +185,14 @@ pub enum DeveloperDiscovery {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Discovery {
+pub(crate) enum Discovery {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     pub textfile: Option<PathBuf>,
     pub heartbeat_url: Option<Secret>,
 }
@@ -200,7 +200,10 @@ pub struct Metrics {
 impl Config {
     /// Finds, reads and validates the configuration. `env` reads environment variables (the
     /// command layer passes `std::env::var_os`; tests pass a map).
-    pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config> {
+    pub(crate) fn load(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<OsString>,
+    ) -> Result<Config> {
         let file = locate::config_file(overrides, env)?;
         let (raw, label) = match &file {
             Some(located) => (raw_from_file(located)?, located.path.display().to_string()),
@@ -213,13 +216,13 @@ impl Config {
 
     /// Parses and validates config text with no environment (fuzzing, tests). `label` names
     /// the file in errors.
-    pub fn parse(text: &str, label: &str) -> Result<Config> {
+    pub(crate) fn parse(text: &str, label: &str) -> Result<Config> {
         let raw = raw_from_text(text, label)?;
         validate::validate(raw, label, None, &|_| None)
     }
 
     /// Whether API keys are discovered: `always`, or `auto` with no `[[accounts]]`.
-    pub fn discovers_keys(&self) -> bool {
+    pub(crate) fn discovers_keys(&self) -> bool {
         match self.discovery {
             Discovery::Always => true,
             Discovery::Auto => self.accounts.is_empty(),

@@ -11,7 +11,7 @@ use crate::alert::Severity;
 /// A `[[notify]]` channel's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ChannelType {
+pub(super) enum ChannelType {
     Slack,
     Webhook,
     PagerDuty,
@@ -19,7 +19,7 @@ pub enum ChannelType {
 }
 
 impl ChannelType {
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             ChannelType::Slack => "slack",
             ChannelType::Webhook => "webhook",
@@ -40,7 +40,7 @@ impl ChannelType {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(super) struct RawConfig {
     #[serde(default)]
     pub api: RawApi,
     #[serde(default)]
@@ -62,7 +62,7 @@ pub struct RawConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawApi {
+pub(super) struct RawApi {
     pub admin_key_file: Option<PathBuf>,
     pub base_url: Option<String>,
     /// Seconds, whole or not (`0.5`): tests and fast-failing setups want less than one.
@@ -79,14 +79,14 @@ pub struct RawApi {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDatabase {
+pub(super) struct RawDatabase {
     pub path: Option<PathBuf>,
     pub retention_days: Option<i64>,
 }
 
 /// The limit keys, shared by `[defaults]` and `[[accounts]]`.
 #[derive(Debug, Default, Clone)]
-pub struct RawLimits {
+pub(super) struct RawLimits {
     pub token_limit: Option<i64>,
     pub input_token_limit: Option<i64>,
     pub output_token_limit: Option<i64>,
@@ -97,7 +97,7 @@ pub struct RawLimits {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDefaults {
+pub(super) struct RawDefaults {
     pub billing_day: Option<i64>,
     pub thresholds: Option<Vec<i64>>,
     pub forecast: Option<bool>,
@@ -110,14 +110,14 @@ pub struct RawDefaults {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDiscovery {
+pub(super) struct RawDiscovery {
     pub api_keys: Option<Discovery>,
     pub claude_code_users: Option<DeveloperDiscovery>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAccount {
+pub(super) struct RawAccount {
     pub name: Option<String>,
     pub api_key_id: Option<String>,
     pub workspace_id: Option<String>,
@@ -139,7 +139,7 @@ pub struct RawAccount {
 macro_rules! limits_of {
     ($($t:ty),+) => {$(
         impl $t {
-            pub fn limits(&self) -> RawLimits {
+            pub(crate) fn limits(&self) -> RawLimits {
                 RawLimits {
                     token_limit: self.token_limit,
                     input_token_limit: self.input_token_limit,
@@ -156,7 +156,7 @@ limits_of!(RawDefaults, RawAccount);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawNotify {
+pub(super) struct RawNotify {
     #[serde(rename = "type")]
     pub kind: Option<ChannelType>,
     pub name: Option<String>,
@@ -173,7 +173,7 @@ pub struct RawNotify {
 
 impl RawNotify {
     /// The first type-specific key set that does not belong to this channel's type.
-    pub fn foreign_key(&self, kind: ChannelType) -> Option<&'static str> {
+    pub(super) fn foreign_key(&self, kind: ChannelType) -> Option<&'static str> {
         let present = [
             ("url", self.url.is_some()),
             ("url_file", self.url_file.is_some()),
@@ -192,7 +192,7 @@ impl RawNotify {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMetrics {
+pub(super) struct RawMetrics {
     pub textfile: Option<PathBuf>,
     pub heartbeat_url: Option<String>,
 }

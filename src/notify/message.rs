@@ -8,10 +8,10 @@ use crate::alert::Event;
 use crate::period::human_duration;
 
 /// Events v2's endpoint, unless a channel sets `url`.
-pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+pub(crate) const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
 /// One line for people: what, how much, until when, and the id to resolve it by.
-pub fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> String {
+pub(crate) fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> String {
     let q = a.quota_type;
     let numbers = format!(
         "{} / {} ({}%)",
@@ -54,7 +54,7 @@ pub fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> String {
 }
 
 /// Slack incoming webhook: several alerts of one run share one message.
-pub fn slack(notes: &[(&Alert, Event)], now: DateTime<Utc>) -> Value {
+pub(crate) fn slack(notes: &[(&Alert, Event)], now: DateTime<Utc>) -> Value {
     let lines: Vec<String> = notes
         .iter()
         .map(|(a, e)| {
@@ -75,14 +75,14 @@ pub fn slack(notes: &[(&Alert, Event)], now: DateTime<Utc>) -> Value {
 }
 
 /// A generic webhook: the alert's columns plus `status`.
-pub fn webhook(a: &Alert, event: Event) -> Value {
+pub(crate) fn webhook(a: &Alert, event: Event) -> Value {
     let mut v = a.to_json();
     v["status"] = json!(event.as_str());
     v
 }
 
 /// PagerDuty Events API v2: trigger on firing, resolve on resolved, the alert id as dedup key.
-pub fn pagerduty(a: &Alert, event: Event, routing_key: &str, now: DateTime<Utc>) -> Value {
+pub(crate) fn pagerduty(a: &Alert, event: Event, routing_key: &str, now: DateTime<Utc>) -> Value {
     match event {
         Event::Firing => json!({
             "routing_key": routing_key,
@@ -107,7 +107,7 @@ pub fn pagerduty(a: &Alert, event: Event, routing_key: &str, now: DateTime<Utc>)
 }
 
 /// An RFC 5322 message for `sendmail -t`: To, From, Subject, Date, then the details.
-pub fn email(a: &Alert, event: Event, to: &str, from: &str, now: DateTime<Utc>) -> String {
+pub(crate) fn email(a: &Alert, event: Event, to: &str, from: &str, now: DateTime<Utc>) -> String {
     let subject = match event {
         Event::Firing => format!(
             "[quota] {}: {} {} at {}%",

@@ -4,8 +4,8 @@
 //! Failures are retried on later runs with backoff (or the endpoint's `retry-after`),
 //! permanent refusals fail at once, and anything undelivered after 24 h is marked `failed`.
 
-pub mod message;
-pub mod send;
+pub(crate) mod message;
+pub(crate) mod send;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     pub delivered: usize,
     pub retrying: usize,
     pub failed: usize,
@@ -40,7 +40,7 @@ pub struct Report {
 
 /// When to try again after `attempts` failures: 1, 2, 4 … minutes, at most an hour, and
 /// never sooner than the endpoint asked.
-pub fn next_attempt(
+pub(crate) fn next_attempt(
     now: DateTime<Utc>,
     attempts: u32,
     retry_after: Option<Duration>,
@@ -55,7 +55,7 @@ pub fn next_attempt(
 
 /// The names of the channels that hear of an alert event of this severity: those whose
 /// `min_severity` it meets, and for a resolution those with `send_resolved`.
-pub fn route(channels: &[Channel], severity: Severity, event: Event) -> Vec<&str> {
+pub(crate) fn route(channels: &[Channel], severity: Severity, event: Event) -> Vec<&str> {
     channels
         .iter()
         .filter(|c| severity >= c.min_severity && (event == Event::Firing || c.send_resolved))
@@ -65,7 +65,7 @@ pub fn route(channels: &[Channel], severity: Severity, event: Event) -> Vec<&str
 
 /// Sends what is due, within `budget`; with `only`, just the deliveries of those alerts (a
 /// manual resolve sends its own notices at once and leaves the rest to the next sync).
-pub fn deliver(
+pub(crate) fn deliver(
     store: &mut Store,
     channels: &[Channel],
     now: DateTime<Utc>,
@@ -148,7 +148,7 @@ pub fn deliver(
 /// Sends one message about `notes` through `channel`: a Slack message covers them all, the
 /// other channels take the first. What it answered, with every secret redacted. Delivery
 /// and `quota notify test` both send through here.
-pub fn send(
+pub(crate) fn send(
     agent: &ureq::Agent,
     channel: &Channel,
     notes: &[(&Alert, Event)],

@@ -12,7 +12,7 @@ use crate::secret::Secret;
 
 /// What an endpoint's answer means.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Delivered(String),
     /// Try again later (no sooner than `after`, when the endpoint said so).
     Retry {
@@ -24,7 +24,7 @@ pub enum Outcome {
 }
 
 /// POSTs `body` as JSON. Errors never contain the URL (it is a secret).
-pub fn post_json(
+pub(crate) fn post_json(
     agent: &Agent,
     url: &Secret,
     body: &Value,
@@ -94,7 +94,7 @@ pub fn post_json(
 }
 
 /// Pipes `message` to `command` (argv), e.g. `sendmail -t`; exit status 0 is delivered.
-pub fn mail(command: &[String], message: &str, timeout: Duration) -> Outcome {
+pub(crate) fn mail(command: &[String], message: &str, timeout: Duration) -> Outcome {
     let (program, args) = command.split_first().expect("validated non-empty");
     let child = Command::new(program)
         .args(args)
@@ -155,7 +155,7 @@ pub fn mail(command: &[String], message: &str, timeout: Duration) -> Outcome {
 }
 
 /// Removes a secret from text that may echo it (transport errors print URLs).
-pub fn redact(text: &str, secret: &Secret) -> String {
+pub(crate) fn redact(text: &str, secret: &Secret) -> String {
     let s = secret.expose();
     if s.is_empty() {
         text.to_string()

@@ -14,13 +14,13 @@ use crate::time::ts;
 
 /// An account as the store records it: its name and its selector, as text.
 #[derive(Debug, Clone, Copy)]
-pub struct AccountRecord<'a> {
+pub(crate) struct AccountRecord<'a> {
     pub name: &'a str,
     pub selector: &'a str,
 }
 
 #[derive(Debug, Clone)]
-pub struct AccountRow {
+pub(crate) struct AccountRow {
     pub selector: String,
     pub status: AccountStatus,
     pub last_synced_at: Option<DateTime<Utc>>,
@@ -32,7 +32,7 @@ pub struct AccountRow {
 
 /// Records configured accounts (new ones start `active`); existing rows keep their state.
 /// Accounts already stored with the same selector (`known`) are not written again.
-pub fn upsert(
+pub(crate) fn upsert(
     tx: &Tx<'_>,
     accounts: &[AccountRecord<'_>],
     known: &HashMap<String, AccountRow>,
@@ -53,13 +53,13 @@ pub fn upsert(
     Ok(())
 }
 
-pub fn states(tx: &Tx<'_>) -> Result<HashMap<String, AccountRow>> {
+pub(crate) fn states(tx: &Tx<'_>) -> Result<HashMap<String, AccountRow>> {
     let conn = tx.conn();
     read_states(conn, "", [])
 }
 
 /// `states` of the accounts `names` only (those stored).
-pub fn states_of(tx: &Tx<'_>, names: &[&str]) -> Result<HashMap<String, AccountRow>> {
+pub(crate) fn states_of(tx: &Tx<'_>, names: &[&str]) -> Result<HashMap<String, AccountRow>> {
     let conn = tx.conn();
     read_states(
         conn,
@@ -94,7 +94,7 @@ fn read_states(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn set_status(
+pub(crate) fn set_status(
     tx: &Tx<'_>,
     name: &str,
     status: AccountStatus,
@@ -107,7 +107,7 @@ pub fn set_status(
 }
 
 /// Each account's own last-synced mark, where it has one.
-pub fn last_synced(tx: &Tx<'_>) -> Result<LastSynced> {
+pub(crate) fn last_synced(tx: &Tx<'_>) -> Result<LastSynced> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT name, last_synced_at FROM accounts WHERE last_synced_at IS NOT NULL
@@ -137,7 +137,7 @@ pub fn last_synced(tx: &Tx<'_>) -> Result<LastSynced> {
 
 /// Accounts' own last-synced marks, in order of name (bytes, as `str` orders them): no map
 /// to build for the 100,000 accounts a sync looks up before every fetch.
-pub struct LastSynced {
+pub(crate) struct LastSynced {
     marks: Vec<(String, DateTime<Utc>)>,
     /// Where the mark after the last one found is: discovered accounts come in name order
     /// too (`keys::active`), so most lookups are one comparison, not a binary search.
@@ -145,7 +145,7 @@ pub struct LastSynced {
 }
 
 impl LastSynced {
-    pub fn get(&self, name: &str) -> Option<DateTime<Utc>> {
+    pub(crate) fn get(&self, name: &str) -> Option<DateTime<Utc>> {
         let next = self.next.get();
         let i = match self.marks.get(next) {
             Some((n, _)) if n == name => next,
@@ -160,7 +160,7 @@ impl LastSynced {
 }
 
 /// Records what an account was evaluated as.
-pub fn set_fingerprint(tx: &Tx<'_>, name: &str, fingerprint: i64) -> Result<()> {
+pub(crate) fn set_fingerprint(tx: &Tx<'_>, name: &str, fingerprint: i64) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached("UPDATE accounts SET fingerprint = ?2 WHERE name = ?1")?
         .execute(params![name, fingerprint])?;
@@ -169,7 +169,7 @@ pub fn set_fingerprint(tx: &Tx<'_>, name: &str, fingerprint: i64) -> Result<()> 
 
 /// Records when passing time alone could next change an account's decision (`None`: no such
 /// moment pending).
-pub fn set_recheck(tx: &Tx<'_>, name: &str, at: Option<DateTime<Utc>>) -> Result<()> {
+pub(crate) fn set_recheck(tx: &Tx<'_>, name: &str, at: Option<DateTime<Utc>>) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached("UPDATE accounts SET recheck_at = ?2 WHERE name = ?1")?
         .execute(params![name, at.map(ts)])?;
@@ -183,7 +183,7 @@ pub(super) const NEVER_SYNCED: &str =
     "SELECT name FROM accounts WHERE last_synced_at IS NULL ORDER BY name";
 
 /// The accounts whose recheck moment has come by `now`, in order of name.
-pub fn due_for_recheck(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<String>> {
+pub(crate) fn due_for_recheck(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<String>> {
     let conn = tx.conn();
     // Sorted here: with an ORDER BY, SQLite walks every account by name instead of the few
     // in `accounts_recheck`.
@@ -195,7 +195,7 @@ pub fn due_for_recheck(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<String>> {
 }
 
 /// Forgets what an account was evaluated as: its next evaluation is unconditional.
-pub fn clear_fingerprint(tx: &Tx<'_>, name: &str) -> Result<()> {
+pub(crate) fn clear_fingerprint(tx: &Tx<'_>, name: &str) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached("UPDATE accounts SET fingerprint = NULL WHERE name = ?1")?
         .execute([name])?;
@@ -203,7 +203,7 @@ pub fn clear_fingerprint(tx: &Tx<'_>, name: &str) -> Result<()> {
 }
 
 /// The accounts never marked synced, by name.
-pub fn never_synced(tx: &Tx<'_>) -> Result<Vec<String>> {
+pub(crate) fn never_synced(tx: &Tx<'_>) -> Result<Vec<String>> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(NEVER_SYNCED)?;
     let rows = stmt.query_map([], |r| r.get(0))?;
@@ -211,7 +211,7 @@ pub fn never_synced(tx: &Tx<'_>) -> Result<Vec<String>> {
 }
 
 /// Records that these accounts' data is current as of `as_of` (one statement, however many).
-pub fn mark_synced(tx: &Tx<'_>, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
+pub(crate) fn mark_synced(tx: &Tx<'_>, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached(
         "UPDATE accounts SET last_synced_at = ?2 WHERE name IN (SELECT value FROM json_each(?1))",

@@ -12,7 +12,7 @@ use crate::alert::{Alert, AlertType, Firing, Resolution, Severity};
 use crate::quota::QuotaType;
 use crate::time::ts;
 
-pub const COLUMNS: &str = "id, account, type, severity, message, current_value, limit_value, percentage, \
+pub(crate) const COLUMNS: &str = "id, account, type, severity, message, current_value, limit_value, percentage, \
      quota_type, threshold, period_start, period_end, created_at, resolved_at, resolution, comment, \
      resolved_by";
 
@@ -78,7 +78,7 @@ pub(super) fn reconcile_sql(of_some: bool) -> String {
 
 /// What reconciliation needs, grouped by account: every open alert, and every alert of a
 /// period starting at or after `earliest_period_start`; of the `only` accounts, or of all.
-pub fn for_reconcile(
+pub(crate) fn for_reconcile(
     tx: &Tx<'_>,
     earliest_period_start: DateTime<Utc>,
     only: Option<&[&str]>,
@@ -104,7 +104,7 @@ pub fn for_reconcile(
 
 /// Records a new alert. `false` when its identity (account, quota type, threshold, period)
 /// already has one: the unique index is the last word on identity.
-pub fn insert(tx: &Tx<'_>, a: &Alert) -> Result<bool> {
+pub(crate) fn insert(tx: &Tx<'_>, a: &Alert) -> Result<bool> {
     let conn = tx.conn();
     let inserted = conn
         .prepare_cached(&format!(
@@ -135,7 +135,7 @@ pub fn insert(tx: &Tx<'_>, a: &Alert) -> Result<bool> {
 }
 
 /// Opens a resolved alert again with fresh values.
-pub fn reopen(tx: &Tx<'_>, id: &str, f: &Firing) -> Result<()> {
+pub(crate) fn reopen(tx: &Tx<'_>, id: &str, f: &Firing) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached(
         "UPDATE alerts SET resolved_at = NULL, resolution = NULL, message = ?2, current_value = ?3,
@@ -154,7 +154,7 @@ pub fn reopen(tx: &Tx<'_>, id: &str, f: &Firing) -> Result<()> {
 /// How an alert is resolved: why, by whom (a manual resolve) and with what comment (which
 /// replaces the stored one).
 #[derive(Debug, Clone, Copy)]
-pub struct Resolve<'a> {
+pub(crate) struct Resolve<'a> {
     pub resolution: Resolution,
     pub comment: Option<&'a str>,
     pub by: Option<&'a str>,
@@ -162,7 +162,7 @@ pub struct Resolve<'a> {
 
 impl Resolve<'_> {
     /// An automatic resolution: no comment, nobody.
-    pub fn auto(resolution: Resolution) -> Resolve<'static> {
+    pub(crate) fn auto(resolution: Resolution) -> Resolve<'static> {
         Resolve {
             resolution,
             comment: None,
@@ -172,7 +172,7 @@ impl Resolve<'_> {
 }
 
 /// Resolves an open alert. `false` when it was not open (already resolved, or gone).
-pub fn resolve(tx: &Tx<'_>, id: &str, how: Resolve<'_>, now: DateTime<Utc>) -> Result<bool> {
+pub(crate) fn resolve(tx: &Tx<'_>, id: &str, how: Resolve<'_>, now: DateTime<Utc>) -> Result<bool> {
     let conn = tx.conn();
     let n = conn
         .prepare_cached(
@@ -191,14 +191,14 @@ pub fn resolve(tx: &Tx<'_>, id: &str, how: Resolve<'_>, now: DateTime<Utc>) -> R
 }
 
 #[derive(Debug, Default)]
-pub struct ListFilter {
+pub(crate) struct ListFilter {
     pub accounts: Vec<String>,
     pub include_resolved: bool,
     pub severity: Option<Severity>,
 }
 
 /// Alerts, most severe and newest first.
-pub fn list(tx: &Tx<'_>, filter: &ListFilter) -> Result<Vec<Alert>> {
+pub(crate) fn list(tx: &Tx<'_>, filter: &ListFilter) -> Result<Vec<Alert>> {
     let conn = tx.conn();
     let mut sql = format!("SELECT {COLUMNS} FROM alerts WHERE 1 = 1");
     let mut args: Vec<String> = Vec::new();
@@ -224,7 +224,7 @@ pub fn list(tx: &Tx<'_>, filter: &ListFilter) -> Result<Vec<Alert>> {
 }
 
 /// The accounts that have open alerts.
-pub fn accounts_with_open(tx: &Tx<'_>) -> Result<Vec<String>> {
+pub(crate) fn accounts_with_open(tx: &Tx<'_>) -> Result<Vec<String>> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT account FROM alerts WHERE resolved_at IS NULL ORDER BY account",
@@ -234,7 +234,7 @@ pub fn accounts_with_open(tx: &Tx<'_>) -> Result<Vec<String>> {
 }
 
 /// Open alerts per account.
-pub fn open_counts(tx: &Tx<'_>) -> Result<HashMap<String, usize>> {
+pub(crate) fn open_counts(tx: &Tx<'_>) -> Result<HashMap<String, usize>> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT account, count(*) FROM alerts WHERE resolved_at IS NULL GROUP BY account",
@@ -244,7 +244,7 @@ pub fn open_counts(tx: &Tx<'_>) -> Result<HashMap<String, usize>> {
 }
 
 /// Open alerts per severity, both severities always present.
-pub fn open_by_severity(tx: &Tx<'_>) -> Result<Vec<(Severity, usize)>> {
+pub(crate) fn open_by_severity(tx: &Tx<'_>) -> Result<Vec<(Severity, usize)>> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT severity, count(*) FROM alerts WHERE resolved_at IS NULL GROUP BY 1",
@@ -261,7 +261,7 @@ pub fn open_by_severity(tx: &Tx<'_>) -> Result<Vec<(Severity, usize)>> {
 }
 
 /// Alerts whose id starts with `prefix` (lowercase hex and dashes), at most `limit` of them.
-pub fn by_prefix(tx: &Tx<'_>, prefix: &str, limit: usize) -> Result<Vec<Alert>> {
+pub(crate) fn by_prefix(tx: &Tx<'_>, prefix: &str, limit: usize) -> Result<Vec<Alert>> {
     let conn = tx.conn();
     // Ids are lowercase hex and dashes, all below 'g': the range is exactly the prefix.
     let mut stmt = conn.prepare_cached(&format!(

@@ -8,7 +8,7 @@ use rusqlite::params;
 use crate::records::CostDay;
 use crate::time::{day, ts};
 
-pub fn upsert(tx: &Tx<'_>, rows: &[CostDay], now: DateTime<Utc>) -> Result<()> {
+pub(crate) fn upsert(tx: &Tx<'_>, rows: &[CostDay], now: DateTime<Utc>) -> Result<()> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "INSERT INTO cost_daily (workspace_id, day, amount_cents, fetched_at) VALUES (?1, ?2, ?3, ?4)
@@ -25,7 +25,7 @@ pub fn upsert(tx: &Tx<'_>, rows: &[CostDay], now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-pub fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<CostDay>> {
+pub(crate) fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<CostDay>> {
     let conn = tx.conn();
     let mut stmt = conn
         .prepare_cached("SELECT workspace_id, day, amount_cents FROM cost_daily WHERE day >= ?1")?;
@@ -50,7 +50,7 @@ pub fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<CostDay>> {
     .collect()
 }
 
-pub fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
+pub(crate) fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
     let conn = tx.conn();
     super::prune_days(conn, "cost_daily", before)
 }

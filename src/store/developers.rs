@@ -13,7 +13,7 @@ use crate::time::{day, ts};
 
 /// Replaces the stored rows of each of `days` (read whole) with `rows`: re-reading a day
 /// replaces it, so late data corrects itself and nothing is counted twice.
-pub fn replace_days(
+pub(crate) fn replace_days(
     tx: &Tx<'_>,
     days: &[NaiveDate],
     rows: &[DeveloperDay],
@@ -54,7 +54,7 @@ pub fn replace_days(
 }
 
 /// Every stored developer day from `first_day` on.
-pub fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<DeveloperDay>> {
+pub(crate) fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<DeveloperDay>> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT actor_type, actor, day, input_tokens, output_tokens, cache_read_tokens,
@@ -90,20 +90,20 @@ pub fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<DeveloperDay>> {
     .collect()
 }
 
-pub fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
+pub(crate) fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
     let conn = tx.conn();
     super::prune_days(conn, "developer_daily", before)
 }
 
 /// A discovered actor and the account named for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownActor {
+pub(crate) struct KnownActor {
     pub kind: ActorKind,
     pub actor: String,
     pub account: String,
 }
 
-pub fn actors(tx: &Tx<'_>) -> Result<Vec<KnownActor>> {
+pub(crate) fn actors(tx: &Tx<'_>) -> Result<Vec<KnownActor>> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT actor_type, actor, account FROM developer_actors ORDER BY account",
@@ -130,7 +130,7 @@ pub fn actors(tx: &Tx<'_>) -> Result<Vec<KnownActor>> {
 /// Records the actors seen. A new one gets an account name no other account has: a slug of
 /// the e-mail's local part or of the key name, with `-2`, `-3`… on a clash. Returns the
 /// names given.
-pub fn refresh_actors(
+pub(crate) fn refresh_actors(
     tx: &Tx<'_>,
     seen: &[(ActorKind, &str)],
     reserved: &HashSet<String>,

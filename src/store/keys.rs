@@ -12,12 +12,12 @@ use crate::time::ts;
 
 /// An active key as the store knows it: its id and the account named for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Known {
+pub(crate) struct Known {
     pub id: String,
     pub account: String,
 }
 
-pub fn active(tx: &Tx<'_>) -> Result<Vec<Known>> {
+pub(crate) fn active(tx: &Tx<'_>) -> Result<Vec<Known>> {
     let conn = tx.conn();
     let mut stmt =
         conn.prepare_cached("SELECT id, account FROM api_keys WHERE active = 1 ORDER BY account")?;
@@ -32,7 +32,7 @@ pub fn active(tx: &Tx<'_>) -> Result<Vec<Known>> {
 
 /// What a refresh changed: accounts that appeared and accounts whose key is no longer active.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Refresh {
+pub(crate) struct Refresh {
     pub added: Vec<String>,
     pub deactivated: Vec<String>,
 }
@@ -40,7 +40,7 @@ pub struct Refresh {
 /// The keys of a listing in progress, a page at a time, in a temporary table (the
 /// connection's own temp database: no lock on the store, and no list in memory).
 /// `refresh_staged` then records them in the caller's transaction.
-pub fn stage_page(tx: &Tx<'_>, keys: &[ListedKey]) -> Result<()> {
+pub(crate) fn stage_page(tx: &Tx<'_>, keys: &[ListedKey]) -> Result<()> {
     let conn = tx.conn();
     conn.execute_batch(STAGING)?;
     let mut stmt = conn.prepare_cached(
@@ -57,7 +57,7 @@ pub fn stage_page(tx: &Tx<'_>, keys: &[ListedKey]) -> Result<()> {
 }
 
 /// Empties the staging table for a new listing.
-pub fn begin_listing(tx: &Tx<'_>) -> Result<()> {
+pub(crate) fn begin_listing(tx: &Tx<'_>) -> Result<()> {
     let conn = tx.conn();
     conn.execute_batch(STAGING)?;
     conn.execute("DELETE FROM temp.keys_listed", [])?;
@@ -70,7 +70,7 @@ const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS keys_listed (
 /// Records the currently active keys (all of them staged, see `stage_page`), in the caller's
 /// transaction. New keys get a slug no other key or `reserved` (configured) account has;
 /// keys not listed stop being active.
-pub fn refresh_staged(
+pub(crate) fn refresh_staged(
     tx: &Tx<'_>,
     reserved: &HashSet<String>,
     now: DateTime<Utc>,
@@ -114,7 +114,7 @@ pub fn refresh_staged(
 }
 
 /// A lowercase ASCII slug of a key's name: "Prod – EU #2" → "prod-eu-2".
-pub fn slug(name: &str) -> String {
+pub(crate) fn slug(name: &str) -> String {
     let mut s = String::with_capacity(name.len());
     for c in name.chars() {
         if c.is_ascii_alphanumeric() {

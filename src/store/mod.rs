@@ -53,18 +53,18 @@
 //! one waits its turn. WAL lets readers run beside the writer; `synchronous=FULL` because a
 //! commit a minute costs nothing and a power cut must not undo a recorded notification.
 
-pub mod accounts;
-pub mod alerts;
-pub mod cost;
-pub mod developers;
-pub mod keys;
+pub(crate) mod accounts;
+pub(crate) mod alerts;
+pub(crate) mod cost;
+pub(crate) mod developers;
+pub(crate) mod keys;
 mod open;
-pub mod outbox;
+pub(crate) mod outbox;
 mod state;
-pub mod usage;
+pub(crate) mod usage;
 
 use open::{create_private, explain_open_error, migrate, wal};
-pub use state::{Fact, clear_state, get_state, get_time, set_state, set_time};
+pub(crate) use state::{Fact, clear_state, get_state, get_time, set_state, set_time};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -75,7 +75,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 /// A transaction of the store: every function of its surface takes one, and no caller sees
 /// what it is made of (a SQLite transaction, here).
-pub struct Tx<'c>(Transaction<'c>);
+pub(crate) struct Tx<'c>(Transaction<'c>);
 
 impl Tx<'_> {
     fn conn(&self) -> &Connection {
@@ -85,7 +85,7 @@ impl Tx<'_> {
     /// Every row of `sql`, its columns joined by `|` (text as it is, the rest as debug):
     /// for tests that compare whole tables.
     #[cfg(test)]
-    pub fn dump(&self, sql: &str) -> Result<Vec<String>> {
+    pub(crate) fn dump(&self, sql: &str) -> Result<Vec<String>> {
         let mut stmt = self.0.prepare(sql)?;
         let n = stmt.column_count();
         let rows = stmt.query_map([], |r| {
@@ -109,14 +109,14 @@ impl Tx<'_> {
 /// only has to outlast a burst of parallel runs.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct Store {
+pub(crate) struct Store {
     conn: Connection,
     path: PathBuf,
 }
 
 impl Store {
     /// Opens (creating if needed) the database, owner-only, and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub(crate) fn open(path: &Path) -> Result<Store> {
         Self::open_inner(path).map_err(|e| explain_open_error(path, e))
     }
 
@@ -138,14 +138,14 @@ impl Store {
 
     /// An empty store in a temporary directory, kept while the directory lives (tests).
     #[cfg(test)]
-    pub fn temporary() -> (tempfile::TempDir, Store) {
+    pub(crate) fn temporary() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("q.db")).unwrap();
         (dir, store)
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none of it.
-    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.write_inner(f).map_err(|e| {
             let full = e.chain().any(|c| {
                 matches!(c.downcast_ref::<rusqlite::Error>(), Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::DiskFull)
@@ -177,14 +177,14 @@ impl Store {
     }
 
     /// Runs `f` in one read transaction, so every query sees the same snapshot.
-    pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.deferred(f, false)
     }
 
     /// A transaction for the connection's temporary tables (staging): committed, and since
     /// it writes only the temp database it takes no lock on the store. `f` must write
     /// nothing else.
-    pub fn scratch<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn scratch<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.deferred(f, true)
     }
 

@@ -15,7 +15,7 @@ use crate::time::ts;
 
 /// One outbox row per named channel for this alert event, in the caller's transaction (the
 /// one that changed the alert).
-pub fn enqueue(
+pub(crate) fn enqueue(
     tx: &Tx<'_>,
     alert_id: &str,
     event: Event,
@@ -34,7 +34,7 @@ pub fn enqueue(
 
 /// One pending delivery and the alert it is about.
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     pub id: i64,
     pub channel: String,
     pub event: Event,
@@ -43,7 +43,7 @@ pub struct Delivery {
 }
 
 /// Pending deliveries that are due, oldest first.
-pub fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
+pub(crate) fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
     let conn = tx.conn();
     let cols: Vec<String> = COLUMNS
         .split(", ")
@@ -66,7 +66,7 @@ pub fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn mark_delivered(tx: &Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<()> {
+pub(crate) fn mark_delivered(tx: &Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached(
         "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
@@ -75,14 +75,14 @@ pub fn mark_delivered(tx: &Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-pub fn mark_retry(tx: &Tx<'_>, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
+pub(crate) fn mark_retry(tx: &Tx<'_>, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
         .execute(params![id, ts(next), error])?;
     Ok(())
 }
 
-pub fn mark_failed(tx: &Tx<'_>, id: i64, error: &str) -> Result<()> {
+pub(crate) fn mark_failed(tx: &Tx<'_>, id: i64, error: &str) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")?
         .execute(params![id, error])?;
@@ -90,7 +90,7 @@ pub fn mark_failed(tx: &Tx<'_>, id: i64, error: &str) -> Result<()> {
 }
 
 /// Gives up on deliveries pending since before `cutoff`. Returns how many.
-pub fn expire(tx: &Tx<'_>, cutoff: DateTime<Utc>) -> Result<usize> {
+pub(crate) fn expire(tx: &Tx<'_>, cutoff: DateTime<Utc>) -> Result<usize> {
     let conn = tx.conn();
     Ok(conn
         .prepare_cached(
@@ -103,13 +103,13 @@ pub fn expire(tx: &Tx<'_>, cutoff: DateTime<Utc>) -> Result<usize> {
 
 /// Pending and failed deliveries per channel.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Backlog {
+pub(crate) struct Backlog {
     pub pending: usize,
     pub failed: usize,
 }
 
 /// Backlog per account, then per channel.
-pub fn backlog(tx: &Tx<'_>) -> Result<BTreeMap<String, BTreeMap<String, Backlog>>> {
+pub(crate) fn backlog(tx: &Tx<'_>) -> Result<BTreeMap<String, BTreeMap<String, Backlog>>> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT a.account, o.channel, o.state, count(*) FROM outbox o JOIN alerts a ON a.id = o.alert_id

@@ -9,7 +9,7 @@ use super::Tx;
 /// The named facts of `sync_state`, each one text value. The sync use case (`crate::sync`)
 /// owns when each is set and cleared; the rest of quota only reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fact {
+pub(crate) enum Fact {
     /// The last successful sync's time.
     LastSuccess,
     /// The last successful cost report fetch.
@@ -71,7 +71,7 @@ impl Fact {
 }
 
 /// Reads one fact.
-pub fn get_state(tx: &Tx<'_>, fact: Fact) -> Result<Option<String>> {
+pub(crate) fn get_state(tx: &Tx<'_>, fact: Fact) -> Result<Option<String>> {
     let conn = tx.conn();
     Ok(conn
         .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
@@ -80,11 +80,11 @@ pub fn get_state(tx: &Tx<'_>, fact: Fact) -> Result<Option<String>> {
 }
 
 /// A fact that is a time; `None` when unset or not a time.
-pub fn get_time(tx: &Tx<'_>, fact: Fact) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn get_time(tx: &Tx<'_>, fact: Fact) -> Result<Option<DateTime<Utc>>> {
     Ok(get_state(tx, fact)?.and_then(|t| crate::time::parse(&t).ok()))
 }
 
-pub fn set_state(tx: &Tx<'_>, fact: Fact, value: &str) -> Result<()> {
+pub(crate) fn set_state(tx: &Tx<'_>, fact: Fact, value: &str) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached("INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
         .execute([fact.key(), value])?;
@@ -92,12 +92,12 @@ pub fn set_state(tx: &Tx<'_>, fact: Fact, value: &str) -> Result<()> {
 }
 
 /// Sets a fact to a time.
-pub fn set_time(tx: &Tx<'_>, fact: Fact, at: DateTime<Utc>) -> Result<()> {
+pub(crate) fn set_time(tx: &Tx<'_>, fact: Fact, at: DateTime<Utc>) -> Result<()> {
     set_state(tx, fact, &crate::time::ts(at))
 }
 
 /// Removes one fact.
-pub fn clear_state(tx: &Tx<'_>, fact: Fact) -> Result<()> {
+pub(crate) fn clear_state(tx: &Tx<'_>, fact: Fact) -> Result<()> {
     let conn = tx.conn();
     conn.prepare_cached("DELETE FROM sync_state WHERE key = ?1")?
         .execute([fact.key()])?;

@@ -15,14 +15,19 @@ mod staging;
 mod twins;
 
 use staging::{STAGING, stage};
-pub use staging::{Staged, Staging, upsert_staged};
+pub(crate) use staging::{Staged, Staging, upsert_staged};
 
 /// Stores each row, replacing what was stored for its (key, workspace, day): re-reading a
 /// day is idempotent and late data corrects itself. Never adds deltas; rows of one key,
 /// workspace and day are summed. A day whose numbers did not change is not written again, so
 /// `fetched_at` is when its numbers last changed. (The same path as a sync: through the
 /// staging table and `upsert_staged`.)
-pub fn upsert(tx: &Tx<'_>, rows: &[DayUsage], source: &str, now: DateTime<Utc>) -> Result<usize> {
+pub(crate) fn upsert(
+    tx: &Tx<'_>,
+    rows: &[DayUsage],
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     let conn = tx.conn();
     conn.execute_batch(STAGING)?;
     conn.execute("DELETE FROM temp.usage_staging", [])?;
@@ -70,7 +75,11 @@ fn to_i64(v: u64) -> Result<i64> {
 /// ends on one, which makes the sums exact while their number does not grow with the days
 /// stored. A segment's count is `None` when any of its days lacks it. `rows` says which
 /// rows are read and how they are grouped.
-pub fn segment_sums(tx: &Tx<'_>, bounds: &[NaiveDate], rows: Rows<'_>) -> Result<Vec<DayUsage>> {
+pub(crate) fn segment_sums(
+    tx: &Tx<'_>,
+    bounds: &[NaiveDate],
+    rows: Rows<'_>,
+) -> Result<Vec<DayUsage>> {
     let conn = tx.conn();
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
         return Ok(Vec::new());
@@ -199,7 +208,7 @@ impl Interned {
 
 /// Which usage rows `segment_sums` reads.
 #[derive(Debug, Clone, Copy)]
-pub enum Rows<'a> {
+pub(crate) enum Rows<'a> {
     /// Every row, summed per key and workspace.
     All,
     /// Every row, summed per workspace (the key left out): what workspace and organization
@@ -266,7 +275,7 @@ impl Sum {
 }
 
 /// Deletes rows older than `before` (retention). Returns how many went.
-pub fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
+pub(crate) fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
     let conn = tx.conn();
     super::prune_days(conn, "usage_daily", before)
 }

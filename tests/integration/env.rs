@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-pub const KEY: &str = "sk-ant-admin01-TESTKEY-abcdefghijklmnopqrstuvwxyz-9876";
+pub(crate) const KEY: &str = "sk-ant-admin01-TESTKEY-abcdefghijklmnopqrstuvwxyz-9876";
 
-pub struct TestEnv {
+pub(crate) struct TestEnv {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub db: PathBuf,
@@ -20,7 +20,7 @@ pub struct TestEnv {
 
 /// What a run of the binary printed and returned.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -28,7 +28,7 @@ pub struct Run {
 
 impl Run {
     #[track_caller]
-    pub fn ok(self) -> Run {
+    pub(crate) fn ok(self) -> Run {
         assert_eq!(
             self.code, 0,
             "expected success, got {}:\nstdout: {}\nstderr: {}",
@@ -38,7 +38,7 @@ impl Run {
     }
 
     #[track_caller]
-    pub fn code(self, code: i32) -> Run {
+    pub(crate) fn code(self, code: i32) -> Run {
         assert_eq!(
             self.code, code,
             "expected exit {code}, got {}:\nstdout: {}\nstderr: {}",
@@ -47,14 +47,14 @@ impl Run {
         self
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 
     /// The error line: exactly one line on stderr starting with "quota: error:".
     #[track_caller]
-    pub fn error_line(&self) -> &str {
+    pub(crate) fn error_line(&self) -> &str {
         let lines: Vec<&str> = self
             .stderr
             .lines()
@@ -71,7 +71,7 @@ impl Run {
 }
 
 impl TestEnv {
-    pub fn new() -> TestEnv {
+    pub(crate) fn new() -> TestEnv {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
         let db = dir.path().join("state/quota.db");
@@ -86,21 +86,21 @@ impl TestEnv {
         }
     }
 
-    pub fn with_config(toml: &str) -> TestEnv {
+    pub(crate) fn with_config(toml: &str) -> TestEnv {
         let env = TestEnv::new();
         env.write_config(toml);
         env
     }
 
-    pub fn write_config(&self, toml: &str) {
+    pub(crate) fn write_config(&self, toml: &str) {
         std::fs::write(&self.config, toml).unwrap();
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_quota"));
         c.args(args)
             .env_clear()
@@ -119,13 +119,13 @@ impl TestEnv {
         c
     }
 
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         to_run(self.command(args).output().unwrap())
     }
 
     /// Starts one process per command line, all at once, and waits for every one: their
     /// runs in the same order, each with how long it took from its start.
-    pub fn run_parallel<S: AsRef<str>>(&self, commands: &[Vec<S>]) -> Vec<(Run, Duration)> {
+    pub(crate) fn run_parallel<S: AsRef<str>>(&self, commands: &[Vec<S>]) -> Vec<(Run, Duration)> {
         let children: Vec<_> = commands
             .iter()
             .map(|args| {
@@ -151,7 +151,7 @@ impl TestEnv {
 
     /// Like `run_parallel`, asserting that every process succeeded and none met a lock.
     #[track_caller]
-    pub fn run_parallel_ok<S: AsRef<str>>(&self, commands: &[Vec<S>]) {
+    pub(crate) fn run_parallel_ok<S: AsRef<str>>(&self, commands: &[Vec<S>]) {
         for (run, _) in self.run_parallel(commands) {
             assert!(
                 !run.stderr.contains("locked"),
@@ -165,7 +165,7 @@ impl TestEnv {
     /// Runs quota in a pseudo-terminal (`script`) whose width is `cols` (0: a terminal that
     /// reports no width), as an operator's shell would: what it printed, with `\r\n` made
     /// `\n`. `NO_COLOR` is set unless `color`.
-    pub fn run_in_terminal(&self, cols: u16, color: bool, args: &[&str]) -> String {
+    pub(crate) fn run_in_terminal(&self, cols: u16, color: bool, args: &[&str]) -> String {
         let command = self.command(args);
         let mut line = format!(
             "stty cols {cols} rows 50; exec {}",
@@ -194,14 +194,14 @@ impl TestEnv {
         String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
     }
 
-    pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
+    pub(crate) fn run_at(&self, now: &str, args: &[&str]) -> Run {
         let mut c = self.command(args);
         c.env("QUOTA_NOW", now);
         to_run(c.output().unwrap())
     }
 
     /// Stores one day of usage the way the store does, for tests that need no API.
-    pub fn seed(
+    pub(crate) fn seed(
         &self,
         key: Option<&str>,
         workspace: Option<&str>,
@@ -224,7 +224,7 @@ impl TestEnv {
         quota::store_usage(&self.db, &[row], at.into()).unwrap();
     }
 
-    pub fn conn(&self) -> Connection {
+    pub(crate) fn conn(&self) -> Connection {
         let c = Connection::open(&self.db).unwrap();
         c.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
         c
@@ -232,18 +232,18 @@ impl TestEnv {
 
     /// `(account, quota_type, threshold, period_start, resolution)` of every alert, sorted.
     /// `quota status --json --account <account>`, parsed.
-    pub fn status_of(&self, account: &str) -> serde_json::Value {
+    pub(crate) fn status_of(&self, account: &str) -> serde_json::Value {
         self.run(&["status", "--json", "--account", account])
             .ok()
             .json()
     }
 
     /// The one number a `SELECT count(*) …` gives.
-    pub fn count(&self, sql: &str) -> i64 {
+    pub(crate) fn count(&self, sql: &str) -> i64 {
         self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
-    pub fn alert_rows(&self) -> Vec<(String, String, i64, String, Option<String>)> {
+    pub(crate) fn alert_rows(&self) -> Vec<(String, String, i64, String, Option<String>)> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare("SELECT account, quota_type, threshold, period_start, resolution FROM alerts ORDER BY 1, 2, 4, 3")
@@ -256,7 +256,7 @@ impl TestEnv {
         .unwrap()
     }
 
-    pub fn open_alerts(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn open_alerts(&self) -> Vec<serde_json::Value> {
         let v = self.run(&["alerts", "list", "--json"]).ok().json();
         v.as_array().unwrap().clone()
     }
@@ -273,7 +273,7 @@ fn to_run(o: Output) -> Run {
 /// For the `#[ignore = "needs root"]` tests: they are run on purpose, so not being root is a
 /// failure that says how to run them, never a silent pass.
 #[track_caller]
-pub fn assert_root() {
+pub(crate) fn assert_root() {
     let root = Command::new("id")
         .arg("-u")
         .output()

@@ -35,7 +35,7 @@ token_limit = 5000000000
 
 /// Compares `actual` with `tests/golden/{name}`, or writes it there with `UPDATE_GENERATED=1`.
 #[track_caller]
-pub fn assert_golden(name: &str, actual: &str) {
+pub(crate) fn assert_golden(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
@@ -103,7 +103,7 @@ fn mask_uuids(text: &str) -> String {
 
 /// Three accounts: production at 96 % of its tokens (critical), research at 85 % (warning),
 /// batch far from its limit; one earlier alert resolved by hand.
-pub fn scenario() -> TestEnv {
+pub(crate) fn scenario() -> TestEnv {
     let env = TestEnv::with_config(ACCOUNTS);
     env.seed(Some("apikey_prod"), None, "2026-11-02", 810, 0);
     env.seed(None, Some("wrkspc_research"), "2026-11-16", 8500, 0);

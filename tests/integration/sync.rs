@@ -4,7 +4,7 @@
 use crate::env::{KEY, TestEnv};
 use crate::standin::{StandIn, USAGE_PATH, Usage};
 
-pub const ACCOUNTS: &str = r#"
+pub(crate) const ACCOUNTS: &str = r#"
 [[accounts]]
 name = "production"
 api_key_id = "apikey_prod"
@@ -24,7 +24,7 @@ billing_day = 31
 "#;
 
 /// A test env whose clock and the stand-in's agree.
-pub fn setup(config: &str, now: &str) -> (TestEnv, StandIn) {
+pub(crate) fn setup(config: &str, now: &str) -> (TestEnv, StandIn) {
     let mut env = TestEnv::with_config(config);
     let api = StandIn::start(KEY);
     env.api_url = Some(api.url.clone());
@@ -33,7 +33,7 @@ pub fn setup(config: &str, now: &str) -> (TestEnv, StandIn) {
     (env, api)
 }
 
-pub fn at(env: &mut TestEnv, api: &StandIn, now: &str) {
+pub(crate) fn at(env: &mut TestEnv, api: &StandIn, now: &str) {
     env.now = now.to_string();
     api.set_now(now);
 }

@@ -22,7 +22,7 @@ use accounts::{accounts, defaults_of};
 /// Makes the one-line error for a key of the file.
 type Err<'a> = &'a dyn Fn(&str, String) -> anyhow::Error;
 
-pub fn validate(
+pub(super) fn validate(
     raw: RawConfig,
     file: &str,
     located: Option<Located>,

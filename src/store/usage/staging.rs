@@ -57,7 +57,7 @@ const BATCH: usize = 1000;
 /// batch in memory. `upsert_staged` moves them into `usage_daily`, summed per key,
 /// workspace and day, inside the sync's one transaction; a fetch that fails leaves them
 /// behind, never in the store.
-pub struct Staging<'s> {
+pub(crate) struct Staging<'s> {
     pub(super) store: &'s mut crate::store::Store,
     batch: Vec<DayUsage>,
     /// The last row of the last page read whole.
@@ -73,7 +73,7 @@ pub struct Staging<'s> {
 
 impl crate::store::Store {
     /// An empty staging table for a new fetch.
-    pub fn staging(&mut self) -> Result<Staging<'_>> {
+    pub(crate) fn staging(&mut self) -> Result<Staging<'_>> {
         // Staged rows are written once and read once: a small cache for the temp database
         // keeps a sync's memory flat; the rest spills to its file.
         self.conn.execute_batch("PRAGMA temp.cache_size = -256")?;
@@ -101,7 +101,7 @@ impl Staging<'_> {
     /// Another writer between that read and the commit is another sync, with numbers as
     /// fresh, or a prune of days before the window: a row skipped against what it replaced
     /// is read and compared again by the next sync.
-    pub fn skip_stored(&mut self, source: &str, from: NaiveDate) {
+    pub(crate) fn skip_stored(&mut self, source: &str, from: NaiveDate) {
         self.skip = Some((source.to_owned(), from));
     }
 
@@ -137,7 +137,7 @@ impl Staging<'_> {
 
     /// Moves what is staged into the store in one transaction, with `also` (a resume mark,
     /// say), and starts the staging table afresh. Returns the rows written.
-    pub fn commit(
+    pub(crate) fn commit(
         &mut self,
         source: &str,
         now: DateTime<Utc>,
@@ -159,7 +159,7 @@ impl Staging<'_> {
     /// one batch overlaps writing the last (a steady sync of 100,000 keys reads 200,000
     /// rows). At most `PIPELINE` batches wait between them. The result is the fetch's, or the
     /// staging's error when that failed first.
-    pub fn pipelined<T>(
+    pub(crate) fn pipelined<T>(
         &mut self,
         fetch: impl FnOnce(&mut dyn crate::records::UsageSink) -> Result<T>,
     ) -> Result<T> {
@@ -194,7 +194,7 @@ impl Staging<'_> {
     }
 
     /// What is staged, for `upsert_staged` in the caller's transaction.
-    pub fn finish(mut self) -> Result<Staged> {
+    pub(crate) fn finish(mut self) -> Result<Staged> {
         self.take_staged()
     }
 
@@ -272,7 +272,7 @@ impl crate::records::UsageSink for Pipe {
 /// Proof that a fetch's rows are all in the staging table, for `upsert_staged`.
 #[derive(Debug)]
 #[must_use]
-pub struct Staged(pub(super) ());
+pub(crate) struct Staged(pub(super) ());
 
 impl crate::records::UsageSink for Staging<'_> {
     fn add(&mut self, row: DayUsage) -> Result<()> {
@@ -323,14 +323,14 @@ impl crate::records::UsageSink for Staging<'_> {
 }
 
 /// Told the (key, workspace) of each usage day `upsert_staged` writes.
-pub type Written<'f> = dyn FnMut(&str, &str) + 'f;
+pub(super) type Written<'f> = dyn FnMut(&str, &str) + 'f;
 
 /// Moves the staged rows into `usage_daily` (in the caller's transaction), summed per key,
 /// workspace and day like `DayUsage::absorb`: a count is known only while every row has it.
 /// Replaces, never adds; a day whose numbers did not change is not written again. With
 /// `changed`, it is called with the (key, workspace) of every day that was written (new or
 /// different numbers; `""` is none). Returns how many (key, workspace, day) rows were written.
-pub fn upsert_staged(
+pub(crate) fn upsert_staged(
     tx: &Tx<'_>,
     staged: Staged,
     source: &str,

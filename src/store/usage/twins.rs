@@ -17,11 +17,11 @@ use crate::time::day;
 /// 7 × 2^15 fills a power-of-two map to its load factor. A window with more stored rows than that (a `--full` read of a large
 /// organization) holds none of them, and its rows are staged as they come: slower, never
 /// wrong, and no more memory than before the twins.
-pub const HELD: usize = 7 << 15;
+pub(super) const HELD: usize = 7 << 15;
 
 /// The identity of a usage row, (day, key, workspace), as 64 bits. A null id is `""`, as
 /// the store keeps it.
-pub fn identity(d: NaiveDate, key: &str, workspace: &str) -> u64 {
+pub(super) fn identity(d: NaiveDate, key: &str, workspace: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     h.write_i32(d.num_days_from_ce());
     // Each id's length first, so that no two (key, workspace) pairs write the same bytes.
@@ -31,7 +31,7 @@ pub fn identity(d: NaiveDate, key: &str, workspace: &str) -> u64 {
     h.finish()
 }
 
-pub fn identity_of(row: &DayUsage) -> u64 {
+pub(super) fn identity_of(row: &DayUsage) -> u64 {
     identity(
         row.day,
         row.api_key_id.as_deref().unwrap_or(""),
@@ -83,7 +83,7 @@ const NUMBERS: u64 = !15;
 
 /// What `Twins::see` makes of a row.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Seen {
+pub(super) enum Seen {
     /// The stored row has these numbers, from this source: nothing to stage.
     Same,
     /// Stage the row.
@@ -99,7 +99,7 @@ pub enum Seen {
 /// 2^60 per changed row; the next change of that day's numbers writes it). Each identity
 /// remembers whether its row was skipped, so a repeat of it (the upsert sums the repeats) stages the skipped one from the store. A page taken back
 /// undoes what its rows did (`undo`).
-pub struct Twins {
+pub(super) struct Twins {
     source: String,
     rows: HashMap<u64, u64, BuildHasherDefault<Spread>>,
     /// The identities changed during the page being read, once each.
@@ -109,7 +109,7 @@ pub struct Twins {
 impl Twins {
     /// The stored rows of `source` from day `from` on: none when the window holds more
     /// than `HELD` rows (of any source; the count is a seek on the table's key).
-    pub fn load(conn: &Connection, source: &str, from: NaiveDate) -> Result<Twins> {
+    pub(super) fn load(conn: &Connection, source: &str, from: NaiveDate) -> Result<Twins> {
         Twins::load_at_most(conn, source, from, HELD)
     }
 
@@ -166,7 +166,7 @@ impl Twins {
     }
 
     /// What to do with `row`, whose identity is `id`.
-    pub fn see(&mut self, id: u64, row: &DayUsage) -> Seen {
+    pub(super) fn see(&mut self, id: u64, row: &DayUsage) -> Seen {
         let Some(entry) = self.rows.get_mut(&id) else {
             return Seen::New;
         };
@@ -192,7 +192,7 @@ impl Twins {
     }
 
     /// The stored row of `row`'s identity, from this source, to stage in front of a repeat.
-    pub fn stored(&self, conn: &Connection, row: &DayUsage) -> Result<Option<DayUsage>> {
+    pub(super) fn stored(&self, conn: &Connection, row: &DayUsage) -> Result<Option<DayUsage>> {
         let found = conn
             .prepare_cached(
                 "SELECT uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
@@ -228,7 +228,7 @@ impl Twins {
     }
 
     /// The page was read whole: what its rows did stands.
-    pub fn keep_page(&mut self) {
+    pub(super) fn keep_page(&mut self) {
         for id in self.undo.drain(..) {
             if let Some(e) = self.rows.get_mut(&id) {
                 *e &= !(DIRTY | WAS_SKIPPED);
@@ -237,7 +237,7 @@ impl Twins {
     }
 
     /// The page is taken back: what its rows did is undone.
-    pub fn take_back_page(&mut self) {
+    pub(super) fn take_back_page(&mut self) {
         for id in self.undo.drain(..) {
             if let Some(e) = self.rows.get_mut(&id) {
                 let was = if *e & WAS_SKIPPED == 0 {
@@ -252,7 +252,7 @@ impl Twins {
 
     /// Stored rows held, for tests.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.rows.len()
     }
 }
