@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
+use crate::env::{at, setup};
 use crate::standin::{
     ANALYTICS_BETA, ANALYTICS_COST_PATH, ANALYTICS_PATH, Analytics, COST_PATH, Fault, USAGE_PATH,
     Usage,
 };
-use crate::sync::{at, setup};
 
 const ANALYTICS: &str = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\nrequest_limit = 100\ntoken_limit = 1000000\n";
 

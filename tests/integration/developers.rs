@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
+use crate::env::{at, setup};
 use crate::standin::{CLAUDE_CODE_PATH, CodeRecord, Fault, USAGE_PATH, Usage};
-use crate::sync::{at, setup};
 
 const DEVELOPERS: &str = r#"
 [[accounts]]

@@ -7,7 +7,45 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use crate::standin::StandIn;
+
 pub(crate) const KEY: &str = "sk-ant-admin01-TESTKEY-abcdefghijklmnopqrstuvwxyz-9876";
+
+/// Three accounts: a key, a key billed from the 15th, a workspace billed from the 31st.
+pub(crate) const ACCOUNTS: &str = r#"
+[[accounts]]
+name = "production"
+api_key_id = "apikey_prod"
+token_limit = 1000
+
+[[accounts]]
+name = "batch"
+api_key_id = "apikey_batch"
+token_limit = 5000
+billing_day = 15
+
+[[accounts]]
+name = "research"
+workspace_id = "wrkspc_research"
+output_token_limit = 100
+billing_day = 31
+"#;
+
+/// A test env whose clock and the stand-in's agree.
+pub(crate) fn setup(config: &str, now: &str) -> (TestEnv, StandIn) {
+    let mut env = TestEnv::with_config(config);
+    let api = StandIn::start(KEY);
+    env.api_url = Some(api.url.clone());
+    env.now = now.to_string();
+    api.set_now(now);
+    (env, api)
+}
+
+/// Moves the test env's clock and the stand-in's together.
+pub(crate) fn at(env: &mut TestEnv, api: &StandIn, now: &str) {
+    env.now = now.to_string();
+    api.set_now(now);
+}
 
 pub(crate) struct TestEnv {
     pub dir: tempfile::TempDir,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::capture::{Capture, Reply};
 use crate::env::TestEnv;
+use crate::env::{at, setup};
 use crate::standin::{StandIn, Usage};
-use crate::sync::{at, setup};
 
 const PROD: &str =
     "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\ntoken_limit = 1000\n";

@@ -2,8 +2,8 @@
 //! alerts of removed accounts resolved by the next full run, and forecasts switched off.
 
 use crate::capture::Capture;
+use crate::env::{at, setup};
 use crate::standin::Usage;
-use crate::sync::{at, setup};
 
 const PROD: &str =
     "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\ntoken_limit = 1000\n";

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::capture::Capture;
 use crate::env::TestEnv;
+use crate::env::setup;
 use crate::standin::{Fault, StandIn, Usage};
-use crate::sync::setup;
 
 fn full() -> bool {
     std::env::var_os("QUOTA_RELIABILITY").is_some_and(|v| v == "full")

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
+use crate::env::{at, setup};
 use crate::standin::{COST_PATH, Fault, KEYS_PATH, Usage};
-use crate::sync::{at, setup};
 
 #[test]
 fn messages_source_never_alerts_on_requests() {

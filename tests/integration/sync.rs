@@ -1,42 +1,8 @@
 //! `quota sync` against the stand-in: the request it makes, what it stores, the alerts it
 //! raises across syncs, periods and billing days.
 
-use crate::env::{KEY, TestEnv};
+use crate::env::{ACCOUNTS, KEY, TestEnv, at, setup};
 use crate::standin::{StandIn, USAGE_PATH, Usage};
-
-pub(crate) const ACCOUNTS: &str = r#"
-[[accounts]]
-name = "production"
-api_key_id = "apikey_prod"
-token_limit = 1000
-
-[[accounts]]
-name = "batch"
-api_key_id = "apikey_batch"
-token_limit = 5000
-billing_day = 15
-
-[[accounts]]
-name = "research"
-workspace_id = "wrkspc_research"
-output_token_limit = 100
-billing_day = 31
-"#;
-
-/// A test env whose clock and the stand-in's agree.
-pub(crate) fn setup(config: &str, now: &str) -> (TestEnv, StandIn) {
-    let mut env = TestEnv::with_config(config);
-    let api = StandIn::start(KEY);
-    env.api_url = Some(api.url.clone());
-    env.now = now.to_string();
-    api.set_now(now);
-    (env, api)
-}
-
-pub(crate) fn at(env: &mut TestEnv, api: &StandIn, now: &str) {
-    env.now = now.to_string();
-    api.set_now(now);
-}
 
 #[test]
 fn one_grouped_request_with_the_documented_headers() {

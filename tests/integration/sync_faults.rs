@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use crate::capture::Capture;
+use crate::env::{ACCOUNTS, setup};
 use crate::env::{KEY, TestEnv};
 use crate::standin::{Fault, StandIn, Usage};
-use crate::sync::{ACCOUNTS, setup};
 
 fn fast() -> String {
     format!("[api]\ntimeout_secs = 0.5\ndeadline_secs = 1.5\n{ACCOUNTS}")

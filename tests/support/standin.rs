@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -241,16 +243,47 @@ struct State {
     forever: Option<Fault>,
     /// Faults for one path only, for good.
     path_faults: Vec<(String, Fault)>,
-    /// (path, other): a request to `path` is answered once one to `other` has come.
     requests: Vec<Request>,
     next_request_id: u64,
 }
 
-/// A running stand-in. Stops when dropped... or with the test process.
+/// A running stand-in, serving until the test process ends. When its last clone is
+/// dropped (and the test is not already failing) it asserts that no handler panicked and,
+/// unless `expect_no_calls` was said, that it was called at all: a test whose quota never
+/// reached its stand-in tests nothing of it.
 #[derive(Clone)]
 pub struct StandIn {
     pub url: String,
     state: Arc<Mutex<State>>,
+    checks: Arc<Checks>,
+}
+
+/// What the stand-in checks when the last `StandIn` goes.
+struct Checks {
+    state: Arc<Mutex<State>>,
+    panicked: Arc<AtomicBool>,
+    calls_expected: AtomicBool,
+}
+
+impl Drop for Checks {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            return;
+        }
+        assert!(
+            !self.panicked.load(Ordering::SeqCst),
+            "a stand-in handler panicked (see its output above)"
+        );
+        let called = self
+            .state
+            .lock()
+            .map(|s| s.next_request_id > 0)
+            .unwrap_or(true);
+        assert!(
+            called || !self.calls_expected.load(Ordering::SeqCst),
+            "the stand-in was never called: say expect_no_calls() if that is the point"
+        );
+    }
 }
 
 impl StandIn {
@@ -262,15 +295,31 @@ impl StandIn {
             ..State::default()
         }));
         let shared = Arc::clone(&state);
+        let panicked = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&panicked);
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let state = Arc::clone(&shared);
+                let flag = Arc::clone(&flag);
                 thread::spawn(move || {
-                    let _ = serve(stream, &state);
+                    let served = panic::catch_unwind(AssertUnwindSafe(|| serve(stream, &state)));
+                    if served.is_err() {
+                        flag.store(true, Ordering::SeqCst);
+                    }
                 });
             }
         });
-        StandIn { url, state }
+        let checks = Arc::new(Checks {
+            state: Arc::clone(&state),
+            panicked,
+            calls_expected: AtomicBool::new(true),
+        });
+        StandIn { url, state, checks }
+    }
+
+    /// This test means quota never to reach the stand-in (a config it refuses, say).
+    pub fn expect_no_calls(&self) {
+        self.checks.calls_expected.store(false, Ordering::SeqCst);
     }
 
     /// The stand-in's "now": the end of the newest bucket when a request gives no `ending_at`.
@@ -785,35 +834,7 @@ fn window(
 fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let req = read_request(&mut stream)?;
-    state.lock().unwrap().requests.push(req.clone());
-    let (fault, now, key_ok, request_id) = {
-        let mut s = state.lock().unwrap();
-        s.next_request_id += 1;
-        let on_path = s
-            .path_faults
-            .iter()
-            .find(|(p, _)| *p == req.path)
-            .map(|(_, f)| f.clone());
-        let after = match &mut s.fail_after {
-            Some((0, f)) => Some(f.clone()),
-            Some((n, _)) => {
-                *n -= 1;
-                None
-            }
-            None => None,
-        };
-        let fault = on_path
-            .or_else(|| s.faults.pop_front())
-            .or_else(|| s.forever.clone())
-            .or(after);
-        let key_ok = req.header("x-api-key") == Some(s.admin_key.as_str());
-        (
-            fault,
-            s.now,
-            key_ok,
-            format!("req_standin_{:04}", s.next_request_id),
-        )
-    };
+    let (fault, now, key_ok, request_id) = take_fault(state, &req);
     if !key_ok {
         return error(
             &mut stream,
@@ -825,182 +846,10 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         );
     }
     if let Some(f) = fault {
-        match f {
-            Fault::Status {
-                status,
-                kind,
-                retry_after,
-            } => {
-                return error(
-                    &mut stream,
-                    status,
-                    kind,
-                    "injected fault",
-                    retry_after,
-                    &request_id,
-                );
-            }
-            Fault::OwnSpendLimit => {
-                let body = json!({"type": "error", "error": {"type": "invalid_request_error",
-                    "message": "You have reached your specified API usage limits. You will regain access on 2026-12-01 at 00:00 UTC."},
-                    "request_id": request_id});
-                return respond(
-                    &mut stream,
-                    400,
-                    &[("request-id", &request_id)],
-                    body.to_string().as_bytes(),
-                );
-            }
-            Fault::SpendCap => {
-                let body = json!({"type": "error", "error": {"type": "rate_limit_error",
-                    "message": "You have reached your specified API usage limits.",
-                    "details": {"error_code": "enforced_spend_limit_reached"}}, "request_id": request_id});
-                return respond(
-                    &mut stream,
-                    429,
-                    &[("request-id", &request_id)],
-                    body.to_string().as_bytes(),
-                );
-            }
-            Fault::Truncated => {
-                let body = br#"{"data":[{"starting_at":"2026-11-01T00:00:00Z","ending_at":"2026-11-02T00:00:00Z","results":[{"uncached_input_tokens":5"#;
-                // Claims the full length, sends half, hangs up.
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nrequest-id: {request_id}\r\nconnection: close\r\n\r\n",
-                    body.len() * 2
-                );
-                stream.write_all(head.as_bytes())?;
-                stream.write_all(body)?;
-                return Ok(());
-            }
-            Fault::Trickle(every) => {
-                let body = br#"{"data":[],"has_more":false,"next_page":null}                                                  "#;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                stream.write_all(head.as_bytes())?;
-                for b in body {
-                    stream.write_all(&[*b])?;
-                    stream.flush()?;
-                    thread::sleep(every);
-                }
-                return Ok(());
-            }
-            Fault::Redirect(to) => {
-                return respond(
-                    &mut stream,
-                    302,
-                    &[("location", &to), ("request-id", &request_id)],
-                    b"",
-                );
-            }
-            Fault::Body(body) => {
-                return respond(
-                    &mut stream,
-                    200,
-                    &[("request-id", &request_id)],
-                    body.as_bytes(),
-                );
-            }
-            Fault::Overflow => {
-                let body = r#"{"data":[{"starting_at":"2026-11-01T00:00:00Z","ending_at":"2026-11-02T00:00:00Z","results":[{"uncached_input_tokens":18446744073709551615,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"cache_read_input_tokens":0,"output_tokens":0,"api_key_id":"apikey_x","workspace_id":null}]}],"has_more":false,"next_page":null}"#;
-                return respond(
-                    &mut stream,
-                    200,
-                    &[("request-id", &request_id)],
-                    body.as_bytes(),
-                );
-            }
-            Fault::EndlessCursor => {
-                let body = format!(
-                    r#"{{"data":[],"has_more":true,"next_page":"page_endless_{request_id}"}}"#
-                );
-                return respond(
-                    &mut stream,
-                    200,
-                    &[("request-id", &request_id)],
-                    body.as_bytes(),
-                );
-            }
-            Fault::Hang => {
-                thread::sleep(Duration::from_secs(60));
-                return Ok(());
-            }
-            Fault::Huge(n) => {
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{{\"data\":[",
-                    n + 9
-                );
-                stream.write_all(head.as_bytes())?;
-                let chunk = vec![b' '; 1 << 20];
-                let mut left = n;
-                while left > 0 {
-                    let k = usize::try_from(left.min(chunk.len() as u64)).unwrap();
-                    stream.write_all(&chunk[..k])?; // fails once the reader gives up: fine
-                    left -= k as u64;
-                }
-                return Ok(());
-            }
-            Fault::Gzip(bytes) => {
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    bytes.len()
-                );
-                stream.write_all(head.as_bytes())?;
-                stream.write_all(&bytes)?;
-                return Ok(());
-            }
-            Fault::RepeatingCursor => {
-                let body = r#"{"data":[],"has_more":true,"next_page":"page_same"}"#;
-                return respond(
-                    &mut stream,
-                    200,
-                    &[("request-id", &request_id)],
-                    body.as_bytes(),
-                );
-            }
-        }
+        return inject(&mut stream, f, &request_id);
     }
-    let routed = {
-        let mut s = state.lock().unwrap();
-        let now = now.unwrap_or_else(Utc::now);
-        match req.path.as_str() {
-            KEYS_PATH => Some(api_keys(&req, &s.keys)),
-            COST_PATH => Some(cost_report(&req, &s.cost, now)),
-            ANALYTICS_PATH | ANALYTICS_COST_PATH
-                if req.header("anthropic-beta") != Some(ANALYTICS_BETA) =>
-            {
-                Some(Err(
-                    "the analytics API needs anthropic-beta: analytics-usage-cost-2026-08-24"
-                        .into(),
-                ))
-            }
-            ANALYTICS_PATH => Some(analytics_usage(&req, &mut s, now)),
-            CLAUDE_CODE_PATH => Some(claude_code(&req, &s.code)),
-            ANALYTICS_COST_PATH => Some(analytics_cost(&req, &s.cost, &s.analytics, now)),
-            _ => None,
-        }
-    };
-    if let Some(result) = routed {
-        return match result {
-            Ok(body) => respond(
-                &mut stream,
-                200,
-                &[("request-id", &request_id)],
-                body.as_bytes(),
-            ),
-            Err(msg) => error(
-                &mut stream,
-                400,
-                "invalid_request_error",
-                &msg,
-                None,
-                &request_id,
-            ),
-        };
-    }
-    if req.path != USAGE_PATH {
+    let route = ROUTES.iter().find(|(path, _)| *path == req.path);
+    let Some((_, handler)) = route else {
         return error(
             &mut stream,
             404,
@@ -1009,12 +858,12 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             None,
             &request_id,
         );
-    }
-    let body = {
-        let s = state.lock().unwrap();
-        usage_report(&req, &s.usage, now.unwrap_or_else(Utc::now))
     };
-    match body {
+    let result = {
+        let mut s = state.lock().unwrap();
+        handler(&req, &mut s, now.unwrap_or_else(Utc::now))
+    };
+    match result {
         Ok(body) => respond(
             &mut stream,
             200,
@@ -1029,6 +878,184 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             None,
             &request_id,
         ),
+    }
+}
+
+/// An endpoint: the request, the stand-in's data and its "now", to a 200's body or a 400's
+/// message.
+type Handler = fn(&Request, &mut State, DateTime<Utc>) -> Result<String, String>;
+
+/// The endpoints of ADMIN_API.md the stand-in serves.
+const ROUTES: &[(&str, Handler)] = &[
+    (USAGE_PATH, |req, s, now| usage_report(req, &s.usage, now)),
+    (KEYS_PATH, |req, s, _| api_keys(req, &s.keys)),
+    (COST_PATH, |req, s, now| cost_report(req, &s.cost, now)),
+    (CLAUDE_CODE_PATH, |req, s, _| claude_code(req, &s.code)),
+    (ANALYTICS_PATH, |req, s, now| {
+        analytics_beta(req)?;
+        analytics_usage(req, s, now)
+    }),
+    (ANALYTICS_COST_PATH, |req, s, now| {
+        analytics_beta(req)?;
+        analytics_cost(req, &s.cost, &s.analytics, now)
+    }),
+];
+
+/// The analytics API answers only requests that name its beta.
+fn analytics_beta(req: &Request) -> Result<(), String> {
+    if req.header("anthropic-beta") == Some(ANALYTICS_BETA) {
+        Ok(())
+    } else {
+        Err("the analytics API needs anthropic-beta: analytics-usage-cost-2026-08-24".into())
+    }
+}
+
+/// Records the request and takes the fault that applies to it, if any: one for its path,
+/// the next queued, the standing one, or the one due after `fail_after`'s count. Also its
+/// "now", whether its key is the admin key, and its request id.
+fn take_fault(
+    state: &Mutex<State>,
+    req: &Request,
+) -> (Option<Fault>, Option<DateTime<Utc>>, bool, String) {
+    let mut s = state.lock().unwrap();
+    s.requests.push(req.clone());
+    s.next_request_id += 1;
+    let on_path = s
+        .path_faults
+        .iter()
+        .find(|(p, _)| *p == req.path)
+        .map(|(_, f)| f.clone());
+    let after = match &mut s.fail_after {
+        Some((0, f)) => Some(f.clone()),
+        Some((n, _)) => {
+            *n -= 1;
+            None
+        }
+        None => None,
+    };
+    let fault = on_path
+        .or_else(|| s.faults.pop_front())
+        .or_else(|| s.forever.clone())
+        .or(after);
+    let key_ok = req.header("x-api-key") == Some(s.admin_key.as_str());
+    (
+        fault,
+        s.now,
+        key_ok,
+        format!("req_standin_{:04}", s.next_request_id),
+    )
+}
+
+/// Answers with an injected fault.
+fn inject(stream: &mut TcpStream, f: Fault, request_id: &str) -> std::io::Result<()> {
+    match f {
+        Fault::Status {
+            status,
+            kind,
+            retry_after,
+        } => error(
+            stream,
+            status,
+            kind,
+            "injected fault",
+            retry_after,
+            request_id,
+        ),
+        Fault::OwnSpendLimit => {
+            let body = json!({"type": "error", "error": {"type": "invalid_request_error",
+                "message": "You have reached your specified API usage limits. You will regain access on 2026-12-01 at 00:00 UTC."},
+                "request_id": request_id});
+            respond(
+                stream,
+                400,
+                &[("request-id", request_id)],
+                body.to_string().as_bytes(),
+            )
+        }
+        Fault::SpendCap => {
+            let body = json!({"type": "error", "error": {"type": "rate_limit_error",
+                "message": "You have reached your specified API usage limits.",
+                "details": {"error_code": "enforced_spend_limit_reached"}}, "request_id": request_id});
+            respond(
+                stream,
+                429,
+                &[("request-id", request_id)],
+                body.to_string().as_bytes(),
+            )
+        }
+        Fault::Truncated => {
+            let body = br#"{"data":[{"starting_at":"2026-11-01T00:00:00Z","ending_at":"2026-11-02T00:00:00Z","results":[{"uncached_input_tokens":5"#;
+            // Claims the full length, sends half, hangs up.
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nrequest-id: {request_id}\r\nconnection: close\r\n\r\n",
+                body.len() * 2
+            );
+            stream.write_all(head.as_bytes())?;
+            stream.write_all(body)?;
+            Ok(())
+        }
+        Fault::Trickle(every) => {
+            let body = br#"{"data":[],"has_more":false,"next_page":null}                                                  "#;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes())?;
+            for b in body {
+                stream.write_all(&[*b])?;
+                stream.flush()?;
+                thread::sleep(every);
+            }
+            Ok(())
+        }
+        Fault::Redirect(to) => respond(
+            stream,
+            302,
+            &[("location", &to), ("request-id", request_id)],
+            b"",
+        ),
+        Fault::Body(body) => respond(stream, 200, &[("request-id", request_id)], body.as_bytes()),
+        Fault::Overflow => {
+            let body = r#"{"data":[{"starting_at":"2026-11-01T00:00:00Z","ending_at":"2026-11-02T00:00:00Z","results":[{"uncached_input_tokens":18446744073709551615,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"cache_read_input_tokens":0,"output_tokens":0,"api_key_id":"apikey_x","workspace_id":null}]}],"has_more":false,"next_page":null}"#;
+            respond(stream, 200, &[("request-id", request_id)], body.as_bytes())
+        }
+        Fault::EndlessCursor => {
+            let body =
+                format!(r#"{{"data":[],"has_more":true,"next_page":"page_endless_{request_id}"}}"#);
+            respond(stream, 200, &[("request-id", request_id)], body.as_bytes())
+        }
+        Fault::Hang => {
+            thread::sleep(Duration::from_secs(60));
+            Ok(())
+        }
+        Fault::Huge(n) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{{\"data\":[",
+                n + 9
+            );
+            stream.write_all(head.as_bytes())?;
+            let chunk = vec![b' '; 1 << 20];
+            let mut left = n;
+            while left > 0 {
+                let k = usize::try_from(left.min(chunk.len() as u64)).unwrap();
+                stream.write_all(&chunk[..k])?; // fails once the reader gives up: fine
+                left -= k as u64;
+            }
+            Ok(())
+        }
+        Fault::Gzip(bytes) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                bytes.len()
+            );
+            stream.write_all(head.as_bytes())?;
+            stream.write_all(&bytes)?;
+            Ok(())
+        }
+        Fault::RepeatingCursor => {
+            let body = r#"{"data":[],"has_more":true,"next_page":"page_same"}"#;
+            respond(stream, 200, &[("request-id", request_id)], body.as_bytes())
+        }
     }
 }
 
