@@ -55,6 +55,8 @@ pub(crate) enum Unmeasured {
     },
     /// Some days in the period lack this count.
     SomeDays,
+    /// No sync has read the account's usage yet: its stored sums mean nothing so far.
+    NotSynced,
 }
 
 impl std::fmt::Display for Unmeasured {
@@ -84,6 +86,7 @@ impl std::fmt::Display for Unmeasured {
                 if *nor_total { " (nor total_tokens)" } else { "" }
             ),
             Unmeasured::SomeDays => f.write_str("some days in the period lack this count"),
+            Unmeasured::NotSynced => f.write_str("not synced yet (run quota sync)"),
         }
     }
 }

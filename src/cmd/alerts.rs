@@ -23,7 +23,7 @@ const MIN_PREFIX: usize = 8;
 pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     // Unknown names are an error, but alerts of accounts since removed from the config still
     // list when no filter is given.
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.open_existing_store()?;
     if !args.filter.accounts.is_empty() {
         crate::sync::Roster::load(&ctx.config, &mut store)?.select(&args.filter.accounts)?;
     }
@@ -170,7 +170,7 @@ pub(super) fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
         comment,
         by: by.as_deref(),
     };
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.open_existing_store()?;
     // All ids are looked up and resolved in one transaction: a typo in one resolves none. The
     // resolved notices are enqueued in it too.
     let (report, resolved) = store.write(|tx| {

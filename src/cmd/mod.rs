@@ -29,8 +29,23 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The store, created (and migrated) if new: for the commands that write (`sync`,
+    /// `check`).
     pub(crate) fn open_store(&self) -> Result<Store> {
         Store::open(&self.config.database.path.path)
+    }
+
+    /// The store of a command that only reads (or resolves what a sync raised): a missing
+    /// file is an error, never an empty database that would answer "all clear".
+    pub(crate) fn open_existing_store(&self) -> Result<Store> {
+        let path = &self.config.database.path.path;
+        if !path.exists() {
+            anyhow::bail!(
+                "no database at {}: has quota sync run? (see --db)",
+                path.display()
+            );
+        }
+        Store::open(path)
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
-use crate::account::{Account, Selector};
+use crate::account::Selector;
 use crate::alert::{AccountStatus, Severity, classify};
 use crate::apply;
 use crate::cli::StatusArgs;
@@ -58,13 +58,21 @@ impl Shown<'_> {
         )
     }
 
+    /// Why a quota of `v` has no value.
+    fn why(&self, v: &View<'_>, q: QuotaType) -> evaluate::Unmeasured {
+        if self.synced(v).is_none() && !v.account.selector.is_developer() {
+            return evaluate::Unmeasured::NotSynced;
+        }
+        reason(v.account, q, self.source, &self.unreported)
+    }
+
     fn open(&self, v: &View<'_>) -> usize {
         self.open.get(&v.account.name).copied().unwrap_or(0)
     }
 }
 
 pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.open_existing_store()?;
     let all = crate::sync::Roster::load(&ctx.config, &mut store)?;
     let accounts = all.select(&args.filter.accounts)?;
     let (loaded, (states, synced_all), open, backlog, data_as_of, unreported) =
@@ -79,8 +87,22 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
             ))
         })?;
     let source = ctx.config.api.usage_source;
+    let mut views = evaluate::views(&accounts, &loaded.inputs(source), ctx.now);
+    // An account no sync has read shows nothing measured: its stored sums (none, or what
+    // another account's read left) are not its usage yet.
+    for v in &mut views {
+        let own = states.get(&v.account.name).and_then(|s| s.last_synced_at);
+        if apply::synced_at(v.account, own, synced_all).is_none()
+            && !v.account.selector.is_developer()
+        {
+            for r in &mut v.readings {
+                r.used = None;
+                r.forecast = None;
+            }
+        }
+    }
     let shown = Shown {
-        views: evaluate::views(&accounts, &loaded.inputs(source), ctx.now),
+        views,
         states,
         synced_all,
         open,
@@ -132,7 +154,7 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
             quotas: Quotas(
                 v.readings
                     .iter()
-                    .map(|r| quota_json(v.account, r, s.source, &s.unreported))
+                    .map(|r| quota_json(r, || s.why(v, r.quota_type)))
                     .collect(),
             ),
             open_alerts: s.open(v),
@@ -353,7 +375,7 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
     let mut notes: BTreeMap<(QuotaType, String), Vec<&str>> = BTreeMap::new();
     for v in &s.views {
         for r in v.readings.iter().filter(|r| shown(r) && r.used.is_none()) {
-            let why = reason(v.account, r.quota_type, s.source, &s.unreported);
+            let why = s.why(v, r.quota_type);
             notes
                 .entry((r.quota_type, why.to_string()))
                 .or_default()
@@ -445,12 +467,7 @@ fn backlog_json<S: serde::Serializer>(
     map.end()
 }
 
-fn quota_json(
-    account: &Account,
-    r: &Reading,
-    source: UsageSource,
-    unreported: &[String],
-) -> QuotaJson {
+fn quota_json(r: &Reading, why: impl FnOnce() -> evaluate::Unmeasured) -> QuotaJson {
     let q = r.quota_type;
     QuotaJson {
         name: q.as_str(),
@@ -458,10 +475,7 @@ fn quota_json(
         limit: r.limit.map_or(Value::Null, |l| q.json_value(l)),
         percentage: r.used.zip(r.limit).map(|(u, l)| percentage(u, l)),
         measured: r.used.is_some(),
-        reason: r
-            .used
-            .is_none()
-            .then(|| reason(account, q, source, unreported).to_string()),
+        reason: r.used.is_none().then(|| why().to_string()),
         forecast: r.forecast.map(|f| ForecastJson {
             projected: q.json_value(f.projected.round_dp(2)),
             exhausts_at: f.exhausts_at.map(ts),

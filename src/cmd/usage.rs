@@ -32,7 +32,7 @@ pub(super) fn run(ctx: &Ctx, args: &UsageArgs) -> Result<ExitCode> {
         ));
     }
     let today = ctx.now.date_naive();
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.open_existing_store()?;
     let all = crate::sync::Roster::load(&ctx.config, &mut store)?;
     let accounts = all.select(&args.filter.accounts)?;
     // Each account's own current period by default, up to today.

@@ -238,6 +238,14 @@ impl TestEnv {
         to_run(c.output().unwrap())
     }
 
+    /// Marks every stored account as read by a sync at `now`: what a sync that fetched the
+    /// seeded rows would have recorded. Until then `status` says "not synced yet".
+    pub(crate) fn mark_synced(&self) {
+        self.conn()
+            .execute("UPDATE accounts SET last_synced_at = ?1", [&self.now])
+            .unwrap();
+    }
+
     /// Stores one day of usage the way the store does, for tests that need no API.
     pub(crate) fn seed(
         &self,

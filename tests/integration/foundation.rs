@@ -75,6 +75,7 @@ fn config_errors_exit_2_with_one_line_and_write_nothing() {
 #[test]
 fn bad_environment_and_arguments_exit_2() {
     let env = TestEnv::with_config(PROD);
+    env.run(&["check"]).ok();
     let mut c = env.command(&["status"]);
     c.env("QUOTA_NOW", "yesterday");
     let out = c.output().unwrap();
@@ -336,6 +337,20 @@ fn status_json_and_table() {
         0,
     );
     env.run(&["check"]).ok();
+    // Stored rows that no sync of this account read: nothing is shown as measured.
+    let s = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(s[0]["quotas"]["tokens"]["measured"], false);
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], Value::Null);
+    assert_eq!(
+        s[0]["quotas"]["tokens"]["reason"],
+        "not synced yet (run quota sync)"
+    );
+    let table = env.run(&["status"]).ok().stdout;
+    assert!(
+        table.contains("tokens not measured (production, research): not synced yet"),
+        "{table}"
+    );
+    env.mark_synced();
     let s = env.run(&["status", "--json"]).ok().json();
     let prod = &s[0];
     for key in [
@@ -392,6 +407,7 @@ fn null_ids_are_real_values() {
     env.seed(None, None, "2026-11-02", 85, 0); // Playground key, Default Workspace
     env.seed(Some("apikey_x"), Some("wrkspc_other"), "2026-11-02", 10, 0);
     env.run(&["check"]).ok();
+    env.mark_synced();
     let s = env.run(&["status", "--json"]).ok().json();
     assert_eq!(s[0]["quotas"]["tokens"]["used"], 85);
     assert_eq!(s[0]["workspace_id"], "default");
@@ -404,6 +420,7 @@ fn period_rollover_resolves_and_clears_exhausted() {
     let env = TestEnv::with_config(PROD);
     env.seed(Some("apikey_prod"), None, "2026-11-29", 1200, 0);
     env.run_at("2026-11-30T23:59:00Z", &["check"]).ok();
+    env.mark_synced();
     assert_eq!(
         env.run_at("2026-11-30T23:59:00Z", &["status", "--json"])
             .ok()
@@ -505,7 +522,7 @@ fn two_processes_reconciling_at_once_never_share_an_identity() {
 #[test]
 fn ten_processes_migrate_a_new_database_once() {
     let env = TestEnv::with_config(PROD);
-    env.run_parallel_ok(&vec![vec!["alerts", "list"]; 10]);
+    env.run_parallel_ok(&vec![vec!["check"]; 10]);
     let v: i64 = env
         .conn()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -525,7 +542,7 @@ fn ten_processes_migrate_a_new_database_once() {
 #[test]
 fn a_database_from_a_newer_quota_is_refused() {
     let env = TestEnv::with_config(PROD);
-    env.run(&["alerts", "list"]).ok();
+    env.run(&["check"]).ok();
     env.conn().pragma_update(None, "user_version", 42).unwrap();
     let run = env.run(&["status"]).code(1);
     assert!(run.error_line().contains("newer quota"), "{}", run.stderr);
@@ -555,4 +572,34 @@ fn broken_pipe_is_success() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// A mistyped `--db` never answers "all clear": the commands that only read say there is no
+/// database and create nothing; `check` (which writes) creates it.
+#[test]
+fn read_commands_never_create_a_database() {
+    let env = TestEnv::with_config(PROD);
+    let missing = env.dir.path().join("no/such/dir/q.db");
+    let db = missing.to_str().unwrap();
+    for args in [
+        vec!["status"],
+        vec!["status", "--json"],
+        vec!["alerts", "list"],
+        vec!["alerts", "resolve", "abcd1234"],
+        vec!["usage"],
+    ] {
+        let mut all = vec!["--db", db];
+        all.extend(&args);
+        let run = env.run(&all).code(1);
+        assert_eq!(
+            run.error_line(),
+            format!("quota: error: no database at {db}: has quota sync run? (see --db)"),
+            "{args:?}"
+        );
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+    assert!(!env.dir.path().join("no").exists(), "nothing was created");
+    env.run(&["--db", db, "check"]).ok();
+    assert!(missing.exists());
+    env.run(&["--db", db, "status"]).ok();
 }

@@ -109,6 +109,7 @@ pub(crate) fn scenario() -> TestEnv {
     env.seed(None, Some("wrkspc_research"), "2026-11-16", 8500, 0);
     env.seed(Some("apikey_batch"), None, "2026-11-18", 1_234_567, 89_012);
     env.run_at("2026-11-19T08:00:00Z", &["check"]).ok();
+    env.mark_synced();
     let open = env.open_alerts();
     let production = open.iter().find(|a| a["account"] == "production").unwrap();
     let id = production["id"].as_str().unwrap().to_string();
@@ -130,6 +131,7 @@ fn with_a_long_name(env: &TestEnv) {
     );
     env.write_config(&config);
     env.run(&["check"]).ok();
+    env.mark_synced();
 }
 
 #[test]
