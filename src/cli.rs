@@ -48,6 +48,9 @@ pub enum Command {
     /// List or resolve alerts
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Whether quota can see: each read's state and the notification backlog; exit 1 when
+    /// a read is failing or the data is old
+    Health(HealthArgs),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -115,6 +118,13 @@ pub struct StatusArgs {
     pub wide: bool,
 
     /// Print one JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Print one JSON object instead of a table
     #[arg(long)]
     pub json: bool,
 }

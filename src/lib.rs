@@ -11,6 +11,7 @@ pub(crate) mod cmd;
 pub(crate) mod config;
 pub(crate) mod error;
 pub(crate) mod evaluate;
+pub(crate) mod health;
 pub(crate) mod http;
 pub(crate) mod incremental;
 pub(crate) mod metrics;

@@ -36,13 +36,24 @@ pub(crate) struct Snapshot<'a> {
     pub last_success: Option<DateTime<Utc>>,
     pub duration: Duration,
     pub success: bool,
+    /// Seconds since the last successful usage read.
+    pub data_age_seconds: Option<i64>,
+    /// Each read and whether its last attempt succeeded.
+    pub reads: &'a [(String, bool)],
+    /// Per channel: notifications pending and failed.
+    pub channels: &'a [(String, usize, usize)],
 }
 
 /// The textfile collector format, with HELP and TYPE for every metric.
 pub(crate) fn render(s: &Snapshot<'_>) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for (labels, value) in samples {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
@@ -124,6 +135,37 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
         "quota_sync_success",
         "1 if the last sync succeeded, else 0.",
         vec![(String::new(), u8::from(s.success).to_string())],
+    );
+    if let Some(age) = s.data_age_seconds {
+        family(
+            "quota_data_age_seconds",
+            "Seconds since the last successful usage read: what every quota above is as of.",
+            vec![(String::new(), age.to_string())],
+        );
+    }
+    family(
+        "quota_read_success",
+        "1 if the read's last attempt succeeded, else 0 (usage, cost, claude_code, discovery).",
+        s.reads
+            .iter()
+            .map(|(read, ok)| (labels(&[("read", read)]), u8::from(*ok).to_string()))
+            .collect(),
+    );
+    family(
+        "quota_notifications_pending",
+        "Notifications waiting to be delivered, per channel.",
+        s.channels
+            .iter()
+            .map(|(c, pending, _)| (labels(&[("channel", c)]), pending.to_string()))
+            .collect(),
+    );
+    family(
+        "quota_notifications_failed_total",
+        "Notifications given up on (delivery failed for good), per channel.",
+        s.channels
+            .iter()
+            .map(|(c, _, failed)| (labels(&[("channel", c)]), failed.to_string()))
+            .collect(),
     );
     out
 }

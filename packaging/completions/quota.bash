@@ -25,6 +25,9 @@ _quota() {
             quota,config)
                 cmd="quota__subcmd__config"
                 ;;
+            quota,health)
+                cmd="quota__subcmd__health"
+                ;;
             quota,help)
                 cmd="quota__subcmd__help"
                 ;;
@@ -79,6 +82,9 @@ _quota() {
             quota__subcmd__help,config)
                 cmd="quota__subcmd__help__subcmd__config"
                 ;;
+            quota__subcmd__help,health)
+                cmd="quota__subcmd__help__subcmd__health"
+                ;;
             quota__subcmd__help,help)
                 cmd="quota__subcmd__help__subcmd__help"
                 ;;
@@ -125,7 +131,7 @@ _quota() {
 
     case "${cmd}" in
         quota)
-            opts="-v -q -h -V --config --db --verbose --quiet --help --version sync check status usage alerts config notify help"
+            opts="-v -q -h -V --config --db --verbose --quiet --help --version sync check status usage alerts health config notify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -392,8 +398,30 @@ _quota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        quota__subcmd__health)
+            opts="-v -q -h -V --json --config --db --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         quota__subcmd__help)
-            opts="sync check status usage alerts config notify help"
+            opts="sync check status usage alerts health config notify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -479,6 +507,20 @@ _quota() {
         quota__subcmd__help__subcmd__config__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__help__subcmd__health)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

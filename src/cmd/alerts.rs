@@ -35,22 +35,32 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
             SeverityArg::Critical => Severity::Critical,
         }),
     };
-    let alerts = store.read(|tx| store::alerts::list(tx, &filter))?;
+    let (alerts, reads) =
+        store.read(|tx| Ok((store::alerts::list(tx, &filter)?, store::health::all(tx)?)))?;
     if args.json {
         output::json(&Value::Array(alerts.iter().map(Alert::to_json).collect()))?;
         return Ok(ExitCode::SUCCESS);
     }
+    let screen = Screen::detect();
     if alerts.is_empty() {
         output::line(if args.all {
             "no alerts"
         } else {
             "no open alerts"
         })?;
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        let table = alerts_table(&alerts, args.all, args.wide);
+        output::text(&table.render(if args.wide { None } else { screen.width }, screen.color))?;
     }
-    let screen = Screen::detect();
-    let table = alerts_table(&alerts, args.all, args.wide);
-    output::text(&table.render(if args.wide { None } else { screen.width }, screen.color))?;
+    // No open alert means nothing while quota cannot see: say so under the list.
+    let health = crate::health::Health {
+        reads: &reads,
+        failing_after: ctx.config.failing_after,
+        now: ctx.now,
+    };
+    if let Some(line) = health.footer() {
+        output::line(&crate::table::wrap(&line, screen.width))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,6 +4,7 @@
 mod alerts;
 mod check;
 mod config_check;
+mod health;
 mod notify;
 mod status;
 mod sync;
@@ -71,6 +72,7 @@ pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
         Command::Check(args) => check::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
         Command::Usage(args) => usage::run(&ctx, &args),
+        Command::Health(args) => health::run(&ctx, &args),
         Command::Alerts(AlertsCommand::List(args)) => alerts::list(&ctx, &args),
         Command::Alerts(AlertsCommand::Resolve(args)) => alerts::resolve(&ctx, &args),
         Command::Config(ConfigCommand::Check) => config_check::run(&ctx, &env),

@@ -39,6 +39,8 @@ struct Shown<'a> {
     now: DateTime<Utc>,
     /// The terminal, detected once.
     screen: Screen,
+    /// Whether quota can see, when it cannot: one line under the table.
+    health: Option<String>,
 }
 
 impl Shown<'_> {
@@ -75,17 +77,26 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_existing_store()?;
     let all = crate::sync::Roster::load(&ctx.config, &mut store)?;
     let accounts = all.select(&args.filter.accounts)?;
-    let (loaded, (states, synced_all), open, backlog, data_as_of, unreported) =
-        store.read(|tx| {
+    let (loaded, (states, synced_all), open, backlog, (data_as_of, unreported), reads) = store
+        .read(|tx| {
             Ok((
                 apply::load(tx, &accounts, ctx.now)?,
                 (store::accounts::states(tx)?, apply::synced_all_at(tx)?),
                 store::alerts::open_counts(tx)?,
                 store::outbox::backlog(tx)?,
-                store::get_state(tx, store::Fact::UsageAsOf)?,
-                store::get_state(tx, store::Fact::UsageUnreported)?,
+                (
+                    store::get_state(tx, store::Fact::UsageAsOf)?,
+                    store::get_state(tx, store::Fact::UsageUnreported)?,
+                ),
+                store::health::all(tx)?,
             ))
         })?;
+    let health = crate::health::Health {
+        reads: &reads,
+        failing_after: ctx.config.failing_after,
+        now: ctx.now,
+    }
+    .footer();
     let source = ctx.config.api.usage_source;
     let mut views = evaluate::views(&accounts, &loaded.inputs(source), ctx.now);
     // An account no sync has read shows nothing measured: its stored sums (none, or what
@@ -116,6 +127,7 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         source,
         now: ctx.now,
         screen: Screen::detect(),
+        health,
     };
     if args.json {
         print_json(&shown)?;
@@ -388,6 +400,9 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
             n => format!("{} and {} more", names[..3].join(", "), n - 3),
         };
         note(s, &format!("{q} not measured ({who}): {why}"))?;
+    }
+    if let Some(health) = &s.health {
+        note(s, health)?;
     }
     Ok(())
 }

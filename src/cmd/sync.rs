@@ -54,13 +54,15 @@ pub(super) fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
 /// The admin key, the store (kept in `slot` for delivery and export), the client, the run.
 fn sync(ctx: &Ctx, args: &SyncArgs, slot: &mut Option<Store>) -> Result<Synced> {
     let config = &ctx.config;
-    let key = admin_key(config, &|k| std::env::var_os(k))?;
-    log::debug!("admin key from {}", key.origin);
     for w in &config.warnings {
         log::warn!("{w}");
     }
-    // The database first: a problem there should not cost an API request.
+    // The database first: a problem there should not cost an API request, and a run that
+    // cannot start (no admin key) is recorded as a failed read all the same.
     let store = slot.insert(ctx.open_store()?);
+    let key = admin_key(config, &|k| std::env::var_os(k))
+        .inspect_err(|e| sync::health::failed_to_start(store, e, ctx.now))?;
+    log::debug!("admin key from {}", key.origin);
     let mut client = Client::new(
         &config.api.base_url,
         key.key,

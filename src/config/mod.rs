@@ -83,6 +83,9 @@ pub(crate) struct Config {
     pub accounts: Vec<Account>,
     pub notify: Vec<Channel>,
     pub metrics: Metrics,
+    /// How long a read may fail before `health` says so and a `sync_failing` alert is
+    /// raised (`[health] failing_after_minutes`).
+    pub failing_after: Duration,
     /// Problems that do not stop quota but that an operator should hear about.
     pub warnings: Vec<String>,
 }

@@ -58,6 +58,15 @@ pub(super) struct RawConfig {
     pub notify: Vec<RawNotify>,
     #[serde(default)]
     pub metrics: RawMetrics,
+    #[serde(default)]
+    pub health: RawHealth,
+}
+
+/// `[health]`: when a failing read becomes an alert.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealth {
+    pub failing_after_minutes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -57,6 +57,7 @@ pub(crate) mod accounts;
 pub(crate) mod alerts;
 pub(crate) mod cost;
 pub(crate) mod developers;
+pub(crate) mod health;
 pub(crate) mod keys;
 mod open;
 pub(crate) mod outbox;

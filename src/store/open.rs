@@ -48,6 +48,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0009_sync_indexes",
         include_str!("../../migrations/0009_sync_indexes.sql"),
     ),
+    (
+        "0010_read_health",
+        include_str!("../../migrations/0010_read_health.sql"),
+    ),
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:

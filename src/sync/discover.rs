@@ -19,14 +19,15 @@ const INTERVAL: Duration = Duration::from_secs(3600);
 /// Dropped keys are logged one line each up to this many, then as a count.
 const MAX_DROPPED_LINES: usize = 20;
 
-/// Lists and records the active keys when due. Each page of keys goes to a staging table as
-/// it comes; the store takes the listing in one transaction once it is whole.
+/// Lists and records the active keys when due: `None` when not. Each page of keys goes to
+/// a staging table as it comes; the store takes the listing in one transaction once it is
+/// whole.
 pub(super) fn keys(
     store: &mut Store,
     client: &mut Client,
     config: &Config,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Option<()>> {
     if !config.discovers_keys()
         || !super::due(
             store.read(|tx| store::get_time(tx, Fact::KeysListed))?,
@@ -34,7 +35,7 @@ pub(super) fn keys(
             now,
         )
     {
-        return Ok(());
+        return Ok(None);
     }
     store.scratch(keys::begin_listing)?;
     let listed = api::keys::list_active(client, &mut |page| {
@@ -64,6 +65,6 @@ pub(super) fn keys(
                 "{more} more API key accounts are no longer active (their open alerts resolved as account_removed)"
             );
         }
-        Ok(())
+        Ok(Some(()))
     })
 }

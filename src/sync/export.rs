@@ -2,12 +2,18 @@
 //! or not) and handed to `metrics::render`. A database that cannot be read gives the run's
 //! own series only.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, Utc};
 
 use super::Roster;
-use crate::alert::AccountStatus;
+use crate::alert::{AccountStatus, Severity};
 use crate::config::Config;
+use crate::evaluate::Loaded;
 use crate::metrics::{self, Run, Snapshot};
+use crate::store::accounts::AccountRow;
+use crate::store::health::ReadHealth;
+use crate::store::outbox::Backlog;
 use crate::store::{self, Fact, Store};
 use crate::{apply, evaluate};
 
@@ -21,39 +27,51 @@ pub(crate) fn textfile(
     let read = store.map(|s| {
         let roster = Roster::load(config, s)?;
         let accounts = roster.all();
-        let (loaded, states, open, last) = s.read(|tx| {
+        let (loaded, states, open, last, (reads, backlog)) = s.read(|tx| {
             Ok((
                 apply::load(tx, &accounts, now)?,
                 store::accounts::states(tx)?,
                 store::alerts::open_by_severity(tx)?,
                 store::get_time(tx, Fact::LastSuccess)?,
+                (store::health::all(tx)?, store::outbox::backlog(tx)?),
             ))
         })?;
-        anyhow::Ok((roster, loaded, states, open, last))
+        anyhow::Ok((roster, loaded, states, open, last, reads, backlog))
     });
-    let (roster, loaded, states, open, last) = match read {
+    let (roster, loaded, states, open, last, reads, backlog) = match read {
         Some(Ok(v)) => v,
         Some(Err(e)) => {
             log::error!("metrics: cannot read the database: {e:#}");
-            (
-                Roster::configured(config),
-                Default::default(),
-                Default::default(),
-                Vec::new(),
-                None,
-            )
+            empty(config)
         }
-        None => (
-            Roster::configured(config),
-            Default::default(),
-            Default::default(),
-            Vec::new(),
-            None,
-        ),
+        None => empty(config),
     };
     let accounts = roster.all();
     let views = evaluate::views(&accounts, &loaded.inputs(config.api.usage_source), now);
     let status = |name: &str| states.get(name).map_or(AccountStatus::Active, |s| s.status);
+    let health = crate::health::Health {
+        reads: &reads,
+        failing_after: config.failing_after,
+        now,
+    };
+    let read_ok: Vec<(String, bool)> = reads
+        .iter()
+        .map(|r| (r.read.clone(), r.failures == 0))
+        .collect();
+    let mut per_channel: BTreeMap<String, (usize, usize)> = config
+        .notify
+        .iter()
+        .map(|c| (c.name.clone(), (0, 0)))
+        .collect();
+    for (c, b) in backlog.values().flatten() {
+        let e = per_channel.entry(c.clone()).or_default();
+        e.0 += b.pending;
+        e.1 += b.failed;
+    }
+    let channels: Vec<(String, usize, usize)> = per_channel
+        .into_iter()
+        .map(|(c, (p, f))| (c, p, f))
+        .collect();
     metrics::render(&Snapshot {
         views: &views,
         status: &status,
@@ -61,5 +79,31 @@ pub(crate) fn textfile(
         last_success: last,
         duration: run.duration,
         success: run.success,
+        data_age_seconds: health.data_age().map(|d| d.num_seconds()),
+        reads: &read_ok,
+        channels: &channels,
     })
+}
+
+type Read<'c> = (
+    Roster<'c>,
+    Loaded,
+    HashMap<String, AccountRow>,
+    Vec<(Severity, usize)>,
+    Option<DateTime<Utc>>,
+    Vec<ReadHealth>,
+    BTreeMap<String, BTreeMap<String, Backlog>>,
+);
+
+/// What the textfile reports of a database it cannot read: the configured accounts only.
+fn empty(config: &Config) -> Read<'_> {
+    (
+        Roster::configured(config),
+        Loaded::default(),
+        HashMap::new(),
+        Vec::new(),
+        None,
+        Vec::new(),
+        BTreeMap::new(),
+    )
 }

@@ -17,6 +17,7 @@ mod claude_code;
 mod discover;
 pub(crate) mod export;
 mod fetch;
+pub(crate) mod health;
 mod record;
 mod roster;
 
@@ -78,7 +79,8 @@ pub(crate) struct Plan {
 }
 
 /// One sync, every phase in order. An error stops the sync with nothing of the usage read
-/// stored; a failed side phase is in `Synced::problems`.
+/// stored; a failed side phase is in `Synced::problems`. How each read went is recorded
+/// either way (`health`).
 pub(crate) fn run(
     store: &mut Store,
     client: &mut Client,
@@ -86,16 +88,42 @@ pub(crate) fn run(
     req: &Request<'_>,
     now: DateTime<Utc>,
 ) -> Result<Synced> {
-    let mut problems: Vec<String> = Vec::new();
-    if let Err(e) = discover::keys(store, client, config, now) {
-        problems.push(format!("key discovery failed: {e:#}"));
+    let mut reads = health::Reads::default();
+    let result = phases(store, client, config, req, now, &mut reads);
+    match &result {
+        Ok(_) => reads.ok(health::USAGE),
+        Err(e) => reads.failed(health::USAGE, e),
     }
+    if let Err(e) = health::record(store, &reads, now) {
+        log::error!("cannot record how this run's reads went: {e:#}");
+    }
+    result
+}
+
+fn phases(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    req: &Request<'_>,
+    now: DateTime<Utc>,
+    reads: &mut health::Reads,
+) -> Result<Synced> {
+    let mut problems: Vec<String> = Vec::new();
+    let listed = discover::keys(store, client, config, now);
+    reads.side(
+        health::DISCOVERY,
+        listed,
+        "key discovery failed",
+        &mut problems,
+    );
     let mut roster = Roster::load(config, store)?;
-    let developers = claude_code::read(store, client, config, req, &roster.all(), now)
-        .unwrap_or_else(|e| {
-            problems.push(format!("the Claude Code usage report failed: {e:#}"));
-            None
-        });
+    let developers = claude_code::read(store, client, config, req, &roster.all(), now);
+    let developers = reads.side(
+        health::CLAUDE_CODE,
+        developers,
+        "the Claude Code usage report failed",
+        &mut problems,
+    );
     if let Some(read) = developers.as_ref().filter(|r| !r.discovered.is_empty()) {
         log_names("developer", &read.discovered);
         roster = Roster::load(config, store)?;
@@ -105,10 +133,8 @@ pub(crate) fn run(
     let before = client.requests;
     let (fetched, staged) = fetch::usage(store, client, config, req, &accounts, plan, now)?;
     let usage_requests = client.requests - before;
-    let cost = fetch::cost(store, client, config, req, &accounts, now).unwrap_or_else(|e| {
-        problems.push(format!("the cost report failed: {e:#}"));
-        None
-    });
+    let cost = fetch::cost(store, client, config, req, &accounts, now);
+    let cost = reads.side(health::COST, cost, "the cost report failed", &mut problems);
     let cost_rows = cost.as_ref().map(Vec::len);
     let (pages, rows) = (fetched.pages, fetched.rows);
     let changes = record::usage_and_evaluate(

@@ -238,12 +238,19 @@ impl TestEnv {
         to_run(c.output().unwrap())
     }
 
-    /// Marks every stored account as read by a sync at `now`: what a sync that fetched the
-    /// seeded rows would have recorded. Until then `status` says "not synced yet".
+    /// Marks every stored account as read by a sync at `now`, and the usage read as
+    /// successful then: what a sync that fetched the seeded rows would have recorded. Until
+    /// then `status` says "not synced yet" and that no sync has succeeded.
     pub(crate) fn mark_synced(&self) {
-        self.conn()
-            .execute("UPDATE accounts SET last_synced_at = ?1", [&self.now])
+        let conn = self.conn();
+        conn.execute("UPDATE accounts SET last_synced_at = ?1", [&self.now])
             .unwrap();
+        conn.execute(
+            "INSERT OR REPLACE INTO read_health (read, last_success_at, last_attempt_at)
+             VALUES ('usage', ?1, ?1)",
+            [&self.now],
+        )
+        .unwrap();
     }
 
     /// Stores one day of usage the way the store does, for tests that need no API.

@@ -9,6 +9,7 @@ mod env;
 mod foundation;
 mod generated;
 mod golden;
+mod health;
 mod notify;
 mod operator;
 mod packaging;

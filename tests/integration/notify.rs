@@ -319,13 +319,19 @@ fn a_crash_between_sending_and_recording_resends_and_loses_nothing() {
 }
 
 /// The textfile as (metric{labels} → value), checking the format line by line.
-fn parse_textfile(text: &str) -> BTreeMap<String, f64> {
+pub(crate) fn parse_textfile(text: &str) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     let mut typed = std::collections::HashSet::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap();
-            assert_eq!(kind, "gauge");
+            // Counters, and only they, end in _total.
+            let expected = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            assert_eq!(kind, expected, "{name}");
             typed.insert(name.to_string());
             continue;
         }

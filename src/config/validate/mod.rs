@@ -111,6 +111,10 @@ pub(super) fn validate(
         accounts,
         notify,
         metrics,
+        failing_after: Duration::from_secs(
+            60 * in_range::<u64>(raw.health.failing_after_minutes, 15, 1, 1440)
+                .map_err(|p| err("health.failing_after_minutes", p))?,
+        ),
         warnings,
     })
 }

@@ -1,0 +1,98 @@
+//! `quota health`: whether quota can see. Each read's state, the notification backlog per
+//! channel, and one verdict; exit 0 when healthy and 1 when not, for any external checker
+//! (`quota health || page-someone`).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::HealthArgs;
+use crate::health::{Health, describe};
+use crate::output;
+use crate::store::{self, outbox::Backlog};
+use crate::table::{Column, Screen, Table};
+use crate::time::ts;
+
+pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
+    let mut store = ctx.open_existing_store()?;
+    let (reads, backlog) =
+        store.read(|tx| Ok((store::health::all(tx)?, store::outbox::backlog(tx)?)))?;
+    let health = Health {
+        reads: &reads,
+        failing_after: ctx.config.failing_after,
+        now: ctx.now,
+    };
+    // Deliveries not (yet) made, per channel, over every account.
+    let mut channels: BTreeMap<&str, Backlog> = BTreeMap::new();
+    for (c, b) in backlog.values().flatten() {
+        let e = channels.entry(c.as_str()).or_default();
+        e.pending += b.pending;
+        e.failed += b.failed;
+    }
+    if args.json {
+        output::json(&json!({
+            "healthy": health.healthy(),
+            "data_age_seconds": health.data_age().map(|d| d.num_seconds()),
+            "reads": reads.iter().map(|r| json!({
+                "read": r.read,
+                "last_success_at": r.last_success_at.map(ts),
+                "last_attempt_at": ts(r.last_attempt_at),
+                "failing_since": r.failing_since.map(ts),
+                "failures": r.failures,
+                "last_error": r.last_error,
+            })).collect::<Vec<_>>(),
+            "notifications": channels.iter().map(|(c, b)| {
+                (c.to_string(), json!({"pending": b.pending, "failed": b.failed}))
+            }).collect::<serde_json::Map<_, _>>(),
+        }))?;
+    } else {
+        let mut t = Table::new(vec![
+            Column::left("READ"),
+            Column::left("LAST SUCCESS"),
+            Column::left("FAILING SINCE"),
+            Column::right("FAILED RUNS"),
+            Column::shrink("LAST ERROR"),
+        ]);
+        for r in &reads {
+            let failing = r.failures > 0;
+            t.row(vec![
+                describe(&r.read).into(),
+                r.last_success_at
+                    .map_or_else(|| "never".to_string(), output::time)
+                    .into(),
+                r.failing_since
+                    .map_or_else(|| "-".to_string(), output::time)
+                    .into(),
+                r.failures.to_string().into(),
+                if failing {
+                    r.last_error.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+                .into(),
+            ]);
+        }
+        let screen = Screen::detect();
+        if !reads.is_empty() {
+            output::text(&t.render(screen.width, screen.color))?;
+        }
+        for (c, b) in &channels {
+            output::line(&format!(
+                "notifications to {c}: {} pending, {} failed",
+                b.pending, b.failed
+            ))?;
+        }
+        output::line(&match health.footer() {
+            None => "healthy".to_string(),
+            Some(why) => format!("not healthy: {why}"),
+        })?;
+    }
+    Ok(if health.healthy() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

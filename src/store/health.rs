@@ -1,0 +1,110 @@
+//! `read_health`: how each read of a sync went, so that a monitor that cannot see says so.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{Tx, parse_ts};
+use crate::time::ts;
+
+/// One read's state, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReadHealth {
+    /// `usage`, `cost`, `claude_code`, `discovery` or `delivery:<channel>`.
+    pub read: String,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_attempt_at: DateTime<Utc>,
+    /// When the current failure streak began; `None` while the read succeeds.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Runs in a row that failed.
+    pub failures: u64,
+    /// The last error line of the streak (kept after a success, for the record).
+    pub last_error: Option<String>,
+}
+
+/// Records an attempt of `read` at `now`: a success ends any streak; a failure starts or
+/// extends one, with its error line.
+pub(crate) fn record(
+    tx: &Tx<'_>,
+    read: &str,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let sql = match error {
+        None => {
+            "INSERT INTO read_health (read, last_success_at, last_attempt_at) VALUES (?1, ?2, ?2)
+             ON CONFLICT (read) DO UPDATE SET last_success_at = ?2, last_attempt_at = ?2,
+                 failing_since = NULL, failures = 0"
+        }
+        Some(_) => {
+            "INSERT INTO read_health (read, last_attempt_at, failing_since, failures, last_error)
+                 VALUES (?1, ?2, ?2, 1, ?3)
+             ON CONFLICT (read) DO UPDATE SET last_attempt_at = ?2,
+                 failing_since = coalesce(failing_since, ?2), failures = failures + 1,
+                 last_error = ?3"
+        }
+    };
+    let conn = tx.conn();
+    match error {
+        None => conn.prepare_cached(sql)?.execute(params![read, ts(now)])?,
+        Some(e) => conn
+            .prepare_cached(sql)?
+            .execute(params![read, ts(now), e])?,
+    };
+    Ok(())
+}
+
+/// Every read's state, in order of read.
+pub(crate) fn all(tx: &Tx<'_>) -> Result<Vec<ReadHealth>> {
+    let conn = tx.conn();
+    let mut stmt = conn.prepare_cached(
+        "SELECT read, last_success_at, last_attempt_at, failing_since, failures, last_error
+         FROM read_health ORDER BY read",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+            r.get::<_, Option<String>>(i)?
+                .map(|t| parse_ts(&t))
+                .transpose()
+        };
+        Ok(ReadHealth {
+            read: r.get(0)?,
+            last_success_at: time(1)?,
+            last_attempt_at: parse_ts(&r.get::<_, String>(2)?)?,
+            failing_since: time(3)?,
+            failures: r.get(4)?,
+            last_error: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streak_begins_grows_and_ends_with_a_success() {
+        let (_dir, mut store) = crate::store::Store::temporary();
+        let at = |s: &str| crate::time::parse(s).unwrap();
+        store
+            .write(|tx| {
+                record(tx, "usage", None, at("2026-11-20T12:00:00Z"))?;
+                record(tx, "usage", Some("401"), at("2026-11-20T12:01:00Z"))?;
+                record(tx, "usage", Some("500"), at("2026-11-20T12:02:00Z"))
+            })
+            .unwrap();
+        let h = store.read(all).unwrap();
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].failures, 2);
+        assert_eq!(h[0].failing_since, Some(at("2026-11-20T12:01:00Z")));
+        assert_eq!(h[0].last_success_at, Some(at("2026-11-20T12:00:00Z")));
+        assert_eq!(h[0].last_error.as_deref(), Some("500"));
+        store
+            .write(|tx| record(tx, "usage", None, at("2026-11-20T12:03:00Z")))
+            .unwrap();
+        let h = store.read(all).unwrap();
+        assert_eq!((h[0].failures, h[0].failing_since), (0, None));
+        assert_eq!(h[0].last_success_at, Some(at("2026-11-20T12:03:00Z")));
+    }
+}
