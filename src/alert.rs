@@ -48,7 +48,16 @@ string_enum!(AlertType {
     ApproachingLimit => "approaching_limit",
     QuotaExceeded => "quota_exceeded",
     ForecastExceeded => "forecast_exceeded",
+    SyncFailing => "sync_failing",
 });
+
+impl AlertType {
+    /// About quota itself (a read that keeps failing), not about an account's quota: it
+    /// belongs to no account and has no quota type.
+    pub(crate) fn is_health(self) -> bool {
+        matches!(self, AlertType::SyncFailing)
+    }
+}
 string_enum!(Resolution {
     Manual => "manual",
     Superseded => "superseded",
@@ -84,7 +93,10 @@ pub(crate) struct Firing {
     pub threshold: u32,
 }
 
-/// One alert row with the columns of SPEC §4.
+/// One alert row with the columns of SPEC §4. A health alert (`AlertType::is_health`)
+/// belongs to no account (`account` is `""`, JSON null), has no quota type, and names its
+/// read instead; its `current_value` is the failed runs of its streak, `period_start` the
+/// streak's start, which is its identity.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Alert {
     pub id: String,
@@ -95,7 +107,10 @@ pub(crate) struct Alert {
     pub current_value: Decimal,
     pub limit_value: Decimal,
     pub percentage: f64,
-    pub quota_type: QuotaType,
+    /// `None` for a health alert.
+    pub quota_type: Option<QuotaType>,
+    /// The read a health alert is about (`usage`, `cost`, …); `None` otherwise.
+    pub read: Option<String>,
     pub threshold: u32,
     pub period_start: DateTime<Utc>,
     pub period_end: DateTime<Utc>,
@@ -125,7 +140,8 @@ impl Alert {
             current_value: f.current_value,
             limit_value: f.limit_value,
             percentage: f.percentage,
-            quota_type: f.quota_type,
+            quota_type: Some(f.quota_type),
+            read: None,
             threshold: f.threshold,
             period_start: period.start,
             period_end: period.end,
@@ -141,19 +157,54 @@ impl Alert {
         self.resolved_at.is_none()
     }
 
+    /// What it is about, in a word: its quota type, or a health alert's read.
+    pub(crate) fn what(&self) -> &str {
+        match (&self.quota_type, &self.read) {
+            (Some(q), _) => q.as_str(),
+            (None, Some(read)) => read,
+            (None, None) => "",
+        }
+    }
+
+    /// Who it is about: the account, or `quota` itself for a health alert.
+    pub(crate) fn who(&self) -> &str {
+        if self.account.is_empty() {
+            "quota"
+        } else {
+            &self.account
+        }
+    }
+
+    /// Its numbers for people: `960 / 1,000 (96%)`, or a health alert's failed runs.
+    pub(crate) fn amount(&self) -> String {
+        match self.quota_type {
+            Some(q) => format!(
+                "{} / {} ({}%)",
+                q.display(self.current_value),
+                q.display(self.limit_value),
+                self.percentage
+            ),
+            None => format!("{} failed runs", self.current_value.normalize()),
+        }
+    }
+
     /// The alert as JSON: exactly the columns of SPEC §4 (`alerts list --json`, webhooks).
     pub(crate) fn to_json(&self) -> serde_json::Value {
         let ts = crate::time::ts;
+        let value = |v: Decimal| match self.quota_type {
+            Some(q) => q.json_value(v),
+            None => serde_json::json!(v.normalize().to_string().parse::<u64>().ok()),
+        };
         serde_json::json!({
             "id": self.id,
-            "account": self.account,
+            "account": (!self.account.is_empty()).then_some(&self.account),
             "type": self.alert_type.as_str(),
             "severity": self.severity.as_str(),
             "message": self.message,
-            "current_value": self.quota_type.json_value(self.current_value),
-            "limit_value": self.quota_type.json_value(self.limit_value),
+            "current_value": value(self.current_value),
+            "limit_value": value(self.limit_value),
             "percentage": self.percentage,
-            "quota_type": self.quota_type.as_str(),
+            "quota_type": self.quota_type.map(QuotaType::as_str),
             "threshold": self.threshold,
             "period_start": ts(self.period_start),
             "period_end": ts(self.period_end),

@@ -90,7 +90,7 @@ pub(crate) fn reconcile(
         let in_period: Vec<&Alert> = existing
             .iter()
             .filter(current)
-            .filter(|a| a.quota_type == reading.quota_type && is_threshold_alert(a))
+            .filter(|a| a.quota_type == Some(reading.quota_type) && is_threshold_alert(a))
             .collect();
         let open = || in_period.iter().copied().filter(|a| a.is_open());
 
@@ -157,7 +157,7 @@ fn forecast(
 ) {
     let mine = existing.iter().find(|a| {
         a.period_start == eval.period.start
-            && a.quota_type == reading.quota_type
+            && a.quota_type == Some(reading.quota_type)
             && a.alert_type == AlertType::ForecastExceeded
     });
     if !eval.forecast {

@@ -158,7 +158,7 @@ impl Client {
             let left = self.deadline.saturating_duration_since(Instant::now());
             if wait >= left || attempt >= MAX_ATTEMPTS {
                 return Err(ApiError::Transient(format!(
-                    "{err}; gave up after {attempt} attempt{} within the {} deadline ([api] deadline_secs); nothing was stored: the next run tries again",
+                    "{err}; gave up after {attempt} attempt{} within {} (the Admin API's share of [api] deadline_secs); nothing was stored: the next run tries again",
                     if attempt == 1 { "" } else { "s" },
                     crate::time::seconds(self.budget),
                 ))

@@ -585,7 +585,7 @@ mod tests {
                                 let filter = alerts::ListFilter { accounts: vec![name.clone()], ..Default::default() };
                                 // The same alert in both stores (ids are random): the lowest identity.
                                 let open = alerts::list(tx, &filter)?;
-                                if let Some(alert) = open.iter().min_by_key(|a| (a.quota_type.as_str(), a.threshold)) {
+                                if let Some(alert) = open.iter().min_by_key(|a| (a.what().to_string(), a.threshold)) {
                                     let how = Resolve { resolution: Resolution::Manual, comment: None, by: None };
                                     resolve(tx, alert, how, &[], now)?;
                                 }

@@ -105,7 +105,6 @@ fn alerts_table(alerts: &[Alert], all: bool, wide: bool) -> Table {
 }
 
 fn alert_row(a: &Alert, all: bool, wide: bool) -> Vec<Cell> {
-    let q = a.quota_type;
     let color = match a.severity {
         Severity::Critical => Color::Red,
         Severity::Warning => Color::Yellow,
@@ -117,17 +116,20 @@ fn alert_row(a: &Alert, all: bool, wide: bool) -> Vec<Cell> {
     let mut row: Vec<Cell> = vec![
         (if wide { a.id.as_str() } else { short_id(&a.id) }).into(),
         Cell::colored(state, a.is_open().then_some(color)),
-        a.account.as_str().into(),
+        a.who().into(),
     ];
     if wide {
         row.push(a.alert_type.as_str().into());
-        row.push(q.as_str().into());
+        row.push(a.what().into());
         row.push(
-            format!(
-                "{} / {}",
-                q.display(a.current_value),
-                q.display(a.limit_value)
-            )
+            match a.quota_type {
+                Some(q) => format!(
+                    "{} / {}",
+                    q.display(a.current_value),
+                    q.display(a.limit_value)
+                ),
+                None => a.amount(),
+            }
             .into(),
         );
         row.push(format!("{:.1}", a.percentage).into());
@@ -142,7 +144,7 @@ fn alert_row(a: &Alert, all: bool, wide: bool) -> Vec<Cell> {
             );
         }
     } else {
-        row.push(q.as_str().into());
+        row.push(a.what().into());
         row.push(format!("{:.1}", a.percentage).into());
         row.push(a.created_at.format("%m-%d %H:%M").to_string().into());
     }
@@ -196,7 +198,7 @@ pub(super) fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
         let mut lines = Vec::with_capacity(found.len());
         let mut resolved: Vec<String> = Vec::new();
         for a in found {
-            let what = format!("{} {} {}%", a.account, a.quota_type, a.threshold);
+            let what = format!("{} {} {}%", a.who(), a.what(), a.threshold);
             if apply::resolve(tx, &a, how, channels, ctx.now)? {
                 lines.push(format!("resolved {} ({what})", a.id));
                 resolved.push(a.id.clone());

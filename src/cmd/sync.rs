@@ -14,6 +14,13 @@ use crate::store::Store;
 use crate::sync::{self, Synced};
 use crate::{metrics, notify, output};
 
+/// What the Admin API may take of the deadline: all but 15 s, or all but two fifths of a
+/// shorter one. The rest is for delivering notifications and the exports, so that an alert
+/// (`sync_failing` above all) goes out even when every request hangs until its timeout.
+fn api_share(deadline: Duration) -> Duration {
+    deadline - (deadline * 2 / 5).min(Duration::from_secs(15))
+}
+
 /// Kept back from the deadline for the textfile and the heartbeat: 2 s, or a fifth of a
 /// shorter deadline.
 fn export_reserve(deadline: Duration) -> Duration {
@@ -61,13 +68,13 @@ fn sync(ctx: &Ctx, args: &SyncArgs, slot: &mut Option<Store>) -> Result<Synced> 
     // cannot start (no admin key) is recorded as a failed read all the same.
     let store = slot.insert(ctx.open_store()?);
     let key = admin_key(config, &|k| std::env::var_os(k))
-        .inspect_err(|e| sync::health::failed_to_start(store, e, ctx.now))?;
+        .inspect_err(|e| sync::health::failed_to_start(store, e, config, ctx.now))?;
     log::debug!("admin key from {}", key.origin);
     let mut client = Client::new(
         &config.api.base_url,
         key.key,
         config.api.timeout,
-        config.api.deadline,
+        api_share(config.api.deadline),
     );
     let req = sync::Request {
         accounts: &args.filter.accounts,

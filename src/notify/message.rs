@@ -12,20 +12,21 @@ pub(crate) const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue"
 
 /// One line for people: what, how much, until when, and the id to resolve it by.
 pub(crate) fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> String {
-    let q = a.quota_type;
-    let numbers = format!(
-        "{} / {} ({}%)",
-        q.display(a.current_value),
-        q.display(a.limit_value),
-        a.percentage
-    );
+    let numbers = a.amount();
     match event {
+        Event::Firing if a.alert_type.is_health() => format!(
+            "{} {}: {}; alert {}",
+            a.severity.as_str().to_uppercase(),
+            a.alert_type,
+            a.message,
+            a.id
+        ),
         Event::Firing => format!(
             "{} {}: {} {} at {numbers}; period ends {} (resets in {}); alert {}",
             a.severity.as_str().to_uppercase(),
             a.alert_type,
             a.account,
-            q,
+            a.what(),
             a.period_end.format("%Y-%m-%d %H:%M UTC"),
             human_duration(a.period_end - now),
             a.id
@@ -44,8 +45,8 @@ pub(crate) fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> Strin
             format!(
                 "RESOLVED ({}{by}{comment}): {} {} {} at {numbers}; alert {}",
                 a.resolution.map_or("resolved", |r| r.as_str()),
-                a.account,
-                q,
+                a.who(),
+                a.what(),
                 a.alert_type,
                 a.id
             )
@@ -92,8 +93,8 @@ pub(crate) fn pagerduty(a: &Alert, event: Event, routing_key: &str, now: DateTim
                 "summary": truncate(&summary_line(a, event, now), 1024),
                 "source": "quota",
                 "severity": a.severity.as_str(),
-                "component": a.account,
-                "group": a.quota_type.as_str(),
+                "component": a.who(),
+                "group": a.what(),
                 "class": a.alert_type.as_str(),
                 "custom_details": a.to_json(),
             },
@@ -109,13 +110,21 @@ pub(crate) fn pagerduty(a: &Alert, event: Event, routing_key: &str, now: DateTim
 /// An RFC 5322 message for `sendmail -t`: To, From, Subject, Date, then the details.
 pub(crate) fn email(a: &Alert, event: Event, to: &str, from: &str, now: DateTime<Utc>) -> String {
     let subject = match event {
+        Event::Firing if a.alert_type.is_health() => {
+            format!("[quota] {}: {} {}", a.severity, a.alert_type, a.what())
+        }
         Event::Firing => format!(
             "[quota] {}: {} {} at {}%",
-            a.severity, a.account, a.quota_type, a.percentage
+            a.severity,
+            a.account,
+            a.what(),
+            a.percentage
         ),
         Event::Resolved => format!(
             "[quota] resolved: {} {} {}",
-            a.account, a.quota_type, a.alert_type
+            a.who(),
+            a.what(),
+            a.alert_type
         ),
     };
     let details = serde_json::to_string_pretty(&webhook(a, event)).unwrap_or_default();
@@ -163,7 +172,8 @@ mod tests {
             current_value: 5_100_000_000u64.into(),
             limit_value: 5_000_000_000u64.into(),
             percentage: 102.0,
-            quota_type: QuotaType::Tokens,
+            quota_type: Some(QuotaType::Tokens),
+            read: None,
             threshold: 100,
             period_start: t("2026-11-15T00:00:00Z"),
             period_end: t("2026-12-15T00:00:00Z"),

@@ -95,7 +95,7 @@ impl World {
             .alerts
             .iter()
             .filter(|a| a.is_open())
-            .map(|a| (a.quota_type, a.threshold, a.resolution))
+            .map(|a| (a.quota_type.unwrap(), a.threshold, a.resolution))
             .collect();
         v.sort();
         v

@@ -33,16 +33,25 @@ pub(super) fn from_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Alert> {
     let decimal = |i: usize| -> rusqlite::Result<rust_decimal::Decimal> {
         text(i)?.parse().map_err(|_| bad(i, "decimal"))
     };
+    let alert_type = AlertType::parse(&text(2)?).ok_or_else(|| bad(2, "alert type"))?;
+    // A health alert keeps its read where a quota alert keeps its quota type.
+    let (quota_type, read) = if alert_type.is_health() {
+        (None, Some(text(8)?))
+    } else {
+        let q = QuotaType::parse(&text(8)?).ok_or_else(|| bad(8, "quota type"))?;
+        (Some(q), None)
+    };
     Ok(Alert {
         id: text(0)?,
         account: text(1)?,
-        alert_type: AlertType::parse(&text(2)?).ok_or_else(|| bad(2, "alert type"))?,
+        alert_type,
         severity: Severity::parse(&text(3)?).ok_or_else(|| bad(3, "severity"))?,
         message: text(4)?,
         current_value: decimal(5)?,
         limit_value: decimal(6)?,
         percentage: r.get(o + 7)?,
-        quota_type: QuotaType::parse(&text(8)?).ok_or_else(|| bad(8, "quota type"))?,
+        quota_type,
+        read,
         threshold: r.get(o + 9)?,
         period_start: parse_ts(&text(10)?)?,
         period_end: parse_ts(&text(11)?)?,
@@ -120,7 +129,7 @@ pub(crate) fn insert(tx: &Tx<'_>, a: &Alert) -> Result<bool> {
             a.current_value.to_string(),
             a.limit_value.to_string(),
             a.percentage,
-            a.quota_type.as_str(),
+            a.what(),
             a.threshold,
             ts(a.period_start),
             ts(a.period_end),
@@ -227,7 +236,7 @@ pub(crate) fn list(tx: &Tx<'_>, filter: &ListFilter) -> Result<Vec<Alert>> {
 pub(crate) fn accounts_with_open(tx: &Tx<'_>) -> Result<Vec<String>> {
     let conn = tx.conn();
     let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT account FROM alerts WHERE resolved_at IS NULL ORDER BY account",
+        "SELECT DISTINCT account FROM alerts WHERE resolved_at IS NULL AND account <> '' ORDER BY account",
     )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -52,6 +52,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0010_read_health",
         include_str!("../../migrations/0010_read_health.sql"),
     ),
+    (
+        "0011_health_alerts",
+        include_str!("../../migrations/0011_health_alerts.sql"),
+    ),
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:

@@ -94,7 +94,7 @@ pub(crate) fn run(
         Ok(_) => reads.ok(health::USAGE),
         Err(e) => reads.failed(health::USAGE, e),
     }
-    if let Err(e) = health::record(store, &reads, now) {
+    if let Err(e) = health::record(store, &reads, config, now) {
         log::error!("cannot record how this run's reads went: {e:#}");
     }
     result

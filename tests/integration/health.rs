@@ -35,8 +35,13 @@ fn a_failure_streak_shows_everywhere_and_clears_after_one_good_run() {
     let expected = "last successful sync 2026-11-20 12:00 UTC (3h 0m ago); 3 runs since 2026-11-20 12:01 UTC failed: GET /v1/organizations/usage_report/messages: 401 authentication_error";
     let status = env.run(&["status"]).ok().stdout;
     assert!(status.contains(expected), "{status}");
+    // The streak is older than 15 minutes: a sync_failing alert is open, and the footer
+    // says what is failing.
     let alerts = env.run(&["alerts", "list"]).ok().stdout;
-    assert!(alerts.starts_with("no open alerts\n"), "{alerts}");
+    assert!(
+        alerts.contains("sync_failing") || alerts.contains("critical  quota"),
+        "{alerts}"
+    );
     assert!(alerts.contains(expected), "{alerts}");
     let health = env.run(&["health"]).code(1);
     assert!(health.stdout.contains("usage read"), "{}", health.stdout);
@@ -84,4 +89,87 @@ fn old_data_without_a_failure_is_not_healthy() {
         "{}",
         health.stdout
     );
+}
+
+/// With the Admin API down, one critical `sync_failing` alert reaches the webhook once the
+/// usage read has failed for 15 minutes, once per streak; one good run resolves it, and the
+/// resolution is delivered too. It belongs to no account.
+#[test]
+fn sync_failing_is_delivered_once_per_streak_and_resolved_by_a_good_run() {
+    let hook = crate::capture::Capture::start();
+    let config = format!(
+        "[api]\ndeadline_secs = 2\ntimeout_secs = 0.5\n{ACCOUNTS}\n[[notify]]\ntype = \"webhook\"\nurl = \"{}/hook\"\n",
+        hook.url
+    );
+    let (mut env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    env.run(&["sync"]).ok();
+    // A refusal fails at once (no retries): the test does not wait out a deadline.
+    api.fail_always(Fault::Status {
+        status: 401,
+        kind: "authentication_error",
+        retry_after: None,
+    });
+    for t in ["2026-11-20T12:01:00Z", "2026-11-20T12:10:00Z"] {
+        at(&mut env, &api, t);
+        env.run(&["sync"]).code(1);
+    }
+    assert!(hook.bodies().is_empty(), "not before 15 minutes");
+    for t in [
+        "2026-11-20T12:16:00Z",
+        "2026-11-20T12:17:00Z",
+        "2026-11-20T12:30:00Z",
+    ] {
+        at(&mut env, &api, t);
+        env.run(&["sync"]).code(1);
+    }
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 1, "once per streak: {bodies:?}");
+    let fired = &bodies[0];
+    assert_eq!(fired["status"], "firing");
+    assert_eq!(fired["type"], "sync_failing");
+    assert_eq!(fired["severity"], "critical");
+    assert_eq!(fired["account"], serde_json::Value::Null);
+    assert_eq!(fired["quota_type"], serde_json::Value::Null);
+    assert_eq!(fired["period_start"], "2026-11-20T12:01:00Z");
+    let message = fired["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the usage read has failed since 2026-11-20 12:01 UTC (3 runs): GET /v1/organizations/usage_report/messages: 401 authentication_error"),
+        "{message}"
+    );
+    let listed = env.run(&["alerts", "list"]).ok().stdout;
+    assert!(
+        listed.contains("quota") && listed.contains("usage"),
+        "{listed}"
+    );
+    let json = env.run(&["alerts", "list", "--json"]).ok().json();
+    assert_eq!(json[0]["type"], "sync_failing");
+
+    api.heal();
+    at(&mut env, &api, "2026-11-20T12:31:00Z");
+    env.run(&["sync"]).ok();
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["status"], "resolved");
+    assert_eq!(bodies[1]["id"], fired["id"]);
+    assert_eq!(bodies[1]["resolution"], "recovered");
+    assert!(
+        env.run(&["alerts", "list"])
+            .ok()
+            .stdout
+            .starts_with("no open alerts")
+    );
+
+    // A new streak is a new alert.
+    api.fail_always(Fault::Status {
+        status: 401,
+        kind: "authentication_error",
+        retry_after: None,
+    });
+    for t in ["2026-11-20T13:00:00Z", "2026-11-20T13:20:00Z"] {
+        at(&mut env, &api, t);
+        env.run(&["sync"]).code(1);
+    }
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert_ne!(bodies[2]["id"], fired["id"]);
 }
