@@ -61,12 +61,12 @@ pub(super) fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
 /// The admin key, the store (kept in `slot` for delivery and export), the client, the run.
 fn sync(ctx: &Ctx, args: &SyncArgs, slot: &mut Option<Store>) -> Result<Synced> {
     let config = &ctx.config;
-    for w in &config.warnings {
-        log::warn!("{w}");
-    }
     // The database first: a problem there should not cost an API request, and a run that
     // cannot start (no admin key) is recorded as a failed read all the same.
-    let store = slot.insert(ctx.open_store()?);
+    let store = slot.insert(ctx.open_store().inspect_err(|_| {
+        config.warnings.iter().for_each(|w| log::warn!("{w}"));
+    })?);
+    sync::warn_once(store, &config.warnings);
     let key = admin_key(config, &|k| std::env::var_os(k))
         .inspect_err(|e| sync::health::failed_to_start(store, e, config, ctx.now))?;
     log::debug!("admin key from {}", key.origin);

@@ -47,6 +47,9 @@ pub(crate) enum Fact {
     /// an account not in it. Every evaluation clears it first, and only one that covers every
     /// account sets it again.
     EvaluatedRoster,
+    /// The configuration warnings the last sync logged (one per line), so that each is
+    /// logged when it first appears or changes, not every minute.
+    ConfigWarnings,
 }
 
 impl Fact {
@@ -66,6 +69,7 @@ impl Fact {
             Fact::EvaluationStale => "evaluation_stale",
             Fact::ClaudeCodePending => "claude_code_pending",
             Fact::EvaluatedRoster => "evaluated_roster",
+            Fact::ConfigWarnings => "config_warnings",
         }
     }
 }

@@ -8,11 +8,10 @@ use super::{Plan, Request};
 use crate::account::{Account, Selector};
 use crate::api::{self, Client, analytics, usage::Fetched};
 use crate::config::{Config, UsageSource};
-use crate::quota::QuotaType;
 use crate::records::CostDay;
 use crate::store::usage::{Staged, Staging};
 use crate::store::{self, Fact, Store};
-use crate::{evaluate, window};
+use crate::window;
 
 /// Reads the plan's window of usage into the store's staging. `--account` with only key
 /// accounts narrows the request itself. Returns what the read saw, and the staged rows for
@@ -53,27 +52,7 @@ pub(super) fn usage(
             analytics_usage(&mut staging, client, config, plan, &key_ids, now)?
         }
     };
-    warn_unreported(source, &fetched.unreported);
     Ok((fetched, staging.finish()?))
-}
-
-/// One warning line when the read left out counts that some quota needs.
-fn warn_unreported(source: UsageSource, unreported: &[&str]) {
-    let fields: Vec<String> = unreported.iter().map(|f| (*f).to_string()).collect();
-    let quotas: Vec<&str> = evaluate::unmeasurable(&fields)
-        .into_iter()
-        .map(QuotaType::as_str)
-        .collect();
-    if quotas.is_empty() {
-        return;
-    }
-    log::warn!(
-        "the {} source reported no {} in any row: {} not measured for the accounts that have limits on {} (see quota status)",
-        source.as_str(),
-        fields.join(", "),
-        quotas.join(", "),
-        if quotas.len() == 1 { "it" } else { "them" }
-    );
 }
 
 fn endpoint(api: &crate::config::Api) -> analytics::Endpoint<'_> {

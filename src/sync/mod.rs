@@ -163,6 +163,31 @@ fn phases(
     })
 }
 
+/// Logs the configuration's warnings when they first appear or change; at debug level on
+/// the runs in between (a sync runs every minute: 1,440 identical lines a day help nobody).
+pub(crate) fn warn_once(store: &mut Store, warnings: &[String]) {
+    let now = warnings.join("\n");
+    let changed = store.write(|tx| {
+        let before = store::get_state(tx, store::Fact::ConfigWarnings)?;
+        if before.as_deref().unwrap_or("") == now {
+            return Ok(false);
+        }
+        if now.is_empty() {
+            store::clear_state(tx, store::Fact::ConfigWarnings)?;
+        } else {
+            store::set_state(tx, store::Fact::ConfigWarnings, &now)?;
+        }
+        Ok(true)
+    });
+    for w in warnings {
+        match changed {
+            Ok(false) => log::debug!("{w}"),
+            // Changed, or the store cannot say: logged.
+            _ => log::warn!("{w}"),
+        }
+    }
+}
+
 /// The window of this read: the trailing window, back to the last sync after a gap, or the
 /// whole period for new accounts and `--full`; and, for the analytics source, where a read
 /// of the same window that was cut short resumes.

@@ -8,7 +8,10 @@ use crate::account::Account;
 use crate::api::usage::Fetched;
 use crate::apply::{self, Changes, Pass, Scope};
 use crate::config::Config;
+use crate::config::UsageSource;
+use crate::evaluate;
 use crate::incremental::Changed;
+use crate::quota::QuotaType;
 use crate::records::CostDay;
 use crate::store::usage::Staged;
 use crate::store::{self, Fact, Store, Tx, accounts, usage};
@@ -114,7 +117,9 @@ fn store_read(
     store::clear_state(tx, Fact::UsageResume)?;
     let unreported = fetched.unreported.join(",");
     if store::get_state(tx, Fact::UsageUnreported)?.unwrap_or_default() != unreported {
+        // What is measured changed for every account; said once, when it changes.
         changed = Changed::everything();
+        warn_unreported(config.api.usage_source, &fetched.unreported);
     }
     if unreported.is_empty() {
         store::clear_state(tx, Fact::UsageUnreported)?;
@@ -158,4 +163,23 @@ fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
         store::set_state(tx, Fact::EvaluationStale, "1")?;
     }
     Ok(pruned)
+}
+
+/// One warning line when the read left out counts that some quota needs.
+fn warn_unreported(source: UsageSource, unreported: &[&str]) {
+    let fields: Vec<String> = unreported.iter().map(|f| (*f).to_string()).collect();
+    let quotas: Vec<&str> = evaluate::unmeasurable(&fields)
+        .into_iter()
+        .map(QuotaType::as_str)
+        .collect();
+    if quotas.is_empty() {
+        return;
+    }
+    log::warn!(
+        "the {} source reported no {} in any row: {} not measured for the accounts that have limits on {} (see quota status)",
+        source.as_str(),
+        fields.join(", "),
+        quotas.join(", "),
+        if quotas.len() == 1 { "it" } else { "them" }
+    );
 }

@@ -173,3 +173,25 @@ fn sync_failing_is_delivered_once_per_streak_and_resolved_by_a_good_run() {
     assert_eq!(bodies.len(), 3, "{bodies:?}");
     assert_ne!(bodies[2]["id"], fired["id"]);
 }
+
+/// A configuration warning is logged by the sync that first sees it, and again only when
+/// the warnings change: not 1,440 times a day.
+#[test]
+fn configuration_warnings_are_logged_once() {
+    let config = format!(
+        "{ACCOUNTS}\n[[accounts]]\nname = \"r\"\napi_key_id = \"apikey_r\"\nrequest_limit = 10\n"
+    );
+    let (mut env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    let warning = "account \"r\": request_limit is not measured";
+    assert!(env.run(&["sync"]).ok().stderr.contains(warning));
+    at(&mut env, &api, "2026-11-20T12:01:00Z");
+    let second = env.run(&["sync"]).ok().stderr;
+    assert!(!second.contains(warning), "{second}");
+    env.write_config(&config.replace("name = \"r\"", "name = \"s\""));
+    at(&mut env, &api, "2026-11-20T12:02:00Z");
+    let changed = env.run(&["sync"]).ok().stderr;
+    assert!(
+        changed.contains("account \"s\": request_limit is not measured"),
+        "{changed}"
+    );
+}
