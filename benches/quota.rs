@@ -448,6 +448,7 @@ fn scale_bench(keys: usize, day: u32, accounts: Accounts) -> Bench {
                 name: format!("key-{k}"),
                 status: "active",
                 workspace_id: Some("wrkspc_bench".into()),
+                ga: false,
             }),
         }
     }

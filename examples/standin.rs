@@ -63,6 +63,7 @@ fn main() {
                 name: format!("key-{k}"),
                 status: "active",
                 workspace_id: None,
+                ga: false,
             });
         } else {
             config.push_str(&format!(

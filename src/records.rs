@@ -89,4 +89,7 @@ pub(crate) trait UsageSink {
     fn begin_page(&mut self) -> anyhow::Result<()>;
     /// The page was read whole: its rows stay.
     fn end_page(&mut self) -> anyhow::Result<()>;
+    /// The read starts over from its first page (an expired cursor): everything it added
+    /// since it began goes.
+    fn restart(&mut self) -> anyhow::Result<()>;
 }

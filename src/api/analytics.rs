@@ -15,15 +15,15 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Client;
 use super::report::{Cursor, bucket_day, cents};
 use super::usage::{Fetched, Merged};
+use super::{ApiError, Client};
 use crate::quota::DayUsage;
 use crate::records::CostDay;
 use crate::records::UsageSink;
@@ -35,6 +35,8 @@ pub(crate) const COST_PATH: &str = "/v1/organizations/analytics/cost";
 pub(crate) const MAX_WINDOW_DAYS: i64 = 31;
 /// `starting_at` must lie within the last 365 days.
 pub(crate) const MAX_AGE_DAYS: i64 = 365;
+/// ... and be no earlier than this day (the official SDK's models say so).
+const EARLIEST: (i32, u32, u32) = (2026, 1, 1);
 
 /// Where the endpoints are and how to page them.
 pub(crate) struct Endpoint<'a> {
@@ -67,9 +69,11 @@ impl std::fmt::Display for Window {
 }
 
 /// The windows that cover `first_day` 00:00 UTC up to `now`, oldest first: back-to-back, so
-/// no day is skipped or read twice. `first_day` is moved up to the API's 365-day horizon.
+/// no day is skipped or read twice. `first_day` is moved up to the API's 365-day horizon,
+/// and never before 2026-01-01, the earliest `starting_at` the API takes.
 pub(crate) fn windows(first_day: NaiveDate, now: DateTime<Utc>) -> Vec<Window> {
-    let horizon = now.date_naive() - Duration::days(MAX_AGE_DAYS - 1);
+    let earliest = NaiveDate::from_ymd_opt(EARLIEST.0, EARLIEST.1, EARLIEST.2).unwrap_or_default();
+    let horizon = (now.date_naive() - Duration::days(MAX_AGE_DAYS - 1)).max(earliest);
     let mut start = first_day
         .max(horizon)
         .and_hms_opt(0, 0, 0)
@@ -97,7 +101,7 @@ struct Page<R> {
 struct UsageRow {
     starting_at: String,
     #[serde(default)]
-    group: Group,
+    group: Option<Group>,
     #[serde(default)]
     usage: Option<Counts>,
 }
@@ -207,7 +211,13 @@ impl std::fmt::Display for Where {
 
 fn usage_row(path: &str, at: &Where, r: UsageRow, seen: &mut Reported) -> Result<DayUsage> {
     let day = bucket_day(path, &r.starting_at)?;
-    let c = r.usage.unwrap_or_default();
+    // A row without its usage object is a shape quota does not know: never zero usage.
+    let Some(c) = r.usage else {
+        bail!("GET {path}: malformed response: {at}.usage is missing; nothing was stored");
+    };
+    let Some(group) = r.group else {
+        bail!("GET {path}: malformed response: {at}.group is missing; nothing was stored");
+    };
     let cache = c.cache_creation.unwrap_or_default();
     let values = [
         c.uncached_input_tokens.as_ref(),
@@ -226,8 +236,8 @@ fn usage_row(path: &str, at: &Where, r: UsageRow, seen: &mut Reported) -> Result
     seen.rows += 1;
     let [uncached, c5m, c1h, cache_read, output, total, requests] = counts;
     Ok(DayUsage {
-        api_key_id: r.group.api_key_id,
-        workspace_id: r.group.workspace_id,
+        api_key_id: group.api_key_id,
+        workspace_id: group.workspace_id,
         day,
         uncached_input_tokens: uncached,
         cache_creation_5m_tokens: c5m,
@@ -261,6 +271,13 @@ fn query<'a>(
     q
 }
 
+/// What `walk` hands on: a page (its number, rows and watermark), or word that the window
+/// starts over from its first page (after an expired cursor).
+enum Walked<R> {
+    Page(usize, Vec<R>, Option<String>),
+    Restart,
+}
+
 /// Follows one window's pages, handing each page's rows to `each`. Errors say which window
 /// and page; nothing of the window is kept by the caller then.
 fn walk<R: serde::de::DeserializeOwned>(
@@ -268,20 +285,41 @@ fn walk<R: serde::de::DeserializeOwned>(
     e: &Endpoint<'_>,
     path: &str,
     q: &[(&str, String)],
-    mut each: impl FnMut(usize, Vec<R>, Option<String>) -> Result<()>,
+    mut each: impl FnMut(Walked<R>) -> Result<()>,
 ) -> Result<usize> {
     let mut cursor = Cursor::unbounded();
+    let mut restarted = false;
     loop {
-        let page: Page<R> = client
-            .get_json(path, &cursor.query(q), Some(e.beta))
-            .with_context(|| {
-                format!(
+        let page: Page<R> = match client.get_json(path, &cursor.query(q), Some(e.beta)) {
+            Ok(page) => page,
+            // An expired cursor (410): the window starts over from its first page, once.
+            Err(err)
+                if !restarted
+                    && cursor.pages() > 0
+                    && matches!(err.downcast_ref::<ApiError>(), Some(ApiError::Gone(_))) =>
+            {
+                log::warn!(
+                    "{err}: reading the window starting {} again from its first page",
+                    q[0].1
+                );
+                restarted = true;
+                cursor = Cursor::unbounded();
+                each(Walked::Restart)?;
+                continue;
+            }
+            Err(err) => {
+                return Err(err.context(format!(
                     "page {} of the window starting {} (nothing of this window was stored)",
                     cursor.pages() + 1,
                     q[0].1
-                )
-            })?;
-        each(cursor.pages(), page.data, page.data_refreshed_at)?;
+                )));
+            }
+        };
+        each(Walked::Page(
+            cursor.pages(),
+            page.data,
+            page.data_refreshed_at,
+        ))?;
         if !cursor.advance(path, page.has_more, page.next_page)? {
             return Ok(cursor.pages());
         }
@@ -300,25 +338,26 @@ pub(crate) fn read_usage(
     let q = query(e, w, &["api_key_id", "workspace_id"], api_key_ids);
     let mut seen = Reported::default();
     let mut as_of = None;
-    let pages = walk(
-        client,
-        e,
-        e.usage_path,
-        &q,
-        |page, data: Vec<UsageRow>, refreshed| {
-            sink.begin_page()?;
-            for (index, r) in data.into_iter().enumerate() {
-                let at = Where {
-                    page: Some(page),
-                    index,
-                };
-                sink.add(usage_row(e.usage_path, &at, r, &mut seen)?)?;
+    let pages = walk(client, e, e.usage_path, &q, |walked: Walked<UsageRow>| {
+        let (page, data, refreshed) = match walked {
+            Walked::Page(page, data, refreshed) => (page, data, refreshed),
+            Walked::Restart => {
+                seen = Reported::default();
+                return sink.restart();
             }
-            sink.end_page()?;
-            as_of = refreshed.or(as_of.take());
-            Ok(())
-        },
-    )?;
+        };
+        sink.begin_page()?;
+        for (index, r) in data.into_iter().enumerate() {
+            let at = Where {
+                page: Some(page),
+                index,
+            };
+            sink.add(usage_row(e.usage_path, &at, r, &mut seen)?)?;
+        }
+        sink.end_page()?;
+        as_of = refreshed.or(as_of.take());
+        Ok(())
+    })?;
     log::debug!(
         "GET {}: {w}: {} rows in {pages} pages",
         e.usage_path,
@@ -356,7 +395,14 @@ struct Amount {
 pub(crate) fn read_cost(client: &mut Client, e: &Endpoint<'_>, w: Window) -> Result<Vec<CostDay>> {
     let q = query(e, w, &["workspace_id"], &[]);
     let mut sums: HashMap<(Option<String>, NaiveDate), Decimal> = HashMap::new();
-    walk(client, e, e.cost_path, &q, |page, data: Vec<CostRow>, _| {
+    walk(client, e, e.cost_path, &q, |walked: Walked<CostRow>| {
+        let (page, data) = match walked {
+            Walked::Page(page, data, _) => (page, data),
+            Walked::Restart => {
+                sums.clear();
+                return Ok(());
+            }
+        };
         for (index, r) in data.into_iter().enumerate() {
             let at = format!(
                 "{}.cost",
@@ -366,10 +412,12 @@ pub(crate) fn read_cost(client: &mut Client, e: &Endpoint<'_>, w: Window) -> Res
                 }
             );
             let day = bucket_day(e.cost_path, &r.starting_at)?;
-            let amount = r.cost.unwrap_or(Amount {
-                amount: None,
-                currency: None,
-            });
+            let Some(amount) = r.cost else {
+                bail!(
+                    "GET {}: malformed response: {at} is missing; nothing was stored",
+                    e.cost_path
+                );
+            };
             if let Some(c) = amount
                 .currency
                 .as_deref()
@@ -437,9 +485,12 @@ mod tests {
         );
         assert_eq!((w[1].start, w[1].end), (at("2026-11-11T00:00:00Z"), now));
         // The API's horizon: nothing older than 365 days is asked for.
-        let w = windows(day("2025-01-01"), now);
-        assert_eq!(w[0].start, at("2025-11-21T00:00:00Z"));
+        let w = windows(day("2026-01-01"), at("2027-06-01T12:00:00Z"));
+        assert_eq!(w[0].start, at("2026-06-02T00:00:00Z"));
         assert!(w.windows(2).all(|p| p[0].end == p[1].start));
+        // Nor before 2026-01-01, whatever the horizon.
+        let w = windows(day("2025-12-01"), at("2026-01-20T12:00:00Z"));
+        assert_eq!(w[0].start, at("2026-01-01T00:00:00Z"));
         assert!(w.iter().all(|w| w.end - w.start <= Duration::days(31)));
     }
 

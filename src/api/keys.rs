@@ -26,6 +26,16 @@ struct Key {
     name: Option<String>,
     #[serde(default)]
     status: Option<String>,
+    /// Deprecated in the GA shape, in favour of `scope.workspace_id`: either is read.
+    #[serde(default)]
+    workspace_id: Option<String>,
+    #[serde(default)]
+    scope: Option<Scope>,
+}
+
+/// The GA shape's `scope` of a key.
+#[derive(Deserialize)]
+struct Scope {
     #[serde(default)]
     workspace_id: Option<String>,
 }
@@ -55,7 +65,7 @@ pub(crate) fn list_active(
             .map(|k| ListedKey {
                 name: k.name.unwrap_or_else(|| k.id.clone()),
                 id: k.id,
-                workspace_id: k.workspace_id,
+                workspace_id: k.scope.and_then(|s| s.workspace_id).or(k.workspace_id),
             })
             .collect();
         listed += keys.len();

@@ -63,12 +63,14 @@ pub(crate) enum ApiError {
     Transient(String),
     /// Will not change by retrying.
     Permanent(String),
+    /// 410: a page cursor expired; the read may start over from its first page, once.
+    Gone(String),
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ApiError::Transient(m) | ApiError::Permanent(m) => f.write_str(m),
+            ApiError::Transient(m) | ApiError::Permanent(m) | ApiError::Gone(m) => f.write_str(m),
         }
     }
 }

@@ -45,6 +45,17 @@ pub(super) fn refusal(
                 "the organization has reached a spend limit it set itself; reads resume on the date the API names, or sooner if the limit is raised in the Console (Settings → Limits); not retried",
             )
         }
+        // A workspace's own spend limit: the same, for one workspace.
+        400 if detail
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("specified workspace API usage limit")) =>
+        {
+            fail(
+                "a workspace has reached a spend limit set for it; reads resume on the date the API names, or sooner if the workspace's limit is raised in the Console; not retried",
+            )
+        }
+        410 => Attempt::Final(ApiError::Gone(format!("{head}: the page cursor expired"))),
         429 | 500..=599 => Attempt::Retry {
             error: ApiError::Transient(head),
             retry_after: retry_after.map(|s| Duration::from_secs_f64(s.min(3600.0))),

@@ -188,6 +188,11 @@ impl UsageSink for Merged {
     fn end_page(&mut self) -> Result<()> {
         Ok(())
     }
+
+    fn restart(&mut self) -> Result<()> {
+        self.0.clear();
+        Ok(())
+    }
 }
 
 impl Merged {

@@ -417,3 +417,84 @@ fn a_failing_cost_endpoint_keeps_the_usage_and_names_the_endpoint() {
     );
     assert_eq!(stored_rows(&env), 1, "usage kept");
 }
+
+/// Rows in a layout the contract does not have (no `usage` object) fail the sync with one
+/// line naming the endpoint and the path; nothing is stored and status is unchanged.
+#[test]
+fn rows_without_a_usage_object_fail_the_sync_and_store_nothing() {
+    let (mut env, api) = setup(ANALYTICS, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10).requests(4));
+    env.run(&["sync"]).ok();
+    let before = env.run(&["status", "--json"]).ok().stdout;
+    api.set_analytics(Analytics {
+        nested: true,
+        ..Analytics::default()
+    });
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 500, 10).requests(9));
+    at(&mut env, &api, "2026-11-20T12:01:00Z");
+    let run = env.run(&["sync"]).code(1);
+    assert_eq!(
+        run.error_line(),
+        "quota: error: GET /v1/organizations/analytics/usage: malformed response: page 1 data[0].usage is missing; nothing was stored"
+    );
+    assert_eq!(stored_rows(&env), 1);
+    at(&mut env, &api, "2026-11-20T12:00:00Z");
+    assert_eq!(env.run(&["status", "--json"]).ok().stdout, before);
+}
+
+/// An expired cursor (410) on page 2 restarts the window from page 1, once, and the rows
+/// are counted once; a second 410 fails the sync clearly.
+#[test]
+fn an_expired_cursor_restarts_the_window_once() {
+    let config = ANALYTICS.replace("[api]\n", "[api]\nanalytics_page_size = 2\n");
+    let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    for k in 0..5 {
+        api.put(Usage::new(
+            Some(&format!("apikey_{k}")),
+            None,
+            "2026-11-20",
+            10,
+            0,
+        ));
+    }
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 0));
+    let gone = Fault::Status {
+        status: 410,
+        kind: "not_found_error",
+        retry_after: None,
+    };
+    api.fail_once_after(1, gone.clone());
+    env.run(&["sync"]).ok();
+    let pages: Vec<Option<String>> = api
+        .requests_to(ANALYTICS_PATH)
+        .iter()
+        .map(|r| r.param("page").map(String::from))
+        .collect();
+    assert_eq!(
+        pages.len(),
+        5,
+        "page 1, page 2 (410), then pages 1 to 3: {pages:?}"
+    );
+    assert!(pages[1].is_some() && pages[2].is_none(), "{pages:?}");
+    assert_eq!(stored_rows(&env), 6, "every row once");
+    assert_eq!(
+        env.status_of("production")[0]["quotas"]["tokens"]["used"],
+        100
+    );
+
+    // A 410 on page 2, and another on page 2 of the restarted read: a clear failure.
+    api.clear_requests();
+    api.fail_once_after(1, gone.clone());
+    api.fail_after(3, gone);
+    let run = env
+        .run_at("2026-11-20T12:01:00Z", &["sync", "--full"])
+        .code(1);
+    assert_eq!(api.requests_to(ANALYTICS_PATH).len(), 4);
+    assert!(
+        run.error_line().contains(": 410 not_found_error")
+            && run.error_line().contains("the page cursor expired")
+            && run.error_line().contains("page 2 of the window starting"),
+        "{}",
+        run.stderr
+    );
+}

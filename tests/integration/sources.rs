@@ -339,3 +339,27 @@ fn a_listing_cut_short_records_no_key() {
         1500
     );
 }
+
+/// Keys in either shape are discovered with their workspace: the GA shape gives it only as
+/// `scope.workspace_id` (the top-level one is deprecated).
+#[test]
+fn keys_in_the_ga_shape_are_read_with_their_workspace() {
+    let (env, api) = setup("[defaults]\ntoken_limit = 1000\n", "2026-11-20T12:00:00Z");
+    api.put_ga_key("apikey_ga", "GA key", "wrkspc_ga");
+    api.put_key("apikey_old_shape", "Old shape", "active");
+    env.run(&["sync"]).ok();
+    let conn = env.conn();
+    let ws: String = conn
+        .query_row(
+            "SELECT workspace_id FROM api_keys WHERE id = 'apikey_ga'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ws, "wrkspc_ga");
+    assert_eq!(env.status_of("ga-key")[0]["api_key_id"], "apikey_ga");
+    assert_eq!(
+        env.status_of("old-shape")[0]["api_key_id"],
+        "apikey_old_shape"
+    );
+}

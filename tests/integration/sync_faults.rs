@@ -156,6 +156,21 @@ fn a_spend_limit_of_its_own_is_named_not_blamed_on_the_url() {
 }
 
 #[test]
+fn a_workspace_spend_limit_is_named_and_not_retried() {
+    let (env, api, before) = synced_once();
+    api.fail_always(Fault::WorkspaceSpendLimit);
+    let run = env.run(&["sync"]).code(1);
+    assert_eq!(api.usage_requests(), 1, "not retried");
+    let line = run.error_line();
+    assert!(
+        line.contains("a workspace has reached a spend limit set for it"),
+        "{line}"
+    );
+    assert!(!line.contains("base_url"), "{line}");
+    assert_untouched(&env, &before);
+}
+
+#[test]
 fn refused_key_is_explained_and_not_retried() {
     let (mut env, api, before) = synced_once();
     env.extra_env.push((

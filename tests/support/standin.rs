@@ -143,6 +143,9 @@ pub struct Key {
     pub name: String,
     pub status: &'static str,
     pub workspace_id: Option<String>,
+    /// The GA shape (ADMIN_API.md §4): `scope.workspace_id` and `principal`, no top-level
+    /// `workspace_id`.
+    pub ga: bool,
 }
 
 /// How the analytics endpoints answer, beyond the data (ADMIN_API.md §3).
@@ -154,6 +157,9 @@ pub struct Analytics {
     pub amount_as_number: bool,
     /// `data_refreshed_at` on every page, when set.
     pub refreshed_at: Option<String>,
+    /// Usage rows in a layout the published contract does not have: their counts nested
+    /// under `buckets[0]`, no `usage` object.
+    pub nested: bool,
 }
 
 /// What a request can be made to suffer.
@@ -169,6 +175,8 @@ pub enum Fault {
     SpendCap,
     /// The 400 a spend limit the organization set itself gives.
     OwnSpendLimit,
+    /// 400 for a workspace's own spend limit ("…specified workspace API usage limits…").
+    WorkspaceSpendLimit,
     /// A 200 whose JSON stops halfway (the connection closes early).
     Truncated,
     /// A 200 that sends one byte per interval.
@@ -237,6 +245,8 @@ struct State {
     analytics_rows: Option<(String, Arc<Vec<String>>)>,
     /// Requests that pass before `fail_after`'s fault applies, and that fault.
     fail_after: Option<(usize, Fault)>,
+    /// Requests that pass before `fail_once_after`'s fault applies, once, and that fault.
+    once_after: Option<(usize, Fault)>,
     now: Option<DateTime<Utc>>,
     admin_key: String,
     faults: VecDeque<Fault>,
@@ -361,6 +371,20 @@ impl StandIn {
             name: name.into(),
             status,
             workspace_id: None,
+            ga: false,
+        });
+    }
+
+    /// An active key in the GA shape, in `workspace` (its id only under `scope`).
+    pub fn put_ga_key(&self, id: &str, name: &str, workspace: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.keys.retain(|k| k.id != id);
+        s.keys.push(Key {
+            id: id.into(),
+            name: name.into(),
+            status: "active",
+            workspace_id: Some(workspace.into()),
+            ga: true,
         });
     }
 
@@ -403,6 +427,11 @@ impl StandIn {
     /// The next `n` requests are served; every one after fails like this until `heal`.
     pub fn fail_after(&self, n: usize, fault: Fault) {
         self.state.lock().unwrap().fail_after = Some((n, fault));
+    }
+
+    /// The request after the next `n` suffers `fault`, once; the ones after it pass.
+    pub fn fail_once_after(&self, n: usize, fault: Fault) {
+        self.state.lock().unwrap().once_after = Some((n, fault));
     }
 
     pub fn count(&self, path: &str) -> usize {
@@ -514,9 +543,16 @@ fn api_keys(req: &Request, keys: &[Key]) -> Result<String, String> {
     let data: Vec<Value> = page
         .iter()
         .map(|k| {
-            json!({"id": k.id, "type": "api_key", "name": k.name, "status": k.status,
+            let mut key = json!({"id": k.id, "type": "api_key", "name": k.name, "status": k.status,
                    "created_at": "2026-01-01T00:00:00.123456Z", "expires_at": null, "partial_key_hint": "sk-ant-api03-R2D...igAA",
-                   "workspace_id": k.workspace_id, "created_by": {"id": "user_01", "type": "user"}})
+                   "created_by": {"id": "user_01", "type": "user"}});
+            if k.ga {
+                key["scope"] = json!({"type": "workspace", "workspace_id": k.workspace_id});
+                key["principal"] = json!({"id": "user_01", "type": "user"});
+            } else {
+                key["workspace_id"] = json!(k.workspace_id);
+            }
+            key
         })
         .collect();
     Ok(json!({
@@ -750,8 +786,13 @@ fn usage_rows(
                 ("workspace_id", u.workspace_id.as_deref()),
             ],
         );
-        let row = json!({"starting_at": format!("{}T00:00:00Z", u.day),
-            "ending_at": format!("{}T00:00:00Z", u.day + Days::days(1)), "group": g, "usage": counts});
+        let mut row = json!({"starting_at": format!("{}T00:00:00Z", u.day),
+            "ending_at": format!("{}T00:00:00Z", u.day + Days::days(1)), "group": g});
+        if a.nested {
+            row["buckets"] = json!([counts]);
+        } else {
+            row["usage"] = counts;
+        }
         rows.push((total, row.to_string()));
     }
     rows.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
@@ -933,7 +974,16 @@ fn take_fault(
         }
         None => None,
     };
+    let once = match &mut s.once_after {
+        Some((0, _)) => s.once_after.take().map(|(_, f)| f),
+        Some((n, _)) => {
+            *n -= 1;
+            None
+        }
+        None => None,
+    };
     let fault = on_path
+        .or(once)
         .or_else(|| s.faults.pop_front())
         .or_else(|| s.forever.clone())
         .or(after);
@@ -961,9 +1011,14 @@ fn inject(stream: &mut TcpStream, f: Fault, request_id: &str) -> std::io::Result
             retry_after,
             request_id,
         ),
-        Fault::OwnSpendLimit => {
+        Fault::OwnSpendLimit | Fault::WorkspaceSpendLimit => {
+            let whose = if matches!(f, Fault::WorkspaceSpendLimit) {
+                "workspace "
+            } else {
+                ""
+            };
             let body = json!({"type": "error", "error": {"type": "invalid_request_error",
-                "message": "You have reached your specified API usage limits. You will regain access on 2026-12-01 at 00:00 UTC."},
+                "message": format!("You have reached your specified {whose}API usage limits. You will regain access on 2026-12-01 at 00:00 UTC.")},
                 "request_id": request_id});
             respond(
                 stream,

@@ -62,6 +62,8 @@ pub(crate) struct Staging<'s> {
     batch: Vec<DayUsage>,
     /// The last row of the last page read whole.
     page_mark: i64,
+    /// The last row staged before the current read began (`restart` goes back to it).
+    read_mark: i64,
     /// Which stored rows to compare with (`skip_stored`), and once the first row came,
     /// what is known of them, until the next `commit`.
     skip: Option<(String, NaiveDate)>,
@@ -83,6 +85,7 @@ impl crate::store::Store {
             store: self,
             batch: Vec::with_capacity(BATCH),
             page_mark: 0,
+            read_mark: 0,
             skip: None,
             twins: None,
             read: 0,
@@ -164,6 +167,7 @@ impl Staging<'_> {
         fetch: impl FnOnce(&mut dyn crate::records::UsageSink) -> Result<T>,
     ) -> Result<T> {
         use crate::records::UsageSink;
+        self.read_mark = self.page_mark;
         let (to_writer, from_reader) = std::sync::mpsc::sync_channel::<Piped>(PIPELINE);
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || -> Result<()> {
@@ -173,6 +177,7 @@ impl Staging<'_> {
                         Piped::Rows(rows) => rows.into_iter().try_for_each(|r| self.add(r))?,
                         Piped::Begin => self.begin_page()?,
                         Piped::End => self.end_page()?,
+                        Piped::Restart => self.restart()?,
                     }
                 }
                 Ok(())
@@ -220,6 +225,7 @@ enum Piped {
     Rows(Vec<DayUsage>),
     Begin,
     End,
+    Restart,
 }
 
 /// The fetch's end of the pipe: rows in batches, page marks in order with them.
@@ -266,6 +272,11 @@ impl crate::records::UsageSink for Pipe {
     fn end_page(&mut self) -> Result<()> {
         self.send_batch()?;
         self.send(Piped::End)
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        self.batch.clear();
+        self.send(Piped::Restart)
     }
 }
 
@@ -318,6 +329,19 @@ impl crate::records::UsageSink for Staging<'_> {
             [],
             |r| r.get(0),
         )?;
+        Ok(())
+    }
+
+    /// Back to where the read began: its staged rows go, and what was known of the stored
+    /// rows is read afresh (nothing of this read has reached the store).
+    fn restart(&mut self) -> Result<()> {
+        self.batch.clear();
+        self.store.conn.execute(
+            "DELETE FROM temp.usage_staging WHERE rowid > ?1",
+            [self.read_mark],
+        )?;
+        self.page_mark = self.read_mark;
+        self.twins = None;
         Ok(())
     }
 }
