@@ -104,6 +104,17 @@ pub(super) fn read(
         mark_read(tx, &developers, config.api.usage_source, now)?;
         Ok(added)
     })?;
+    if !discovered.is_empty() {
+        // The accounts this read discovered were read by it: the next sync need not read
+        // their whole period again.
+        let roster = super::Roster::load(config, store)?;
+        let found: Vec<&Account> = roster
+            .all()
+            .into_iter()
+            .filter(|a| discovered.contains(&a.name))
+            .collect();
+        store.write(|tx| mark_read(tx, &found, config.api.usage_source, now))?;
+    }
     Ok(Some(Read {
         days: days.len(),
         actors: seen.len(),

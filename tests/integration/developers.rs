@@ -363,3 +363,32 @@ fn developer_selectors_are_validated() {
         assert!(run.error_line().contains(needle), "{toml}: {}", run.stderr);
     }
 }
+
+/// A developer discovered by a read was read by it: the next sync, inside the interval,
+/// makes no Claude Code request (it used to read the whole period again).
+#[test]
+fn a_discovered_developer_is_not_read_again_by_the_next_sync() {
+    let config = "[discovery]\nclaude_code_users = \"always\"\n\n[claude_code_defaults]\ncost_limit_usd = \"5.00\"\n";
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put_code_day(
+        "2026-11-20",
+        vec![
+            CodeRecord::user("bob@example.com", "2026-11-20", "iTerm.app").model(
+                "m",
+                [1, 1, 0, 0],
+                100,
+            ),
+        ],
+    );
+    env.run(&["sync"]).ok();
+    assert!(!code_days(&api).is_empty());
+    api.clear_requests();
+    at(&mut env, &api, "2026-11-20T12:01:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(
+        code_days(&api),
+        Vec::<String>::new(),
+        "no Claude Code request at 12:01"
+    );
+    assert_eq!(env.status_of("bob")[0]["quotas"]["cost_usd"]["used"], "1");
+}
