@@ -72,7 +72,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// A transaction of the store: every function of its surface takes one, and no caller sees
 /// what it is made of (a SQLite transaction, here).
@@ -147,17 +147,8 @@ impl Store {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none of it.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.write_inner(f).map_err(|e| {
-            let full = e.chain().any(|c| {
-                matches!(c.downcast_ref::<rusqlite::Error>(), Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::DiskFull)
-            });
-            if full {
-                let dir = self.path.parent().map_or_else(|| ".".into(), |d| d.display().to_string());
-                anyhow::anyhow!("the disk holding {dir} is full: nothing from this run was stored; free some space and quota catches up on the next run")
-            } else {
-                e
-            }
-        })
+        self.write_inner(f)
+            .map_err(|e| open::explain_write_error(&self.path, e))
     }
 
     fn write_inner<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {

@@ -147,7 +147,45 @@ fn user_version(conn: &Connection) -> Result<usize> {
 }
 
 /// Turns SQLite's terse open errors into what an operator can act on.
+/// The SQLite error code in `err`'s chain, if any.
+fn sqlite_code(err: &anyhow::Error) -> Option<rusqlite::ffi::Error> {
+    err.chain()
+        .find_map(|e| match e.downcast_ref::<rusqlite::Error>() {
+            Some(rusqlite::Error::SqliteFailure(f, _)) => Some(*f),
+            _ => None,
+        })
+}
+
+/// Turns the SQLite failures a write can meet into one line that names the file and the fix
+/// (the raw error says the same thing twice and no fix). Anything else passes unchanged.
+pub(super) fn explain_write_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
+    let dir = path
+        .parent()
+        .map_or_else(|| ".".into(), |d| d.display().to_string());
+    let file = path.display();
+    match sqlite_code(&err).map(|f| f.code) {
+        Some(ErrorCode::DiskFull) => anyhow::anyhow!(
+            "the disk holding {dir} is full: nothing from this run was stored; free some space and quota catches up on the next run"
+        ),
+        Some(ErrorCode::ReadOnly) => anyhow::anyhow!(
+            "the database {file} is read-only for this user: nothing from this run was stored; quota needs write access to the file and its folder {dir} (run it as the database's owner, e.g. sudo -u quota quota …)"
+        ),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => anyhow::anyhow!(
+            "the database {file} stayed locked for {}s (another quota run, or a backup holding a lock): nothing from this run was stored; the next run tries again",
+            BUSY_TIMEOUT.as_secs()
+        ),
+        _ => err,
+    }
+}
+
 pub(super) fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
+    if path.is_dir() {
+        return anyhow::anyhow!(
+            "{} is a folder, not a database file: point --db (or [database] path) at a file, e.g. {}",
+            path.display(),
+            path.join("quota.db").display()
+        );
+    }
     let code = err
         .chain()
         .find_map(|e| match e.downcast_ref::<rusqlite::Error>() {
@@ -201,5 +239,33 @@ pub(super) fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Err
         )
     } else {
         err.context(format!("cannot open the database {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each SQLite failure a write can meet becomes one line naming the file and the fix.
+    #[test]
+    fn write_errors_say_what_to_do() {
+        let path = Path::new("/var/lib/quota/quota.db");
+        let failure = |code: i32| {
+            anyhow::Error::new(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                Some("raw".into()),
+            ))
+            .context("cannot commit")
+        };
+        let line = |code| explain_write_error(path, failure(code)).to_string();
+        assert!(
+            line(rusqlite::ffi::SQLITE_READONLY)
+                .starts_with("the database /var/lib/quota/quota.db is read-only for this user")
+        );
+        assert!(line(rusqlite::ffi::SQLITE_BUSY).contains("stayed locked for 30s"));
+        assert!(
+            line(rusqlite::ffi::SQLITE_FULL).starts_with("the disk holding /var/lib/quota is full")
+        );
+        assert_eq!(line(rusqlite::ffi::SQLITE_CONSTRAINT), "cannot commit");
     }
 }

@@ -139,3 +139,59 @@ fn config_check_warns_about_what_an_operator_should_fix() {
         "{out}"
     );
 }
+
+/// A database file this user may read but not write (in a folder it may write): one line
+/// that names the file and the fix, printed once, and nothing changed.
+#[test]
+#[ignore = "needs root"]
+fn a_read_only_database_file_is_one_line_with_advice() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    crate::env::assert_root();
+    let env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    env.run(&["check"]).ok();
+    let folder = env.db.parent().unwrap();
+    chown(folder, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_quota"))
+        .arg("check")
+        .env_clear()
+        .env("QUOTA_CONFIG", &env.config)
+        .env("QUOTA_DB", &env.db)
+        .env("QUOTA_NOW", &env.now)
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "printed once: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the database {} is read-only for this user",
+            env.db.display()
+        )) && stderr.contains("sudo -u quota"),
+        "{stderr}"
+    );
+}
+
+/// `--db` naming a folder says so, instead of blaming the folder's permissions.
+#[test]
+fn a_folder_given_as_the_database_is_named() {
+    let env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    let folder = env.path().to_str().unwrap().to_string();
+    for args in [
+        vec!["--db", &folder, "check"],
+        vec!["--db", &folder, "status"],
+    ] {
+        let run = env.run(&args).code(1);
+        assert_eq!(
+            run.error_line(),
+            format!(
+                "quota: error: {folder} is a folder, not a database file: point --db (or [database] path) at a file, e.g. {folder}/quota.db"
+            )
+        );
+    }
+}
