@@ -40,7 +40,9 @@ impl Ctx {
     /// file is an error, never an empty database that would answer "all clear".
     pub(crate) fn open_existing_store(&self) -> Result<Store> {
         let path = &self.config.database.path.path;
-        if !path.exists() {
+        // Only a file that is surely not there: one this user cannot reach (a folder it may
+        // not enter) is left to the open, whose error says what to do about it.
+        if matches!(path.try_exists(), Ok(false)) {
             anyhow::bail!(
                 "no database at {}: has quota sync run? (see --db)",
                 path.display()
