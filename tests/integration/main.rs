@@ -14,6 +14,7 @@ mod notify;
 mod operator;
 mod packaging;
 mod reliability;
+mod sdk;
 mod sources;
 mod sync;
 mod sync_faults;

@@ -547,8 +547,12 @@ fn api_keys(req: &Request, keys: &[Key]) -> Result<String, String> {
                    "created_at": "2026-01-01T00:00:00.123456Z", "expires_at": null, "partial_key_hint": "sk-ant-api03-R2D...igAA",
                    "created_by": {"id": "user_01", "type": "user"}});
             if k.ga {
-                key["scope"] = json!({"type": "workspace", "workspace_id": k.workspace_id});
-                key["principal"] = json!({"id": "user_01", "type": "user"});
+                // The SDK's APIKey: scope is required, principal a user or service account.
+                key["scope"] = match &k.workspace_id {
+                    Some(ws) => json!({"type": "workspace", "workspace_id": ws}),
+                    None => json!({"type": "organization"}),
+                };
+                key["principal"] = json!({"type": "user_actor", "user_id": "user_01"});
             } else {
                 key["workspace_id"] = json!(k.workspace_id);
             }
