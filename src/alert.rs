@@ -49,13 +49,14 @@ string_enum!(AlertType {
     QuotaExceeded => "quota_exceeded",
     ForecastExceeded => "forecast_exceeded",
     SyncFailing => "sync_failing",
+    DeliveryFailing => "delivery_failing",
 });
 
 impl AlertType {
     /// About quota itself (a read that keeps failing), not about an account's quota: it
     /// belongs to no account and has no quota type.
     pub(crate) fn is_health(self) -> bool {
-        matches!(self, AlertType::SyncFailing)
+        matches!(self, AlertType::SyncFailing | AlertType::DeliveryFailing)
     }
 }
 string_enum!(Resolution {

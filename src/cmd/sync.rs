@@ -112,7 +112,21 @@ fn summary(s: &Synced, took: Duration) -> String {
 
 /// Sends the notifications that are due, within `budget`; logged, never fatal.
 fn deliver(store: &mut Store, ctx: &Ctx, budget: Duration) {
-    match notify::deliver(store, &ctx.config.notify, ctx.now, budget, None) {
+    let until = Instant::now() + budget;
+    deliver_some(store, ctx, budget, None);
+    // A channel failing for long is told through the others, at once.
+    match sync::health::channels(store, &ctx.config, ctx.now) {
+        Ok(ids) if !ids.is_empty() => {
+            let left = until.saturating_duration_since(Instant::now());
+            deliver_some(store, ctx, left, Some(&ids));
+        }
+        Ok(_) => {}
+        Err(e) => log::error!("cannot judge the channels' health: {e:#}"),
+    }
+}
+
+fn deliver_some(store: &mut Store, ctx: &Ctx, budget: Duration, only: Option<&[String]>) {
+    match notify::deliver(store, &ctx.config.notify, ctx.now, budget, only) {
         Ok(r) if r != notify::Report::default() => log::info!(
             "notifications: {} delivered, {} to retry, {} failed, {} deferred",
             r.delivered,

@@ -53,6 +53,11 @@ pub(crate) fn next_attempt(
     now + backoff.max(asked)
 }
 
+/// The health read of deliveries to `channel` (`store::health`).
+pub(crate) fn delivery_read(channel: &str) -> String {
+    format!("delivery:{channel}")
+}
+
 /// The names of the channels that hear of an alert event of this severity: those whose
 /// `min_severity` it meets, and for a resolution those with `send_resolved`.
 pub(crate) fn route(channels: &[Channel], severity: Severity, event: Event) -> Vec<&str> {
@@ -211,7 +216,12 @@ fn record(
                 Outcome::Failed(error) => outbox::mark_failed(tx, d.id, error)?,
             }
         }
-        Ok(())
+        // How the channel is doing, for `quota health` and `delivery_failing`.
+        let error = match outcome {
+            Outcome::Delivered(_) => None,
+            Outcome::Retry { error, .. } | Outcome::Failed(error) => Some(error.as_str()),
+        };
+        crate::store::health::record(tx, &delivery_read(channel), error, now)
     })?;
     let n = batch.len();
     match outcome {

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::alert::{Alert, AlertType, Event, Resolution, Severity};
 use crate::config::Config;
 use crate::health::describe;
+use crate::notify;
 use crate::store::{self, Store};
-use crate::{apply, notify};
 
 /// The usage read: a run that stops, stops on it (or on the store).
 pub(crate) const USAGE: &str = crate::health::USAGE;
@@ -78,13 +78,7 @@ pub(crate) fn record(
             store::health::record(tx, read, error.as_deref(), now)?;
         }
         let states = store::health::all(tx)?;
-        let open = store::alerts::list(
-            tx,
-            &store::alerts::ListFilter {
-                accounts: vec![String::new()],
-                ..Default::default()
-            },
-        )?;
+        let open = open_health_alerts(tx)?;
         for (read, error) in &reads.0 {
             let mine = open.iter().filter(|a| {
                 a.alert_type == AlertType::SyncFailing && a.read.as_deref() == Some(read)
@@ -92,14 +86,7 @@ pub(crate) fn record(
             match error {
                 None => {
                     for a in mine {
-                        let how = store::alerts::Resolve::auto(Resolution::Recovered);
-                        if apply::resolve(tx, a, how, &config.notify, now)? {
-                            log::warn!(
-                                "alert {}: the {} works again (recovered)",
-                                a.id,
-                                describe(read)
-                            );
-                        }
+                        recovered(tx, a, &config.notify, now)?;
                     }
                 }
                 Some(_) => {
@@ -117,14 +104,16 @@ pub(crate) fn record(
     })
 }
 
-/// The `sync_failing` alert of `state`'s streak, if it has none yet.
+/// The health alert of `state`'s streak (`sync_failing`, or `delivery_failing` for a
+/// channel, told through the other channels), if it has none yet. Returns its id when it
+/// was raised now.
 fn raise(
     tx: &store::Tx<'_>,
     state: &store::health::ReadHealth,
     since: DateTime<Utc>,
     channels: &[crate::account::Channel],
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let message = format!(
         "the {} has failed since {} ({} run{}): {}",
         describe(&state.read),
@@ -133,10 +122,15 @@ fn raise(
         if state.failures == 1 { "" } else { "s" },
         state.last_error.as_deref().unwrap_or("no error recorded")
     );
+    let failing_channel = state.read.strip_prefix("delivery:");
     let alert = Alert {
         id: uuid::Uuid::new_v4().to_string(),
         account: String::new(),
-        alert_type: AlertType::SyncFailing,
+        alert_type: if failing_channel.is_some() {
+            AlertType::DeliveryFailing
+        } else {
+            AlertType::SyncFailing
+        },
         severity: Severity::Critical,
         message,
         current_value: state.failures.into(),
@@ -153,12 +147,104 @@ fn raise(
         comment: None,
         resolved_by: None,
     };
-    if store::alerts::insert(tx, &alert)? {
-        log::error!("alert {}: {}", alert.id, alert.message);
-        let to = notify::route(channels, Severity::Critical, Event::Firing);
-        store::outbox::enqueue(tx, &alert.id, Event::Firing, &to, now)?;
+    if !store::alerts::insert(tx, &alert)? {
+        return Ok(None);
     }
-    Ok(())
+    log::error!("alert {}: {}", alert.id, alert.message);
+    let to = route_around(channels, failing_channel, Event::Firing);
+    store::outbox::enqueue(tx, &alert.id, Event::Firing, &to, now)?;
+    Ok(Some(alert.id))
+}
+
+/// The channels a health alert goes to: every one that takes critical alerts, but the
+/// failing channel itself.
+fn route_around<'c>(
+    channels: &'c [crate::account::Channel],
+    failing: Option<&str>,
+    event: Event,
+) -> Vec<&'c str> {
+    notify::route(channels, Severity::Critical, event)
+        .into_iter()
+        .filter(|c| Some(*c) != failing)
+        .collect()
+}
+
+/// Resolves `alert` (a health alert whose read works again) and tells the channels.
+fn recovered(
+    tx: &store::Tx<'_>,
+    alert: &Alert,
+    channels: &[crate::account::Channel],
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let how = store::alerts::Resolve::auto(Resolution::Recovered);
+    if !store::alerts::resolve(tx, &alert.id, how, now)? {
+        return Ok(false);
+    }
+    let failing = alert
+        .read
+        .as_deref()
+        .and_then(|r| r.strip_prefix("delivery:"));
+    let to = route_around(channels, failing, Event::Resolved);
+    let to: Vec<&str> = to
+        .into_iter()
+        .filter(|c| channels.iter().any(|ch| ch.name == *c && ch.send_resolved))
+        .collect();
+    store::outbox::enqueue(tx, &alert.id, Event::Resolved, &to, now)?;
+    log::warn!(
+        "alert {}: the {} works again (recovered)",
+        alert.id,
+        describe(alert.read.as_deref().unwrap_or(""))
+    );
+    Ok(true)
+}
+
+/// After delivery: a channel failing for `config.failing_after` raises `delivery_failing`
+/// through the other channels; one that works again resolves it. Returns the ids of the
+/// alerts raised or resolved, to deliver now.
+pub(crate) fn channels(
+    store: &mut Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    let after = chrono::Duration::from_std(config.failing_after).unwrap_or(chrono::Duration::MAX);
+    store.write(|tx| {
+        let states = store::health::all(tx)?;
+        let open = open_health_alerts(tx)?;
+        let mut touched = Vec::new();
+        for state in states.iter().filter(|s| s.read.starts_with("delivery:")) {
+            let mine: Vec<&Alert> = open
+                .iter()
+                .filter(|a| {
+                    a.alert_type == AlertType::DeliveryFailing
+                        && a.read.as_deref() == Some(state.read.as_str())
+                })
+                .collect();
+            match state.failing_since {
+                None => {
+                    for a in mine {
+                        if recovered(tx, a, &config.notify, now)? {
+                            touched.push(a.id.clone());
+                        }
+                    }
+                }
+                Some(since) if now - since >= after => {
+                    touched.extend(raise(tx, state, since, &config.notify, now)?);
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(touched)
+    })
+}
+
+fn open_health_alerts(tx: &store::Tx<'_>) -> Result<Vec<Alert>> {
+    store::alerts::list(
+        tx,
+        &store::alerts::ListFilter {
+            accounts: vec![String::new()],
+            ..Default::default()
+        },
+    )
 }
 
 /// Records the usage read as failed by a run that could not start (no admin key): a timer

@@ -195,3 +195,71 @@ fn configuration_warnings_are_logged_once() {
         "{changed}"
     );
 }
+
+/// A channel that answers 500 for 15 minutes is reported through the other channel as one
+/// `delivery_failing` alert (never through itself); the textfile shows it failing; when it
+/// works again the alert resolves and the other channel hears of that too.
+#[test]
+fn a_failing_channel_is_told_through_the_others() {
+    let broken = crate::capture::Capture::start();
+    let other = crate::capture::Capture::start();
+    // 500 to the three attempts before 12:17 (the retries back off: 12:00, 12:05, 12:16).
+    broken.reply(&vec![crate::capture::Reply::status(500); 3]);
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("quota.prom");
+    let config = format!(
+        "{ACCOUNTS}\n[[notify]]\nname = \"broken\"\ntype = \"webhook\"\nurl = \"{}/hook\"\n\n[[notify]]\nname = \"other\"\ntype = \"webhook\"\nurl = \"{}/hook\"\n\n[metrics]\ntextfile = \"{}\"\n",
+        broken.url,
+        other.url,
+        prom.display()
+    );
+    let (mut env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
+    env.run(&["sync"]).ok();
+    assert_eq!(other.bodies().len(), 1, "the 80 % warning");
+    for t in [
+        "2026-11-20T12:05:00Z",
+        "2026-11-20T12:16:00Z",
+        "2026-11-20T12:17:00Z",
+    ] {
+        at(&mut env, &api, t);
+        env.run(&["sync"]).ok();
+    }
+    let told: Vec<serde_json::Value> = other
+        .bodies()
+        .into_iter()
+        .filter(|b| b["type"] == "delivery_failing")
+        .collect();
+    assert_eq!(told.len(), 1, "once: {told:?}");
+    assert_eq!(told[0]["status"], "firing");
+    assert!(
+        told[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the delivery to broken has failed since 2026-11-20 12:00 UTC"),
+        "{}",
+        told[0]["message"]
+    );
+    assert!(
+        broken
+            .bodies()
+            .iter()
+            .all(|b| b["type"] != "delivery_failing"),
+        "never through the failing channel itself"
+    );
+    let m = crate::notify::parse_textfile(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(m["quota_read_success{read=\"delivery:broken\"}"], 0.0);
+    assert!(m["quota_notifications_pending{channel=\"broken\"}"] >= 1.0);
+    env.run(&["health"]).code(1);
+
+    // It works again: the next retry goes through, and the alert resolves on the other
+    // channel.
+    at(&mut env, &api, "2026-11-20T14:00:00Z");
+    env.run(&["sync"]).ok();
+    let resolved: Vec<serde_json::Value> = other
+        .bodies()
+        .into_iter()
+        .filter(|b| b["type"] == "delivery_failing" && b["status"] == "resolved")
+        .collect();
+    assert_eq!(resolved.len(), 1, "{:?}", other.bodies());
+}
