@@ -52,9 +52,14 @@ echo "all parts present"
 if [ "$(id -u)" = 0 ] && [ "${QUOTA_CHECK_INSTALL:-1}" = 1 ]; then
     echo "== install, use as the quota user, purge"
     dpkg -i "$deb" >/dev/null
+    # Whatever fails below, the machine is left without the package.
+    trap 'dpkg --purge quota >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
     install -d -o quota -g quota -m 0700 /var/lib/quota
     as_quota() { setpriv --reuid=quota --regid=quota --clear-groups env -i HOME=/var/lib/quota PATH=/usr/bin:/bin "$@"; }
     as_quota quota config check | head -n 2
+    # The read commands never create a database: before any run they say so and exit 1.
+    if as_quota quota status 2>/dev/null; then echo "status answered without a database"; exit 1; fi
+    as_quota quota check
     as_quota quota status
     as_quota quota alerts list
     [ "$(stat -c %a /var/lib/quota/quota.db)" = 600 ] || { echo "database is not owner-only"; exit 1; }

@@ -190,26 +190,32 @@ struct Index<'r> {
     /// The Default Workspace (null id) under "", which no real id is.
     by_workspace: HashMap<&'r str, Vec<&'r DayUsage>>,
     all: Vec<&'r DayUsage>,
+    default_workspace: Option<&'r str>,
 }
 
 impl<'r> Index<'r> {
-    fn new(rows: &'r [DayUsage]) -> Index<'r> {
+    fn new(rows: &'r [DayUsage], default_workspace: Option<&'r str>) -> Index<'r> {
         let mut ix = Index {
             by_key: HashMap::new(),
             by_workspace: HashMap::new(),
             all: Vec::with_capacity(rows.len()),
+            default_workspace,
         };
         for r in rows {
             if let Some(k) = r.api_key_id.as_deref() {
                 ix.by_key.entry(k).or_default().push(r);
             }
-            ix.by_workspace
-                .entry(r.workspace_id.as_deref().unwrap_or(""))
-                .or_default()
-                .push(r);
+            let ws = ix.workspace(r.workspace_id.as_deref());
+            ix.by_workspace.entry(ws.unwrap_or("")).or_default().push(r);
             ix.all.push(r);
         }
         ix
+    }
+
+    /// A reported workspace id as quota keeps it: the Default Workspace's real id is `None`,
+    /// as the legacy reports give it.
+    fn workspace<'w>(&self, id: Option<&'w str>) -> Option<&'w str> {
+        id.filter(|id| Some(*id) != self.default_workspace)
     }
 
     fn rows(&self, s: &Selector) -> &[&'r DayUsage] {
@@ -233,6 +239,9 @@ pub(crate) struct Inputs<'r> {
     /// Cost rows from the earliest period start on; `None` when cost has never been read.
     pub cost: Option<&'r [CostDay]>,
     pub source: UsageSource,
+    /// The Default Workspace's real id, where a source reports it (analytics) instead of
+    /// null: its rows are the `workspace_id = "default"` account's.
+    pub default_workspace: Option<&'r str>,
 }
 
 /// Usage (summed per segment, see `segment_bounds`) and cost from the earliest period start
@@ -242,6 +251,8 @@ pub(crate) struct Loaded {
     pub usage: Vec<DayUsage>,
     pub developers: Option<Vec<DeveloperDay>>,
     pub cost: Option<Vec<CostDay>>,
+    /// `Fact::DefaultWorkspace`, once learned.
+    pub default_workspace: Option<String>,
 }
 
 /// The days that cut stored usage into segments for `accounts` at `now`, ascending: every
@@ -285,6 +296,7 @@ impl Loaded {
             developers: self.developers.as_deref(),
             cost: self.cost.as_deref(),
             source,
+            default_workspace: self.default_workspace.as_deref(),
         }
     }
 }
@@ -344,7 +356,7 @@ pub(crate) fn views<'a>(
     inputs: &Inputs<'_>,
     now: DateTime<Utc>,
 ) -> Vec<View<'a>> {
-    let index = Index::new(inputs.usage);
+    let index = Index::new(inputs.usage, inputs.default_workspace);
     let developers = by_actor(inputs.developers.unwrap_or_default());
     accounts
         .iter()
@@ -376,7 +388,7 @@ pub(crate) fn by_day<'a>(
     ranges: &[(&'a Account, NaiveDate, NaiveDate)],
     inputs: &Inputs<'_>,
 ) -> Vec<(&'a Account, Vec<DayValues>)> {
-    let index = Index::new(inputs.usage);
+    let index = Index::new(inputs.usage, inputs.default_workspace);
     let developers = by_actor(inputs.developers.unwrap_or_default());
     let midnight = |d: NaiveDate| {
         d.and_hms_opt(0, 0, 0)
@@ -423,7 +435,10 @@ fn usage_days(
         daily.entry(r.day).or_insert_with(Totals::empty).add(r);
     }
     for c in cost.into_iter().flatten().filter(|c| {
-        period.contains_day(c.day) && account.selector.owns_cost(c.workspace_id.as_deref())
+        period.contains_day(c.day)
+            && account
+                .selector
+                .owns_cost(index.workspace(c.workspace_id.as_deref()))
     }) {
         let t = daily.entry(c.day).or_insert_with(Totals::empty);
         t.cost_usd = Some(t.cost_usd.unwrap_or_default() + c.cents / Decimal::ONE_HUNDRED);
@@ -606,6 +621,7 @@ pub(crate) mod tests {
             developers: None,
             cost: None,
             source: UsageSource::Messages,
+            default_workspace: None,
         };
         let all = views(&refs, &inputs, now);
         let tokens: Vec<_> = all
@@ -646,7 +662,7 @@ pub(crate) mod tests {
             accounts.push(account("org", Selector::Organization, billing_day));
             let refs: Vec<&Account> = accounts.iter().collect();
             let now = base.and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
-            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics }, now) {
+            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None }, now) {
                 let mine: Vec<&DayUsage> = rows.iter().filter(|r| {
                     let selected = match &v.account.selector {
                         Selector::ApiKey(k) => r.api_key_id.as_deref() == Some(k.as_str()),

@@ -89,6 +89,7 @@ pub(crate) fn describe(read: &str) -> String {
         "cost" => "cost report".into(),
         "claude_code" => "Claude Code report".into(),
         "discovery" => "key discovery".into(),
+        "workspaces" => "workspace listing".into(),
         other => match other.strip_prefix("delivery:") {
             Some(channel) => format!("delivery to {channel}"),
             None => other.into(),

@@ -17,6 +17,7 @@ mod refusal;
 pub(crate) mod report;
 pub(crate) mod scan;
 pub(crate) mod usage;
+pub(crate) mod workspaces;
 
 use std::io::Read;
 use std::time::{Duration, Instant};

@@ -48,10 +48,12 @@ pub(super) fn load_with(
         Some(_) => Some(Vec::new()),
         None => None,
     };
+    let default_workspace = store::get_state(tx, store::Fact::DefaultWorkspace)?;
     Ok(Loaded {
         usage,
         developers,
         cost,
+        default_workspace,
     })
 }
 

@@ -388,7 +388,7 @@ mod tests {
             }
             let refs: Vec<&Account> = accounts.iter().collect();
             let loaded = store.read(|tx| load(tx, &refs, now)).unwrap();
-            let raw = evaluate::views(&refs, &evaluate::Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics }, now);
+            let raw = evaluate::views(&refs, &evaluate::Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None }, now);
             let summed = evaluate::views(&refs, &loaded.inputs(UsageSource::Analytics), now);
             for (r, s) in raw.iter().zip(&summed) {
                 prop_assert_eq!(&r.readings, &s.readings, "account {}", r.account.name);

@@ -50,6 +50,11 @@ pub(crate) enum Fact {
     /// The configuration warnings the last sync logged (one per line), so that each is
     /// logged when it first appears or changes, not every minute.
     ConfigWarnings,
+    /// The Default Workspace's real id, which the analytics source reports where the legacy
+    /// reports give null (learned from the workspaces list).
+    DefaultWorkspace,
+    /// The last listing of the workspaces (for the Default Workspace's id).
+    WorkspacesListed,
 }
 
 impl Fact {
@@ -70,6 +75,8 @@ impl Fact {
             Fact::ClaudeCodePending => "claude_code_pending",
             Fact::EvaluatedRoster => "evaluated_roster",
             Fact::ConfigWarnings => "config_warnings",
+            Fact::DefaultWorkspace => "default_workspace",
+            Fact::WorkspacesListed => "workspaces_listed_at",
         }
     }
 }

@@ -68,3 +68,40 @@ pub(super) fn keys(
         Ok(Some(()))
     })
 }
+
+/// With the analytics source and a `workspace_id = "default"` account, learns the Default
+/// Workspace's real id when due (hourly, like the key list): `None` when not due.
+pub(super) fn default_workspace(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Option<()>> {
+    let wanted = config.api.usage_source == crate::config::UsageSource::Analytics
+        && config
+            .accounts
+            .iter()
+            .any(|a| a.selector == crate::account::Selector::Workspace(None));
+    if !wanted
+        || !super::due(
+            store.read(|tx| store::get_time(tx, Fact::WorkspacesListed))?,
+            INTERVAL,
+            now,
+        )
+    {
+        return Ok(None);
+    }
+    let id = api::workspaces::default_id(client)?;
+    store.write(|tx| {
+        match &id {
+            Some(id) => store::set_state(tx, Fact::DefaultWorkspace, id)?,
+            None => store::clear_state(tx, Fact::DefaultWorkspace)?,
+        }
+        store::set_time(tx, Fact::WorkspacesListed, now)
+    })?;
+    log::debug!(
+        "the Default Workspace is {}",
+        id.as_deref().unwrap_or("reported as null")
+    );
+    Ok(Some(()))
+}

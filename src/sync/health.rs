@@ -15,6 +15,7 @@ pub(crate) const USAGE: &str = crate::health::USAGE;
 pub(crate) const COST: &str = "cost";
 pub(crate) const CLAUDE_CODE: &str = "claude_code";
 pub(crate) const DISCOVERY: &str = "discovery";
+pub(crate) const WORKSPACES: &str = "workspaces";
 
 /// An error line is cut to this many characters.
 const MAX_ERROR: usize = 400;

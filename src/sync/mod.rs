@@ -2,6 +2,7 @@
 //! function; `run` calls them in order:
 //!
 //! 1. [`discover::keys`]: list the active API keys when due (hourly) and record them;
+//!    [`discover::default_workspace`]: learn the Default Workspace's id (analytics);
 //! 2. [`Roster::load`]: every account the run knows, configured and discovered;
 //! 3. [`claude_code::read`]: the Claude Code report when due, in its own transaction;
 //! 4. [`plan`]: the window of days to read, and where a cut-short read resumes;
@@ -114,6 +115,13 @@ fn phases(
         health::DISCOVERY,
         listed,
         "key discovery failed",
+        &mut problems,
+    );
+    let learned = discover::default_workspace(store, client, config, now);
+    reads.side(
+        health::WORKSPACES,
+        learned,
+        "listing the workspaces failed",
         &mut problems,
     );
     let mut roster = Roster::load(config, store)?;

@@ -101,13 +101,13 @@ fn store_read(
     let source = config.api.usage_source.as_str();
     let mut changed = Changed::default();
     let written = if incremental {
-        usage::upsert_staged(
-            tx,
-            staged,
-            source,
-            now,
-            Some(&mut |k, w| changed.usage(k, w)),
-        )?
+        // The Default Workspace's rows are the "default" account's, under either id.
+        let default = store::get_state(tx, Fact::DefaultWorkspace)?;
+        let mut seen = |k: &str, w: &str| {
+            let w = if Some(w) == default.as_deref() { "" } else { w };
+            changed.usage(k, w);
+        };
+        usage::upsert_staged(tx, staged, source, now, Some(&mut seen))?
     } else {
         usage::upsert_staged(tx, staged, source, now, None)?
     };

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::env::{at, setup};
 use crate::standin::{
     ANALYTICS_BETA, ANALYTICS_COST_PATH, ANALYTICS_PATH, Analytics, COST_PATH, Fault, USAGE_PATH,
-    Usage,
+    Usage, WORKSPACES_PATH,
 };
 
 const ANALYTICS: &str = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\nrequest_limit = 100\ntoken_limit = 1000000\n";
@@ -497,4 +497,53 @@ fn an_expired_cursor_restarts_the_window_once() {
         "{}",
         run.stderr
     );
+}
+
+/// With the analytics source, the Default Workspace's usage comes under its real id (the
+/// legacy reports give null): quota learns that id from the workspaces list
+/// (`include_default=true` lists it, the plain list does not), and a
+/// `workspace_id = "default"` account counts it, as does the organization, once.
+#[test]
+fn the_default_workspace_is_counted_under_its_real_id() {
+    let config = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"default-ws\"\nworkspace_id = \"default\"\ntoken_limit = 1000\n\n[[accounts]]\nname = \"other-ws\"\nworkspace_id = \"wrkspc_other\"\n\n[[accounts]]\nname = \"org\"\norganization = true\n";
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.set_analytics(Analytics {
+        default_workspace: Some("wrkspc_default01".into()),
+        ..Analytics::default()
+    });
+    api.put_workspaces(&["wrkspc_other"]);
+    api.put(Usage::new(Some("apikey_a"), None, "2026-11-20", 850, 0));
+    api.put(Usage::new(
+        Some("apikey_b"),
+        Some("wrkspc_other"),
+        "2026-11-20",
+        100,
+        0,
+    ));
+    env.run(&["sync"]).ok();
+    let lists: Vec<Option<String>> = api
+        .requests_to(WORKSPACES_PATH)
+        .iter()
+        .map(|r| r.param("include_default").map(String::from))
+        .collect();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+    let used = |env: &crate::env::TestEnv, name: &str| {
+        env.status_of(name)[0]["quotas"]["tokens"]["used"].clone()
+    };
+    assert_eq!(used(&env, "default-ws"), 850);
+    assert_eq!(used(&env, "other-ws"), 100);
+    assert_eq!(used(&env, "org"), 950);
+    assert_eq!(env.open_alerts()[0]["account"], "default-ws");
+    // A steady sync that changes only the Default Workspace's usage evaluates its account.
+    api.put(Usage::new(Some("apikey_a"), None, "2026-11-20", 990, 0));
+    at(&mut env, &api, "2026-11-20T12:01:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(used(&env, "default-ws"), 990);
+    assert_eq!(
+        env.open_alerts()[0]["severity"],
+        "critical",
+        "the 95 % alert of the incremental pass"
+    );
+    // Within the hour the list is not read again.
+    assert_eq!(api.count(WORKSPACES_PATH), 2);
 }

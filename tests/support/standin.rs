@@ -160,6 +160,10 @@ pub struct Analytics {
     /// Usage rows in a layout the published contract does not have: their counts nested
     /// under `buckets[0]`, no `usage` object.
     pub nested: bool,
+    /// The Default Workspace's real id: analytics rows report its usage and cost under it
+    /// (the legacy reports give null), and the workspaces list names it with
+    /// `include_default=true` only.
+    pub default_workspace: Option<String>,
 }
 
 /// What a request can be made to suffer.
@@ -255,6 +259,8 @@ struct State {
     path_faults: Vec<(String, Fault)>,
     requests: Vec<Request>,
     next_request_id: u64,
+    /// Workspaces the workspaces list names (besides the Default Workspace).
+    workspaces: Vec<String>,
 }
 
 /// A running stand-in, serving until the test process ends. When its last clone is
@@ -429,6 +435,11 @@ impl StandIn {
         self.state.lock().unwrap().fail_after = Some((n, fault));
     }
 
+    /// Workspaces for the workspaces list.
+    pub fn put_workspaces(&self, ids: &[&str]) {
+        self.state.lock().unwrap().workspaces = ids.iter().map(|s| s.to_string()).collect();
+    }
+
     /// The request after the next `n` suffers `fault`, once; the ones after it pass.
     pub fn fail_once_after(&self, n: usize, fault: Fault) {
         self.state.lock().unwrap().once_after = Some((n, fault));
@@ -498,6 +509,7 @@ pub const COST_PATH: &str = "/v1/organizations/cost_report";
 pub const ANALYTICS_PATH: &str = "/v1/organizations/analytics/usage";
 pub const ANALYTICS_COST_PATH: &str = "/v1/organizations/analytics/cost";
 pub const CLAUDE_CODE_PATH: &str = "/v1/organizations/usage_report/claude_code";
+pub const WORKSPACES_PATH: &str = "/v1/organizations/workspaces";
 pub const ANALYTICS_BETA: &str = "analytics-usage-cost-2026-08-24";
 
 /// `limit` as a row count, 1–1000 (`default` when absent).
@@ -566,6 +578,25 @@ fn api_keys(req: &Request, keys: &[Key]) -> Result<String, String> {
         "has_more": start + page.len() < sorted.len(),
     })
     .to_string())
+}
+
+/// `GET /v1/organizations/workspaces`: the workspaces put, and the Default Workspace
+/// (`Analytics::default_workspace`) only with `include_default=true`. One page.
+fn workspaces(req: &Request, s: &State) -> Result<String, String> {
+    let mut ids: Vec<&str> = s.workspaces.iter().map(String::as_str).collect();
+    if req.param("include_default") == Some("true")
+        && let Some(d) = s.analytics.default_workspace.as_deref()
+    {
+        ids.insert(0, d);
+    }
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "type": "workspace", "name": id, "archived_at": null, "created_at": "2026-01-01T00:00:00Z"}))
+        .collect();
+    Ok(
+        json!({"data": data, "has_more": false, "first_id": ids.first(), "last_id": ids.last()})
+            .to_string(),
+    )
 }
 
 /// `GET /v1/organizations/cost_report`: daily buckets, `group_by[]=workspace_id`.
@@ -787,7 +818,10 @@ fn usage_rows(
             grouped,
             &[
                 ("api_key_id", u.api_key_id.as_deref()),
-                ("workspace_id", u.workspace_id.as_deref()),
+                (
+                    "workspace_id",
+                    u.workspace_id.as_deref().or(a.default_workspace.as_deref()),
+                ),
             ],
         );
         let mut row = json!({"starting_at": format!("{}T00:00:00Z", u.day),
@@ -823,7 +857,7 @@ fn analytics_cost(
                 Value::String(cents.clone())
             };
             json!({"starting_at": format!("{day}T00:00:00Z"), "ending_at": format!("{}T00:00:00Z", *day + Days::days(1)),
-                   "group": group(&grouped, &[("workspace_id", ws.as_deref())]),
+                   "group": group(&grouped, &[("workspace_id", ws.as_deref().or(a.default_workspace.as_deref()))]),
                    "cost": {"amount": amount, "currency": "USD", "list_amount": amount, "requests": null}})
             .to_string()
         })
@@ -936,6 +970,7 @@ const ROUTES: &[(&str, Handler)] = &[
     (KEYS_PATH, |req, s, _| api_keys(req, &s.keys)),
     (COST_PATH, |req, s, now| cost_report(req, &s.cost, now)),
     (CLAUDE_CODE_PATH, |req, s, _| claude_code(req, &s.code)),
+    (WORKSPACES_PATH, |req, s, _| workspaces(req, s)),
     (ANALYTICS_PATH, |req, s, now| {
         analytics_beta(req)?;
         analytics_usage(req, s, now)
