@@ -178,9 +178,10 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
 
 fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
     if s.views.is_empty() {
-        return output::line(
+        output::line(
             "no accounts configured: add [[accounts]] to the config file (see quota config check)",
-        );
+        )?;
+        return s.health.as_deref().map_or(Ok(()), |h| note(s, h));
     }
     let columns = if wide {
         vec![
