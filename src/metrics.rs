@@ -136,6 +136,15 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
         "1 if the last sync succeeded, else 0.",
         vec![(String::new(), u8::from(s.success).to_string())],
     );
+    render_health(s, &mut family);
+    out
+}
+
+/// Writes one metric family: its name, help and samples (labels, value).
+type Family<'f> = dyn FnMut(&str, &str, Vec<(String, String)>) + 'f;
+
+/// The families that say whether quota can see: data age, each read, each channel.
+fn render_health(s: &Snapshot<'_>, family: &mut Family<'_>) {
     if let Some(age) = s.data_age_seconds {
         family(
             "quota_data_age_seconds",
@@ -167,7 +176,6 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
             .map(|(c, _, failed)| (labels(&[("channel", c)]), failed.to_string()))
             .collect(),
     );
-    out
 }
 
 fn labels(pairs: &[(&str, &str)]) -> String {
