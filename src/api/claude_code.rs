@@ -32,7 +32,7 @@ struct Page {
 #[derive(Deserialize)]
 struct Record {
     actor: Actor,
-    #[serde(default)]
+    /// Required: a record without it is a shape quota does not know, never zero usage.
     model_breakdown: Vec<Model>,
 }
 
@@ -194,5 +194,14 @@ mod tests {
             (45243, 12459, 8792, 2341)
         );
         assert_eq!(u.cents, "200.5".parse::<Decimal>().unwrap());
+    }
+
+    /// A record without its model breakdown fails the read, naming the field.
+    #[test]
+    fn a_record_without_its_breakdown_is_an_error() {
+        let body = br#"{"data":[{"actor":{"email_address":"a@b.c","type":"user_actor"},"date":"2025-08-08T00:00:00Z"}],"has_more":false}"#;
+        let day = NaiveDate::from_ymd_opt(2025, 8, 8).unwrap();
+        let e = parse_page(day, body).unwrap_err().to_string();
+        assert!(e.contains("missing field `model_breakdown`"), "{e}");
     }
 }
