@@ -64,6 +64,15 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A quota alert's percentage; `-` for a health alert, which has none.
+fn percent(a: &Alert) -> String {
+    if a.alert_type.is_health() {
+        "-".to_string()
+    } else {
+        format!("{:.1}", a.percentage)
+    }
+}
+
 /// The short id the table shows: `alerts resolve` takes any unique prefix of 8 or more.
 fn short_id(id: &str) -> &str {
     id.get(..MIN_PREFIX).unwrap_or(id)
@@ -132,7 +141,7 @@ fn alert_row(a: &Alert, all: bool, wide: bool) -> Vec<Cell> {
             }
             .into(),
         );
-        row.push(format!("{:.1}", a.percentage).into());
+        row.push(percent(a).into());
         row.push(output::time(a.created_at).into());
         if all {
             row.push(
@@ -145,7 +154,7 @@ fn alert_row(a: &Alert, all: bool, wide: bool) -> Vec<Cell> {
         }
     } else {
         row.push(a.what().into());
-        row.push(format!("{:.1}", a.percentage).into());
+        row.push(percent(a).into());
         row.push(a.created_at.format("%m-%d %H:%M").to_string().into());
     }
     row.push(a.message.as_str().into());

@@ -85,10 +85,11 @@ pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
                 b.pending, b.failed
             ))?;
         }
-        output::line(&match health.footer() {
+        let verdict = match health.footer() {
             None => "healthy".to_string(),
             Some(why) => format!("not healthy: {why}"),
-        })?;
+        };
+        output::line(&crate::table::wrap(&verdict, screen.width))?;
     }
     Ok(if health.healthy() {
         ExitCode::SUCCESS
