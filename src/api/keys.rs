@@ -1,23 +1,14 @@
 //! Listing the organization's active API keys (ADMIN_API.md §4), for discovery.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Deserialize;
 
 use super::Client;
 use crate::records::ListedKey;
 
 pub(crate) const PATH: &str = "/v1/organizations/api_keys";
-const PAGE: u32 = 1000;
 /// 1,000 pages of 1,000: more keys than any organization has.
 const MAX_PAGES: usize = 1000;
-
-#[derive(Deserialize)]
-struct Page {
-    data: Vec<Key>,
-    has_more: bool,
-    #[serde(default)]
-    last_id: Option<String>,
-}
 
 #[derive(Deserialize)]
 struct Key {
@@ -46,20 +37,11 @@ pub(crate) fn list_active(
     client: &mut Client,
     page: &mut dyn FnMut(&[ListedKey]) -> Result<()>,
 ) -> Result<usize> {
-    let mut after: Option<String> = None;
     let mut listed = 0;
-    for _ in 0..MAX_PAGES {
-        let mut q = vec![
-            ("status", "active".to_string()),
-            ("limit", PAGE.to_string()),
-        ];
-        if let Some(a) = &after {
-            q.push(("after_id", a.clone()));
-        }
-        let body: Page = client.get_json(PATH, &q, None)?;
+    let query = [("status", "active".to_string())];
+    super::each_listed(client, PATH, &query, MAX_PAGES, &mut |data: Vec<Key>| {
         // The filter asked for active keys; a row saying otherwise is left out all the same.
-        let keys: Vec<ListedKey> = body
-            .data
+        let keys: Vec<ListedKey> = data
             .into_iter()
             .filter(|k| k.status.as_deref().is_none_or(|s| s == "active"))
             .map(|k| ListedKey {
@@ -69,14 +51,7 @@ pub(crate) fn list_active(
             })
             .collect();
         listed += keys.len();
-        page(&keys)?;
-        if !body.has_more {
-            return Ok(listed);
-        }
-        match body.last_id {
-            Some(last) if after.as_deref() != Some(last.as_str()) => after = Some(last),
-            _ => bail!("GET {PATH}: has_more without a new last_id: cannot page on"),
-        }
-    }
-    bail!("GET {PATH}: more than {MAX_PAGES} pages of keys")
+        page(&keys)
+    })?;
+    Ok(listed)
 }

@@ -221,6 +221,44 @@ impl Client {
     }
 }
 
+/// A page of a list paged by `after_id` (API keys, workspaces: ADMIN_API.md §4).
+#[derive(serde::Deserialize)]
+struct ListPage<T> {
+    data: Vec<T>,
+    has_more: bool,
+    #[serde(default)]
+    last_id: Option<String>,
+}
+
+/// Walks a list paged forward with `after_id`, 1,000 records a page, handing each page's
+/// records to `each`; at most `max_pages` pages.
+pub(crate) fn each_listed<T: DeserializeOwned>(
+    client: &mut Client,
+    path: &str,
+    query: &[(&'static str, String)],
+    max_pages: usize,
+    each: &mut dyn FnMut(Vec<T>) -> Result<()>,
+) -> Result<()> {
+    let mut after: Option<String> = None;
+    for _ in 0..max_pages {
+        let mut q = query.to_vec();
+        q.push(("limit", "1000".to_string()));
+        if let Some(a) = &after {
+            q.push(("after_id", a.clone()));
+        }
+        let page: ListPage<T> = client.get_json(path, &q, None)?;
+        each(page.data)?;
+        if !page.has_more {
+            return Ok(());
+        }
+        match page.last_id {
+            Some(last) if after.as_deref() != Some(last.as_str()) => after = Some(last),
+            _ => anyhow::bail!("GET {path}: has_more without a new last_id: cannot page on"),
+        }
+    }
+    anyhow::bail!("GET {path}: more than {max_pages} pages")
+}
+
 fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
     resp.headers()
         .get(name)

@@ -11,17 +11,8 @@ use serde::Deserialize;
 use super::Client;
 
 pub(crate) const PATH: &str = "/v1/organizations/workspaces";
-const PAGE: u32 = 1000;
 /// 100 pages of 1,000: more workspaces than any organization has.
 const MAX_PAGES: usize = 100;
-
-#[derive(Deserialize)]
-struct Page {
-    data: Vec<Workspace>,
-    has_more: bool,
-    #[serde(default)]
-    last_id: Option<String>,
-}
 
 #[derive(Deserialize)]
 struct Workspace {
@@ -43,27 +34,19 @@ pub(crate) fn default_id(client: &mut Client) -> Result<Option<String>> {
     }
 }
 
-/// Every workspace's id, paged forward with `after_id`.
+/// Every workspace's id.
 fn ids(client: &mut Client, include_default: bool) -> Result<Vec<String>> {
-    let mut after: Option<String> = None;
+    let query: Vec<(&str, String)> = if include_default {
+        vec![("include_default", "true".to_string())]
+    } else {
+        Vec::new()
+    };
     let mut out = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let mut q = vec![("limit", PAGE.to_string())];
-        if include_default {
-            q.push(("include_default", "true".to_string()));
-        }
-        if let Some(a) = &after {
-            q.push(("after_id", a.clone()));
-        }
-        let page: Page = client.get_json(PATH, &q, None)?;
-        out.extend(page.data.into_iter().map(|w| w.id));
-        if !page.has_more {
-            return Ok(out);
-        }
-        match page.last_id {
-            Some(last) if after.as_deref() != Some(last.as_str()) => after = Some(last),
-            _ => bail!("GET {PATH}: has_more without a new last_id: cannot page on"),
-        }
-    }
-    bail!("GET {PATH}: more than {MAX_PAGES} pages of workspaces")
+    super::each_listed(client, PATH, &query, MAX_PAGES, &mut |data: Vec<
+        Workspace,
+    >| {
+        out.extend(data.into_iter().map(|w| w.id));
+        Ok(())
+    })?;
+    Ok(out)
 }
