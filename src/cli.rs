@@ -183,7 +183,14 @@ pub struct ResolveArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate the configuration and show resolved paths and where each came from (no network)
-    Check,
+    Check(ConfigCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigCheckArgs {
+    /// Exit 1 when there is any warning (for CI and deploy scripts)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[cfg(test)]

@@ -335,7 +335,7 @@ _quota() {
             return 0
             ;;
         quota__subcmd__config__subcmd__check)
-            opts="-v -q -h -V --config --db --verbose --quiet --help --version"
+            opts="-v -q -h -V --strict --config --db --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -123,6 +123,7 @@ complete -c quota -n "__fish_quota_using_subcommand config; and not __fish_seen_
 complete -c quota -n "__fish_quota_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c quota -n "__fish_quota_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand config; and __fish_seen_subcommand_from check" -l db -d 'SQLite database file (overrides [database] path)' -r -F
+complete -c quota -n "__fish_quota_using_subcommand config; and __fish_seen_subcommand_from check" -l strict -d 'Exit 1 when there is any warning (for CI and deploy scripts)'
 complete -c quota -n "__fish_quota_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c quota -n "__fish_quota_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'

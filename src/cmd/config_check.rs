@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -16,7 +17,14 @@ use crate::period::Period;
 use crate::quota::QuotaType;
 use crate::secret::SecretSource;
 
-pub(super) fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<ExitCode> {
+/// Where the packaged `quota-sync.service` loads the admin key from (`LoadCredential=`).
+const UNIT_CREDENTIAL: &str = "/etc/quota/admin-key";
+
+pub(super) fn run(
+    ctx: &Ctx,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    strict: bool,
+) -> Result<ExitCode> {
     let c = &ctx.config;
     let mut out = String::new();
     let mut warnings = c.warnings.clone();
@@ -56,6 +64,14 @@ pub(super) fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<E
             k.origin,
             k.key.hint()
         )?,
+        // The packaged unit hands the key over as a systemd credential, which a shell never
+        // sees: say where it will come from there, rather than "not found".
+        Err(_) if env("CREDENTIALS_DIRECTORY").is_none() && Path::new(UNIT_CREDENTIAL).exists() => {
+            writeln!(
+                out,
+                "admin key:    not in this shell; the quota-sync unit gets it from {UNIT_CREDENTIAL} (LoadCredential=anthropic-admin-key)"
+            )?;
+        }
         Err(e) => {
             writeln!(out, "admin key:    not found")?;
             warnings.push(format!("{e:#} (needed by quota sync)"));
@@ -93,6 +109,13 @@ pub(super) fn run(ctx: &Ctx, env: &dyn Fn(&str) -> Option<OsString>) -> Result<E
         }
     }
     output::line(out.trim_end())?;
+    if strict && !warnings.is_empty() {
+        anyhow::bail!(
+            "{} warning{} (--strict)",
+            warnings.len(),
+            crate::output::plural(warnings.len())
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

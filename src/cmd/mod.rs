@@ -77,7 +77,7 @@ pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
         Command::Health(args) => health::run(&ctx, &args),
         Command::Alerts(AlertsCommand::List(args)) => alerts::list(&ctx, &args),
         Command::Alerts(AlertsCommand::Resolve(args)) => alerts::resolve(&ctx, &args),
-        Command::Config(ConfigCommand::Check) => config_check::run(&ctx, &env),
+        Command::Config(ConfigCommand::Check(args)) => config_check::run(&ctx, &env, args.strict),
         Command::Notify(NotifyCommand::Test { channel }) => notify::test(&ctx, channel.as_deref()),
     }
 }

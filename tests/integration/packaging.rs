@@ -195,3 +195,19 @@ fn a_folder_given_as_the_database_is_named() {
         );
     }
 }
+
+/// `config check --strict` gates CI: any warning exits 1 (after the report), none exits 0.
+#[test]
+fn config_check_strict_fails_on_warnings() {
+    let env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    env.run(&["config", "check", "--strict"]).ok();
+    env.write_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\nrequest_limit = 10\n");
+    let run = env.run(&["config", "check", "--strict"]).code(1);
+    assert!(
+        run.stdout.contains("request_limit is not measured"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.error_line(), "quota: error: 1 warning (--strict)");
+    env.run(&["config", "check"]).ok();
+}
