@@ -171,32 +171,99 @@ impl ChannelKind {
     }
 }
 
-/// The accounts that `--account` names, or all of them when it names none. An unknown name
-/// is bad input.
+/// The accounts that `--account` names, or all of them when it names none. A name with `*`
+/// (any run of characters) or `?` (one character) is a glob: `'prod-*'`. An exact name that
+/// is unknown, or a glob that matches no account, is bad input. Each account is selected
+/// once, in the order first named.
 pub(crate) fn select<'a>(accounts: &[&'a Account], names: &[String]) -> Result<Vec<&'a Account>> {
     if names.is_empty() {
         return Ok(accounts.to_vec());
     }
-    names
-        .iter()
-        .map(|n| {
-            accounts
-                .iter()
-                .copied()
-                .find(|a| &a.name == n)
-                .ok_or_else(|| {
-                    let mut known: Vec<&str> =
-                        accounts.iter().map(|a| a.name.as_str()).take(20).collect();
-                    if accounts.len() > known.len() {
-                        known.push("…");
-                    }
-                    let known = if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    };
-                    bad_input!("no account named {n:?} (accounts: {known})")
-                })
-        })
-        .collect()
+    let mut out: Vec<&'a Account> = Vec::new();
+    for n in names {
+        let glob = n.contains(['*', '?']);
+        let found: Vec<&'a Account> = accounts
+            .iter()
+            .copied()
+            .filter(|a| {
+                if glob {
+                    matches_glob(n, &a.name)
+                } else {
+                    &a.name == n
+                }
+            })
+            .collect();
+        if found.is_empty() {
+            let mut known: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).take(20).collect();
+            if accounts.len() > known.len() {
+                known.push("…");
+            }
+            let known = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
+            let what = if glob { "matches" } else { "named" };
+            return Err(bad_input!("no account {what} {n:?} (accounts: {known})"));
+        }
+        for a in found {
+            if !out.iter().any(|o| std::ptr::eq(*o, a)) {
+                out.push(a);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `name` matches `glob`: `*` is any run of characters, `?` any one, the rest
+/// itself.
+pub(crate) fn matches_glob(glob: &str, name: &str) -> bool {
+    let (g, n): (Vec<char>, Vec<char>) = (glob.chars().collect(), name.chars().collect());
+    // The classic two-pointer match with one backtrack point (the last `*`).
+    let (mut gi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match g.get(gi) {
+            Some('*') => {
+                star = Some((gi, ni));
+                gi += 1;
+            }
+            Some(&c) if c == '?' || c == n[ni] => {
+                gi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sg, sn)) => {
+                    gi = sg + 1;
+                    ni = sn + 1;
+                    star = Some((sg, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    g[gi..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_runs_and_single_characters() {
+        for (glob, name, yes) in [
+            ("prod-*", "prod-eu", true),
+            ("prod-*", "prod-", true),
+            ("prod-*", "staging", false),
+            ("*-eu", "prod-eu", true),
+            ("p?od", "prod", true),
+            ("p?od", "pod", false),
+            ("*", "", true),
+            ("a*b*c", "aXbYbc", true),
+            ("a*b*c", "aXbY", false),
+            ("exact", "exact", true),
+        ] {
+            assert_eq!(matches_glob(glob, name), yes, "{glob} ~ {name}");
+        }
+    }
 }

@@ -71,7 +71,7 @@ pub enum NotifyCommand {
 
 #[derive(Debug, Args)]
 pub struct AccountFilter {
-    /// Only this account (repeatable)
+    /// Only this account (repeatable); a glob such as 'prod-*' selects every account it fits
     #[arg(long = "account", value_name = "NAME")]
     pub accounts: Vec<String>,
 }

@@ -39,7 +39,7 @@ complete -c quota -n "__fish_quota_needs_command" -f -a "health" -d 'Whether quo
 complete -c quota -n "__fish_quota_needs_command" -f -a "config" -d 'Inspect the configuration'
 complete -c quota -n "__fish_quota_needs_command" -f -a "notify" -d 'Notification channels'
 complete -c quota -n "__fish_quota_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c quota -n "__fish_quota_using_subcommand sync" -l account -d 'Only this account (repeatable)' -r
+complete -c quota -n "__fish_quota_using_subcommand sync" -l account -d 'Only this account (repeatable); a glob such as \'prod-*\' selects every account it fits' -r
 complete -c quota -n "__fish_quota_using_subcommand sync" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand sync" -l db -d 'SQLite database file (overrides [database] path)' -r -F
 complete -c quota -n "__fish_quota_using_subcommand sync" -l full -d 'Re-read every day of the current billing periods, not only the trailing window'
@@ -47,14 +47,14 @@ complete -c quota -n "__fish_quota_using_subcommand sync" -s v -l verbose -d 'Mo
 complete -c quota -n "__fish_quota_using_subcommand sync" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand sync" -s h -l help -d 'Print help'
 complete -c quota -n "__fish_quota_using_subcommand sync" -s V -l version -d 'Print version'
-complete -c quota -n "__fish_quota_using_subcommand check" -l account -d 'Only this account (repeatable)' -r
+complete -c quota -n "__fish_quota_using_subcommand check" -l account -d 'Only this account (repeatable); a glob such as \'prod-*\' selects every account it fits' -r
 complete -c quota -n "__fish_quota_using_subcommand check" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand check" -l db -d 'SQLite database file (overrides [database] path)' -r -F
 complete -c quota -n "__fish_quota_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c quota -n "__fish_quota_using_subcommand check" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand check" -s h -l help -d 'Print help'
 complete -c quota -n "__fish_quota_using_subcommand check" -s V -l version -d 'Print version'
-complete -c quota -n "__fish_quota_using_subcommand status" -l account -d 'Only this account (repeatable)' -r
+complete -c quota -n "__fish_quota_using_subcommand status" -l account -d 'Only this account (repeatable); a glob such as \'prod-*\' selects every account it fits' -r
 complete -c quota -n "__fish_quota_using_subcommand status" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand status" -l db -d 'SQLite database file (overrides [database] path)' -r -F
 complete -c quota -n "__fish_quota_using_subcommand status" -l wide -d 'Add the exact numbers, the projection, the period and "data as of"; never shorten names'
@@ -63,7 +63,7 @@ complete -c quota -n "__fish_quota_using_subcommand status" -s v -l verbose -d '
 complete -c quota -n "__fish_quota_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand status" -s h -l help -d 'Print help'
 complete -c quota -n "__fish_quota_using_subcommand status" -s V -l version -d 'Print version'
-complete -c quota -n "__fish_quota_using_subcommand usage" -l account -d 'Only this account (repeatable)' -r
+complete -c quota -n "__fish_quota_using_subcommand usage" -l account -d 'Only this account (repeatable); a glob such as \'prod-*\' selects every account it fits' -r
 complete -c quota -n "__fish_quota_using_subcommand usage" -l since -d 'First day to show [default: the start of each account\'s current billing period]' -r
 complete -c quota -n "__fish_quota_using_subcommand usage" -l until -d 'Last day to show [default: today, UTC]' -r
 complete -c quota -n "__fish_quota_using_subcommand usage" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
@@ -83,7 +83,7 @@ complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_
 complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -f -a "list" -d 'Open alerts, most severe and newest first'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -f -a "resolve" -d 'Resolve alerts by id (full UUID or a unique prefix of at least 8 characters)'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l account -d 'Only this account (repeatable)' -r
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l account -d 'Only this account (repeatable); a glob such as \'prod-*\' selects every account it fits' -r
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l severity -d 'Only alerts of this severity' -r -f -a "warning\t''
 critical\t''"
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F

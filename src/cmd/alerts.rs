@@ -24,11 +24,18 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     // Unknown names are an error, but alerts of accounts since removed from the config still
     // list when no filter is given.
     let mut store = ctx.open_existing_store()?;
-    if !args.filter.accounts.is_empty() {
-        crate::sync::Roster::load(&ctx.config, &mut store)?.select(&args.filter.accounts)?;
-    }
+    // Names and globs, resolved to the accounts they select.
+    let accounts = if args.filter.accounts.is_empty() {
+        Vec::new()
+    } else {
+        crate::sync::Roster::load(&ctx.config, &mut store)?
+            .select(&args.filter.accounts)?
+            .iter()
+            .map(|a| a.name.clone())
+            .collect()
+    };
     let filter = ListFilter {
-        accounts: args.filter.accounts.clone(),
+        accounts,
         include_resolved: args.all,
         severity: args.severity.map(|s| match s {
             SeverityArg::Warning => Severity::Warning,

@@ -603,3 +603,52 @@ fn read_commands_never_create_a_database() {
     assert!(missing.exists());
     env.run(&["--db", db, "status"]).ok();
 }
+
+/// `--account` takes globs everywhere: `'prod*'` selects every account whose name fits; a
+/// glob that fits none is bad input, like an unknown name.
+#[test]
+fn account_globs_select() {
+    let env = TestEnv::with_config(
+        "[[accounts]]\nname = \"prod-eu\"\napi_key_id = \"apikey_eu\"\ntoken_limit = 100\n\n[[accounts]]\nname = \"prod-us\"\napi_key_id = \"apikey_us\"\ntoken_limit = 100\n\n[[accounts]]\nname = \"staging\"\napi_key_id = \"apikey_st\"\ntoken_limit = 100\n",
+    );
+    env.seed(Some("apikey_eu"), None, "2026-11-02", 90, 0);
+    env.seed(Some("apikey_st"), None, "2026-11-02", 90, 0);
+    env.run(&["check"]).ok();
+    env.mark_synced();
+    let names = |args: &[&str]| -> Vec<String> {
+        env.run(args)
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["account"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&["status", "--json", "--account", "prod-*"]),
+        ["prod-eu", "prod-us"]
+    );
+    assert_eq!(
+        names(&[
+            "status",
+            "--json",
+            "--account",
+            "*-us",
+            "--account",
+            "prod-*"
+        ]),
+        ["prod-us", "prod-eu"],
+        "each once, in the order first named"
+    );
+    assert_eq!(
+        names(&["alerts", "list", "--json", "--account", "prod*"]),
+        ["prod-eu"]
+    );
+    let run = env.run(&["status", "--account", "dev-*"]).code(2);
+    assert!(
+        run.error_line().contains("no account matches \"dev-*\""),
+        "{}",
+        run.stderr
+    );
+}
