@@ -48,12 +48,14 @@ done
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/quota/config.toml \
     || { echo "/etc/quota/config.toml is not a conffile"; exit 1; }
 echo "all parts present"
+[ "$(dpkg-deb -f "$deb" Package)" = claude-quota ] || { echo "the package is not named claude-quota"; exit 1; }
+dpkg-deb -f "$deb" Conflicts | grep -qw quota || { echo "no Conflicts: quota"; exit 1; }
 
 if [ "$(id -u)" = 0 ] && [ "${QUOTA_CHECK_INSTALL:-1}" = 1 ]; then
     echo "== install, use as the quota user, purge"
     dpkg -i "$deb" >/dev/null
     # Whatever fails below, the machine is left without the package.
-    trap 'dpkg --purge quota >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+    trap 'dpkg --purge claude-quota >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
     install -d -o quota -g quota -m 0700 /var/lib/quota
     as_quota() { setpriv --reuid=quota --regid=quota --clear-groups env -i HOME=/var/lib/quota PATH=/usr/bin:/bin "$@"; }
     as_quota quota config check | head -n 2
@@ -63,7 +65,19 @@ if [ "$(id -u)" = 0 ] && [ "${QUOTA_CHECK_INSTALL:-1}" = 1 ]; then
     as_quota quota status
     as_quota quota alerts list
     [ "$(stat -c %a /var/lib/quota/quota.db)" = 600 ] || { echo "database is not owner-only"; exit 1; }
-    dpkg --purge quota >/dev/null
+    # Debian's `quota` (the disk-quota tools) is no upgrade of ours: a full upgrade keeps
+    # claude-quota, and installing Debian's is refused while ours is there.
+    [ -n "${apt_updated:-}" ] || { apt-get update -qq; apt_updated=1; }
+    plan=$(apt-get -s full-upgrade 2>&1)
+    if echo "$plan" | grep -qE '^(Remv claude-quota|Inst quota )'; then
+        echo "apt full-upgrade would replace claude-quota:"; echo "$plan"; exit 1
+    fi
+    if apt-cache show quota >/dev/null 2>&1 && apt-get -s install quota 2>&1 | grep -q '^Inst quota '; then
+        apt-get -s install quota 2>&1 | grep -q '^Remv claude-quota' \
+            || { echo "installing Debian's quota would not remove ours first"; exit 1; }
+    fi
+    echo "apt full-upgrade keeps claude-quota; Debian's quota conflicts with it"
+    dpkg --purge claude-quota >/dev/null
     [ ! -e /usr/bin/quota ] && [ ! -e /var/lib/quota ] || { echo "purge left files behind"; exit 1; }
 fi
 echo "packaging OK"
