@@ -139,6 +139,21 @@ pub(crate) struct Channel {
     pub kind: ChannelKind,
     pub min_severity: Severity,
     pub send_resolved: bool,
+    /// The accounts whose alerts it takes (names or globs, `[[notify]] accounts`); every
+    /// account's when `None`.
+    pub accounts: Option<Vec<String>>,
+}
+
+impl Channel {
+    /// Whether alerts of `account` go to this channel. Health alerts (`""`: quota itself)
+    /// go to every channel.
+    pub(crate) fn takes(&self, account: &str) -> bool {
+        account.is_empty()
+            || self
+                .accounts
+                .as_ref()
+                .is_none_or(|globs| globs.iter().any(|g| matches_glob(g, account)))
+    }
 }
 
 #[derive(Debug, Clone)]

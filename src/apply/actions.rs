@@ -65,7 +65,7 @@ pub(crate) fn apply_actions(
                 let alert = Alert::new(uuid::Uuid::new_v4().to_string(), account, f, period, now);
                 if alerts::insert(tx, &alert)? {
                     changes.created += 1;
-                    let to = notify::route(channels, f.severity, Event::Firing);
+                    let to = notify::route(channels, account, f.severity, Event::Firing);
                     outbox::enqueue(tx, &alert.id, Event::Firing, &to, now)?;
                     journal.line(log::Level::Warn, || {
                         format!("alert {}: {}", alert.id, f.message)
@@ -75,7 +75,7 @@ pub(crate) fn apply_actions(
             Action::Reopen { id, firing } => {
                 alerts::reopen(tx, id, firing)?;
                 changes.reopened += 1;
-                let to = notify::route(channels, firing.severity, Event::Firing);
+                let to = notify::route(channels, account, firing.severity, Event::Firing);
                 outbox::enqueue(tx, id, Event::Firing, &to, now)?;
                 journal.line(log::Level::Warn, || {
                     format!("alert {id} reopened: {}", firing.message)
@@ -115,7 +115,7 @@ pub(crate) fn resolve(
     if !alerts::resolve(tx, &alert.id, how, now)? {
         return Ok(false);
     }
-    let to = notify::route(channels, alert.severity, Event::Resolved);
+    let to = notify::route(channels, &alert.account, alert.severity, Event::Resolved);
     outbox::enqueue(tx, &alert.id, Event::Resolved, &to, now)?;
     Ok(true)
 }

@@ -290,6 +290,30 @@ fn channels(out: &mut String, c: &Config, warnings: &mut Vec<String>) -> Result<
             ch.min_severity,
             if ch.send_resolved { "on" } else { "off" }
         )?;
+        if let Some(globs) = &ch.accounts {
+            let reached = c.accounts.iter().filter(|a| ch.takes(&a.name)).count();
+            writeln!(
+                out,
+                "    accounts {}: {reached} configured account{}",
+                globs.join(", "),
+                crate::output::plural(reached)
+            )?;
+        }
+    }
+    // Every configured account should reach some channel.
+    let unheard: Vec<&str> = c
+        .accounts
+        .iter()
+        .filter(|a| !c.notify.iter().any(|ch| ch.takes(&a.name)))
+        .map(|a| a.name.as_str())
+        .collect();
+    if !unheard.is_empty() {
+        warnings.push(format!(
+            "account{} {} reach{} no channel (see [[notify]] accounts)",
+            crate::output::plural(unheard.len()),
+            unheard.join(", "),
+            if unheard.len() == 1 { "es" } else { "" }
+        ));
     }
     Ok(())
 }

@@ -178,6 +178,8 @@ pub(super) struct RawNotify {
     pub command: Option<Vec<String>>,
     pub min_severity: Option<Severity>,
     pub send_resolved: Option<bool>,
+    /// Only these accounts' alerts (names or globs); every account's when absent.
+    pub accounts: Option<Vec<String>>,
 }
 
 impl RawNotify {

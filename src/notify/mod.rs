@@ -58,12 +58,19 @@ pub(crate) fn delivery_read(channel: &str) -> String {
     format!("delivery:{channel}")
 }
 
-/// The names of the channels that hear of an alert event of this severity: those whose
-/// `min_severity` it meets, and for a resolution those with `send_resolved`.
-pub(crate) fn route(channels: &[Channel], severity: Severity, event: Event) -> Vec<&str> {
+/// The names of the channels that hear of an alert event of this severity about `account`:
+/// those whose `min_severity` it meets and whose `accounts` take it, and for a resolution
+/// those with `send_resolved`.
+pub(crate) fn route<'c>(
+    channels: &'c [Channel],
+    account: &str,
+    severity: Severity,
+    event: Event,
+) -> Vec<&'c str> {
     channels
         .iter()
         .filter(|c| severity >= c.min_severity && (event == Event::Firing || c.send_resolved))
+        .filter(|c| c.takes(account))
         .map(|c| c.name.as_str())
         .collect()
 }

@@ -164,7 +164,7 @@ fn route_around<'c>(
     failing: Option<&str>,
     event: Event,
 ) -> Vec<&'c str> {
-    notify::route(channels, Severity::Critical, event)
+    notify::route(channels, "", Severity::Critical, event)
         .into_iter()
         .filter(|c| Some(*c) != failing)
         .collect()

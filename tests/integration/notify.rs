@@ -513,3 +513,41 @@ fn notify_test_reports_each_endpoint() {
     env.run(&["notify", "test", "--channel", "nope"]).code(2);
     assert!(!env.db.exists(), "notify test writes nothing");
 }
+
+/// `[[notify]] accounts` routes: each account's alerts go only to the channels that take
+/// it (globs); health alerts reach every channel; config check shows the routes and warns of
+/// an account that reaches none.
+#[test]
+fn routes_send_each_accounts_alerts_only_to_its_channels() {
+    let prod_hook = Capture::start();
+    let all_hook = Capture::start();
+    let config = format!(
+        "[[accounts]]\nname = \"prod-eu\"\napi_key_id = \"apikey_eu\"\ntoken_limit = 1000\n\n[[accounts]]\nname = \"staging\"\napi_key_id = \"apikey_st\"\ntoken_limit = 1000\n\n\
+         [[notify]]\nname = \"prod-team\"\ntype = \"webhook\"\nurl = \"{}/hook\"\naccounts = [\"prod-*\"]\n\n\
+         [[notify]]\nname = \"staging-team\"\ntype = \"webhook\"\nurl = \"{}/hook\"\naccounts = [\"staging\"]\n",
+        prod_hook.url, all_hook.url
+    );
+    let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_eu"), None, "2026-11-20", 850, 0));
+    api.put(Usage::new(Some("apikey_st"), None, "2026-11-20", 960, 0));
+    env.run(&["sync"]).ok();
+    let accounts = |c: &Capture| -> Vec<String> {
+        c.bodies()
+            .iter()
+            .map(|b| b["account"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(accounts(&prod_hook), ["prod-eu"]);
+    assert_eq!(accounts(&all_hook), ["staging"]);
+    let check = env.run(&["config", "check"]).ok().stdout;
+    assert!(
+        check.contains("accounts prod-*: 1 configured account"),
+        "{check}"
+    );
+    env.write_config(&config.replace("accounts = [\"staging\"]", "accounts = [\"stage\"]"));
+    let check = env.run(&["config", "check"]).ok().stdout;
+    assert!(
+        check.contains("account staging reaches no channel"),
+        "{check}"
+    );
+}

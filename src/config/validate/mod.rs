@@ -249,6 +249,15 @@ fn channel(i: usize, n: &RawNotify, earlier: &[Channel], err: Err<'_>) -> Result
         kind: channel_kind(&at, kind, n, err)?,
         min_severity: n.min_severity.unwrap_or(Severity::Warning),
         send_resolved: n.send_resolved.unwrap_or(true),
+        accounts: match &n.accounts {
+            Some(globs) if globs.is_empty() || globs.iter().any(|g| g.trim().is_empty()) => {
+                return Err(err(
+                    &format!("{at}.accounts"),
+                    "names no account: give names or globs such as \"prod-*\", or leave it out for every account".into(),
+                ));
+            }
+            other => other.clone(),
+        },
     })
 }
 
