@@ -1,6 +1,7 @@
 //! Tables for people, in the style of `kubectl get`, drawn by comfy-table: columns separated
 //! by two spaces, no borders, headers in capitals. A table fits the width it is given: the
-//! columns marked `shrink` (names, messages) are shortened with `…`; every other cell
+//! columns marked `shrink` (messages) are shortened with `…` first; name columns only when
+//! that is not enough, and then in their middle; every other cell
 //! (numbers, dates, ids, quota types) keeps its content width and is never broken across
 //! lines. With no width (not a terminal, or a terminal that reports 0 columns) nothing is
 //! shortened. Colour never changes a width.
@@ -19,8 +20,15 @@ pub(crate) enum Align {
 pub(crate) struct Column {
     pub header: &'static str,
     pub align: Align,
-    /// May be shortened with `…` to fit the width.
+    /// May be shortened with `…` at its end to fit the width (messages): first.
     pub shrink: bool,
+    /// A name people act on: shortened only when every `shrink` column is as narrow as it
+    /// goes, and then in its middle (`production-…-chatbot`), so names that share a
+    /// prefix stay apart.
+    pub name: bool,
+    /// Left out, whole, when that keeps the names whole at the width (in the order the
+    /// columns are declared); never when the names must be cut anyway.
+    pub optional: bool,
 }
 
 impl Column {
@@ -29,6 +37,27 @@ impl Column {
             header,
             align: Align::Left,
             shrink: false,
+            name: false,
+            optional: false,
+        }
+    }
+
+    /// This column, left out when that keeps the names whole (see `Column::optional`).
+    pub(crate) const fn optional(self) -> Column {
+        Column {
+            optional: true,
+            ..self
+        }
+    }
+
+    /// A name column (see `Column::name`).
+    pub(crate) const fn name(header: &'static str) -> Column {
+        Column {
+            header,
+            align: Align::Left,
+            shrink: false,
+            name: true,
+            optional: false,
         }
     }
 
@@ -37,6 +66,8 @@ impl Column {
             header,
             align: Align::Right,
             shrink: false,
+            name: false,
+            optional: false,
         }
     }
 
@@ -45,6 +76,8 @@ impl Column {
             header,
             align: Align::Left,
             shrink: true,
+            name: false,
+            optional: false,
         }
     }
 }
@@ -109,6 +142,53 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// Which columns show at `width`, and how wide the names may be there (`None`: whole).
+    /// Optional columns are left out, one by one, only when that keeps the names whole.
+    fn layout(&self, width: usize) -> (Vec<bool>, Option<usize>) {
+        let all = vec![true; self.columns.len()];
+        let Some(cut) = self.name_width(width, &all) else {
+            return (all, None);
+        };
+        let mut shown = all.clone();
+        for i in (0..self.columns.len()).filter(|i| self.columns[*i].optional) {
+            shown[i] = false;
+            if self.name_width(width, &shown).is_none() {
+                return (shown, None);
+            }
+        }
+        (all, Some(cut))
+    }
+
+    /// How wide name columns may be at `width`: `None` when they fit whole once every
+    /// shrinkable column is as narrow as it goes.
+    fn name_width(&self, width: usize, shown: &[bool]) -> Option<usize> {
+        let widest = |i: usize| {
+            self.rows
+                .iter()
+                .map(|r| chars(&r[i].text))
+                .chain([chars(self.columns[i].header)])
+                .max()
+                .unwrap_or(0)
+        };
+        let visible = shown.iter().filter(|s| **s).count();
+        let mut fixed = GAP as usize * visible.saturating_sub(1);
+        let mut names = Vec::new();
+        for (i, c) in self.columns.iter().enumerate() {
+            if !shown[i] {
+                continue;
+            }
+            if c.name {
+                names.push(widest(i));
+            } else if c.shrink {
+                fixed += widest(i).min(MIN_SHRUNK.max(chars(c.header)));
+            } else {
+                fixed += widest(i);
+            }
+        }
+        let left = width.saturating_sub(fixed) / names.len().max(1);
+        (names.iter().any(|n| *n > left)).then_some(left.max(MIN_SHRUNK))
+    }
+
     /// The table as text, at most `width` columns wide where the shrinkable columns allow;
     /// as narrow as they go, it is wider than `width` rather than break a cell.
     pub(crate) fn render(&self, width: Option<usize>, color: bool) -> String {
@@ -129,16 +209,36 @@ impl Table {
                 t.set_content_arrangement(ContentArrangement::Disabled);
             }
         }
-        let header: Vec<comfy_table::Cell> = self
+        let (shown, names) = match width {
+            Some(w) => self.layout(w),
+            None => (vec![true; self.columns.len()], None),
+        };
+        let columns: Vec<&Column> = self
             .columns
+            .iter()
+            .zip(&shown)
+            .filter_map(|(c, s)| s.then_some(c))
+            .collect();
+        let header: Vec<comfy_table::Cell> = columns
             .iter()
             .map(|c| comfy_table::Cell::new(c.header))
             .collect();
         t.set_header(one_line(header));
         for cells in &self.rows {
-            t.add_row(one_line(cells.iter().map(|c| cell(c, color)).collect()));
+            t.add_row(one_line(
+                cells
+                    .iter()
+                    .zip(&self.columns)
+                    .zip(&shown)
+                    .filter_map(|(c, s)| s.then_some(c))
+                    .map(|(c, col)| match names.filter(|_| col.name) {
+                        Some(w) => cell(&Cell::colored(middle_cut(&c.text, w), c.color), color),
+                        None => cell(c, color),
+                    })
+                    .collect(),
+            ));
         }
-        for (i, (col, c)) in t.column_iter_mut().zip(&self.columns).enumerate() {
+        for (i, (col, c)) in t.column_iter_mut().zip(columns).enumerate() {
             col.set_padding((if i == 0 { 0 } else { GAP }, 0));
             col.set_cell_alignment(match c.align {
                 Align::Left => CellAlignment::Left,
@@ -179,6 +279,20 @@ fn cell(c: &Cell, color: bool) -> comfy_table::Cell {
 
 fn chars(s: &str) -> usize {
     s.chars().count()
+}
+
+/// `s` in at most `width` characters, cut in its middle: `production-…-chatbot`.
+fn middle_cut(s: &str, width: usize) -> String {
+    let n = chars(s);
+    if n <= width {
+        return s.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let head = keep.div_ceil(2);
+    let tail = keep - head;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// Prose wrapped at spaces to `width` (a word longer than the width stays whole): notes
@@ -299,5 +413,39 @@ mod tests {
             assert!(!plain.contains('\x1b'));
             assert_eq!(strip(&colored), plain);
         }
+    }
+
+    /// Messages give way first, then optional columns; a name is cut only when that is not
+    /// enough, and then in its middle, so names that share a prefix stay apart.
+    #[test]
+    fn names_are_cut_last_and_in_their_middle() {
+        assert_eq!(middle_cut("production-eu-chatbot", 12), "produc…atbot");
+        assert_eq!(middle_cut("short", 12), "short");
+        let mut t = Table::new(vec![
+            Column::name("ACCOUNT"),
+            Column::right("USED"),
+            Column::left("CREATED").optional(),
+            Column::shrink("MESSAGE"),
+        ]);
+        t.row(vec![
+            "production-eu-west-chatbot".into(),
+            "1,000,000".into(),
+            "11-20 12:00".into(),
+            "a long message that says what happened in detail".into(),
+        ]);
+        let out = t.render(Some(60), false);
+        assert!(
+            out.contains("production-eu-west-chatbot  1,000,000  11-20 12:00  a long"),
+            "{out}"
+        );
+        // Narrower: CREATED goes, the name stays whole.
+        let out = t.render(Some(48), false);
+        assert!(
+            !out.contains("CREATED") && out.contains("production-eu-west-chatbot"),
+            "{out}"
+        );
+        // Narrower still: every column back, the name cut in its middle.
+        let out = t.render(Some(40), false);
+        assert!(out.contains("CREATED") && out.contains("pro…bot"), "{out}");
     }
 }

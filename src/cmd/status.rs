@@ -199,13 +199,13 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
         ]
     } else {
         vec![
-            Column::shrink("ACCOUNT"),
+            Column::name("ACCOUNT"),
             Column::left("QUOTA"),
             Column::right("USED / LIMIT"),
             Column::right("%"),
             Column::left("RESETS IN"),
             Column::left("STATUS"),
-            Column::right("ALERTS"),
+            Column::right("ALERTS").optional(),
         ]
     };
     let mut t = Table::new(columns);

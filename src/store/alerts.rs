@@ -225,7 +225,7 @@ pub(crate) fn list(tx: &Tx<'_>, filter: &ListFilter) -> Result<Vec<Alert>> {
         sql.push_str(&format!(" AND account IN ({})", marks.join(", ")));
     }
     sql.push_str(
-        " ORDER BY resolved_at IS NOT NULL, CASE severity WHEN 'critical' THEN 0 ELSE 1 END, created_at DESC, id",
+        " ORDER BY resolved_at IS NOT NULL, CASE severity WHEN 'critical' THEN 0 ELSE 1 END, created_at DESC, account, quota_type, threshold, id",
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;

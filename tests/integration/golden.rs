@@ -260,3 +260,41 @@ fn uuids_are_masked_in_order_of_appearance() {
         "00000000-0000-4000-8000-000000000001 00000000-0000-4000-8000-000000000002 00000000-0000-4000-8000-000000000001 x 00000002"
     );
 }
+
+/// Four kinds of alert at 80 columns, told apart by WHAT: a threshold, an exceeded limit, a
+/// forecast, and quota's own failing sync (which belongs to no account). The account names
+/// stay whole; the messages give way.
+#[test]
+fn alerts_list_at_80_columns_tells_four_types_apart() {
+    let config = "[api]\ndeadline_secs = 0.5\ntimeout_secs = 0.2\n\n\
+        [[accounts]]\nname = \"production-eu-west\"\napi_key_id = \"apikey_p\"\ntoken_limit = 1000\n\n\
+        [[accounts]]\nname = \"batch-jobs\"\napi_key_id = \"apikey_b\"\ntoken_limit = 1000\n\n\
+        [[accounts]]\nname = \"research\"\napi_key_id = \"apikey_r\"\ntoken_limit = 1000\n";
+    let mut env = TestEnv::with_config(config);
+    env.seed(Some("apikey_p"), None, "2026-11-19", 850, 0);
+    env.seed(Some("apikey_b"), None, "2026-11-19", 1200, 0);
+    for day in 13..=19 {
+        env.seed(Some("apikey_r"), None, &format!("2026-11-{day}"), 100, 0);
+    }
+    env.run(&["check"]).ok();
+    // The API unreachable for 20 minutes: quota's own alert.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    env.api_url = Some(format!("http://127.0.0.1:{port}"));
+    env.run_at("2026-11-20T11:40:00Z", &["sync"]).code(1);
+    env.run_at("2026-11-20T12:00:00Z", &["sync"]).code(1);
+    let out = env.run_in_terminal(80, false, &["alerts", "list"]);
+    let table: String = out
+        .lines()
+        .take_while(|l| !l.starts_with("no successful sync"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_golden("alerts-list-four-types-80.txt", &table);
+    for name in ["production-eu-west", "batch-jobs", "research"] {
+        assert!(table.contains(name), "{name} whole:\n{table}");
+    }
+    assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+}
