@@ -135,6 +135,40 @@ pub enum AlertsCommand {
     List(ListArgs),
     /// Resolve alerts by id (full UUID or a unique prefix of at least 8 characters)
     Resolve(ResolveArgs),
+    /// Hold back the notifications of alerts for a while (still recorded and listed)
+    Silence(SilenceArgs),
+    /// The silences in force
+    Silences,
+    /// End a silence now; what it held back is delivered by the next sync
+    Unsilence {
+        /// The silence's id (or a unique prefix of at least 8 characters)
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SilenceArgs {
+    /// Alert ids or unique prefixes (at least 8 characters); or use --account
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "accounts",
+        conflicts_with = "accounts"
+    )]
+    pub ids: Vec<String>,
+
+    /// Every alert of these accounts (names or globs such as 'prod-*'; never quota's own
+    /// health alerts, which only their id silences)
+    #[arg(long = "account", value_name = "NAME")]
+    pub accounts: Vec<String>,
+
+    /// How long: 30m, 2h, 1h30m, 1d (at most 30 days)
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: String,
+
+    /// Why; shown by `quota alerts silences`
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,15 @@ _quota() {
             quota__subcmd__alerts,resolve)
                 cmd="quota__subcmd__alerts__subcmd__resolve"
                 ;;
+            quota__subcmd__alerts,silence)
+                cmd="quota__subcmd__alerts__subcmd__silence"
+                ;;
+            quota__subcmd__alerts,silences)
+                cmd="quota__subcmd__alerts__subcmd__silences"
+                ;;
+            quota__subcmd__alerts,unsilence)
+                cmd="quota__subcmd__alerts__subcmd__unsilence"
+                ;;
             quota__subcmd__alerts__subcmd__help,help)
                 cmd="quota__subcmd__alerts__subcmd__help__subcmd__help"
                 ;;
@@ -60,6 +69,15 @@ _quota() {
                 ;;
             quota__subcmd__alerts__subcmd__help,resolve)
                 cmd="quota__subcmd__alerts__subcmd__help__subcmd__resolve"
+                ;;
+            quota__subcmd__alerts__subcmd__help,silence)
+                cmd="quota__subcmd__alerts__subcmd__help__subcmd__silence"
+                ;;
+            quota__subcmd__alerts__subcmd__help,silences)
+                cmd="quota__subcmd__alerts__subcmd__help__subcmd__silences"
+                ;;
+            quota__subcmd__alerts__subcmd__help,unsilence)
+                cmd="quota__subcmd__alerts__subcmd__help__subcmd__unsilence"
                 ;;
             quota__subcmd__config,check)
                 cmd="quota__subcmd__config__subcmd__check"
@@ -105,6 +123,15 @@ _quota() {
                 ;;
             quota__subcmd__help__subcmd__alerts,resolve)
                 cmd="quota__subcmd__help__subcmd__alerts__subcmd__resolve"
+                ;;
+            quota__subcmd__help__subcmd__alerts,silence)
+                cmd="quota__subcmd__help__subcmd__alerts__subcmd__silence"
+                ;;
+            quota__subcmd__help__subcmd__alerts,silences)
+                cmd="quota__subcmd__help__subcmd__alerts__subcmd__silences"
+                ;;
+            quota__subcmd__help__subcmd__alerts,unsilence)
+                cmd="quota__subcmd__help__subcmd__alerts__subcmd__unsilence"
                 ;;
             quota__subcmd__help__subcmd__config,check)
                 cmd="quota__subcmd__help__subcmd__config__subcmd__check"
@@ -153,7 +180,7 @@ _quota() {
             return 0
             ;;
         quota__subcmd__alerts)
-            opts="-v -q -h -V --config --db --verbose --quiet --help --version list resolve help"
+            opts="-v -q -h -V --config --db --verbose --quiet --help --version list resolve silence silences unsilence help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,7 +202,7 @@ _quota() {
             return 0
             ;;
         quota__subcmd__alerts__subcmd__help)
-            opts="list resolve help"
+            opts="list resolve silence silences unsilence help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,6 +257,48 @@ _quota() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        quota__subcmd__alerts__subcmd__help__subcmd__silence)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__alerts__subcmd__help__subcmd__silences)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__alerts__subcmd__help__subcmd__unsilence)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         quota__subcmd__alerts__subcmd__list)
             opts="-v -q -h -V --account --all --severity --wide --json --config --db --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -271,6 +340,84 @@ _quota() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__alerts__subcmd__silence)
+            opts="-v -q -h -V --account --for --comment --config --db --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --comment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__alerts__subcmd__silences)
+            opts="-v -q -h -V --config --db --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__alerts__subcmd__unsilence)
+            opts="-v -q -h -V --config --db --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -435,7 +582,7 @@ _quota() {
             return 0
             ;;
         quota__subcmd__help__subcmd__alerts)
-            opts="list resolve"
+            opts="list resolve silence silences unsilence"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -463,6 +610,48 @@ _quota() {
             return 0
             ;;
         quota__subcmd__help__subcmd__alerts__subcmd__resolve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__help__subcmd__alerts__subcmd__silence)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__help__subcmd__alerts__subcmd__silences)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        quota__subcmd__help__subcmd__alerts__subcmd__unsilence)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -74,15 +74,18 @@ complete -c quota -n "__fish_quota_using_subcommand usage" -s v -l verbose -d 'M
 complete -c quota -n "__fish_quota_using_subcommand usage" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand usage" -s h -l help -d 'Print help'
 complete -c quota -n "__fish_quota_using_subcommand usage" -s V -l version -d 'Print version'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -l db -d 'SQLite database file (overrides [database] path)' -r -F
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -s q -l quiet -d 'Only errors on stderr'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -s h -l help -d 'Print help'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -s V -l version -d 'Print version'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -f -a "list" -d 'Open alerts, most severe and newest first'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -f -a "resolve" -d 'Resolve alerts by id (full UUID or a unique prefix of at least 8 characters)'
-complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -l db -d 'SQLite database file (overrides [database] path)' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -s q -l quiet -d 'Only errors on stderr'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -s h -l help -d 'Print help'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -s V -l version -d 'Print version'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -f -a "list" -d 'Open alerts, most severe and newest first'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -f -a "resolve" -d 'Resolve alerts by id (full UUID or a unique prefix of at least 8 characters)'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -f -a "silence" -d 'Hold back the notifications of alerts for a while (still recorded and listed)'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -f -a "silences" -d 'The silences in force'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -f -a "unsilence" -d 'End a silence now; what it held back is delivered by the next sync'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and not __fish_seen_subcommand_from list resolve silence silences unsilence help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l account -d 'Only this account (repeatable); a glob such as \'prod-*\' selects every account it fits' -r
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from list" -l severity -d 'Only alerts of this severity' -r -f -a "warning\t''
 critical\t''"
@@ -103,8 +106,32 @@ complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subc
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -s q -l quiet -d 'Only errors on stderr'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -s h -l help -d 'Print help'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from resolve" -s V -l version -d 'Print version'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -l account -d 'Every alert of these accounts (names or globs such as \'prod-*\'; never quota\'s own health alerts, which only their id silences)' -r
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -l for -d 'How long: 30m, 2h, 1h30m, 1d (at most 30 days)' -r
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -l comment -d 'Why; shown by `quota alerts silences`' -r
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -l db -d 'SQLite database file (overrides [database] path)' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -s q -l quiet -d 'Only errors on stderr'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -s h -l help -d 'Print help'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silence" -s V -l version -d 'Print version'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silences" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silences" -l db -d 'SQLite database file (overrides [database] path)' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silences" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silences" -s q -l quiet -d 'Only errors on stderr'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silences" -s h -l help -d 'Print help'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from silences" -s V -l version -d 'Print version'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from unsilence" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from unsilence" -l db -d 'SQLite database file (overrides [database] path)' -r -F
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from unsilence" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from unsilence" -s q -l quiet -d 'Only errors on stderr'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from unsilence" -s h -l help -d 'Print help'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from unsilence" -s V -l version -d 'Print version'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "list" -d 'Open alerts, most severe and newest first'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "resolve" -d 'Resolve alerts by id (full UUID or a unique prefix of at least 8 characters)'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "silence" -d 'Hold back the notifications of alerts for a while (still recorded and listed)'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "silences" -d 'The silences in force'
+complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "unsilence" -d 'End a silence now; what it held back is delivered by the next sync'
 complete -c quota -n "__fish_quota_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c quota -n "__fish_quota_using_subcommand health" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/quota/config.toml, then /etc/quota/config.toml]' -r -F
 complete -c quota -n "__fish_quota_using_subcommand health" -l db -d 'SQLite database file (overrides [database] path)' -r -F
@@ -158,5 +185,8 @@ complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_su
 complete -c quota -n "__fish_quota_using_subcommand help; and not __fish_seen_subcommand_from sync check status usage alerts health config notify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "list" -d 'Open alerts, most severe and newest first'
 complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "resolve" -d 'Resolve alerts by id (full UUID or a unique prefix of at least 8 characters)'
+complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "silence" -d 'Hold back the notifications of alerts for a while (still recorded and listed)'
+complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "silences" -d 'The silences in force'
+complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "unsilence" -d 'End a silence now; what it held back is delivered by the next sync'
 complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration and show resolved paths and where each came from (no network)'
 complete -c quota -n "__fish_quota_using_subcommand help; and __fish_seen_subcommand_from notify" -f -a "test" -d 'Send a test message through each channel and show what each endpoint answered'

@@ -19,7 +19,7 @@ use crate::table::{Cell, Color, Column, Screen, Table};
 use crate::{apply, notify};
 
 /// The shortest id prefix `resolve` accepts.
-const MIN_PREFIX: usize = 8;
+pub(super) const MIN_PREFIX: usize = 8;
 
 pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
     // Unknown names are an error, but alerts of accounts since removed from the config still
@@ -43,8 +43,13 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
             SeverityArg::Critical => Severity::Critical,
         }),
     };
-    let (alerts, reads) =
-        store.read(|tx| Ok((store::alerts::list(tx, &filter)?, store::health::all(tx)?)))?;
+    let (alerts, reads, silences) = store.read(|tx| {
+        Ok((
+            store::alerts::list(tx, &filter)?,
+            store::health::all(tx)?,
+            store::silences::active(tx, ctx.now)?,
+        ))
+    })?;
     if args.json {
         // Exactly the alert columns of SPEC §4 (a contract): who resolved an alert by hand
         // is in --wide, not here.
@@ -59,7 +64,10 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
             "no open alerts"
         })?;
     } else {
-        let table = alerts_table(&alerts, args.all, args.wide, ctx.now);
+        let silenced = |a: &Alert| {
+            a.is_open() && super::silences::silenced_until(&silences, &a.id, &a.account).is_some()
+        };
+        let table = alerts_table(&alerts, args.all, args.wide, ctx.now, &silenced);
         output::text(&table.render(if args.wide { None } else { screen.width }, screen.color))?;
     }
     // No open alert means nothing while quota cannot see: say so under the list.
@@ -91,7 +99,13 @@ fn short_id(id: &str) -> &str {
 /// The alerts as a table. At the default width an `--all` listing shows one STATE column:
 /// an open alert's severity, a resolved one's resolution (its time is in `--wide`), so that
 /// it still fits 80 columns.
-fn alerts_table(alerts: &[Alert], all: bool, wide: bool, now: DateTime<Utc>) -> Table {
+fn alerts_table(
+    alerts: &[Alert],
+    all: bool,
+    wide: bool,
+    now: DateTime<Utc>,
+    silenced: &dyn Fn(&Alert) -> bool,
+) -> Table {
     let state = if all && !wide { "STATE" } else { "SEVERITY" };
     let mut columns = vec![Column::left("ID"), Column::left(state)];
     if wide {
@@ -119,18 +133,20 @@ fn alerts_table(alerts: &[Alert], all: bool, wide: bool, now: DateTime<Utc>) -> 
     }
     let mut t = Table::new(columns);
     for a in alerts {
-        t.row(alert_row(a, all, wide, now));
+        t.row(alert_row(a, all, wide, now, silenced(a)));
     }
     t
 }
 
-fn alert_row(a: &Alert, all: bool, wide: bool, now: DateTime<Utc>) -> Vec<Cell> {
+fn alert_row(a: &Alert, all: bool, wide: bool, now: DateTime<Utc>, silenced: bool) -> Vec<Cell> {
     let color = match a.severity {
         Severity::Critical => Color::Red,
         Severity::Warning => Color::Yellow,
     };
+    // A silenced alert is listed all the same, marked: its notifications wait.
     let state = match a.resolution {
         Some(r) if all && !wide => r.as_str(),
+        None if silenced => "silenced",
         _ => a.severity.as_str(),
     };
     let mut row: Vec<Cell> = vec![
@@ -298,7 +314,7 @@ fn notify_now(store: &mut Store, ctx: &Ctx, channels: &[Channel], ids: &[String]
 }
 
 /// Who is resolving: the user behind `sudo`, else the login user.
-fn operator() -> Option<String> {
+pub(super) fn operator() -> Option<String> {
     ["SUDO_USER", "USER"]
         .into_iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))

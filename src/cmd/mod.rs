@@ -6,6 +6,7 @@ mod check;
 mod config_check;
 mod health;
 mod notify;
+mod silences;
 mod status;
 mod sync;
 mod usage;
@@ -77,6 +78,9 @@ pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
         Command::Health(args) => health::run(&ctx, &args),
         Command::Alerts(AlertsCommand::List(args)) => alerts::list(&ctx, &args),
         Command::Alerts(AlertsCommand::Resolve(args)) => alerts::resolve(&ctx, &args),
+        Command::Alerts(AlertsCommand::Silence(args)) => silences::silence(&ctx, &args),
+        Command::Alerts(AlertsCommand::Silences) => silences::list(&ctx),
+        Command::Alerts(AlertsCommand::Unsilence { id }) => silences::unsilence(&ctx, &id),
         Command::Config(ConfigCommand::Check(args)) => config_check::run(&ctx, &env, args.strict),
         Command::Notify(NotifyCommand::Test { channel }) => notify::test(&ctx, channel.as_deref()),
     }

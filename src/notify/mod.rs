@@ -36,6 +36,8 @@ pub(crate) struct Report {
     pub failed: usize,
     /// Left for the next run: the time budget ran out.
     pub deferred: usize,
+    /// Held back by a silence until it ends.
+    pub silenced: usize,
 }
 
 /// When to try again after `attempts` failures: 1, 2, 4 … minutes, at most an hour, and
@@ -97,6 +99,7 @@ pub(crate) fn deliver(
     if let Some(ids) = only {
         due.retain(|d| ids.contains(&d.alert.id));
     }
+    let due = hold_silenced(store, due, now, &mut report)?;
     if due.is_empty() {
         return Ok(report);
     }
@@ -155,6 +158,45 @@ pub(crate) fn deliver(
         }
     }
     Ok(report)
+}
+
+/// Holds back what a silence covers, until it ends; after a silence, drops a firing notice
+/// whose alert resolved meanwhile, and the resolved notice of a firing so dropped (nothing
+/// was said, so nothing is taken back). Returns the deliveries to send now.
+fn hold_silenced(
+    store: &mut Store,
+    due: Vec<Delivery>,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Result<Vec<Delivery>> {
+    if due.is_empty() {
+        return Ok(due);
+    }
+    store.write(|tx| {
+        let silences = crate::store::silences::active(tx, now)?;
+        let mut send = Vec::with_capacity(due.len());
+        for d in due {
+            let holding = silences
+                .iter()
+                .filter(|s| s.holds(&d.alert.id, &d.alert.account))
+                .max_by_key(|s| s.ends_at);
+            if let Some(s) = holding {
+                outbox::hold(tx, d.id, &s.id, s.ends_at)?;
+                report.silenced += 1;
+                continue;
+            }
+            if d.held && d.event == Event::Firing && !d.alert.is_open() {
+                outbox::drop_held(tx, d.id, "the alert resolved while silenced")?;
+                continue;
+            }
+            if d.event == Event::Resolved && outbox::firing_dropped(tx, &d.alert.id, &d.channel)? {
+                outbox::drop_held(tx, d.id, "its firing notice was never sent (silenced)")?;
+                continue;
+            }
+            send.push(d);
+        }
+        Ok(send)
+    })
 }
 
 /// Sends one message about `notes` through `channel`: a Slack message covers them all, the

@@ -61,6 +61,7 @@ pub(crate) mod health;
 pub(crate) mod keys;
 mod open;
 pub(crate) mod outbox;
+pub(crate) mod silences;
 mod state;
 pub(crate) mod usage;
 

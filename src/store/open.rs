@@ -56,6 +56,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0011_health_alerts",
         include_str!("../../migrations/0011_health_alerts.sql"),
     ),
+    (
+        "0012_silences",
+        include_str!("../../migrations/0012_silences.sql"),
+    ),
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:

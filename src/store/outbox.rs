@@ -39,6 +39,8 @@ pub(crate) struct Delivery {
     pub channel: String,
     pub event: Event,
     pub attempts: u32,
+    /// A silence held it back (and may still).
+    pub held: bool,
     pub alert: Alert,
 }
 
@@ -50,7 +52,7 @@ pub(crate) fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
         .map(|c| format!("a.{}", c.trim()))
         .collect();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT o.id, o.channel, o.event, o.attempts, {} FROM outbox o JOIN alerts a ON a.id = o.alert_id
+        "SELECT o.id, o.channel, o.event, o.attempts, o.last_error LIKE 'held by silence %', {} FROM outbox o JOIN alerts a ON a.id = o.alert_id
          WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 ORDER BY o.id",
         cols.join(", ")
     ))?;
@@ -60,10 +62,41 @@ pub(crate) fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
             channel: r.get(1)?,
             event: Event::parse(&r.get::<_, String>(2)?).unwrap_or(Event::Firing),
             attempts: r.get(3)?,
-            alert: from_row_at(r, 4)?,
+            held: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
+            alert: from_row_at(r, 5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Holds a delivery back until `until` (a silence's end), without counting an attempt.
+pub(crate) fn hold(tx: &Tx<'_>, id: i64, silence: &str, until: DateTime<Utc>) -> Result<()> {
+    tx.conn()
+        .prepare_cached("UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
+        .execute(params![id, ts(until), format!("{HELD}{silence}")])?;
+    Ok(())
+}
+
+/// The `last_error` of a delivery a silence holds (or held), before the silence's id.
+const HELD: &str = "held by silence ";
+
+/// Gives a delivery up without sending it, saying why: a firing notice whose alert resolved
+/// while silenced, or the resolved notice of a firing never sent.
+pub(crate) fn drop_held(tx: &Tx<'_>, id: i64, why: &str) -> Result<()> {
+    tx.conn()
+        .prepare_cached("UPDATE outbox SET state = 'dropped', last_error = ?2 WHERE id = ?1")?
+        .execute(params![id, why])?;
+    Ok(())
+}
+
+/// Whether the firing notice of `alert_id` to `channel` was dropped (never sent).
+pub(crate) fn firing_dropped(tx: &Tx<'_>, alert_id: &str, channel: &str) -> Result<bool> {
+    let n: i64 = tx.conn().query_row(
+        "SELECT count(*) FROM outbox WHERE alert_id = ?1 AND channel = ?2 AND event = 'firing' AND state = 'dropped'",
+        params![alert_id, channel],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
 }
 
 pub(crate) fn mark_delivered(tx: &Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<()> {

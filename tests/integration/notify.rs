@@ -551,3 +551,133 @@ fn routes_send_each_accounts_alerts_only_to_its_channels() {
         "{check}"
     );
 }
+
+/// A silence holds a delivery back (the alert is still recorded and listed, marked) and
+/// releases it once when it ends, if the alert is still open; an account silence never
+/// hides quota's own health alerts; `unsilence` releases at once.
+#[test]
+fn a_silence_holds_a_delivery_and_releases_it_once() {
+    let hook = Capture::start();
+    let (mut env, api) = with_channels(&webhook(&hook, ""));
+    env.run(&["sync"]).ok();
+    let run = env
+        .run(&[
+            "alerts",
+            "silence",
+            "--account",
+            "prod*",
+            "--for",
+            "2h",
+            "--comment",
+            "known: batch rerun",
+        ])
+        .ok();
+    assert!(
+        run.stdout
+            .starts_with("silenced accounts prod* until 2026-11-20 14:00 UTC"),
+        "{}",
+        run.stdout
+    );
+    let listed = env.run(&["alerts", "silences"]).ok().stdout;
+    assert!(
+        listed.contains("accounts prod*") && listed.contains("known: batch rerun"),
+        "{listed}"
+    );
+
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
+    at(&mut env, &api, "2026-11-20T12:01:00Z");
+    env.run(&["sync"]).ok();
+    assert!(hook.bodies().is_empty(), "held back");
+    let listed = env.run(&["alerts", "list"]).ok().stdout;
+    assert!(listed.contains("silenced  production"), "{listed}");
+    assert_eq!(env.open_alerts().len(), 1, "recorded all the same");
+
+    at(&mut env, &api, "2026-11-20T13:00:00Z");
+    env.run(&["sync"]).ok();
+    assert!(hook.bodies().is_empty(), "still held");
+    at(&mut env, &api, "2026-11-20T14:01:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(hook.bodies().len(), 1, "released once at the end");
+    assert_eq!(hook.bodies()[0]["status"], "firing");
+    at(&mut env, &api, "2026-11-20T14:02:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(hook.bodies().len(), 1, "not again");
+
+    // A new silence, lifted early: what it held goes out with the next sync.
+    let run = env
+        .run(&[
+            "alerts",
+            "silence",
+            "--account",
+            "production",
+            "--for",
+            "1d",
+        ])
+        .ok();
+    let id = run
+        .stdout
+        .rsplit("(silence ")
+        .next()
+        .unwrap()
+        .trim_end_matches(")\n")
+        .to_string();
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 960, 0));
+    at(&mut env, &api, "2026-11-20T14:10:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(hook.bodies().len(), 1, "the 95 % alert held");
+    env.run(&["alerts", "unsilence", &id[..8]]).ok();
+    env.run(&["sync"]).ok();
+    let statuses: Vec<String> = hook
+        .bodies()
+        .iter()
+        .map(|b| format!("{} {}", b["threshold"], b["status"].as_str().unwrap()))
+        .collect();
+    assert!(statuses.contains(&"95 firing".to_string()), "{statuses:?}");
+    assert_eq!(
+        env.run(&["alerts", "silences"]).ok().stdout,
+        "no silences in force\n"
+    );
+    env.run(&["alerts", "silence", "--account", "nobody-*", "--for", "1h"])
+        .code(2);
+    env.run(&[
+        "alerts",
+        "silence",
+        "--account",
+        "production",
+        "--for",
+        "45d",
+    ])
+    .code(2);
+}
+
+/// An alert that resolves while silenced is never told: neither its firing nor its
+/// resolution goes out when the silence ends.
+#[test]
+fn an_alert_that_resolves_while_silenced_is_never_told() {
+    let hook = Capture::start();
+    let (mut env, api) = with_channels(&webhook(&hook, ""));
+    env.run(&["sync"]).ok();
+    env.run(&[
+        "alerts",
+        "silence",
+        "--account",
+        "production",
+        "--for",
+        "1h",
+    ])
+    .ok();
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
+    at(&mut env, &api, "2026-11-20T12:01:00Z");
+    env.run(&["sync"]).ok();
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 0));
+    at(&mut env, &api, "2026-11-20T12:02:00Z");
+    env.run(&["sync"]).ok();
+    at(&mut env, &api, "2026-11-20T13:01:00Z");
+    env.run(&["sync"]).ok();
+    assert!(hook.bodies().is_empty(), "{:?}", hook.bodies());
+    let states: Vec<(String, String, String, i64)> = outbox(&env);
+    assert!(
+        states.iter().all(|(_, _, s, _)| s == "dropped"),
+        "{states:?}"
+    );
+}
