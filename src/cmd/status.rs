@@ -192,7 +192,6 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
             Column::right("%"),
             Column::right("PROJECTED"),
             Column::left("PERIOD"),
-            Column::left("RESETS IN"),
             Column::left("STATUS"),
             Column::left("DATA AS OF"),
             Column::right("ALERTS"),
@@ -290,19 +289,35 @@ fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading, wide: bool) -> Vec<Cell> 
             .into(),
         Cell::colored(pct, color),
         projected.into(),
-        format!(
-            "{} to {}",
-            v.period.start.format("%Y-%m-%d"),
-            v.period.end.format("%Y-%m-%d")
-        )
-        .into(),
-        resets.into(),
+        period(v, s.now).into(),
         status,
         s.synced(v)
-            .map_or_else(|| "never".to_string(), output::time)
+            .map_or_else(|| "never".to_string(), |t| ago(s.now - t))
             .into(),
         s.open(v).to_string().into(),
     ]
+}
+
+/// The period as `11-01 to 12-01`, with years when either is not this year's: what
+/// `--wide` needs to fit 120 columns, and with the end it says when the period resets.
+fn period(v: &View<'_>, now: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    let this_year = |t: DateTime<Utc>| t.year() == now.year();
+    let fmt = if this_year(v.period.start) && this_year(v.period.end) {
+        "%m-%d"
+    } else {
+        "%Y-%m-%d"
+    };
+    format!(
+        "{} to {}",
+        v.period.start.format(fmt),
+        v.period.end.format(fmt)
+    )
+}
+
+/// How long ago, for DATA AS OF: `3m ago`, `2h 5m ago`.
+fn ago(d: chrono::Duration) -> String {
+    format!("{} ago", human_duration(d))
 }
 
 /// Which actor each developer account is, and when their report was last read: its data

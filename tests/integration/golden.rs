@@ -156,6 +156,19 @@ fn status_table() {
     );
 }
 
+/// `status --wide` fits a terminal of 120 columns: the period without its years (this
+/// year's), DATA AS OF relative, no RESETS IN beside the period's end.
+#[test]
+fn status_wide_fits_120_columns() {
+    let env = scenario();
+    let out = env.run_in_terminal(120, false, &["status", "--wide"]);
+    assert!(out.lines().all(|l| l.chars().count() <= 120), "{out}");
+    assert!(
+        out.contains("11-01 to 12-01") && out.contains("0m ago"),
+        "{out}"
+    );
+}
+
 #[test]
 fn alerts_list_tables() {
     let env = scenario();
@@ -297,4 +310,40 @@ fn alerts_list_at_80_columns_tells_four_types_apart() {
         assert!(table.contains(name), "{name} whole:\n{table}");
     }
     assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+}
+
+/// Every README sample marked `<!-- golden: FILE -->` is that golden file, to the byte:
+/// the README shows what quota prints. `UPDATE_GENERATED=1` rewrites the samples.
+#[test]
+fn readme_samples_are_the_golden_files() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme_path = root.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let mut out = String::new();
+    let mut rest = readme.as_str();
+    let mut checked = 0;
+    while let Some(at) = rest.find("<!-- golden: ") {
+        let (before, marker) = rest.split_at(at);
+        out.push_str(before);
+        let name = &marker["<!-- golden: ".len()..marker.find(" -->").unwrap()];
+        let open = marker.find("```\n").unwrap() + 4;
+        let close = open + marker[open..].find("```\n").unwrap();
+        let golden = std::fs::read_to_string(root.join("tests/golden").join(name)).unwrap();
+        if std::env::var_os("UPDATE_GENERATED").is_none() {
+            assert_eq!(
+                &marker[open..close],
+                golden,
+                "README sample of {name}: regenerate with UPDATE_GENERATED=1"
+            );
+        }
+        out.push_str(&marker[..open]);
+        out.push_str(&golden);
+        rest = &marker[close..];
+        checked += 1;
+    }
+    out.push_str(rest);
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
+        std::fs::write(&readme_path, out).unwrap();
+    }
+    assert!(checked >= 2, "the README marks its samples");
 }
