@@ -5,7 +5,9 @@
 #   2. the service scores ≤ 2.0 in `systemd-analyze security --offline=true`;
 #   3. `cargo deb` builds a package holding every part (listed with dpkg-deb -c);
 #   4. as root (QUOTA_CHECK_INSTALL=0 to skip): the package installs, its quota user can run
-#      quota on the packaged config, and it purges cleanly.
+#      quota on the packaged config, apt full-upgrade keeps it, and it purges cleanly;
+#   5. the Prometheus alerting rules pass `promtool test rules`, and the Grafana dashboard
+#      is JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,13 @@ need systemd-analyze systemd
 need man man-db
 need dpkg-deb dpkg
 need setpriv util-linux
+need promtool prometheus
 command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
+
+echo "== Prometheus rules (promtool) and the Grafana dashboard"
+promtool check rules packaging/prometheus/quota.rules.yml
+(cd packaging/prometheus && promtool test rules quota.rules.test.yml)
+python3 -m json.tool packaging/prometheus/quota.dashboard.json >/dev/null
 
 echo "== cargo deb"
 deb=$(cargo deb --locked 2>/dev/null | tail -n 1)
