@@ -48,7 +48,7 @@ systemd-analyze security --offline=true --threshold=20 packaging/quota-sync.serv
 echo "== package contents ($deb)"
 dpkg-deb -c "$deb" | awk '{print $NF}' > "$tmp/contents"
 for f in ./usr/bin/quota ./lib/systemd/system/quota-sync.service ./lib/systemd/system/quota-sync.timer \
-    ./etc/quota/config.toml ./usr/share/man/man1/quota.1.gz ./usr/share/bash-completion/completions/quota \
+    ./etc/quota/config.toml ./usr/share/man/man1/quota.1.gz ./usr/share/man/man5/quota.toml.5.gz ./usr/share/bash-completion/completions/quota \
     ./usr/share/zsh/vendor-completions/_quota ./usr/share/fish/vendor_completions.d/quota.fish \
     ./usr/share/doc/quota/README.md; do
     grep -qx -- "$f" "$tmp/contents" || { echo "missing from the package: $f"; exit 1; }

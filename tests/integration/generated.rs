@@ -98,6 +98,25 @@ The command failed, fully or partly: the Admin API unreachable after retries, th
 .TP
 \\fB2\\fR
 Bad command line, configuration or environment.
+.SH EXAMPLES
+.TP
+\\fBquota sync\\fR
+What the quota-sync timer runs every minute: read usage, evaluate, alert, deliver, export.
+.TP
+\\fBquota status \\-\\-account 'prod-*'\\fR
+The production accounts' quotas, at the terminal's width.
+.TP
+\\fBquota alerts list \\-\\-all \\-\\-wide\\fR
+Every alert, open and resolved, with full ids and who resolved them.
+.TP
+\\fBquota alerts silence \\-\\-account production \\-\\-for 2h \\-\\-comment 'batch rerun'\\fR
+Hold production's notifications back for two hours; still open then, they are sent.
+.TP
+\\fBquota health || page-someone\\fR
+Exit 1 when a read is failing or the data is old.
+.TP
+\\fBsudo \\-u quota quota config check \\-\\-strict\\fR
+Check the configuration as the service sees it; a warning fails.
 .SH FILES
 .TP
 \\fI/etc/quota/config.toml\\fR
@@ -107,6 +126,8 @@ The configuration (also \\fI$XDG_CONFIG_HOME/quota/config.toml\\fR).
 The database, under systemd's StateDirectory.
 .SH ENVIRONMENT
 QUOTA_CONFIG, QUOTA_DB, QUOTA_API_URL, QUOTA_NOW (RFC 3339, replaces the clock), ANTHROPIC_ADMIN_API_KEY, CREDENTIALS_DIRECTORY, RUST_LOG.
+.SH \"SEE ALSO\"
+\\fBquota.toml\\fR(5) for the configuration.
 ";
 
 #[test]
@@ -125,4 +146,32 @@ fn generated_files_match_the_command_line() {
         stale.is_empty(),
         "out of date: {stale:?}; regenerate with UPDATE_GENERATED=1 cargo test --test integration generated"
     );
+}
+
+/// quota.toml(5), written by hand, names every key the README's configuration reference
+/// sets: the page cannot fall behind the configuration the README documents.
+#[test]
+fn the_configuration_man_page_names_every_key() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("packaging/man/man5/quota.toml.5")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme.find("```toml\n[api]").unwrap();
+    let block = &readme[start..start + readme[start..].find("\n```\n").unwrap()];
+    let mut keys: Vec<&str> = block
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
+        .filter(|k| !k.starts_with('#') && !k.is_empty())
+        .collect();
+    keys.extend([
+        "input_token_limit",
+        "claude_code_user",
+        "claude_code_api_key",
+        "accounts",
+    ]);
+    for key in keys {
+        assert!(
+            page.contains(&format!("\\fB{key}\\fR")),
+            "quota.toml(5) does not describe {key}"
+        );
+    }
 }
