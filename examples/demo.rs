@@ -10,6 +10,7 @@
 //! It starts the Admin API stand-in on 127.0.0.1 with three keys and this period's history
 //! (one of them past 80 % of its limit, one developer near their budget), runs `quota sync`
 //! and `quota status` against it in a temporary folder, and prints the commands to go on with.
+//! Ctrl-C stops it and removes the folder; `--once` says what it showed and exits.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,6 +63,14 @@ fn main() {
     env.run(&["status"]);
     println!("\n$ quota alerts list");
     env.run(&["alerts", "list"]);
+    if once {
+        // The stand-in goes with this process: say what was shown, not what to do next.
+        println!(
+            "\nThat was quota against a stand-in of the Admin API, in {} (removed now). Without --once the stand-in keeps serving, and this prints the commands to go on with.",
+            dir.path().display()
+        );
+        return;
+    }
     println!(
         "\nGo on in another shell (the stand-in serves at {} until this stops):\n\n  \
          export QUOTA_CONFIG={config}\n  \
@@ -79,16 +88,18 @@ fn main() {
         url = api.url,
         quota = quota.display(),
     );
-    if once {
-        return;
-    }
     println!(
         "Press Ctrl-C to stop the stand-in and remove {}.",
         dir.path().display()
     );
-    loop {
-        std::thread::park();
-    }
+    // Ctrl-C ends the wait; the folder goes with `dir`, dropped on the way out.
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })
+    .expect("a Ctrl-C handler");
+    let _ = stopped.recv();
+    println!("\nstopped; removed {}", dir.path().display());
 }
 
 /// This period so far: production climbs past 80 % of its limit, the others stay low, and
@@ -172,6 +183,15 @@ fn binary() -> PathBuf {
     let release = profile_dir.ends_with("release");
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "--bin", "quota"]);
+    // What `cargo run` set for this example (CARGO_MANIFEST_DIR, CARGO_PKG_*, …) would
+    // make the inner build see a changed environment and rebuild quota and its TLS stack
+    // every time, and dirty the next cargo test: it gets a plain environment instead.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("CARGO_") && k != "CARGO_HOME" && k != "CARGO_TARGET_DIR" {
+            build.env_remove(&k);
+        }
+    }
     if release {
         build.arg("--release");
     }
