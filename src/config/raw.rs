@@ -141,6 +141,8 @@ pub(super) struct RawAccount {
     pub output_token_limit: Option<i64>,
     pub request_limit: Option<i64>,
     pub cost_limit_usd: Option<toml::Value>,
+    /// Free-form labels (`{ team = "payments" }`), for routing: `[[notify]] labels`.
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 // `[defaults]` and `[[accounts]]` share the limit keys. serde cannot both deny unknown keys
@@ -180,6 +182,8 @@ pub(super) struct RawNotify {
     pub send_resolved: Option<bool>,
     /// Only these accounts' alerts (names or globs); every account's when absent.
     pub accounts: Option<Vec<String>>,
+    /// Only the alerts of configured accounts with these labels (`labels.team = "…"`).
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl RawNotify {

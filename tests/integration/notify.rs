@@ -681,3 +681,31 @@ fn an_alert_that_resolves_while_silenced_is_never_told() {
         "{states:?}"
     );
 }
+
+/// `[[notify]] labels` routes by the labels of configured accounts: a channel with
+/// `labels.team = "payments"` takes the alerts of the accounts so labelled, and no other.
+#[test]
+fn a_channel_routes_on_account_labels() {
+    let payments = Capture::start();
+    let config = format!(
+        "[[accounts]]\nname = \"checkout\"\napi_key_id = \"apikey_c\"\ntoken_limit = 1000\nlabels = {{ team = \"payments\" }}\n\n\
+         [[accounts]]\nname = \"search\"\napi_key_id = \"apikey_s\"\ntoken_limit = 1000\nlabels = {{ team = \"search\" }}\n\n\
+         [[notify]]\nname = \"payments\"\ntype = \"webhook\"\nurl = \"{}/hook\"\nlabels.team = \"payments\"\n",
+        payments.url
+    );
+    let (env, api) = setup(&config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_c"), None, "2026-11-20", 850, 0));
+    api.put(Usage::new(Some("apikey_s"), None, "2026-11-20", 850, 0));
+    env.run(&["sync"]).ok();
+    let accounts: Vec<String> = payments
+        .bodies()
+        .iter()
+        .map(|b| b["account"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(accounts, ["checkout"]);
+    let check = env.run(&["config", "check"]).ok().stdout;
+    assert!(
+        check.contains("account search reaches no channel"),
+        "{check}"
+    );
+}

@@ -73,7 +73,7 @@ pub(super) fn validate(
             ));
         }
     }
-    let notify = raw
+    let mut notify = raw
         .notify
         .iter()
         .enumerate()
@@ -82,6 +82,7 @@ pub(super) fn validate(
             out.push(c);
             Ok::<_, anyhow::Error>(out)
         })?;
+    route_by_labels(&mut notify, &raw, &mut warnings);
     let metrics = Metrics {
         textfile: raw.metrics.textfile.clone(),
         heartbeat_url: match &raw.metrics.heartbeat_url {
@@ -208,6 +209,38 @@ fn in_range<T: TryFrom<i64>>(v: Option<i64>, default: T, min: i64, max: i64) -> 
 }
 
 /// The `i`th `[[notify]]` channel; `earlier` are the channels before it (names are unique).
+/// A channel's `labels` select the configured accounts that carry every one of them (and
+/// fit its `accounts` globs, when it has both): they become the names the channel takes.
+/// Discovered accounts have no labels, so a label route never takes them.
+fn route_by_labels(channels: &mut [Channel], raw: &RawConfig, warnings: &mut Vec<String>) {
+    for (c, n) in channels.iter_mut().zip(&raw.notify) {
+        let Some(wanted) = n.labels.as_ref().filter(|l| !l.is_empty()) else {
+            continue;
+        };
+        let names: Vec<String> = raw
+            .accounts
+            .iter()
+            .filter(|a| {
+                wanted.iter().all(|(k, v)| {
+                    a.labels
+                        .as_ref()
+                        .and_then(|l| l.get(k))
+                        .is_some_and(|have| have == v)
+                })
+            })
+            .filter_map(|a| a.name.clone())
+            .filter(|name| c.takes(name))
+            .collect();
+        if names.is_empty() {
+            warnings.push(format!(
+                "channel {}: its labels select no configured account",
+                c.name
+            ));
+        }
+        c.accounts = Some(names);
+    }
+}
+
 fn channel(i: usize, n: &RawNotify, earlier: &[Channel], err: Err<'_>) -> Result<Channel> {
     let at = format!("notify[{i}]");
     let kind = n.kind.ok_or_else(|| {
