@@ -12,7 +12,7 @@ use crate::cli::SyncArgs;
 use crate::config::admin_key;
 use crate::store::Store;
 use crate::sync::{self, Synced};
-use crate::{metrics, notify, output};
+use crate::{metrics, output};
 
 /// What the Admin API may take of the deadline: all but 15 s, or all but two fifths of a
 /// shorter one. The rest is for delivering notifications and the exports, so that an alert
@@ -49,7 +49,7 @@ pub(super) fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .saturating_sub(export_reserve(ctx.config.api.deadline));
-        deliver(store, ctx, budget);
+        sync::deliver::due(store, &ctx.config, ctx.now, budget);
     }
     export(ctx, store.as_mut(), result.is_ok(), started, deadline);
     if let Some(kib) = metrics::peak_rss_kib() {
@@ -108,35 +108,6 @@ fn summary(s: &Synced, took: Duration) -> String {
         c.reopened,
         took.as_secs_f64(),
     )
-}
-
-/// Sends the notifications that are due, within `budget`; logged, never fatal.
-fn deliver(store: &mut Store, ctx: &Ctx, budget: Duration) {
-    let until = Instant::now() + budget;
-    deliver_some(store, ctx, budget, None);
-    // A channel failing for long is told through the others, at once.
-    match sync::health::channels(store, &ctx.config, ctx.now) {
-        Ok(ids) if !ids.is_empty() => {
-            let left = until.saturating_duration_since(Instant::now());
-            deliver_some(store, ctx, left, Some(&ids));
-        }
-        Ok(_) => {}
-        Err(e) => log::error!("cannot judge the channels' health: {e:#}"),
-    }
-}
-
-fn deliver_some(store: &mut Store, ctx: &Ctx, budget: Duration, only: Option<&[String]>) {
-    match notify::deliver(store, &ctx.config.notify, ctx.now, budget, only) {
-        Ok(r) if r != notify::Report::default() => log::info!(
-            "notifications: {} delivered, {} to retry, {} failed, {} deferred",
-            r.delivered,
-            r.retrying,
-            r.failed,
-            r.deferred
-        ),
-        Ok(_) => {}
-        Err(e) => log::error!("notifications: {e:#}"),
-    }
 }
 
 /// The textfile and the heartbeat, after every sync that got past the config, failed or not.

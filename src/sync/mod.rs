@@ -15,6 +15,7 @@
 //! calls (`apply`): the command only reads the outcome.
 
 mod claude_code;
+pub(crate) mod deliver;
 mod discover;
 pub(crate) mod export;
 mod fetch;
