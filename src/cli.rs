@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 
 /// Watch how much of its quota every Claude API key or workspace has used, and alert before
 /// one runs out.
@@ -72,7 +73,7 @@ pub enum NotifyCommand {
 #[derive(Debug, Args)]
 pub struct AccountFilter {
     /// Only this account (repeatable); a glob such as 'prod-*' selects every account it fits
-    #[arg(long = "account", value_name = "NAME")]
+    #[arg(long = "account", value_name = "NAME", add = ArgValueCandidates::new(crate::complete::accounts))]
     pub accounts: Vec<String>,
 }
 
@@ -153,13 +154,14 @@ pub struct SilenceArgs {
     #[arg(
         value_name = "ID",
         required_unless_present = "accounts",
-        conflicts_with = "accounts"
+        conflicts_with = "accounts",
+        add = ArgValueCandidates::new(crate::complete::alert_ids)
     )]
     pub ids: Vec<String>,
 
     /// Every alert of these accounts (names or globs such as 'prod-*'; never quota's own
     /// health alerts, which only their id silences)
-    #[arg(long = "account", value_name = "NAME")]
+    #[arg(long = "account", value_name = "NAME", add = ArgValueCandidates::new(crate::complete::accounts))]
     pub accounts: Vec<String>,
 
     /// How long: 30m, 2h, 1h30m, 1d (at most 30 days)
@@ -202,7 +204,7 @@ pub enum SeverityArg {
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
     /// Alert ids or unique prefixes (at least 8 characters)
-    #[arg(required = true, value_name = "ID")]
+    #[arg(required = true, value_name = "ID", add = ArgValueCandidates::new(crate::complete::alert_ids))]
     pub ids: Vec<String>,
 
     /// Why it was resolved; kept with the alert and sent with the resolved notice

@@ -8,6 +8,7 @@ pub(crate) mod api;
 pub(crate) mod apply;
 pub(crate) mod cli;
 pub(crate) mod cmd;
+pub(crate) mod complete;
 pub(crate) mod config;
 pub(crate) mod error;
 pub(crate) mod evaluate;

@@ -7,6 +7,8 @@ use clap::{CommandFactory, FromArgMatches};
 use log::LevelFilter;
 
 fn main() -> ExitCode {
+    // `COMPLETE=bash quota …`: the shell asks for completions (see packaging/completions).
+    clap_complete::CompleteEnv::with_factory(quota::Cli::command).complete();
     let matches = quota::Cli::command().get_matches();
     let cli = match quota::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

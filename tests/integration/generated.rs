@@ -1,5 +1,5 @@
-//! The man page and shell completions are generated from the clap definitions in
-//! `src/cli.rs` and committed under `packaging/`. This test fails when they drift from the
+//! The man page is generated from the clap definitions in `src/cli.rs`, and the shell
+//! completions' loaders written here; both are committed under `packaging/`. This test fails when they drift from the
 //! code; regenerate them with:
 //!
 //! ```sh
@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
-use clap_complete::Shell;
 
 fn packaging() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging")
@@ -61,17 +60,21 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     man.extend(EXIT_STATUS.as_bytes());
     page.render_version_section(&mut man).unwrap();
     files.push((packaging().join("man/man1/quota.1"), man));
-    for (shell, name) in [
-        (Shell::Bash, "quota.bash"),
-        (Shell::Zsh, "_quota"),
-        (Shell::Fish, "quota.fish"),
-    ] {
-        let mut out = Vec::new();
-        clap_complete::generate(shell, &mut quota::Cli::command(), "quota", &mut out);
-        files.push((packaging().join("completions").join(name), out));
+    for (name, shim) in [("quota.bash", BASH), ("_quota", ZSH), ("quota.fish", FISH)] {
+        files.push((
+            packaging().join("completions").join(name),
+            shim.as_bytes().to_vec(),
+        ));
     }
     files
 }
+
+// The completions come from quota itself, asked while completing (`COMPLETE=<shell> quota`,
+// clap_complete's dynamic completion): they offer account names and open alert ids, and
+// always match the installed quota. The packaged files only load them.
+const BASH: &str = "# quota's completions come from quota itself (COMPLETE=bash quota): account names and\n# alert ids included, always matching the installed quota.\nsource <(COMPLETE=bash quota 2>/dev/null)\n";
+const ZSH: &str = "#compdef quota\n# quota's completions come from quota itself (COMPLETE=zsh quota): account names and\n# alert ids included, always matching the installed quota.\nsource <(COMPLETE=zsh quota 2>/dev/null)\n_clap_dynamic_completer_quota \"$@\"\n";
+const FISH: &str = "# quota's completions come from quota itself (COMPLETE=fish quota): account names and\n# alert ids included, always matching the installed quota.\nCOMPLETE=fish quota 2>/dev/null | source\n";
 
 /// A rendered section as a subsection: clap_mangen's `.ie`/`.el` preamble (already in the
 /// page once) dropped and its `.SH` heading demoted to `.SS`.
@@ -174,4 +177,28 @@ fn the_configuration_man_page_names_every_key() {
             "quota.toml(5) does not describe {key}"
         );
     }
+}
+
+/// The completions offer what the shell cannot know: account names, and the ids of open
+/// alerts with what each is about (asked of quota itself, as the packaged loaders do).
+#[test]
+fn completions_offer_account_names_and_alert_ids() {
+    let env = crate::env::TestEnv::with_config(
+        "[[accounts]]\nname = \"prod-eu\"\napi_key_id = \"apikey_eu\"\ntoken_limit = 100\n\n[[accounts]]\nname = \"staging\"\napi_key_id = \"apikey_st\"\n",
+    );
+    env.seed(Some("apikey_eu"), None, "2026-11-02", 90, 0);
+    env.run(&["check"]).ok();
+    let id = env.open_alerts()[0]["id"].as_str().unwrap()[..8].to_string();
+    let complete = |words: &[&str]| -> String {
+        let mut c = env.command(&[]);
+        c.env("COMPLETE", "fish").arg("--").arg("quota").args(words);
+        String::from_utf8(c.output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(complete(&["status", "--account", ""]), "prod-eu\nstaging\n");
+    assert!(
+        complete(&["alerts", "resolve", ""])
+            .starts_with(&format!("{id}\tprod-eu tokens approaching_limit\n")),
+        "{}",
+        complete(&["alerts", "resolve", ""])
+    );
 }
