@@ -51,9 +51,14 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
         ))
     })?;
     if args.json {
-        // Exactly the alert columns of SPEC §4 (a contract): who resolved an alert by hand
-        // is in --wide, not here.
-        output::json(&Value::Array(alerts.iter().map(Alert::to_json).collect()))?;
+        // The alert columns of SPEC §4, and who resolved an alert by hand (null otherwise).
+        // Webhooks carry the columns only.
+        let rows = alerts.iter().map(|a| {
+            let mut v = a.to_json();
+            v["resolved_by"] = serde_json::json!(a.resolved_by);
+            v
+        });
+        output::json(&Value::Array(rows.collect()))?;
         return Ok(ExitCode::SUCCESS);
     }
     let screen = Screen::detect();

@@ -171,6 +171,7 @@ fn alerts_json_has_exactly_the_contract_columns() {
         "resolved_at",
         "resolution",
         "comment",
+        "resolved_by",
     ]
     .into();
     assert_eq!(keys, want);
@@ -651,4 +652,19 @@ fn account_globs_select() {
         "{}",
         run.stderr
     );
+}
+
+/// `alerts list --json` says who resolved an alert by hand (`$SUDO_USER`, else `$USER`).
+#[test]
+fn alerts_json_says_who_resolved_by_hand() {
+    let mut env = TestEnv::with_config(PROD);
+    env.seed(Some("apikey_prod"), None, "2026-11-02", 900, 0);
+    env.run(&["check"]).ok();
+    let id = env.open_alerts()[0]["id"].as_str().unwrap().to_string();
+    env.extra_env.push(("USER".into(), "ops-alice".into()));
+    env.run(&["alerts", "resolve", &id, "--comment", "seen"])
+        .ok();
+    let all = env.run(&["alerts", "list", "--all", "--json"]).ok().json();
+    assert_eq!(all[0]["resolved_by"], "ops-alice");
+    assert_eq!(all[0]["resolution"], "manual");
 }
