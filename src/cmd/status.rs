@@ -202,7 +202,7 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
             Column::left("QUOTA"),
             Column::right("USED / LIMIT"),
             Column::right("%"),
-            Column::left("RESETS IN"),
+            Column::left("RESETS IN").optional(),
             Column::left("STATUS"),
             Column::right("ALERTS").optional(),
         ]

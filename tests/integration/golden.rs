@@ -206,19 +206,22 @@ fn tables_fit_the_terminal_and_break_no_value() {
                     "{args:?} at {cols}: {line:?}\n{out}"
                 );
             }
-            // Whole values on every row: a date, a percentage, a compact number.
+            // Whole values on every row: a date (where its column shows), a percentage.
             assert!(
-                out.contains("10d 12h") || out.contains("11-20 12:00"),
+                out.contains("10d 12h")
+                    || out.contains("11-20 12:00")
+                    || !(out.contains("RESETS IN") || out.contains("CREATED")),
                 "{out}"
             );
             assert!(out.contains("96.0"), "{out}");
         }
         let status = env.run_in_terminal(u16::try_from(cols).unwrap(), false, &["status"]);
-        assert_eq!(
+        // The name stays whole: at 80 the optional RESETS IN and ALERTS give way for it.
+        assert!(
             status.contains("research-and-development-eu-west"),
-            cols == 120,
-            "shortened only where it does not fit: {status}"
+            "{status}"
         );
+        assert_eq!(status.contains("RESETS IN"), cols == 120, "{status}");
         assert!(
             status.contains("960 / 1,000") && status.contains("8,500 / 10,000"),
             "{status}"
@@ -346,4 +349,48 @@ fn readme_samples_are_the_golden_files() {
         std::fs::write(&readme_path, out).unwrap();
     }
     assert!(checked >= 2, "the README marks its samples");
+}
+
+/// `quota usage` on an 80-column terminal: a row a day, with a bar (the README's sample).
+#[test]
+fn usage_table() {
+    let env = TestEnv::with_config(ACCOUNTS);
+    for (day, input, output) in [
+        ("2026-11-16", 2_500_000, 59_113),
+        ("2026-11-17", 2_600_000, 61_576),
+        ("2026-11-18", 2_750_000, 64_039),
+        ("2026-11-19", 2_850_000, 66_502),
+        ("2026-11-20", 2_950_000, 68_965),
+    ] {
+        env.seed(Some("apikey_prod"), None, day, input, output);
+    }
+    env.run(&["check"]).ok();
+    env.mark_synced();
+    assert_golden(
+        "usage-80.txt",
+        &env.run_in_terminal(
+            80,
+            false,
+            &["usage", "--account", "production", "--since", "2026-11-16"],
+        ),
+    );
+}
+
+/// An exhausted account keeps its whole name at 80 columns: the optional ALERTS column
+/// gives way first.
+#[test]
+fn an_exhausted_account_keeps_its_whole_name_at_80() {
+    let env = TestEnv::with_config(
+        "[[accounts]]\nname = \"production-eu-west-chat\"\napi_key_id = \"apikey_p\"\ntoken_limit = 1000\noutput_token_limit = 500\nrequest_limit = 10\n",
+    );
+    env.seed(Some("apikey_p"), None, "2026-11-19", 1075, 0);
+    env.run(&["check"]).ok();
+    env.mark_synced();
+    let out = env.run_in_terminal(80, false, &["status"]);
+    assert!(out.contains("exhausted") && out.contains("107.5"), "{out}");
+    assert!(
+        out.contains("production-eu-west-chat "),
+        "the whole name:\n{out}"
+    );
+    assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
 }
