@@ -211,3 +211,37 @@ fn config_check_strict_fails_on_warnings() {
     assert_eq!(run.error_line(), "quota: error: 1 warning (--strict)");
     env.run(&["config", "check"]).ok();
 }
+
+/// Under the packaged unit the admin key is a systemd credential no shell sees: on a host
+/// with /etc/quota/admin-key, config check says the unit gets it from there instead of
+/// "not found". Needs root to write under /etc (it removes what it wrote).
+#[test]
+#[ignore = "needs root"]
+fn config_check_knows_the_units_credential() {
+    crate::env::assert_root();
+    let path = std::path::Path::new("/etc/quota/admin-key");
+    let made_dir = !path.parent().unwrap().exists();
+    let made_file = !path.exists();
+    if made_dir {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    }
+    if made_file {
+        std::fs::write(path, "sk-ant-admin01-test").unwrap();
+    }
+    let env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    let mut c = env.command(&["config", "check"]);
+    c.env_remove("ANTHROPIC_ADMIN_API_KEY");
+    let out = String::from_utf8(c.output().unwrap().stdout).unwrap();
+    if made_file {
+        std::fs::remove_file(path).unwrap();
+    }
+    if made_dir {
+        std::fs::remove_dir(path.parent().unwrap()).unwrap();
+    }
+    assert!(
+        out.contains(
+            "admin key:    not in this shell; the quota-sync unit gets it from /etc/quota/admin-key"
+        ),
+        "{out}"
+    );
+}
