@@ -46,7 +46,7 @@ pub enum Command {
     Status(StatusArgs),
     /// What was used, day by day, from the database (no network)
     Usage(UsageArgs),
-    /// List or resolve alerts
+    /// List, resolve or silence alerts
     #[command(subcommand)]
     Alerts(AlertsCommand),
     /// Whether quota can see: each read's state and the notification backlog; exit 1 when
