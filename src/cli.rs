@@ -58,6 +58,20 @@ pub enum Command {
     /// Notification channels
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// The database: copy it (a backup)
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy the database, while syncs go on, into a new SQLite file, checked row by row
+    /// before it takes its name: a backup, or a move to another disk
+    Copy {
+        /// The new file (it must not exist); restore by putting it at the database's path
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

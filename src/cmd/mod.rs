@@ -4,6 +4,7 @@
 mod alerts;
 mod check;
 mod config_check;
+mod db;
 mod health;
 mod notify;
 mod silences;
@@ -19,7 +20,7 @@ use chrono::{DateTime, Utc};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
-use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand, NotifyCommand};
+use crate::cli::{AlertsCommand, Cli, Command, ConfigCommand, DbCommand, NotifyCommand};
 use crate::config::{Config, Located, Origin, Overrides};
 use crate::error::bad_input;
 use crate::store::Store;
@@ -83,6 +84,7 @@ pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
         Command::Alerts(AlertsCommand::Unsilence { id }) => silences::unsilence(&ctx, &id),
         Command::Config(ConfigCommand::Check(args)) => config_check::run(&ctx, &env, args.strict),
         Command::Notify(NotifyCommand::Test { channel }) => notify::test(&ctx, channel.as_deref()),
+        Command::Db(DbCommand::Copy { to }) => db::copy(&ctx, &to),
     }
 }
 

@@ -43,6 +43,8 @@
 //! - **`developers`**: `replace_days(days, rows, now)` (a day read whole replaces that day),
 //!   `since(day)`, `prune(before)`; `refresh_actors(seen, reserved, now)` (stable unique
 //!   names), `actors()`.
+//! - **`copy_to(file)`**: a consistent online copy into a new SQLite file, checked row by
+//!   row against the store before it takes the target's name (`quota db copy`).
 //!
 //! Records are the plain structs of `alert`, `quota::DayUsage`, `records` and the ones
 //! defined here. Timestamps are UTC RFC 3339 text (`time::ts`), days `YYYY-MM-DD`; null API
@@ -55,6 +57,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod alerts;
+mod backup;
 pub(crate) mod cost;
 pub(crate) mod developers;
 pub(crate) mod health;

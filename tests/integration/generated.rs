@@ -120,6 +120,9 @@ Exit 1 when a read is failing or the data is old.
 .TP
 \\fBsudo \\-u quota quota config check \\-\\-strict\\fR
 Check the configuration as the service sees it; a warning fails.
+.TP
+\\fBsudo \\-u quota quota db copy \\-\\-to /var/lib/quota/backup.db\\fR
+A checked copy of the database while the timer runs; restore it by putting it in the database's place with the timer stopped.
 .SH FILES
 .TP
 \\fI/etc/quota/config.toml\\fR

@@ -4,6 +4,7 @@
 // The reliability tests print what they measured.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 mod analytics;
+mod backup;
 mod developers;
 mod env;
 mod foundation;
