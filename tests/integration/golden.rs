@@ -394,3 +394,20 @@ fn an_exhausted_account_keeps_its_whole_name_at_80() {
     );
     assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
 }
+
+/// Help wraps at the terminal's width: an operator's 80-column shell gets no line over 80.
+#[test]
+fn help_fits_an_80_column_terminal() {
+    let env = crate::env::TestEnv::new();
+    for args in [
+        vec!["--help"],
+        vec!["alerts", "silence", "--help"],
+        vec!["db", "copy", "--help"],
+    ] {
+        let out = env.run_in_terminal(80, false, &args);
+        assert!(out.contains("Usage: quota"), "{args:?}: {out}");
+        for line in out.lines() {
+            assert!(line.chars().count() <= 80, "{args:?}: {line:?}");
+        }
+    }
+}
