@@ -31,6 +31,16 @@ output_token_limit = 100
 billing_day = 31
 "#;
 
+/// `http://127.0.0.1:<port>` where nothing listens: a port bound, noted and closed.
+pub(crate) fn nothing_listens() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
 /// A test env whose clock and the stand-in's agree.
 pub(crate) fn setup(config: &str, now: &str) -> (TestEnv, StandIn) {
     let mut env = TestEnv::with_config(config);

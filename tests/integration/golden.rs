@@ -294,12 +294,7 @@ fn alerts_list_at_80_columns_tells_four_types_apart() {
     }
     env.run(&["check"]).ok();
     // The API unreachable for 20 minutes: quota's own alert.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    env.api_url = Some(format!("http://127.0.0.1:{port}"));
+    env.api_url = Some(crate::env::nothing_listens());
     env.run_at("2026-11-20T11:40:00Z", &["sync"]).code(1);
     env.run_at("2026-11-20T12:00:00Z", &["sync"]).code(1);
     let out = env.run_in_terminal(80, false, &["alerts", "list"]);

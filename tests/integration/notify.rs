@@ -458,13 +458,9 @@ fn heartbeat_pings_on_success_and_fail_on_failure() {
     );
 
     // A dead heartbeat endpoint never fails a sync.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let dead = crate::env::nothing_listens();
     env.write_config(&format!(
-        "{PROD}\n[metrics]\nheartbeat_url = \"http://127.0.0.1:{port}/x\"\n"
+        "{PROD}\n[metrics]\nheartbeat_url = \"{dead}/x\"\n"
     ));
     api.heal();
     env.run(&["sync"]).ok();

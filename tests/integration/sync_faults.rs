@@ -298,13 +298,7 @@ fn redirects_are_not_followed_and_the_key_stays_home() {
 #[test]
 fn unreachable_api_is_a_clear_failure() {
     let mut env = TestEnv::with_config(&fast());
-    // A port nothing listens on: bind, note, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    env.api_url = Some(format!("http://127.0.0.1:{port}"));
+    env.api_url = Some(crate::env::nothing_listens());
     let started = Instant::now();
     let run = env.run(&["sync"]).code(1);
     assert!(started.elapsed() < Duration::from_secs(3));
