@@ -96,9 +96,25 @@ fn percent(a: &Alert) -> String {
     }
 }
 
-/// The short id the table shows: `alerts resolve` takes any unique prefix of 8 or more.
-fn short_id(id: &str) -> &str {
+/// The short id the tables show (alerts and silences): the commands take any unique prefix
+/// of 8 or more.
+pub(super) fn short_id(id: &str) -> &str {
     id.get(..MIN_PREFIX).unwrap_or(id)
+}
+
+/// The one alert whose id starts with `prefix`, or an error that says nothing was `done`
+/// (`resolved`, `silenced`): the caller's transaction changes nothing then.
+pub(super) fn one_alert(tx: &store::Tx<'_>, prefix: &str, done: &str) -> Result<Alert> {
+    let mut matches = store::alerts::by_prefix(tx, prefix, 2)?;
+    match matches.len() {
+        0 => Err(anyhow!(
+            "no alert has the id {prefix}: nothing was {done} (see quota alerts list --all)"
+        )),
+        1 => Ok(matches.remove(0)),
+        _ => Err(anyhow!(
+            "{prefix} matches several alerts: give more characters of the id; nothing was {done}"
+        )),
+    }
 }
 
 /// The alerts as a table. At the default width an `--all` listing shows one STATE column:
@@ -260,12 +276,7 @@ pub(super) fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
     let (report, resolved) = store.write(|tx| {
         let mut found = Vec::with_capacity(prefixes.len());
         for p in &prefixes {
-            let mut matches = store::alerts::by_prefix(tx, p, 2)?;
-            match matches.len() {
-                0 => return Err(anyhow!("no alert has the id {p}: nothing was resolved (see quota alerts list --all)")),
-                1 => found.push(matches.remove(0)),
-                _ => return Err(anyhow!("{p} matches several alerts: give more characters of the id; nothing was resolved")),
-            }
+            found.push(one_alert(tx, p, "resolved")?);
         }
         let mut lines = Vec::with_capacity(found.len());
         let mut resolved: Vec<String> = Vec::new();

@@ -34,7 +34,7 @@ pub(super) fn copy(ctx: &Ctx, to: &Path) -> Result<ExitCode> {
         ctx.config.database.path.path.display(),
         to.display(),
         copied.schema,
-        if rows == 1 { "" } else { "s" },
+        output::plural(usize::try_from(rows).unwrap_or(usize::MAX)),
         copied.tables.len(),
     ))?;
     Ok(ExitCode::SUCCESS)

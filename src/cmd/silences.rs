@@ -8,12 +8,11 @@ use anyhow::{Result, anyhow};
 use chrono::{DateTime, Duration, Utc};
 
 use super::Ctx;
-use super::alerts::{MIN_PREFIX, operator};
+use super::alerts::{MIN_PREFIX, one_alert, operator, short_id};
 use crate::cli::SilenceArgs;
 use crate::error::bad_input;
 use crate::output;
 use crate::store::silences::{self, Silence, Target};
-use crate::store::{self};
 use crate::table::{Column, Screen, Table};
 
 /// The longest silence: a forgotten one should not mute an account for ever.
@@ -50,12 +49,7 @@ pub(super) fn silence(ctx: &Ctx, args: &SilenceArgs) -> Result<ExitCode> {
                         "{p:?} is not an alert id: give the UUID or at least its first {MIN_PREFIX} characters"
                     ));
                 }
-                let mut found = store::alerts::by_prefix(tx, &p, 2)?;
-                match found.len() {
-                    0 => return Err(anyhow!("no alert has the id {p}: nothing was silenced (see quota alerts list --all)")),
-                    1 => ids.push(Target::Alert(found.remove(0).id)),
-                    _ => return Err(anyhow!("{p} matches several alerts: give more characters of the id; nothing was silenced")),
-                }
+                ids.push(Target::Alert(one_alert(tx, &p, "silenced")?.id));
             }
             ids
         };
@@ -101,7 +95,7 @@ pub(super) fn list(ctx: &Ctx) -> Result<ExitCode> {
     ]);
     for s in &active {
         t.row(vec![
-            s.id.get(..MIN_PREFIX).unwrap_or(&s.id).into(),
+            short_id(&s.id).into(),
             what(s).into(),
             output::time(s.ends_at).into(),
             s.created_by.clone().unwrap_or_else(|| "-".into()).into(),
@@ -137,7 +131,7 @@ pub(super) fn unsilence(ctx: &Ctx, id: &str) -> Result<ExitCode> {
 /// What a silence holds, for people.
 fn what(s: &Silence) -> String {
     match &s.target {
-        Target::Alert(id) => format!("alert {}", id.get(..MIN_PREFIX).unwrap_or(id)),
+        Target::Alert(id) => format!("alert {}", short_id(id)),
         Target::Accounts(globs) => format!("accounts {}", globs.join(", ")),
     }
 }
