@@ -224,7 +224,7 @@ fn curl_from(url: &str, first: chrono::NaiveDate) -> f64 {
 fn store_rows(dir: &Path, i: usize) -> f64 {
     let bench = Bench::rows_for(dir);
     let path = dir.join(format!("floor-{i}.db"));
-    quota::store_usage(&path, &bench, now())
+    quota::store_usage(&path, None, &bench, now())
         .unwrap()
         .as_secs_f64()
 }
@@ -516,7 +516,9 @@ fn scale_row(keys: usize, day: u32, accounts: Accounts) -> Vec<String> {
             .map(|i| {
                 let rows = floor_rows(keys, now.date_naive(), steady_days);
                 let path = b.dir.path().join(format!("floor-{i}.db"));
-                quota::store_usage(&path, &rows, now).unwrap().as_secs_f64()
+                quota::store_usage(&path, None, &rows, now)
+                    .unwrap()
+                    .as_secs_f64()
             })
             .collect(),
     );

@@ -65,11 +65,14 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Copy the database, while syncs go on, into a new SQLite file, checked row by row
-    /// before it takes its name: a backup, or a move to another disk
+    /// Copy the database, while syncs go on, into a new SQLite file (a backup, or a move to
+    /// another disk) or into an empty PostgreSQL database (a move to a pair of hosts),
+    /// checked before it is kept
     Copy {
-        /// The new file (it must not exist); restore by putting it at the database's path
-        #[arg(long, value_name = "FILE")]
+        /// The new file (it must not exist; restore by putting it at the database's path),
+        /// or postgres://user@host/database (empty; the password from ~/.pgpass or
+        /// $PGPASSFILE)
+        #[arg(long, value_name = "FILE|URL")]
         to: PathBuf,
     },
 }

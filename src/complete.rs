@@ -1,7 +1,8 @@
 //! What the shell completions offer beyond the command line's own words: the account names
 //! (configured and discovered) and the ids of open alerts, read from the config and the
-//! database quota would use (`$QUOTA_CONFIG`, `$QUOTA_DB`, the usual places). Asked while
-//! completing (`COMPLETE=bash quota …`, see `main.rs`); anything unreadable offers nothing.
+//! database quota would use (`$QUOTA_CONFIG`, `$QUOTA_DB` or `$QUOTA_DATABASE_URL`, the
+//! usual places). Asked while completing (`COMPLETE=bash quota …`, see `main.rs`); anything
+//! unreadable offers nothing.
 
 use clap_complete::engine::CompletionCandidate;
 
@@ -28,13 +29,13 @@ fn config() -> Option<Config> {
 
 /// The config and the database, when there is one (never created here).
 fn open() -> Option<(Config, Store)> {
-    let config = config()?;
-    let path = config.database.path.path.clone();
-    if !path.exists() {
-        return None;
-    }
-    let store = Store::open(&path).ok()?;
-    Some((config, store))
+    let ctx = crate::cmd::Ctx {
+        config: config()?,
+        now: chrono::Utc::now(),
+        pgpass: crate::cmd::pgpass(&|k| std::env::var_os(k)),
+    };
+    let store = ctx.peek_store().ok()??;
+    Some((ctx.config, store))
 }
 
 /// Every account name: `--account`.

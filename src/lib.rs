@@ -76,11 +76,20 @@ pub mod fuzz {
     }
 }
 
-/// Upserts `rows` into the database at `path` (created and migrated if new) in one
-/// transaction through the store, as a sync does; returns how long the transaction took.
-/// For the benchmark's floor and for tests that seed usage without an API.
-pub fn store_usage(path: &Path, rows: &[DayUsage], now: DateTime<Utc>) -> anyhow::Result<Duration> {
-    let mut store = store::Store::open(path)?;
+/// Upserts `rows` into the database at `path`, or the PostgreSQL database at `url` (created
+/// and migrated if new) in one transaction through the store, as a sync does; returns how
+/// long the transaction took. For the benchmark's floor and for tests that seed usage
+/// without an API.
+pub fn store_usage(
+    path: &Path,
+    url: Option<&str>,
+    rows: &[DayUsage],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Duration> {
+    let mut store = match url {
+        Some(url) => store::Store::open_pg(&store::PgTarget::new(url, None, None)?)?,
+        None => store::Store::open(path)?,
+    };
     let started = Instant::now();
     store.write(|tx| store::usage::upsert(tx, rows, "messages", now))?;
     Ok(started.elapsed())

@@ -40,12 +40,13 @@ pub(super) fn run(
             "config file:  none found (looked at $XDG_CONFIG_HOME/quota/config.toml, ~/.config/quota/config.toml, /etc/quota/config.toml); defaults apply"
         )?,
     }
-    let db = &c.database.path;
+    let (db, origin) = match &c.database.postgres {
+        Some(pg) => (ctx.store_shown(), pg.origin.phrase()),
+        None => (ctx.store_shown(), c.database.path.origin.phrase()),
+    };
     writeln!(
         out,
-        "database:     {} ({}); usage kept {} days",
-        db.path.display(),
-        db.origin.phrase(),
+        "database:     {db} ({origin}); usage kept {} days",
         c.database.retention_days
     )?;
     writeln!(
@@ -83,7 +84,7 @@ pub(super) fn run(
         Discovery::Never => "never",
     };
     writeln!(out, "discovery:    {discovery}")?;
-    developers(&mut out, c)?;
+    developers(&mut out, ctx)?;
     accounts(&mut out, c, ctx)?;
     channels(&mut out, c, &mut warnings)?;
     match (&c.metrics.textfile, &c.metrics.heartbeat_url) {
@@ -121,7 +122,8 @@ pub(super) fn run(
 
 /// The Claude Code report's interval, developer discovery, and the developer accounts it
 /// has named (from the database, if there is one).
-fn developers(out: &mut String, c: &Config) -> Result<()> {
+fn developers(out: &mut String, ctx: &Ctx) -> Result<()> {
+    let c = &ctx.config;
     let configured = c
         .accounts
         .iter()
@@ -138,9 +140,9 @@ fn developers(out: &mut String, c: &Config) -> Result<()> {
         crate::output::plural(configured),
         if discovery { "always" } else { "never" }
     )?;
-    if discovery && c.database.path.path.exists() {
-        let known = crate::store::Store::open(&c.database.path.path)
-            .and_then(|mut s| s.read(crate::store::developers::actors))
+    if discovery && let Ok(Some(mut store)) = ctx.peek_store() {
+        let known = store
+            .read(crate::store::developers::actors)
             .unwrap_or_default();
         let names: Vec<String> = known
             .iter()
@@ -178,12 +180,12 @@ fn not_measured(a: &Account, q: QuotaType, c: &Config, unreported: &[String]) ->
 
 /// The count fields the last usage read found in no row, from the database if there is one
 /// (config check never creates it).
-fn unreported(c: &Config) -> Vec<String> {
-    if !c.database.path.path.exists() {
-        return Vec::new();
-    }
-    let read = crate::store::Store::open(&c.database.path.path).and_then(|mut s| {
-        s.read(|tx| crate::store::get_state(tx, crate::store::Fact::UsageUnreported))
+fn unreported(ctx: &Ctx) -> Vec<String> {
+    let read = ctx.peek_store().and_then(|store| match store {
+        Some(mut s) => {
+            s.read(|tx| crate::store::get_state(tx, crate::store::Fact::UsageUnreported))
+        }
+        None => Ok(None),
     });
     match read {
         Ok(v) => v
@@ -204,7 +206,7 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
         return Ok(());
     }
     writeln!(out, "accounts:")?;
-    let unreported = &unreported(c);
+    let unreported = &unreported(ctx);
     for a in &c.accounts {
         let p = Period::containing(a.billing_day, ctx.now);
         writeln!(out, "  {}: {}", a.name, a.selector)?;

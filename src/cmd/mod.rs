@@ -29,18 +29,59 @@ use crate::store::Store;
 pub(crate) struct Ctx {
     pub config: Config,
     pub now: DateTime<Utc>,
+    /// libpq's password file: `$PGPASSFILE`, else `~/.pgpass`.
+    pub pgpass: Option<std::path::PathBuf>,
 }
 
 impl Ctx {
     /// The store, created (and migrated) if new: for the commands that write (`sync`,
     /// `check`).
     pub(crate) fn open_store(&self) -> Result<Store> {
-        Store::open(&self.config.database.path.path)
+        match self.pg_target()? {
+            Some(target) => Store::open_pg(&target),
+            None => Store::open(&self.config.database.path.path),
+        }
+    }
+
+    /// The store if there is one already, never created (`config check`, completions).
+    pub(crate) fn peek_store(&self) -> Result<Option<Store>> {
+        match self.pg_target()? {
+            Some(target) => Store::open_existing_pg(&target),
+            None if self.config.database.path.path.exists() => {
+                Store::open(&self.config.database.path.path).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Where the store is, for messages: the file, or the PostgreSQL URL without its
+    /// password.
+    pub(crate) fn store_shown(&self) -> String {
+        match self.pg_target() {
+            Ok(Some(target)) => target.shown,
+            Ok(None) => self.config.database.path.path.display().to_string(),
+            Err(_) => "the PostgreSQL store ([database] url)".to_string(),
+        }
+    }
+
+    /// The PostgreSQL store the config names, if any.
+    pub(crate) fn pg_target(&self) -> Result<Option<crate::store::PgTarget>> {
+        let Some(pg) = &self.config.database.postgres else {
+            return Ok(None);
+        };
+        Ok(Some(crate::store::PgTarget::new(
+            pg.url.expose(),
+            pg.password_file.as_deref(),
+            self.pgpass.as_deref(),
+        )?))
     }
 
     /// The store of a command that only reads (or resolves what a sync raised): a missing
     /// file is an error, never an empty database that would answer "all clear".
     pub(crate) fn open_existing_store(&self) -> Result<Store> {
+        if self.config.database.postgres.is_some() {
+            return self.open_store();
+        }
         let path = &self.config.database.path.path;
         // Only a file that is surely not there: one this user cannot reach (a folder it may
         // not enter) is left to the open, whose error says what to do about it.
@@ -70,6 +111,7 @@ pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
     let ctx = Ctx {
         config,
         now: now(&env)?,
+        pgpass: pgpass(&env),
     };
     match cli.command {
         Command::Sync(args) => sync::run(&ctx, &args),
@@ -101,6 +143,13 @@ fn located(
     };
     path.filter(|p| !p.as_os_str().is_empty())
         .map(|path| Located { path, origin })
+}
+
+/// libpq's password file: `$PGPASSFILE`, else `~/.pgpass`.
+pub(crate) fn pgpass(env: &dyn Fn(&str) -> Option<OsString>) -> Option<std::path::PathBuf> {
+    env("PGPASSFILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| env("HOME").map(|h| std::path::PathBuf::from(h).join(".pgpass")))
 }
 
 /// The current time, or `$QUOTA_NOW` (RFC 3339) for tests, replays and backfills.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::{Config, Located, Origin, Overrides};
+use super::{Config, Located, Origin, Overrides, Postgres};
 use crate::error::bad_input;
 use crate::secret::{Secret, read_secret_file};
 
@@ -82,6 +82,33 @@ pub(super) fn database_path(
         None => Err(bad_input!(
             "no database path: set --db, $QUOTA_DB or [database] path (neither $STATE_DIRECTORY, $XDG_STATE_HOME nor $HOME is set)"
         )),
+    }
+}
+
+/// The PostgreSQL store, if any: `$QUOTA_DATABASE_URL`, else `[database] url`. `--db` on
+/// the command line names a SQLite file for that run, and wins over both.
+pub(super) fn postgres(
+    o: &Overrides,
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Option<Postgres> {
+    if o.db
+        .as_ref()
+        .is_some_and(|db| matches!(db.origin, Origin::Flag(_)))
+    {
+        return None;
+    }
+    match env("QUOTA_DATABASE_URL").filter(|v| !v.is_empty()) {
+        Some(url) => Some(Postgres {
+            url: Secret::new(url.to_string_lossy()),
+            origin: Origin::Env("QUOTA_DATABASE_URL"),
+            password_file: config
+                .database
+                .postgres
+                .as_ref()
+                .and_then(|p| p.password_file.clone()),
+        }),
+        None => config.database.postgres.clone(),
     }
 }
 

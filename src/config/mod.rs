@@ -173,8 +173,20 @@ impl UsageSource {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Database {
+    /// The SQLite file (unused while `postgres` is set).
     pub path: Located,
+    /// The PostgreSQL store, when a URL names one.
+    pub postgres: Option<Postgres>,
     pub retention_days: u32,
+}
+
+/// A PostgreSQL store: `[database] url` or `$QUOTA_DATABASE_URL` (which wins), and where its
+/// password is kept when the URL has none.
+#[derive(Debug, Clone)]
+pub(crate) struct Postgres {
+    pub url: Secret,
+    pub origin: Origin,
+    pub password_file: Option<PathBuf>,
 }
 
 /// `[discovery] claude_code_users`.
@@ -214,6 +226,7 @@ impl Config {
         };
         let mut config = validate::validate(raw, &label, file, env)?;
         config.database.path = locate::database_path(overrides, &config, env)?;
+        config.database.postgres = locate::postgres(overrides, &config, env);
         Ok(config)
     }
 

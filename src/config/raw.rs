@@ -90,6 +90,8 @@ pub(super) struct RawApi {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDatabase {
     pub path: Option<PathBuf>,
+    pub url: Option<String>,
+    pub password_file: Option<PathBuf>,
     pub retention_days: Option<i64>,
 }
 

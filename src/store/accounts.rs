@@ -6,11 +6,9 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 
-use super::parse_ts;
+use super::sql::{Row, Val, vals};
 use crate::alert::AccountStatus;
-use crate::time::ts;
 
 /// An account as the store records it: its name and its selector, as text.
 #[derive(Debug, Clone, Copy)]
@@ -38,60 +36,60 @@ pub(crate) fn upsert(
     known: &HashMap<String, AccountRow>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let conn = tx.conn();
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO accounts (name, selector, created_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET selector = excluded.selector
-         WHERE selector IS NOT excluded.selector",
-    )?;
-    let now = ts(now);
     for a in accounts {
         if known.get(a.name).is_none_or(|k| k.selector != a.selector) {
-            stmt.execute(params![a.name, a.selector, now])?;
+            tx.exec(
+                "INSERT INTO accounts (name, selector, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET selector = excluded.selector
+                 WHERE accounts.selector IS DISTINCT FROM excluded.selector",
+                &vals![a.name, a.selector, now],
+            )?;
         }
     }
     Ok(())
 }
 
 pub(crate) fn states(tx: &Tx<'_>) -> Result<HashMap<String, AccountRow>> {
-    let conn = tx.conn();
-    read_states(conn, "", [])
+    read_states(tx, "", &[])
 }
 
 /// `states` of the accounts `names` only (those stored).
 pub(crate) fn states_of(tx: &Tx<'_>, names: &[&str]) -> Result<HashMap<String, AccountRow>> {
-    let conn = tx.conn();
     read_states(
-        conn,
-        "WHERE name IN (SELECT value FROM json_each(?1))",
-        [serde_json::to_string(names)?],
+        tx,
+        &format!("WHERE name IN {}", tx.list(1)),
+        &[texts(names)],
     )
 }
 
-fn read_states(
-    conn: &Connection,
-    filter: &str,
-    args: impl rusqlite::Params,
-) -> Result<HashMap<String, AccountRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT name, status, last_synced_at, selector, fingerprint, recheck_at FROM accounts {filter}"
-    ))?;
-    let rows = stmt.query_map(args, |r| {
-        let status: String = r.get(1)?;
-        let synced: Option<String> = r.get(2)?;
-        let recheck: Option<String> = r.get(5)?;
-        Ok((
-            r.get::<_, String>(0)?,
-            AccountRow {
-                selector: r.get(3)?,
-                status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Active),
-                last_synced_at: synced.as_deref().map(parse_ts).transpose()?,
-                fingerprint: r.get(4)?,
-                recheck_at: recheck.as_deref().map(parse_ts).transpose()?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// A list of names as one parameter, for `Tx::list`.
+fn texts(names: &[&str]) -> Val {
+    Val::Texts(names.iter().map(|n| (*n).to_owned()).collect())
+}
+
+fn read_states(tx: &Tx<'_>, filter: &str, args: &[Val]) -> Result<HashMap<String, AccountRow>> {
+    let mut out = HashMap::new();
+    tx.each(
+        &format!(
+            "SELECT name, status, last_synced_at, selector, fingerprint, recheck_at FROM accounts {filter}"
+        ),
+        args,
+        |r: Row<'_>| {
+            let status = r.text(1)?;
+            out.insert(
+                r.text(0)?,
+                AccountRow {
+                    selector: r.text(3)?,
+                    status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Active),
+                    last_synced_at: r.opt_time(2)?,
+                    fingerprint: r.opt_int(4)?,
+                    recheck_at: r.opt_time(5)?,
+                },
+            );
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 pub(crate) fn set_status(
@@ -100,35 +98,21 @@ pub(crate) fn set_status(
     status: AccountStatus,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached("UPDATE accounts SET status = ?2, status_since = ?3 WHERE name = ?1")?
-        .execute(params![name, status.as_str(), ts(now)])?;
+    tx.exec(
+        "UPDATE accounts SET status = ?2, status_since = ?3 WHERE name = ?1",
+        &vals![name, status.as_str(), now],
+    )?;
     Ok(())
 }
 
 /// Each account's own last-synced mark, where it has one.
 pub(crate) fn last_synced(tx: &Tx<'_>) -> Result<LastSynced> {
-    let conn = tx.conn();
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, last_synced_at FROM accounts WHERE last_synced_at IS NOT NULL
-         ORDER BY name COLLATE BINARY",
+    // Names sort bytewise in both stores (SQLite's default, PostgreSQL's COLLATE "C").
+    let marks = tx.rows(
+        "SELECT name, last_synced_at FROM accounts WHERE last_synced_at IS NOT NULL ORDER BY name",
+        &[],
+        |r| Ok((r.text(0)?, r.time(1)?)),
     )?;
-    let mut rows = stmt.query([])?;
-    let mut marks = Vec::new();
-    // Accounts synced together share a mark: each distinct text is parsed once.
-    let mut last: Option<(String, DateTime<Utc>)> = None;
-    while let Some(r) = rows.next()? {
-        let text = r.get_ref(1)?.as_str()?;
-        let at = match &last {
-            Some((t, at)) if t == text => *at,
-            _ => {
-                let at = parse_ts(text)?;
-                last = Some((text.to_owned(), at));
-                at
-            }
-        };
-        marks.push((r.get(0)?, at));
-    }
     Ok(LastSynced {
         marks,
         next: std::cell::Cell::new(0),
@@ -161,18 +145,20 @@ impl LastSynced {
 
 /// Records what an account was evaluated as.
 pub(crate) fn set_fingerprint(tx: &Tx<'_>, name: &str, fingerprint: i64) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached("UPDATE accounts SET fingerprint = ?2 WHERE name = ?1")?
-        .execute(params![name, fingerprint])?;
+    tx.exec(
+        "UPDATE accounts SET fingerprint = ?2 WHERE name = ?1",
+        &vals![name, fingerprint],
+    )?;
     Ok(())
 }
 
 /// Records when passing time alone could next change an account's decision (`None`: no such
 /// moment pending).
 pub(crate) fn set_recheck(tx: &Tx<'_>, name: &str, at: Option<DateTime<Utc>>) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached("UPDATE accounts SET recheck_at = ?2 WHERE name = ?1")?
-        .execute(params![name, at.map(ts)])?;
+    tx.exec(
+        "UPDATE accounts SET recheck_at = ?2 WHERE name = ?1",
+        &vals![name, at],
+    )?;
     Ok(())
 }
 
@@ -184,39 +170,36 @@ pub(super) const NEVER_SYNCED: &str =
 
 /// The accounts whose recheck moment has come by `now`, in order of name.
 pub(crate) fn due_for_recheck(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<String>> {
-    let conn = tx.conn();
     // Sorted here: with an ORDER BY, SQLite walks every account by name instead of the few
     // in `accounts_recheck`.
-    let mut stmt = conn.prepare_cached(DUE_FOR_RECHECK)?;
-    let rows = stmt.query_map([ts(now)], |r| r.get(0))?;
-    let mut names: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut names = tx.rows(DUE_FOR_RECHECK, &vals![now], |r| r.text(0))?;
     names.sort_unstable();
     Ok(names)
 }
 
 /// Forgets what an account was evaluated as: its next evaluation is unconditional.
 pub(crate) fn clear_fingerprint(tx: &Tx<'_>, name: &str) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached("UPDATE accounts SET fingerprint = NULL WHERE name = ?1")?
-        .execute([name])?;
+    tx.exec(
+        "UPDATE accounts SET fingerprint = NULL WHERE name = ?1",
+        &vals![name],
+    )?;
     Ok(())
 }
 
 /// The accounts never marked synced, by name.
 pub(crate) fn never_synced(tx: &Tx<'_>) -> Result<Vec<String>> {
-    let conn = tx.conn();
-    let mut stmt = conn.prepare_cached(NEVER_SYNCED)?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    tx.rows(NEVER_SYNCED, &[], |r| r.text(0))
 }
 
 /// Records that these accounts' data is current as of `as_of` (one statement, however many).
 pub(crate) fn mark_synced(tx: &Tx<'_>, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached(
-        "UPDATE accounts SET last_synced_at = ?2 WHERE name IN (SELECT value FROM json_each(?1))",
-    )?
-    .execute(params![serde_json::to_string(names)?, ts(as_of)])?;
+    tx.exec(
+        &format!(
+            "UPDATE accounts SET last_synced_at = ?2 WHERE name IN {}",
+            tx.list(1)
+        ),
+        &[texts(names), Val::from(as_of)],
+    )?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! A consistent online copy of the store into a new SQLite file (`quota db copy --to FILE`).
 //!
-//! The copy is SQLite's `VACUUM INTO`, made while a second connection holds the write lock:
+//! A PostgreSQL store is copied table by table from one snapshot (`copy`). A SQLite store
+//! is copied by SQLite's `VACUUM INTO`, made while a second connection holds the write lock:
 //! readers go on, a sync that wants to write waits (up to the busy timeout), so the copy and
 //! the check after it see the same committed state. The file is written beside the target
 //! as `<target>.partial` (owner-only), checked table by table against the source (row
@@ -41,7 +42,11 @@ impl Store {
             }
         }
         create_private(&partial)?;
-        let copied = self.copy_checked(&partial);
+        let copied = if self.lite().is_some() {
+            self.copy_checked(&partial)
+        } else {
+            self.copy_from_pg(&partial)
+        };
         let copied = copied.and_then(|c| {
             durable_rename(&partial, target)?;
             Ok(c)
@@ -52,22 +57,35 @@ impl Store {
         copied
     }
 
+    /// A PostgreSQL store into a new SQLite file: table by table in one snapshot of the
+    /// source, checked by counts and sums.
+    fn copy_from_pg(&mut self, partial: &Path) -> Result<Copied> {
+        let mut file = Store::open(partial)?;
+        let copied = self.copy_into(&mut file)?;
+        Ok(Copied {
+            schema: super::open::MIGRATIONS.len(),
+            tables: copied.tables,
+        })
+    }
+
     fn copy_checked(&mut self, partial: &Path) -> Result<Copied> {
         let text = partial
             .to_str()
             .context("the target path is not valid UTF-8; choose another name")?;
+        let Some((conn, path)) = self.lite() else {
+            bail!("a SQLite copy of a SQLite store")
+        };
         // Writers wait while the copy is made and checked; readers do not.
-        let mut guard = Connection::open(&self.path)?;
+        let mut guard = Connection::open(path)?;
         guard.busy_timeout(BUSY_TIMEOUT)?;
         let lock = guard
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("cannot hold the store still for the copy (a sync kept it busy); try again")?;
-        self.conn
-            .execute("VACUUM INTO ?1", [text])
+        conn.execute("VACUUM INTO ?1", [text])
             .with_context(|| format!("cannot write the copy {}", partial.display()))?;
-        self.conn.execute("ATTACH DATABASE ?1 AS copy", [text])?;
-        let checked = compare(&self.conn);
-        self.conn.execute_batch("DETACH DATABASE copy")?;
+        conn.execute("ATTACH DATABASE ?1 AS copy", [text])?;
+        let checked = compare(conn);
+        conn.execute_batch("DETACH DATABASE copy")?;
         lock.rollback()?;
         checked
     }

@@ -2,10 +2,9 @@
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
-use super::{Tx, parse_ts};
-use crate::time::ts;
+use super::Tx;
+use super::sql::vals;
 
 /// One read's state, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,43 +39,35 @@ pub(crate) fn record(
             "INSERT INTO read_health (read, last_attempt_at, failing_since, failures, last_error)
                  VALUES (?1, ?2, ?2, 1, ?3)
              ON CONFLICT (read) DO UPDATE SET last_attempt_at = ?2,
-                 failing_since = coalesce(failing_since, ?2), failures = failures + 1,
+                 failing_since = coalesce(read_health.failing_since, ?2),
+                 failures = read_health.failures + 1,
                  last_error = ?3"
         }
     };
-    let conn = tx.conn();
     match error {
-        None => conn.prepare_cached(sql)?.execute(params![read, ts(now)])?,
-        Some(e) => conn
-            .prepare_cached(sql)?
-            .execute(params![read, ts(now), e])?,
+        None => tx.exec(sql, &vals![read, now])?,
+        Some(e) => tx.exec(sql, &vals![read, now, e])?,
     };
     Ok(())
 }
 
 /// Every read's state, in order of read.
 pub(crate) fn all(tx: &Tx<'_>) -> Result<Vec<ReadHealth>> {
-    let conn = tx.conn();
-    let mut stmt = conn.prepare_cached(
+    tx.rows(
         "SELECT read, last_success_at, last_attempt_at, failing_since, failures, last_error
          FROM read_health ORDER BY read",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-            r.get::<_, Option<String>>(i)?
-                .map(|t| parse_ts(&t))
-                .transpose()
-        };
-        Ok(ReadHealth {
-            read: r.get(0)?,
-            last_success_at: time(1)?,
-            last_attempt_at: parse_ts(&r.get::<_, String>(2)?)?,
-            failing_since: time(3)?,
-            failures: r.get(4)?,
-            last_error: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        &[],
+        |r| {
+            Ok(ReadHealth {
+                read: r.text(0)?,
+                last_success_at: r.opt_time(1)?,
+                last_attempt_at: r.time(2)?,
+                failing_since: r.opt_time(3)?,
+                failures: u64::try_from(r.int(4)?)?,
+                last_error: r.opt_text(5)?,
+            })
+        },
+    )
 }
 
 #[cfg(test)]

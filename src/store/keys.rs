@@ -5,10 +5,9 @@ use std::collections::HashSet;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
+use super::sql::vals;
 use crate::records::ListedKey;
-use crate::time::ts;
 
 /// An active key as the store knows it: its id and the account named for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,16 +17,16 @@ pub(crate) struct Known {
 }
 
 pub(crate) fn active(tx: &Tx<'_>) -> Result<Vec<Known>> {
-    let conn = tx.conn();
-    let mut stmt =
-        conn.prepare_cached("SELECT id, account FROM api_keys WHERE active = 1 ORDER BY account")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Known {
-            id: r.get(0)?,
-            account: r.get(1)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    tx.rows(
+        "SELECT id, account FROM api_keys WHERE active = TRUE ORDER BY account",
+        &[],
+        |r| {
+            Ok(Known {
+                id: r.text(0)?,
+                account: r.text(1)?,
+            })
+        },
+    )
 }
 
 /// What a refresh changed: accounts that appeared and accounts whose key is no longer active.
@@ -38,34 +37,37 @@ pub(crate) struct Refresh {
 }
 
 /// The keys of a listing in progress, a page at a time, in a temporary table (the
-/// connection's own temp database: no lock on the store, and no list in memory).
-/// `refresh_staged` then records them in the caller's transaction.
+/// connection's own: no lock on the store, and no list in memory). `refresh_staged` then
+/// records them in the caller's transaction.
 pub(crate) fn stage_page(tx: &Tx<'_>, keys: &[ListedKey]) -> Result<()> {
-    let conn = tx.conn();
-    conn.execute_batch(STAGING)?;
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO temp.keys_listed (id, name, workspace_id) VALUES (?1, ?2, ?3)",
-    )?;
+    staging(tx)?;
     for k in keys {
-        stmt.execute(params![
-            k.id,
-            k.name,
-            k.workspace_id.as_deref().unwrap_or("")
-        ])?;
+        tx.exec(
+            "INSERT INTO keys_listed (id, name, workspace_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, workspace_id = excluded.workspace_id",
+            &vals![&k.id, &k.name, k.workspace_id.as_deref().unwrap_or("")],
+        )?;
     }
     Ok(())
 }
 
 /// Empties the staging table for a new listing.
 pub(crate) fn begin_listing(tx: &Tx<'_>) -> Result<()> {
-    let conn = tx.conn();
-    conn.execute_batch(STAGING)?;
-    conn.execute("DELETE FROM temp.keys_listed", [])?;
+    staging(tx)?;
+    tx.exec("DELETE FROM keys_listed", &[])?;
     Ok(())
 }
 
-const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS keys_listed (
-    id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, workspace_id TEXT NOT NULL)";
+/// The staging table of a listing, in the order keys were listed.
+fn staging(tx: &Tx<'_>) -> Result<()> {
+    tx.batch(if tx.is_pg() {
+        "CREATE TEMP TABLE IF NOT EXISTS keys_listed (seq bigserial PRIMARY KEY,
+             id text COLLATE \"C\" NOT NULL UNIQUE, name text NOT NULL, workspace_id text NOT NULL)"
+    } else {
+        "CREATE TEMP TABLE IF NOT EXISTS keys_listed (seq INTEGER PRIMARY KEY,
+             id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, workspace_id TEXT NOT NULL)"
+    })
+}
 
 /// Records the currently active keys (all of them staged, see `stage_page`), in the caller's
 /// transaction. New keys get a slug no other key or `reserved` (configured) account has;
@@ -75,41 +77,46 @@ pub(crate) fn refresh_staged(
     reserved: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<Refresh> {
-    let conn = tx.conn();
-    conn.execute_batch(STAGING)?;
-    let now = ts(now);
+    staging(tx)?;
     let mut out = Refresh::default();
-    conn.prepare_cached(
-        "UPDATE api_keys SET name = s.name, workspace_id = s.workspace_id, active = 1, last_seen_at = ?1
-         FROM temp.keys_listed AS s WHERE api_keys.id = s.id",
-    )?
-    .execute([&now])?;
-    let new: Vec<(String, String, String)> = conn
-        .prepare_cached(
-            "SELECT s.id, s.name, s.workspace_id FROM temp.keys_listed AS s
-             WHERE NOT EXISTS (SELECT 1 FROM api_keys AS k WHERE k.id = s.id) ORDER BY s.rowid",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut exists = conn.prepare_cached("SELECT 1 FROM api_keys WHERE account = ?1")?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO api_keys (id, name, account, workspace_id, active, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
+    tx.exec(
+        "UPDATE api_keys SET name = s.name, workspace_id = s.workspace_id, active = TRUE, last_seen_at = ?1
+         FROM keys_listed AS s WHERE api_keys.id = s.id",
+        &vals![now],
+    )?;
+    let new = tx.rows(
+        "SELECT s.id, s.name, s.workspace_id FROM keys_listed AS s
+         WHERE NOT EXISTS (SELECT 1 FROM api_keys AS k WHERE k.id = s.id) ORDER BY s.seq",
+        &[],
+        |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
     )?;
     for (id, name, ws) in new {
-        let taken = |a: &str| -> Result<bool> { Ok(reserved.contains(a) || exists.exists([a])?) };
+        let taken = |a: &str| -> Result<bool> {
+            Ok(reserved.contains(a)
+                || tx
+                    .first(
+                        "SELECT 1 FROM api_keys WHERE account = ?1",
+                        &vals![a],
+                        |_| Ok(()),
+                    )?
+                    .is_some())
+        };
         let account = unique_slug(&name, &id, taken)?;
-        insert.execute(params![id, name, account, ws, now])?;
+        tx.exec(
+            "INSERT INTO api_keys (id, name, account, workspace_id, active, first_seen_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, TRUE, ?5, ?5)",
+            &vals![&id, &name, &account, &ws, now],
+        )?;
         out.added.push(account);
     }
-    out.deactivated = conn
-        .prepare_cached(
-            "UPDATE api_keys SET active = 0
-             WHERE active = 1 AND id NOT IN (SELECT id FROM temp.keys_listed) RETURNING account",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    out.deactivated = tx.rows(
+        "UPDATE api_keys SET active = FALSE
+         WHERE active = TRUE AND id NOT IN (SELECT id FROM keys_listed) RETURNING account",
+        &[],
+        |r| r.text(0),
+    )?;
     out.deactivated.sort();
-    conn.execute("DELETE FROM temp.keys_listed", [])?;
+    tx.exec("DELETE FROM keys_listed", &[])?;
     Ok(out)
 }
 

@@ -58,40 +58,59 @@
 pub(crate) mod accounts;
 pub(crate) mod alerts;
 mod backup;
+mod copy;
 pub(crate) mod cost;
 pub(crate) mod developers;
 pub(crate) mod health;
 pub(crate) mod keys;
 mod open;
 pub(crate) mod outbox;
+mod pg;
 pub(crate) mod silences;
+mod sql;
 mod state;
 pub(crate) mod usage;
 
 use open::{create_private, explain_open_error, migrate, wal};
+pub(crate) use pg::PgTarget;
+use sql::{PgStatements, vals};
 pub(crate) use state::{Fact, clear_state, get_state, get_time, set_state, set_time};
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// A transaction of the store: every function of its surface takes one, and no caller sees
-/// what it is made of (a SQLite transaction, here).
-pub(crate) struct Tx<'c>(Transaction<'c>);
+/// what it is made of (a SQLite or a PostgreSQL transaction).
+pub(crate) struct Tx<'c>(TxInner<'c>);
+
+enum TxInner<'c> {
+    Lite(Transaction<'c>),
+    Pg {
+        tx: RefCell<postgres::Transaction<'c>>,
+        statements: RefCell<&'c mut PgStatements>,
+    },
+}
 
 impl Tx<'_> {
-    fn conn(&self) -> &Connection {
-        &self.0
+    /// The SQLite connection, for what only the file store does (staging, its indexes).
+    pub(super) fn lite(&self) -> Option<&Connection> {
+        match &self.0 {
+            TxInner::Lite(t) => Some(t),
+            TxInner::Pg { .. } => None,
+        }
     }
 
     /// Every row of `sql`, its columns joined by `|` (text as it is, the rest as debug):
-    /// for tests that compare whole tables.
+    /// for tests that compare whole tables (SQLite).
     #[cfg(test)]
     pub(crate) fn dump(&self, sql: &str) -> Result<Vec<String>> {
-        let mut stmt = self.0.prepare(sql)?;
+        let conn = self.lite().context("dump reads SQLite")?;
+        let mut stmt = conn.prepare(sql)?;
         let n = stmt.column_count();
         let rows = stmt.query_map([], |r| {
             (0..n)
@@ -115,8 +134,12 @@ impl Tx<'_> {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) struct Store {
-    conn: Connection,
-    path: PathBuf,
+    db: Db,
+}
+
+enum Db {
+    Lite { conn: Connection, path: PathBuf },
+    Pg(Box<pg::Session>),
 }
 
 impl Store {
@@ -136,9 +159,26 @@ impl Store {
         migrate(&mut conn, path)?;
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         Ok(Store {
-            conn,
-            path: path.to_path_buf(),
+            db: Db::Lite {
+                conn,
+                path: path.to_path_buf(),
+            },
         })
+    }
+
+    /// Connects to a PostgreSQL store and brings its schema up to date.
+    pub(crate) fn open_pg(target: &PgTarget) -> Result<Store> {
+        Ok(Store {
+            db: Db::Pg(Box::new(pg::Session::open(target)?)),
+        })
+    }
+
+    /// The PostgreSQL store, if its database holds one already (nothing is created).
+    pub(crate) fn open_existing_pg(target: &PgTarget) -> Result<Option<Store>> {
+        if !pg::Session::has_schema(target)? {
+            return Ok(None);
+        }
+        Self::open_pg(target).map(Some)
     }
 
     /// An empty store in a temporary directory, kept while the directory lives (tests).
@@ -149,68 +189,96 @@ impl Store {
         (dir, store)
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none of it.
-    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.write_inner(f)
-            .map_err(|e| open::explain_write_error(&self.path, e))
+    /// Where the store is, for messages (a PostgreSQL URL without its password).
+    pub(crate) fn shown(&self) -> String {
+        match &self.db {
+            Db::Lite { path, .. } => path.display().to_string(),
+            Db::Pg(s) => s.shown.clone(),
+        }
     }
 
-    fn write_inner<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
+    /// The SQLite connection and file, for what only the file store does.
+    fn lite(&mut self) -> Option<(&mut Connection, &Path)> {
+        match &mut self.db {
+            Db::Lite { conn, path } => Some((conn, path)),
+            Db::Pg(_) => None,
+        }
+    }
+
+    /// Runs `f` in one write transaction: all of it commits, or none of it. Writers take
+    /// turns (SQLite's `BEGIN IMMEDIATE`; on PostgreSQL, one transaction-scoped advisory lock
+    /// that every writer of every host takes first).
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        match &mut self.db {
+            Db::Lite { conn, path } => {
+                Self::write_lite(conn, path, f).map_err(|e| open::explain_write_error(path, e))
+            }
+            Db::Pg(s) => s.write(f),
+        }
+    }
+
+    fn write_lite<T>(
+        conn: &mut Connection,
+        path: &Path,
+        f: impl FnOnce(&Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .with_context(|| {
-                format!(
-                    "cannot start a write transaction on {}",
-                    self.path.display()
-                )
-            })?;
-        let tx = Tx(tx);
+            .with_context(|| format!("cannot start a write transaction on {}", path.display()))?;
+        let tx = Tx(TxInner::Lite(tx));
         let value = f(&tx)?;
-        tx.0.commit()
-            .with_context(|| format!("cannot commit to {}", self.path.display()))?;
+        let TxInner::Lite(tx) = tx.0 else {
+            bail!("a SQLite transaction changed backend")
+        };
+        tx.commit()
+            .with_context(|| format!("cannot commit to {}", path.display()))?;
         Ok(value)
     }
 
     /// Runs `f` in one read transaction, so every query sees the same snapshot.
     pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.deferred(f, false)
+        match &mut self.db {
+            Db::Lite { conn, .. } => Self::deferred(conn, f, false),
+            Db::Pg(s) => s.read(f),
+        }
     }
 
     /// A transaction for the connection's temporary tables (staging): committed, and since
-    /// it writes only the temp database it takes no lock on the store. `f` must write
+    /// it writes only temporary tables it takes no lock on the store. `f` must write
     /// nothing else.
     pub(crate) fn scratch<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.deferred(f, true)
+        match &mut self.db {
+            Db::Lite { conn, .. } => Self::deferred(conn, f, true),
+            Db::Pg(s) => s.scratch(f),
+        }
     }
 
-    fn deferred<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>, commit: bool) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let tx = Tx(tx);
+    fn deferred<T>(
+        conn: &mut Connection,
+        f: impl FnOnce(&Tx<'_>) -> Result<T>,
+        commit: bool,
+    ) -> Result<T> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let tx = Tx(TxInner::Lite(tx));
         let value = f(&tx)?;
+        let TxInner::Lite(tx) = tx.0 else {
+            bail!("a SQLite transaction changed backend")
+        };
         if commit {
-            tx.0.commit()?;
+            tx.commit()?;
         } else {
-            tx.0.finish()?;
+            tx.finish()?;
         }
         Ok(value)
     }
 }
 
 /// Deletes the rows of a per-day table older than `before` (retention). Returns how many.
-fn prune_days(conn: &Connection, table: &str, before: NaiveDate) -> Result<usize> {
-    Ok(conn
-        .prepare_cached(&format!("DELETE FROM {table} WHERE day < ?1"))?
-        .execute([crate::time::day(before)])?)
-}
-
-/// A stored timestamp, as a column conversion error when it is not one.
-fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
-    crate::time::parse(s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+fn prune_days(tx: &Tx<'_>, table: &str, before: NaiveDate) -> Result<usize> {
+    tx.exec(
+        &format!("DELETE FROM {table} WHERE day < ?1"),
+        &vals![before],
+    )
 }
 
 #[cfg(test)]
@@ -220,12 +288,15 @@ mod tests {
     /// An incremental pass of 100,000 accounts must not scan them to find the few it needs.
     #[test]
     fn what_every_sync_asks_is_answered_by_an_index() {
-        let (_dir, store) = Store::temporary();
+        let (_dir, mut store) = Store::temporary();
+        let of_some = store
+            .read(|tx| Ok(alerts::reconcile_sql(tx, true)))
+            .unwrap();
+        let Db::Lite { conn, .. } = &store.db else {
+            unreachable!()
+        };
         let plan = |sql: &str| -> String {
-            let mut stmt = store
-                .conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap();
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             // Parameters left unbound: the plan does not depend on their values.
             let mut rows = stmt.raw_query();
             let mut steps = Vec::new();
@@ -241,7 +312,7 @@ mod tests {
         );
         let p = plan(accounts::NEVER_SYNCED);
         assert!(p.contains("USING INDEX accounts_never_synced"), "{p}");
-        let p = plan(&alerts::reconcile_sql(true));
+        let p = plan(&of_some);
         assert!(
             p.contains("SEARCH alerts USING INDEX alerts_identity (account=?)"),
             "{p}"

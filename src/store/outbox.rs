@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::alerts::{COLUMNS, from_row_at};
+use super::sql::vals;
 use crate::alert::{Alert, Event};
-use crate::time::ts;
 
 /// One outbox row per named channel for this alert event, in the caller's transaction (the
 /// one that changed the alert).
@@ -22,12 +21,11 @@ pub(crate) fn enqueue(
     channels: &[&str],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let conn = tx.conn();
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO outbox (alert_id, channel, event, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-    )?;
     for channel in channels {
-        stmt.execute(params![alert_id, channel, event.as_str(), ts(now)])?;
+        tx.exec(
+            "INSERT INTO outbox (alert_id, channel, event, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            &vals![alert_id, *channel, event.as_str(), now],
+        )?;
     }
     Ok(())
 }
@@ -46,34 +44,36 @@ pub(crate) struct Delivery {
 
 /// Pending deliveries that are due, oldest first.
 pub(crate) fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
-    let conn = tx.conn();
     let cols: Vec<String> = COLUMNS
         .split(", ")
         .map(|c| format!("a.{}", c.trim()))
         .collect();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT o.id, o.channel, o.event, o.attempts, o.last_error LIKE 'held by silence %', {} FROM outbox o JOIN alerts a ON a.id = o.alert_id
-         WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 ORDER BY o.id",
-        cols.join(", ")
-    ))?;
-    let rows = stmt.query_map([ts(now)], |r| {
-        Ok(Delivery {
-            id: r.get(0)?,
-            channel: r.get(1)?,
-            event: Event::parse(&r.get::<_, String>(2)?).unwrap_or(Event::Firing),
-            attempts: r.get(3)?,
-            held: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
-            alert: from_row_at(r, 5)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    tx.rows(
+        &format!(
+            "SELECT o.id, o.channel, o.event, o.attempts, o.last_error LIKE 'held by silence %', {} FROM outbox o JOIN alerts a ON a.id = o.alert_id
+             WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 ORDER BY o.id",
+            cols.join(", ")
+        ),
+        &vals![now],
+        |r| {
+            Ok(Delivery {
+                id: r.int(0)?,
+                channel: r.text(1)?,
+                event: Event::parse(&r.text(2)?).unwrap_or(Event::Firing),
+                attempts: u32::try_from(r.int(3)?).unwrap_or(u32::MAX),
+                held: r.opt_bool(4)?.unwrap_or(false),
+                alert: from_row_at(&r, 5)?,
+            })
+        },
+    )
 }
 
 /// Holds a delivery back until `until` (a silence's end), without counting an attempt.
 pub(crate) fn hold(tx: &Tx<'_>, id: i64, silence: &str, until: DateTime<Utc>) -> Result<()> {
-    tx.conn()
-        .prepare_cached("UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
-        .execute(params![id, ts(until), format!("{HELD}{silence}")])?;
+    tx.exec(
+        "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+        &vals![id, until, format!("{HELD}{silence}")],
+    )?;
     Ok(())
 }
 
@@ -83,55 +83,55 @@ const HELD: &str = "held by silence ";
 /// Gives a delivery up without sending it, saying why: a firing notice whose alert resolved
 /// while silenced, or the resolved notice of a firing never sent.
 pub(crate) fn drop_held(tx: &Tx<'_>, id: i64, why: &str) -> Result<()> {
-    tx.conn()
-        .prepare_cached("UPDATE outbox SET state = 'dropped', last_error = ?2 WHERE id = ?1")?
-        .execute(params![id, why])?;
+    tx.exec(
+        "UPDATE outbox SET state = 'dropped', last_error = ?2 WHERE id = ?1",
+        &vals![id, why],
+    )?;
     Ok(())
 }
 
 /// Whether the firing notice of `alert_id` to `channel` was dropped (never sent).
 pub(crate) fn firing_dropped(tx: &Tx<'_>, alert_id: &str, channel: &str) -> Result<bool> {
-    let n: i64 = tx.conn().query_row(
+    let n = tx.first(
         "SELECT count(*) FROM outbox WHERE alert_id = ?1 AND channel = ?2 AND event = 'firing' AND state = 'dropped'",
-        params![alert_id, channel],
-        |r| r.get(0),
+        &vals![alert_id, channel],
+        |r| r.int(0),
     )?;
-    Ok(n > 0)
+    Ok(n.unwrap_or(0) > 0)
 }
 
 pub(crate) fn mark_delivered(tx: &Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached(
+    tx.exec(
         "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
-    )?
-    .execute(params![id, ts(now)])?;
+        &vals![id, now],
+    )?;
     Ok(())
 }
 
 pub(crate) fn mark_retry(tx: &Tx<'_>, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
-        .execute(params![id, ts(next), error])?;
+    tx.exec(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+        &vals![id, next, error],
+    )?;
     Ok(())
 }
 
 pub(crate) fn mark_failed(tx: &Tx<'_>, id: i64, error: &str) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")?
-        .execute(params![id, error])?;
+    tx.exec(
+        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        &vals![id, error],
+    )?;
     Ok(())
 }
 
 /// Gives up on deliveries pending since before `cutoff`. Returns how many.
 pub(crate) fn expire(tx: &Tx<'_>, cutoff: DateTime<Utc>) -> Result<usize> {
-    let conn = tx.conn();
-    Ok(conn
-        .prepare_cached(
-            "UPDATE outbox SET state = 'failed',
-                 last_error = 'undelivered for 24 h' || coalesce(': ' || last_error, '')
-             WHERE state = 'pending' AND created_at < ?1",
-        )?
-        .execute([ts(cutoff)])?)
+    tx.exec(
+        "UPDATE outbox SET state = 'failed',
+             last_error = 'undelivered for 24 h' || coalesce(': ' || last_error, '')
+         WHERE state = 'pending' AND created_at < ?1",
+        &vals![cutoff],
+    )
 }
 
 /// Pending and failed deliveries per channel.
@@ -143,28 +143,20 @@ pub(crate) struct Backlog {
 
 /// Backlog per account, then per channel.
 pub(crate) fn backlog(tx: &Tx<'_>) -> Result<BTreeMap<String, BTreeMap<String, Backlog>>> {
-    let conn = tx.conn();
-    let mut stmt = conn.prepare_cached(
+    let mut out: BTreeMap<String, BTreeMap<String, Backlog>> = BTreeMap::new();
+    tx.each(
         "SELECT a.account, o.channel, o.state, count(*) FROM outbox o JOIN alerts a ON a.id = o.alert_id
          WHERE o.state IN ('pending', 'failed') GROUP BY 1, 2, 3",
+        &[],
+        |r| {
+            let b = out.entry(r.text(0)?).or_default().entry(r.text(1)?).or_default();
+            if r.text(2)? == "pending" {
+                b.pending = r.count(3)?;
+            } else {
+                b.failed = r.count(3)?;
+            }
+            Ok(())
+        },
     )?;
-    let mut out: BTreeMap<String, BTreeMap<String, Backlog>> = BTreeMap::new();
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, usize>(3)?,
-        ))
-    })?;
-    for row in rows {
-        let (account, channel, state, n) = row?;
-        let b = out.entry(account).or_default().entry(channel).or_default();
-        if state == "pending" {
-            b.pending = n;
-        } else {
-            b.failed = n;
-        }
-    }
     Ok(out)
 }

@@ -2,10 +2,9 @@
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
-use super::{Tx, parse_ts};
-use crate::time::ts;
+use super::Tx;
+use super::sql::vals;
 
 /// What a silence holds back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,76 +46,69 @@ pub(crate) fn insert(tx: &Tx<'_>, s: &Silence) -> Result<()> {
         Target::Alert(id) => (Some(id.clone()), None),
         Target::Accounts(globs) => (None, Some(serde_json::to_string(globs)?)),
     };
-    tx.conn()
-        .prepare_cached(
-            "INSERT INTO silences (id, alert_id, accounts, starts_at, ends_at, comment, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            s.id,
+    tx.exec(
+        "INSERT INTO silences (id, alert_id, accounts, starts_at, ends_at, comment, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &vals![
+            &s.id,
             alert,
             accounts,
-            ts(s.starts_at),
-            ts(s.ends_at),
-            s.comment,
-            s.created_by
-        ])?;
+            s.starts_at,
+            s.ends_at,
+            s.comment.as_deref(),
+            s.created_by.as_deref()
+        ],
+    )?;
     Ok(())
 }
 
 /// The silences in force at `now`, soonest to end first.
 pub(crate) fn active(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Silence>> {
-    let mut stmt = tx.conn().prepare_cached(
+    tx.rows(
         "SELECT id, alert_id, accounts, starts_at, ends_at, comment, created_by FROM silences
          WHERE ended_at IS NULL AND starts_at <= ?1 AND ends_at > ?1 ORDER BY ends_at, id",
-    )?;
-    let rows = stmt.query_map([ts(now)], |r| {
-        let target = match (
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, Option<String>>(2)?,
-        ) {
-            (Some(id), _) => Target::Alert(id),
-            (None, Some(json)) => Target::Accounts(serde_json::from_str(&json).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
-            })?),
-            (None, None) => Target::Accounts(Vec::new()),
-        };
-        Ok(Silence {
-            id: r.get(0)?,
-            target,
-            starts_at: parse_ts(&r.get::<_, String>(3)?)?,
-            ends_at: parse_ts(&r.get::<_, String>(4)?)?,
-            comment: r.get(5)?,
-            created_by: r.get(6)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        &vals![now],
+        |r| {
+            let target = match (r.opt_text(1)?, r.opt_text(2)?) {
+                (Some(id), _) => Target::Alert(id),
+                (None, Some(json)) => Target::Accounts(serde_json::from_str(&json)?),
+                (None, None) => Target::Accounts(Vec::new()),
+            };
+            Ok(Silence {
+                id: r.text(0)?,
+                target,
+                starts_at: r.time(3)?,
+                ends_at: r.time(4)?,
+                comment: r.opt_text(5)?,
+                created_by: r.opt_text(6)?,
+            })
+        },
+    )
 }
 
 /// Ends the silence whose id starts with `prefix` now, and releases what it held: the
 /// deliveries waiting for its end are due at once. Its id, or `None` when no silence in
 /// force has that prefix; an error when several have.
 pub(crate) fn end(tx: &Tx<'_>, prefix: &str, now: DateTime<Utc>) -> Result<Option<String>> {
-    let found: Vec<(String, String)> = {
-        let mut stmt = tx.conn().prepare_cached(
-            "SELECT id, ends_at FROM silences WHERE ended_at IS NULL AND ends_at > ?2
-             AND id >= ?1 AND id < ?1 || 'g' LIMIT 2",
-        )?;
-        let rows = stmt.query_map(params![prefix, ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let found = tx.rows(
+        "SELECT id, ends_at FROM silences WHERE ended_at IS NULL AND ends_at > ?2
+         AND id >= ?1 AND id < ?1 || 'g' LIMIT 2",
+        &vals![prefix, now],
+        |r| Ok((r.text(0)?, r.time(1)?)),
+    )?;
     let (id, ends_at) = match found.as_slice() {
         [] => return Ok(None),
         [one] => one.clone(),
         _ => anyhow::bail!("{prefix} matches several silences: give more characters of the id"),
     };
-    let conn = tx.conn();
-    conn.prepare_cached("UPDATE silences SET ended_at = ?2 WHERE id = ?1")?
-        .execute(params![id, ts(now)])?;
-    conn.prepare_cached(
+    tx.exec(
+        "UPDATE silences SET ended_at = ?2 WHERE id = ?1",
+        &vals![&id, now],
+    )?;
+    tx.exec(
         "UPDATE outbox SET next_attempt_at = ?2 WHERE state = 'pending' AND next_attempt_at = ?1",
-    )?
-    .execute(params![ends_at, ts(now)])?;
+        &vals![ends_at, now],
+    )?;
     Ok(Some(id))
 }
 

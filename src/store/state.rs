@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::OptionalExtension;
 
 use super::Tx;
+use super::sql::vals;
 
 /// The named facts of `sync_state`, each one text value. The sync use case (`crate::sync`)
 /// owns when each is set and cleared; the rest of quota only reads them.
@@ -83,11 +83,11 @@ impl Fact {
 
 /// Reads one fact.
 pub(crate) fn get_state(tx: &Tx<'_>, fact: Fact) -> Result<Option<String>> {
-    let conn = tx.conn();
-    Ok(conn
-        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
-        .query_row([fact.key()], |r| r.get(0))
-        .optional()?)
+    tx.first(
+        "SELECT value FROM sync_state WHERE key = ?1",
+        &vals![fact.key()],
+        |r| r.text(0),
+    )
 }
 
 /// A fact that is a time; `None` when unset or not a time.
@@ -96,9 +96,11 @@ pub(crate) fn get_time(tx: &Tx<'_>, fact: Fact) -> Result<Option<DateTime<Utc>>>
 }
 
 pub(crate) fn set_state(tx: &Tx<'_>, fact: Fact, value: &str) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached("INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
-        .execute([fact.key(), value])?;
+    tx.exec(
+        "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &vals![fact.key(), value],
+    )?;
     Ok(())
 }
 
@@ -109,8 +111,6 @@ pub(crate) fn set_time(tx: &Tx<'_>, fact: Fact, at: DateTime<Utc>) -> Result<()>
 
 /// Removes one fact.
 pub(crate) fn clear_state(tx: &Tx<'_>, fact: Fact) -> Result<()> {
-    let conn = tx.conn();
-    conn.prepare_cached("DELETE FROM sync_state WHERE key = ?1")?
-        .execute([fact.key()])?;
+    tx.exec("DELETE FROM sync_state WHERE key = ?1", &vals![fact.key()])?;
     Ok(())
 }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::Connection;
 use rusqlite::types::ValueRef;
+
+use super::sql::Val;
 
 use crate::quota::DayUsage;
 use crate::time::day;
@@ -14,7 +15,7 @@ use crate::time::day;
 mod staging;
 mod twins;
 
-use staging::{STAGING, stage};
+use staging::stage;
 pub(crate) use staging::{Staged, Staging, upsert_staged};
 
 /// Stores each row, replacing what was stored for its (key, workspace, day): re-reading a
@@ -28,10 +29,9 @@ pub(crate) fn upsert(
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let conn = tx.conn();
-    conn.execute_batch(STAGING)?;
-    conn.execute("DELETE FROM temp.usage_staging", [])?;
-    stage(conn, rows)?;
+    staging::create(tx)?;
+    tx.exec("DELETE FROM usage_staging", &[])?;
+    stage(tx, rows)?;
     upsert_staged(tx, Staged(()), source, now, None)?;
     Ok(rows.len())
 }
@@ -65,6 +65,16 @@ fn read_counts<const N: usize>(
     Ok(counts)
 }
 
+/// `read_counts` of a PostgreSQL row.
+fn pg_counts<const N: usize>(r: &postgres::Row, first: usize) -> Result<[Option<u64>; N]> {
+    let mut counts = [None; N];
+    for (i, c) in counts.iter_mut().enumerate() {
+        let v: Option<i64> = r.try_get(first + i).map_err(super::sql::pg_err)?;
+        *c = v.map(u64::try_from).transpose()?;
+    }
+    Ok(counts)
+}
+
 fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).with_context(|| format!("count {v} does not fit a 64-bit signed integer"))
 }
@@ -80,31 +90,49 @@ pub(crate) fn segment_sums(
     bounds: &[NaiveDate],
     rows: Rows<'_>,
 ) -> Result<Vec<DayUsage>> {
-    let conn = tx.conn();
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
         return Ok(Vec::new());
     };
-    let Some((sql, args)) = segment_query(conn, rows, *first, *last)? else {
+    let Some((sql, args)) = segment_query(tx, rows, *first, *last)? else {
         return Ok(Vec::new());
     };
-    let bound_text: Vec<String> = bounds.iter().map(|d| day(*d)).collect();
     let mut ids = Interned::default();
     // Compact sums (80 bytes an entry with its key, where a DayUsage is ~170): the map a
     // large period's evaluation holds.
     let mut sums: HashMap<(u32, u32, usize), Sum> = HashMap::new();
     let by_workspace = matches!(rows, Rows::ByWorkspace);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut found = stmt.query(rusqlite::params_from_iter(args))?;
-    while let Some(r) = found.next()? {
-        let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-        let d = text(2)?;
-        // The segment is the last bound not after the row's day.
-        let seg = bound_text.partition_point(|b| b.as_str() <= d) - 1;
-        let k = if by_workspace { "" } else { text(0)? };
-        let key = (ids.id(k)?, ids.id(text(1)?)?, seg);
-        sums.entry(key)
-            .or_default()
-            .add(read_counts(r, 3)?, r.get(9)?);
+    match tx.lite() {
+        Some(conn) => {
+            let bound_text: Vec<String> = bounds.iter().map(|d| day(*d)).collect();
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut found = stmt.query(rusqlite::params_from_iter(args))?;
+            while let Some(r) = found.next()? {
+                let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+                let d = text(2)?;
+                // The segment is the last bound not after the row's day.
+                let seg = bound_text.partition_point(|b| b.as_str() <= d) - 1;
+                let k = if by_workspace { "" } else { text(0)? };
+                let key = (ids.id(k)?, ids.id(text(1)?)?, seg);
+                sums.entry(key)
+                    .or_default()
+                    .add(read_counts(r, 3)?, r.get(9)?);
+            }
+        }
+        None => tx.each(&sql, &args, |r| {
+            let super::sql::Row::Pg(r) = r else {
+                anyhow::bail!("a PostgreSQL row expected")
+            };
+            let text = |i: usize| -> Result<&str> { r.try_get(i).map_err(super::sql::pg_err) };
+            let d: NaiveDate = r.try_get(2).map_err(super::sql::pg_err)?;
+            let seg = bounds.partition_point(|b| *b <= d) - 1;
+            let k = if by_workspace { "" } else { text(0)? };
+            let key = (ids.id(k)?, ids.id(text(1)?)?, seg);
+            let total: Option<i64> = r.try_get(9).map_err(super::sql::pg_err)?;
+            sums.entry(key)
+                .or_default()
+                .add(pg_counts(r, 3)?, total.map(u64::try_from).transpose()?);
+            Ok(())
+        })?,
     }
     Ok(sums
         .into_iter()
@@ -129,51 +157,58 @@ pub(crate) fn segment_sums(
 /// The query of `segment_sums` and its arguments, for days from `first` until `last`;
 /// `None` when it can have no row (an empty span of keys).
 fn segment_query(
-    conn: &Connection,
+    tx: &Tx<'_>,
     rows: Rows<'_>,
     first: NaiveDate,
     last: NaiveDate,
-) -> Result<Option<(String, Vec<String>)>> {
+) -> Result<Option<(String, Vec<Val>)>> {
     const COLUMNS: &str = "SELECT api_key_id, workspace_id, day, uncached_input_tokens,
         cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
         requests, total_tokens FROM usage_daily";
     // Both columns of the primary key's prefix by equality (or the key by range): one seek
     // per day (and key), not a walk over every key's days.
-    let days = || -> Result<String> {
-        let days: Vec<String> = first
-            .iter_days()
-            .take_while(|d| *d < last)
-            .map(day)
-            .collect();
-        Ok(serde_json::to_string(&days)?)
+    let days = || {
+        Val::Texts(
+            first
+                .iter_days()
+                .take_while(|d| *d < last)
+                .map(day)
+                .collect(),
+        )
     };
+    let texts = |keys: &[&str]| Val::Texts(keys.iter().map(|k| (*k).to_owned()).collect());
     Ok(Some(match rows {
         Rows::All | Rows::ByWorkspace => (
             format!("{COLUMNS} WHERE day >= ?1 AND day < ?2"),
-            vec![day(first), day(last)],
+            vec![Val::from(first), Val::from(last)],
         ),
         Rows::Keys(keys) => (
             format!(
-                "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
-                 AND api_key_id IN (SELECT value FROM json_each(?2))"
+                "{COLUMNS} WHERE day IN {} AND api_key_id IN {}",
+                tx.day_list(1),
+                tx.list(2)
             ),
-            vec![days()?, serde_json::to_string(keys)?],
+            vec![days(), texts(keys)],
         ),
         Rows::KeySpan(keys) => {
-            let (lo, hi): (Option<String>, Option<String>) = conn.query_row(
-                "SELECT min(value), max(value) FROM json_each(?1)",
-                [serde_json::to_string(keys)?],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let (Some(lo), Some(hi)) = (lo, hi) else {
+            // The least and greatest in the column's own order (bytewise in both stores).
+            let sql = if tx.is_pg() {
+                "SELECT min(v COLLATE \"C\"), max(v COLLATE \"C\") FROM unnest(?1::text[]) AS v"
+            } else {
+                "SELECT min(value), max(value) FROM json_each(?1)"
+            };
+            let span = tx.first(sql, &[texts(keys)], |r| {
+                Ok((r.opt_text(0)?, r.opt_text(1)?))
+            })?;
+            let Some((Some(lo), Some(hi))) = span else {
                 return Ok(None);
             };
             (
                 format!(
-                    "{COLUMNS} WHERE day IN (SELECT value FROM json_each(?1))
-                     AND api_key_id >= ?2 AND api_key_id <= ?3"
+                    "{COLUMNS} WHERE day IN {} AND api_key_id >= ?2 AND api_key_id <= ?3",
+                    tx.day_list(1)
                 ),
-                vec![days()?, lo, hi],
+                vec![days(), Val::from(lo), Val::from(hi)],
             )
         }
     }))
@@ -276,8 +311,7 @@ impl Sum {
 
 /// Deletes rows older than `before` (retention). Returns how many went.
 pub(crate) fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
-    let conn = tx.conn();
-    super::prune_days(conn, "usage_daily", before)
+    super::prune_days(tx, "usage_daily", before)
 }
 
 #[cfg(test)]
@@ -407,10 +441,10 @@ mod tests {
             ],
         );
         staging.end_page().unwrap();
-        let held: usize = staging
+        let held = staging
             .store
-            .conn
-            .query_row("SELECT count(*) FROM temp.usage_staging", [], |r| r.get(0))
+            .read(|tx| tx.first("SELECT count(*) FROM usage_staging", &[], |r| r.count(0)))
+            .unwrap()
             .unwrap();
         assert_eq!(
             held, 5,
@@ -433,12 +467,13 @@ mod tests {
         assert_eq!(sums, expected);
         let source: String = store
             .read(|tx| {
-                Ok(tx.conn().query_row(
+                tx.first(
                     "SELECT source FROM usage_daily WHERE api_key_id = 'other'",
-                    [],
-                    |r| r.get(0),
-                )?)
+                    &[],
+                    |r| r.text(0),
+                )
             })
+            .unwrap()
             .unwrap();
         assert_eq!(source, "messages", "another source's row is replaced");
     }
@@ -459,8 +494,8 @@ mod tests {
             rows[3].uncached_input_tokens = Some(input);
             store
                 .write(|tx| {
-                    tx.conn().execute_batch(STAGING)?;
-                    stage(tx.conn(), &rows)?;
+                    staging::create(tx)?;
+                    stage(tx, &rows)?;
                     written.push(upsert_staged(tx, Staged(()), "messages", now, None)?);
                     Ok(())
                 })

@@ -13,9 +13,7 @@ use crate::standin::{
 const ANALYTICS: &str = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\nrequest_limit = 100\ntoken_limit = 1000000\n";
 
 fn stored_rows(env: &crate::env::TestEnv) -> i64 {
-    env.conn()
-        .query_row("SELECT count(*) FROM usage_daily", [], |r| r.get(0))
-        .unwrap()
+    env.count("SELECT count(*) FROM usage_daily")
 }
 
 #[test]
@@ -173,16 +171,12 @@ fn a_run_cut_by_its_deadline_keeps_whole_windows_and_the_next_run_carries_on() {
         "{line}"
     );
     assert!(line.contains("nothing of this window was stored"), "{line}");
-    let days: Vec<String> = {
-        let conn = env.conn();
-        let mut st = conn
-            .prepare("SELECT day FROM usage_daily ORDER BY day")
-            .unwrap();
-        st.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let days: Vec<String> = env
+        .conn()
+        .rows("SELECT day FROM usage_daily ORDER BY day")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
     assert_eq!(days, ["2026-09-05"], "only the whole first window");
     assert_eq!(
         env.run(&["status", "--json"]).ok().json()[0]["last_synced_at"],
@@ -280,12 +274,9 @@ fn each_count_left_out_is_not_measured_with_the_reason_and_never_zero() {
             "cache_read_input_tokens" => "cache_read_tokens",
             f => f,
         };
-        let stored: Option<i64> = env
+        let stored = env
             .conn()
-            .query_row(&format!("SELECT {column} FROM usage_daily"), [], |r| {
-                r.get(0)
-            })
-            .unwrap();
+            .value(&format!("SELECT {column} FROM usage_daily"));
         assert_eq!(stored, None, "{field}: NULL in the database, not 0");
     }
 }

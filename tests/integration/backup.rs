@@ -1,4 +1,4 @@
-//! `quota db copy --to FILE`: a backup that reads the same as the database, made while
+//! `quota db copy --to FILE|URL`: a backup that reads the same as the database, made while
 //! syncs write, refused over an existing file, and one that a restore picks up where the
 //! database left off (no alert raised or delivered twice).
 
@@ -52,6 +52,22 @@ fn a_backup_restored_in_place_carries_on_without_a_second_notice() {
         alerts
     );
 
+    if env.pg.is_some() {
+        // Restore on PostgreSQL: the backup copied into a new, empty database.
+        let restored = quota_testkit::pg::Cluster::shared().create_database();
+        env.run(&["--db", b, "db", "copy", "--to", &restored]).ok();
+        let mut env = env;
+        env.pg = Some(restored);
+        env.run(&["sync"]).ok();
+        assert_eq!(env.run(&["status", "--json"]).ok().json(), status);
+        assert_eq!(
+            hook.bodies().len(),
+            1,
+            "the restored outbox knows it was sent"
+        );
+        assert_eq!(env.open_alerts().len(), 1);
+        return;
+    }
     // Restore: the database and its WAL files gone, the backup in its place.
     for suffix in ["", "-wal", "-shm"] {
         let mut p = env.db.clone().into_os_string();
@@ -75,15 +91,17 @@ fn a_copy_is_refused_over_a_file_to_a_url_and_without_a_database() {
     api.expect_no_calls();
     let to = env.path().join("b.db");
     let t = to.to_str().unwrap();
-    let missing = env.run(&["db", "copy", "--to", t]).code(1);
-    assert_eq!(
-        missing.error_line(),
-        format!(
-            "quota: error: no database at {}: has quota sync run? (see --db)",
-            env.db.display()
-        )
-    );
-    assert!(!to.exists() && !env.db.exists(), "nothing was created");
+    if env.pg.is_none() {
+        let missing = env.run(&["db", "copy", "--to", t]).code(1);
+        assert_eq!(
+            missing.error_line(),
+            format!(
+                "quota: error: no database at {}: has quota sync run? (see --db)",
+                env.db.display()
+            )
+        );
+        assert!(!to.exists() && !env.db.exists(), "nothing was created");
+    }
 
     env.run(&["check"]).ok();
     std::fs::write(&to, "keep me").unwrap();
@@ -97,13 +115,29 @@ fn a_copy_is_refused_over_a_file_to_a_url_and_without_a_database() {
     assert_eq!(std::fs::read_to_string(&to).unwrap(), "keep me");
 
     let run = env
-        .run(&["db", "copy", "--to", "postgres://quota@db.example/quota"])
+        .run(&["db", "copy", "--to", "mysql://quota@db.example/quota"])
         .code(2);
     assert!(
-        run.error_line().contains("--to takes a file path"),
+        run.error_line()
+            .contains("--to takes a file path or a postgres:// URL; mysql is neither"),
         "{}",
         run.stderr
     );
+    // A server that is not there: one line, and never the password.
+    let run = env
+        .run(&[
+            "db",
+            "copy",
+            "--to",
+            "postgres://quota:PASSWORD99@127.0.0.1:1/quota",
+        ])
+        .code(1);
+    let line = run.error_line();
+    assert!(
+        line.contains("cannot connect to the PostgreSQL store postgres://quota@127.0.0.1:1/quota"),
+        "{line}"
+    );
+    assert!(!run.stderr.contains("PASSWORD99"), "{}", run.stderr);
 }
 
 /// Copies made while other processes write are each whole and checked: the copy holds the

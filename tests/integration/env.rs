@@ -57,10 +57,19 @@ pub(crate) fn at(env: &mut TestEnv, api: &StandIn, now: &str) {
     api.set_now(now);
 }
 
+/// Whether the suite runs on PostgreSQL: `QUOTA_TEST_BACKEND=postgres` (each test then gets
+/// a database of its own in a throwaway cluster the suite starts); SQLite otherwise.
+pub(crate) fn on_postgres() -> bool {
+    std::env::var("QUOTA_TEST_BACKEND").is_ok_and(|v| v == "postgres")
+}
+
 pub(crate) struct TestEnv {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The SQLite file (unused on PostgreSQL).
     pub db: PathBuf,
+    /// The test's PostgreSQL database, when the suite runs on PostgreSQL.
+    pub pg: Option<String>,
     pub now: String,
     pub api_url: Option<String>,
     pub extra_env: Vec<(String, String)>,
@@ -128,6 +137,7 @@ impl TestEnv {
             dir,
             config,
             db,
+            pg: on_postgres().then(|| quota_testkit::pg::Cluster::shared().create_database()),
             now: "2026-11-20T12:00:00Z".into(),
             api_url: None,
             extra_env: Vec::new(),
@@ -160,6 +170,9 @@ impl TestEnv {
             .env("ANTHROPIC_ADMIN_API_KEY", KEY);
         if let Some(url) = &self.api_url {
             c.env("QUOTA_API_URL", url);
+        }
+        if let Some(url) = &self.pg {
+            c.env("QUOTA_DATABASE_URL", url);
         }
         for (k, v) in &self.extra_env {
             c.env(k, v);
@@ -252,15 +265,13 @@ impl TestEnv {
     /// successful then: what a sync that fetched the seeded rows would have recorded. Until
     /// then `status` says "not synced yet" and that no sync has succeeded.
     pub(crate) fn mark_synced(&self) {
-        let conn = self.conn();
-        conn.execute("UPDATE accounts SET last_synced_at = ?1", [&self.now])
-            .unwrap();
-        conn.execute(
-            "INSERT OR REPLACE INTO read_health (read, last_success_at, last_attempt_at)
-             VALUES ('usage', ?1, ?1)",
-            [&self.now],
-        )
-        .unwrap();
+        let now = &self.now;
+        self.conn().exec(&format!(
+            "UPDATE accounts SET last_synced_at = '{now}';
+             INSERT INTO read_health (read, last_success_at, last_attempt_at)
+             VALUES ('usage', '{now}', '{now}')
+             ON CONFLICT (read) DO UPDATE SET last_success_at = '{now}', last_attempt_at = '{now}'"
+        ));
     }
 
     /// Stores one day of usage the way the store does, for tests that need no API.
@@ -284,13 +295,50 @@ impl TestEnv {
             ..Default::default()
         };
         let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
-        quota::store_usage(&self.db, &[row], at.into()).unwrap();
+        quota::store_usage(&self.db, self.pg.as_deref(), &[row], at.into()).unwrap();
     }
 
-    pub(crate) fn conn(&self) -> Connection {
-        let c = Connection::open(&self.db).unwrap();
-        c.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
-        c
+    /// The test's database, whichever the backend.
+    pub(crate) fn conn(&self) -> TestDb {
+        match &self.pg {
+            Some(url) => TestDb::Pg(quota_testkit::pg::Cluster::shared().client(url)),
+            None => {
+                let c = Connection::open(&self.db).unwrap();
+                c.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+                TestDb::Lite(c)
+            }
+        }
+    }
+
+    /// Everything the database holds, as bytes: the SQLite files (with the log), or every
+    /// row of every table of the PostgreSQL database as text.
+    pub(crate) fn stored_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.pg.is_some() {
+            let mut db = self.conn();
+            let tables = db.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+            assert!(tables.len() > 10, "{tables:?}");
+            for t in tables {
+                let t = t[0].clone().unwrap();
+                for row in db.rows(&format!("SELECT t::text FROM {t} AS t")) {
+                    out.extend(row[0].clone().unwrap_or_default().into_bytes());
+                }
+            }
+            return out;
+        }
+        for file in std::fs::read_dir(self.db.parent().unwrap()).unwrap() {
+            out.extend(std::fs::read(file.unwrap().path()).unwrap());
+        }
+        out
+    }
+
+    /// `PRAGMA integrity_check` of the SQLite file; on PostgreSQL, whose write-ahead log
+    /// leaves no half-written page after a crash, that the database answers.
+    pub(crate) fn integrity(&self) -> String {
+        match &self.pg {
+            Some(_) => self.conn().value("SELECT 'ok'").unwrap(),
+            None => self.conn().value("PRAGMA integrity_check").unwrap(),
+        }
     }
 
     /// `(account, quota_type, threshold, period_start, resolution)` of every alert, sorted.
@@ -303,25 +351,87 @@ impl TestEnv {
 
     /// The one number a `SELECT count(*) …` gives.
     pub(crate) fn count(&self, sql: &str) -> i64 {
-        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+        self.conn().value(sql).unwrap().parse().unwrap()
     }
 
     pub(crate) fn alert_rows(&self) -> Vec<(String, String, i64, String, Option<String>)> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT account, quota_type, threshold, period_start, resolution FROM alerts ORDER BY 1, 2, 4, 3")
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+        let period_start = if self.pg.is_some() {
+            r#"to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"#
+        } else {
+            "period_start"
+        };
+        self.conn()
+            .rows(&format!("SELECT account, quota_type, threshold, {period_start}, resolution FROM alerts ORDER BY 1, 2, 4, 3"))
+            .into_iter()
+            .map(|r| {
+                let text = |i: usize| r[i].clone().unwrap();
+                (text(0), text(1), text(2).parse().unwrap(), text(3), r[4].clone())
+            })
+            .collect()
     }
 
     pub(crate) fn open_alerts(&self) -> Vec<serde_json::Value> {
         let v = self.run(&["alerts", "list", "--json"]).ok().json();
         v.as_array().unwrap().clone()
+    }
+}
+
+/// A connection to a test's database, SQLite or PostgreSQL, that reads every value as text
+/// (`None` for NULL): what tests need to look inside.
+pub(crate) enum TestDb {
+    Lite(Connection),
+    Pg(postgres::Client),
+}
+
+impl TestDb {
+    /// Runs statements (no results).
+    pub(crate) fn exec(&mut self, sql: &str) {
+        match self {
+            TestDb::Lite(c) => c.execute_batch(sql).unwrap(),
+            TestDb::Pg(c) => c.batch_execute(sql).unwrap(),
+        }
+    }
+
+    /// Every row of a query, each value as text.
+    pub(crate) fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match self {
+            TestDb::Lite(c) => {
+                let mut stmt = c.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| match r.get_ref(i).unwrap() {
+                            rusqlite::types::ValueRef::Null => None,
+                            rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                            rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                Some(String::from_utf8_lossy(t).into_owned())
+                            }
+                            rusqlite::types::ValueRef::Blob(b) => Some(format!("{b:?}")),
+                        })
+                        .collect())
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            }
+            TestDb::Pg(c) => c
+                .simple_query(sql)
+                .unwrap()
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+                    }
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The first column of the first row.
+    pub(crate) fn value(&mut self, sql: &str) -> Option<String> {
+        self.rows(sql).into_iter().next().and_then(|r| r[0].clone())
     }
 }
 

@@ -306,12 +306,10 @@ fn ambiguous_prefix_names_it() {
     env.seed(Some("apikey_prod"), None, "2026-11-02", 900, 490);
     env.run(&["check"]).ok();
     // Give two alerts ids that share their first 8 characters.
-    let conn = env.conn();
-    conn.execute_batch(
+    env.conn().exec(
         "UPDATE alerts SET id = 'abcdef01-' || substr(id, 10) WHERE quota_type = 'tokens';
          UPDATE alerts SET id = 'abcdef01-' || substr(id, 10) WHERE quota_type = 'output_tokens';",
-    )
-    .unwrap();
+    );
     let run = env.run(&["alerts", "resolve", "abcdef01"]).code(1);
     assert!(
         run.error_line().contains("abcdef01 matches several alerts"),
@@ -446,7 +444,12 @@ fn config_check_shows_sources_without_secrets() {
     ));
     let out = env.run(&["config", "check"]).ok().stdout;
     assert!(out.contains("(from $QUOTA_CONFIG)"), "{out}");
-    assert!(out.contains("(from $QUOTA_DB)"), "{out}");
+    let db = if env.pg.is_some() {
+        "(from $QUOTA_DATABASE_URL)"
+    } else {
+        "(from $QUOTA_DB)"
+    };
+    assert!(out.contains(db), "{out}");
     assert!(
         out.contains("$ANTHROPIC_ADMIN_API_KEY (ends …9876)"),
         "{out}"
@@ -468,6 +471,10 @@ fn database_file_and_folder_are_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::with_config(PROD);
     env.run(&["check"]).ok();
+    if env.pg.is_some() {
+        assert!(!env.db.exists(), "no SQLite file beside a PostgreSQL store");
+        return;
+    }
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&env.db), 0o600);
     assert_eq!(mode(env.db.parent().unwrap()), 0o700);
@@ -524,27 +531,38 @@ fn two_processes_reconciling_at_once_never_share_an_identity() {
 fn ten_processes_migrate_a_new_database_once() {
     let env = TestEnv::with_config(PROD);
     env.run_parallel_ok(&vec![vec!["check"]; 10]);
-    let v: i64 = env
-        .conn()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    let v = usize::try_from(v).unwrap();
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+    let (version, folder) = if env.pg.is_some() {
+        ("SELECT version FROM quota_schema", "/migrations/postgres")
+    } else {
+        ("PRAGMA user_version", "/migrations")
+    };
+    let v: usize = env.conn().value(version).unwrap().parse().unwrap();
+    let migrations = std::fs::read_dir(format!("{}{folder}", env!("CARGO_MANIFEST_DIR")))
         .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "sql")
+        })
         .count();
     assert_eq!(v, migrations, "every migration applied, once");
-    let ok: String = env
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    assert_eq!(env.integrity(), "ok");
+    if env.pg.is_some() {
+        assert_eq!(env.count("SELECT count(*) FROM quota_schema"), 1);
+    }
 }
 
 #[test]
 fn a_database_from_a_newer_quota_is_refused() {
     let env = TestEnv::with_config(PROD);
     env.run(&["check"]).ok();
-    env.conn().pragma_update(None, "user_version", 42).unwrap();
+    env.conn().exec(if env.pg.is_some() {
+        "UPDATE quota_schema SET version = 42"
+    } else {
+        "PRAGMA user_version = 42"
+    });
     let run = env.run(&["status"]).code(1);
     assert!(run.error_line().contains("newer quota"), "{}", run.stderr);
 }

@@ -23,14 +23,14 @@ fn webhook(capture: &Capture, extra: &str) -> String {
 }
 
 fn outbox(env: &TestEnv) -> Vec<(String, String, String, i64)> {
-    let conn = env.conn();
-    let mut stmt = conn
-        .prepare("SELECT channel, event, state, attempts FROM outbox ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    env.conn()
+        .rows("SELECT channel, event, state, attempts FROM outbox ORDER BY id")
+        .into_iter()
+        .map(|r| {
+            let text = |i: usize| r[i].clone().unwrap();
+            (text(0), text(1), text(2), text(3).parse().unwrap())
+        })
+        .collect()
 }
 
 #[test]
@@ -267,14 +267,11 @@ fn undelivered_after_24_hours_is_marked_failed() {
     // (By now a forecast alert fires too: only the first alert's deliveries count here.)
     let attempts = hook.bodies().iter().filter(|b| b["id"] == first).count();
     assert_eq!(attempts, 1, "expired before a retry");
-    let conn = env.conn();
-    let (state, error): (String, String) = conn
-        .query_row(
-            "SELECT state, last_error FROM outbox ORDER BY id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let row = env
+        .conn()
+        .rows("SELECT state, last_error FROM outbox ORDER BY id LIMIT 1")
+        .remove(0);
+    let (state, error) = (row[0].clone().unwrap(), row[1].clone().unwrap());
     assert_eq!(state, "failed");
     assert!(
         error.starts_with("undelivered for 24 h: HTTP 503"),
@@ -311,11 +308,7 @@ fn a_crash_between_sending_and_recording_resends_and_loses_nothing() {
         "same alert id: the receiver can dedupe"
     );
     assert_eq!(outbox(&env)[0].2, "delivered");
-    let ok: String = env
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    assert_eq!(env.integrity(), "ok");
 }
 
 /// The textfile as (metric{labels} → value), checking the format line by line.

@@ -11,7 +11,7 @@ fn the_example_config_is_valid_as_shipped_and_with_every_key() {
     .unwrap();
     let env = TestEnv::with_config(&shipped);
     let mut c = env.command(&["config", "check"]);
-    c.env_remove("QUOTA_DB");
+    c.env_remove("QUOTA_DB").env_remove("QUOTA_DATABASE_URL");
     let out = c.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -21,20 +21,14 @@ fn full() -> bool {
 }
 
 fn integrity(env: &TestEnv) -> String {
-    env.conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
+    env.integrity()
 }
 
 /// Duplicate alert identities (must be 0).
 fn duplicate_identities(env: &TestEnv) -> i64 {
-    env.conn()
-        .query_row(
-            "SELECT count(*) FROM (SELECT 1 FROM alerts GROUP BY account, quota_type, threshold, period_start HAVING count(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+    env.count(
+        "SELECT count(*) FROM (SELECT 1 FROM alerts GROUP BY account, quota_type, threshold, period_start HAVING count(*) > 1) AS d",
+    )
 }
 
 fn accounts_config(n: usize, extra: &str) -> String {
@@ -179,27 +173,16 @@ fn kill_9_during_sync_never_half_writes() {
             .stderr(Stdio::null())
             .status();
         let _ = child.wait();
-        let conn = env.conn();
-        let values: i64 = conn
-            .query_row("SELECT count(DISTINCT uncached_input_tokens) FROM usage_daily WHERE day = '2026-11-20'", [], |r| r.get(0))
-            .unwrap();
-        let rows: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM usage_daily WHERE day = '2026-11-20'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let values = env.count(
+            "SELECT count(DISTINCT uncached_input_tokens) FROM usage_daily WHERE day = '2026-11-20'",
+        );
+        let rows = env.count("SELECT count(*) FROM usage_daily WHERE day = '2026-11-20'");
         assert!(
             values <= 1 && (rows == 0 || rows == 300),
             "round {i}: {rows} rows with {values} values: half-written"
         );
-        let orphans: i64 = conn
-            .query_row("SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = o.alert_id)", [], |r| r.get(0))
-            .unwrap();
-        let unannounced: i64 = conn
-            .query_row("SELECT count(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id = a.id AND o.event = 'firing')", [], |r| r.get(0))
-            .unwrap();
+        let orphans = env.count("SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = o.alert_id)");
+        let unannounced = env.count("SELECT count(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id = a.id AND o.event = 'firing')");
         assert_eq!(
             (orphans, unannounced),
             (0, 0),

@@ -335,7 +335,7 @@ fn a_listing_cut_short_records_no_key() {
         out.stdout
     );
     assert_eq!(
-        env.count("SELECT count(*) FROM api_keys WHERE active = 1"),
+        env.count("SELECT count(*) FROM api_keys WHERE active = TRUE"),
         1500
     );
 }
@@ -348,13 +348,9 @@ fn keys_in_the_ga_shape_are_read_with_their_workspace() {
     api.put_ga_key("apikey_ga", "GA key", "wrkspc_ga");
     api.put_key("apikey_old_shape", "Old shape", "active");
     env.run(&["sync"]).ok();
-    let conn = env.conn();
-    let ws: String = conn
-        .query_row(
-            "SELECT workspace_id FROM api_keys WHERE id = 'apikey_ga'",
-            [],
-            |r| r.get(0),
-        )
+    let ws = env
+        .conn()
+        .value("SELECT workspace_id FROM api_keys WHERE id = 'apikey_ga'")
         .unwrap();
     assert_eq!(ws, "wrkspc_ga");
     assert_eq!(env.status_of("ga-key")[0]["api_key_id"], "apikey_ga");

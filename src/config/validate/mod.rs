@@ -8,7 +8,8 @@ use anyhow::Result;
 
 use super::raw::{ChannelType, RawApi, RawConfig, RawNotify};
 use super::{
-    Api, Config, DEFAULT_BASE_URL, Database, Discovery, Located, Metrics, Origin, UsageSource,
+    Api, Config, DEFAULT_BASE_URL, Database, Discovery, Located, Metrics, Origin, Postgres,
+    UsageSource,
 };
 use crate::account::{Channel, ChannelKind};
 use crate::alert::Severity;
@@ -37,9 +38,26 @@ pub(super) fn validate(
             path: raw.database.path.clone().unwrap_or_default(),
             origin: Origin::ConfigFile,
         },
+        postgres: raw.database.url.clone().map(|url| Postgres {
+            url: Secret::new(url),
+            origin: Origin::ConfigFile,
+            password_file: raw.database.password_file.clone(),
+        }),
         retention_days: in_range(raw.database.retention_days, 400, 1, 36_500)
             .map_err(|p| err("database.retention_days", p))?,
     };
+    if raw.database.path.is_some() && raw.database.url.is_some() {
+        return Err(err(
+            "database",
+            "path (a SQLite file) and url (PostgreSQL) name two stores: keep one".into(),
+        ));
+    }
+    if raw.database.password_file.is_some() && raw.database.url.is_none() {
+        return Err(err(
+            "database.password_file",
+            "is the PostgreSQL password: set url too, or remove it".into(),
+        ));
+    }
     let defaults = defaults_of(&raw.defaults, "defaults", &mut warnings, &err)?;
     let developer_defaults = defaults_of(
         &raw.claude_code_defaults,

@@ -5,26 +5,67 @@
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use super::to_i64;
 use super::twins::{self, Seen, Twins};
 use crate::quota::DayUsage;
 use crate::store::Tx;
-use crate::time::{day, ts};
+use crate::store::sql::{Val, vals};
+use crate::time::day;
 
-/// The staging table: the connection's own temp database, so writing it locks nothing.
-pub(super) const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS usage_staging (
-    api_key_id TEXT NOT NULL, workspace_id TEXT NOT NULL, day TEXT NOT NULL,
-    u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER)";
+/// Creates the staging table if this connection has none: a temporary table, the
+/// connection's own, so writing it locks nothing. `seq` is the order rows were staged in.
+pub(super) fn create(tx: &Tx<'_>) -> Result<()> {
+    tx.batch(if tx.is_pg() {
+        "CREATE TEMP TABLE IF NOT EXISTS usage_staging (seq bigserial PRIMARY KEY,
+            api_key_id text COLLATE \"C\" NOT NULL, workspace_id text COLLATE \"C\" NOT NULL,
+            day date NOT NULL, u bigint, c5 bigint, c1 bigint, cr bigint, o bigint, t bigint,
+            r bigint)"
+    } else {
+        "CREATE TEMP TABLE IF NOT EXISTS usage_staging (seq INTEGER PRIMARY KEY,
+            api_key_id TEXT NOT NULL, workspace_id TEXT NOT NULL, day TEXT NOT NULL,
+            u INTEGER, c5 INTEGER, c1 INTEGER, cr INTEGER, o INTEGER, t INTEGER, r INTEGER)"
+    })
+}
 
 /// Adds rows to the staging table.
-pub(super) fn stage(conn: &Connection, rows: &[DayUsage]) -> Result<()> {
+pub(super) fn stage(tx: &Tx<'_>, rows: &[DayUsage]) -> Result<()> {
+    let count = |v: Option<u64>| v.map(to_i64).transpose();
+    let Some(conn) = tx.lite() else {
+        // PostgreSQL: the batch as one statement of arrays, one round trip.
+        let column = |f: fn(&DayUsage) -> Option<u64>| -> Result<Val> {
+            Ok(Val::Ints(
+                rows.iter().map(|r| count(f(r))).collect::<Result<_>>()?,
+            ))
+        };
+        let text = |f: fn(&DayUsage) -> Option<&str>| {
+            Val::Texts(rows.iter().map(|r| f(r).unwrap_or("").to_owned()).collect())
+        };
+        tx.exec(
+            "INSERT INTO usage_staging (api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r)
+             SELECT * FROM unnest(?1::text[], ?2::text[], ?3::date[], ?4::bigint[], ?5::bigint[],
+                 ?6::bigint[], ?7::bigint[], ?8::bigint[], ?9::bigint[], ?10::bigint[])",
+            &[
+                text(|r| r.api_key_id.as_deref()),
+                text(|r| r.workspace_id.as_deref()),
+                Val::Days(rows.iter().map(|r| r.day).collect()),
+                column(|r| r.uncached_input_tokens)?,
+                column(|r| r.cache_creation_5m_tokens)?,
+                column(|r| r.cache_creation_1h_tokens)?,
+                column(|r| r.cache_read_tokens)?,
+                column(|r| r.output_tokens)?,
+                column(|r| r.total_tokens)?,
+                column(|r| r.requests)?,
+            ],
+        )
+        .context("cannot stage usage rows")?;
+        return Ok(());
+    };
     let mut stmt = conn.prepare_cached(
         "INSERT INTO temp.usage_staging (api_key_id, workspace_id, day, u, c5, c1, cr, o, t, r)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    let count = |v: Option<u64>| v.map(to_i64).transpose();
     // Rows come a day at a time: the day's text is formatted once, not per row.
     let mut d: Option<(NaiveDate, String)> = None;
     for r in rows {
@@ -52,8 +93,8 @@ pub(super) fn stage(conn: &Connection, rows: &[DayUsage]) -> Result<()> {
 /// Rows a batch holds before they go to the staging table.
 const BATCH: usize = 1000;
 
-/// The rows of a fetch in progress, kept in a temporary table: the connection's own temp
-/// database, so writing it takes no lock on the store, and a fetch of any size holds one
+/// The rows of a fetch in progress, kept in a temporary table: the connection's own, so
+/// writing it takes no lock on the store, and a fetch of any size holds one
 /// batch in memory. `upsert_staged` moves them into `usage_daily`, summed per key,
 /// workspace and day, inside the sync's one transaction; a fetch that fails leaves them
 /// behind, never in the store.
@@ -76,11 +117,15 @@ pub(crate) struct Staging<'s> {
 impl crate::store::Store {
     /// An empty staging table for a new fetch.
     pub(crate) fn staging(&mut self) -> Result<Staging<'_>> {
-        // Staged rows are written once and read once: a small cache for the temp database
-        // keeps a sync's memory flat; the rest spills to its file.
-        self.conn.execute_batch("PRAGMA temp.cache_size = -256")?;
-        self.conn.execute_batch(STAGING)?;
-        self.conn.execute("DELETE FROM temp.usage_staging", [])?;
+        if let Some((conn, _)) = self.lite() {
+            // Staged rows are written once and read once: a small cache for the temp
+            // database keeps a sync's memory flat; the rest spills to its file.
+            conn.execute_batch("PRAGMA temp.cache_size = -256")?;
+        }
+        self.scratch(|tx| {
+            create(tx)?;
+            tx.exec("DELETE FROM usage_staging", &[])
+        })?;
         Ok(Staging {
             store: self,
             batch: Vec::with_capacity(BATCH),
@@ -104,15 +149,23 @@ impl Staging<'_> {
     /// Another writer between that read and the commit is another sync, with numbers as
     /// fresh, or a prune of days before the window: a row skipped against what it replaced
     /// is read and compared again by the next sync.
+    ///
+    /// SQLite only: PostgreSQL stages every row, and the upsert leaves the unchanged ones as
+    /// they are.
     pub(crate) fn skip_stored(&mut self, source: &str, from: NaiveDate) {
-        self.skip = Some((source.to_owned(), from));
+        if self.store.lite().is_some() {
+            self.skip = Some((source.to_owned(), from));
+        }
     }
 
     fn load_twins(&mut self) -> Result<()> {
         if self.twins.is_none()
             && let Some((source, from)) = &self.skip
         {
-            let twins = Twins::load(&self.store.conn, source, *from)
+            let Some((conn, _)) = self.store.lite() else {
+                return Ok(());
+            };
+            let twins = Twins::load(conn, source, *from)
                 .context("cannot read the stored usage of the window")?;
             self.twins = Some(twins);
         }
@@ -130,11 +183,10 @@ impl Staging<'_> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        // A transaction that writes only the temp database: the store is not locked.
-        let tx = self.store.conn.transaction()?;
-        stage(&tx, &self.batch)?;
+        // A transaction that writes only the temporary table: the store is not locked.
+        let batch = &self.batch;
+        self.store.scratch(|tx| stage(tx, batch))?;
         self.batch.clear();
-        tx.commit()?;
         Ok(())
     }
 
@@ -298,7 +350,11 @@ impl crate::records::UsageSink for Staging<'_> {
                 }
                 Seen::New => {}
                 Seen::AfterSkipped => {
-                    if let Some(stored) = twins.stored(&self.store.conn, &row)? {
+                    let stored = match self.store.lite() {
+                        Some((conn, _)) => twins.stored(conn, &row)?,
+                        None => None,
+                    };
+                    if let Some(stored) = stored {
                         self.push(stored)?;
                     }
                 }
@@ -312,10 +368,9 @@ impl crate::records::UsageSink for Staging<'_> {
         if let Some(twins) = &mut self.twins {
             twins.take_back_page();
         }
-        self.store.conn.execute(
-            "DELETE FROM temp.usage_staging WHERE rowid > ?1",
-            [self.page_mark],
-        )?;
+        let mark = self.page_mark;
+        self.store
+            .scratch(|tx| tx.exec("DELETE FROM usage_staging WHERE seq > ?1", &vals![mark]))?;
         Ok(())
     }
 
@@ -324,11 +379,11 @@ impl crate::records::UsageSink for Staging<'_> {
         if let Some(twins) = &mut self.twins {
             twins.keep_page();
         }
-        self.page_mark = self.store.conn.query_row(
-            "SELECT coalesce(max(rowid), 0) FROM temp.usage_staging",
-            [],
-            |r| r.get(0),
-        )?;
+        self.page_mark = self
+            .store
+            .scratch(|tx| tx.first("SELECT max(seq) FROM usage_staging", &[], |r| r.opt_int(0)))?
+            .flatten()
+            .unwrap_or(0);
         Ok(())
     }
 
@@ -336,10 +391,9 @@ impl crate::records::UsageSink for Staging<'_> {
     /// rows is read afresh (nothing of this read has reached the store).
     fn restart(&mut self) -> Result<()> {
         self.batch.clear();
-        self.store.conn.execute(
-            "DELETE FROM temp.usage_staging WHERE rowid > ?1",
-            [self.read_mark],
-        )?;
+        let mark = self.read_mark;
+        self.store
+            .scratch(|tx| tx.exec("DELETE FROM usage_staging WHERE seq > ?1", &vals![mark]))?;
         self.page_mark = self.read_mark;
         self.twins = None;
         Ok(())
@@ -361,32 +415,34 @@ pub(crate) fn upsert_staged(
     now: DateTime<Utc>,
     changed: Option<&mut Written<'_>>,
 ) -> Result<usize> {
-    let conn = tx.conn();
     let Staged(()) = staged;
-    let mut n = 0;
-    let select = SELECT_GROUPED;
-    match changed {
-        None => {
-            n = conn
-                .prepare_cached(&format!("{INSERT} {select} {ON_CONFLICT}"))?
-                .execute(params![source, ts(now)])
-                .context("cannot store the usage read")?;
-        }
+    let insert = format!(
+        "{INSERT} {SELECT_GROUPED}, {}, {} FROM usage_staging GROUP BY day, api_key_id, workspace_id
+         {ON_CONFLICT}",
+        tx.typed(1, "text"),
+        tx.typed(2, "timestamptz")
+    );
+    let args = vals![source, now];
+    let n = match changed {
+        None => tx
+            .exec(&insert, &args)
+            .context("cannot store the usage read")?,
         Some(seen) => {
-            let mut stmt = conn.prepare_cached(&format!(
-                "{INSERT} {select} {ON_CONFLICT} RETURNING api_key_id, workspace_id"
-            ))?;
-            let mut rows = stmt
-                .query(params![source, ts(now)])
-                .context("cannot store the usage read")?;
-            while let Some(r) = rows.next()? {
-                let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-                seen(text(0)?, text(1)?);
-                n += 1;
-            }
+            let mut n = 0;
+            tx.each(
+                &format!("{insert} RETURNING api_key_id, workspace_id"),
+                &args,
+                |r| {
+                    seen(&r.text(0)?, &r.text(1)?);
+                    n += 1;
+                    Ok(())
+                },
+            )
+            .context("cannot store the usage read")?;
+            n
         }
-    }
-    conn.execute("DELETE FROM temp.usage_staging", [])?;
+    };
+    tx.exec("DELETE FROM usage_staging", &[])?;
     Ok(n)
 }
 
@@ -395,7 +451,8 @@ const INSERT: &str =
         cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
         total_tokens, requests, source, fetched_at)";
 
-/// Staged rows summed per (key, workspace, day), like `DayUsage::absorb`.
+/// Staged rows summed per (key, workspace, day), like `DayUsage::absorb` (the source and
+/// time follow).
 const SELECT_GROUPED: &str = "SELECT api_key_id, workspace_id, day,
         CASE WHEN count(u) = count(*) THEN sum(u) END,
         CASE WHEN count(c5) = count(*) THEN sum(c5) END,
@@ -405,9 +462,7 @@ const SELECT_GROUPED: &str = "SELECT api_key_id, workspace_id, day,
         CASE WHEN count(*) = 1 THEN max(t)
              WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
              THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END,
-        CASE WHEN count(r) = count(*) THEN sum(r) END,
-        ?1, ?2
-    FROM temp.usage_staging WHERE true GROUP BY day, api_key_id, workspace_id";
+        CASE WHEN count(r) = count(*) THEN sum(r) END";
 
 const ON_CONFLICT: &str = "ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
         uncached_input_tokens = excluded.uncached_input_tokens,
@@ -419,8 +474,11 @@ const ON_CONFLICT: &str = "ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE
         requests = excluded.requests,
         source = excluded.source,
         fetched_at = excluded.fetched_at
-    WHERE (uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
-           output_tokens, total_tokens, requests, source)
-          IS NOT (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens, excluded.cache_creation_1h_tokens,
-                  excluded.cache_read_tokens, excluded.output_tokens, excluded.total_tokens, excluded.requests,
+    WHERE (usage_daily.uncached_input_tokens, usage_daily.cache_creation_5m_tokens,
+           usage_daily.cache_creation_1h_tokens, usage_daily.cache_read_tokens,
+           usage_daily.output_tokens, usage_daily.total_tokens, usage_daily.requests,
+           usage_daily.source)
+          IS DISTINCT FROM (excluded.uncached_input_tokens, excluded.cache_creation_5m_tokens,
+                  excluded.cache_creation_1h_tokens, excluded.cache_read_tokens,
+                  excluded.output_tokens, excluded.total_tokens, excluded.requests,
                   excluded.source)";

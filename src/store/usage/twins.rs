@@ -308,7 +308,7 @@ mod tests {
         let from = NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
         let mut load = |held: usize| {
             store
-                .read(|tx| Twins::load_at_most(tx.conn(), "messages", from, held))
+                .read(|tx| Twins::load_at_most(tx.lite().unwrap(), "messages", from, held))
                 .unwrap()
         };
         let mut twins = load(9);

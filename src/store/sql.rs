@@ -1,0 +1,398 @@
+//! One way to run a statement on either backend: values in (`Val`), rows out (`Row`), with
+//! the store's SQL written once. Statements use `?1`-style placeholders (PostgreSQL gets
+//! `$1`), and the few spellings that differ come from `Tx::list`. Each backend keeps its own
+//! types: SQLite stores times as RFC 3339 text, days as `YYYY-MM-DD` and money as decimal
+//! text, PostgreSQL as `timestamptz`, `date` and `numeric`; a `Val` or a `Row` getter says
+//! which one it means, and each backend converts.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::Tx;
+
+/// A statement's parameter: what it means, so that each backend stores it its own way.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<String>),
+    Time(Option<DateTime<Utc>>),
+    Day(Option<NaiveDate>),
+    Money(Option<Decimal>),
+    Bool(bool),
+    /// A list of texts, for `Tx::list`.
+    Texts(Vec<String>),
+    /// Lists of days and of counts: columns of a batch (PostgreSQL's `unnest`).
+    Days(Vec<NaiveDate>),
+    Ints(Vec<Option<i64>>),
+}
+
+macro_rules! val_from {
+    ($($t:ty => $v:ident $(, $conv:expr)?;)*) => {$(
+        impl From<$t> for Val {
+            fn from(x: $t) -> Val {
+                Val::$v(Some(val_from!(@conv x $(, $conv)?)))
+            }
+        }
+        impl From<Option<$t>> for Val {
+            fn from(x: Option<$t>) -> Val {
+                Val::$v(x.map(|x| val_from!(@conv x $(, $conv)?)))
+            }
+        }
+    )*};
+    (@conv $x:ident) => { $x };
+    (@conv $x:ident, $conv:expr) => { $conv($x) };
+}
+
+val_from! {
+    i64 => Int;
+    f64 => Real;
+    String => Text;
+    &str => Text, str::to_owned;
+    &String => Text, String::clone;
+    DateTime<Utc> => Time;
+    NaiveDate => Day;
+    Decimal => Money;
+}
+
+impl From<bool> for Val {
+    fn from(x: bool) -> Val {
+        Val::Bool(x)
+    }
+}
+
+impl From<u32> for Val {
+    fn from(x: u32) -> Val {
+        Val::Int(Some(i64::from(x)))
+    }
+}
+
+/// `[Val; N]` from values of any type a `Val` is made from.
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { [$($crate::store::sql::Val::from($v)),*] };
+}
+pub(crate) use vals;
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value};
+        let owned = |v: Option<Value>| Ok(ToSqlOutput::Owned(v.unwrap_or(Value::Null)));
+        match self {
+            Val::Int(v) => v.to_sql(),
+            Val::Real(v) => v.to_sql(),
+            Val::Text(v) => v.to_sql(),
+            Val::Time(v) => owned(v.map(|t| Value::Text(crate::time::ts(t)))),
+            Val::Day(v) => owned(v.map(|d| Value::Text(crate::time::day(d)))),
+            Val::Money(v) => owned(v.map(|m| Value::Text(m.to_string()))),
+            Val::Bool(v) => v.to_sql(),
+            Val::Texts(v) => json(v),
+            Val::Days(v) => json(&v.iter().map(|d| crate::time::day(*d)).collect::<Vec<_>>()),
+            Val::Ints(v) => json(v),
+        }
+    }
+}
+
+/// A list as SQLite takes it: JSON text, for `json_each`.
+fn json(v: &impl serde::Serialize) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'static>> {
+    let text =
+        serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    Ok(rusqlite::types::ToSqlOutput::Owned(
+        rusqlite::types::Value::Text(text),
+    ))
+}
+
+impl Val {
+    fn pg(&self) -> &(dyn postgres::types::ToSql + Sync) {
+        match self {
+            Val::Int(v) => v,
+            Val::Real(v) => v,
+            Val::Text(v) => v,
+            Val::Time(v) => v,
+            Val::Day(v) => v,
+            Val::Money(v) => v,
+            Val::Bool(v) => v,
+            Val::Texts(v) => v,
+            Val::Days(v) => v,
+            Val::Ints(v) => v,
+        }
+    }
+}
+
+/// A row of either backend, read by what each column means.
+pub(crate) enum Row<'r> {
+    Lite(&'r rusqlite::Row<'r>),
+    Pg(&'r postgres::Row),
+}
+
+impl Row<'_> {
+    pub(crate) fn text(&self, i: usize) -> Result<String> {
+        self.opt_text(i)?
+            .ok_or_else(|| anyhow!("column {i} is null where text was expected"))
+    }
+
+    pub(crate) fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(match self {
+            Row::Lite(r) => r.get(i)?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    pub(crate) fn int(&self, i: usize) -> Result<i64> {
+        self.opt_int(i)?
+            .ok_or_else(|| anyhow!("column {i} is null where a number was expected"))
+    }
+
+    pub(crate) fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(match self {
+            Row::Lite(r) => r.get(i)?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    /// A count: never negative.
+    pub(crate) fn count(&self, i: usize) -> Result<usize> {
+        let n = self.int(i)?;
+        usize::try_from(n).with_context(|| format!("column {i}: {n} is not a count"))
+    }
+
+    pub(crate) fn real(&self, i: usize) -> Result<f64> {
+        Ok(match self {
+            Row::Lite(r) => r.get(i)?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    pub(crate) fn opt_real(&self, i: usize) -> Result<Option<f64>> {
+        Ok(match self {
+            Row::Lite(r) => r.get(i)?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    pub(crate) fn opt_day(&self, i: usize) -> Result<Option<NaiveDate>> {
+        Ok(match self {
+            Row::Lite(r) => r
+                .get::<_, Option<String>>(i)?
+                .map(|d| crate::time::parse_day(&d))
+                .transpose()?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    pub(crate) fn opt_money(&self, i: usize) -> Result<Option<Decimal>> {
+        Ok(match self {
+            Row::Lite(r) => r
+                .get::<_, Option<String>>(i)?
+                .map(|t| {
+                    t.parse()
+                        .with_context(|| format!("column {i}: {t:?} is not a decimal"))
+                })
+                .transpose()?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    pub(crate) fn opt_bool(&self, i: usize) -> Result<Option<bool>> {
+        Ok(match self {
+            Row::Lite(r) => r.get(i)?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    pub(crate) fn time(&self, i: usize) -> Result<DateTime<Utc>> {
+        self.opt_time(i)?
+            .ok_or_else(|| anyhow!("column {i} is null where a time was expected"))
+    }
+
+    pub(crate) fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
+        Ok(match self {
+            Row::Lite(r) => r
+                .get::<_, Option<String>>(i)?
+                .map(|t| crate::time::parse(&t).with_context(|| format!("column {i}")))
+                .transpose()?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    pub(crate) fn day(&self, i: usize) -> Result<NaiveDate> {
+        Ok(match self {
+            Row::Lite(r) => crate::time::parse_day(&r.get::<_, String>(i)?)?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    pub(crate) fn money(&self, i: usize) -> Result<Decimal> {
+        Ok(match self {
+            Row::Lite(r) => {
+                let text: String = r.get(i)?;
+                text.parse()
+                    .with_context(|| format!("column {i}: {text:?} is not a decimal"))?
+            }
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+}
+
+/// The prepared statements of a PostgreSQL session, by their text: each is parsed once per
+/// process, as SQLite's `prepare_cached` does.
+pub(super) type PgStatements = HashMap<String, postgres::Statement>;
+
+/// `?N` placeholders as PostgreSQL's `$N`.
+fn dollars(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
+impl Tx<'_> {
+    /// Runs a statement; how many rows it changed.
+    pub(crate) fn exec(&self, sql: &str, params: &[Val]) -> Result<usize> {
+        match &self.0 {
+            super::TxInner::Lite(t) => Ok(t
+                .prepare_cached(sql)?
+                .execute(rusqlite::params_from_iter(params))?),
+            super::TxInner::Pg { tx, statements } => {
+                let stmt = prepared(tx, statements, sql)?;
+                let n = tx
+                    .borrow_mut()
+                    .execute(&stmt, &pg_params(params))
+                    .map_err(pg_err)?;
+                usize::try_from(n).context("row count")
+            }
+        }
+    }
+
+    /// Runs statements without parameters (a temporary table's definition).
+    pub(crate) fn batch(&self, sql: &str) -> Result<()> {
+        match &self.0 {
+            super::TxInner::Lite(t) => Ok(t.execute_batch(sql)?),
+            super::TxInner::Pg { tx, .. } => tx.borrow_mut().batch_execute(sql).map_err(pg_err),
+        }
+    }
+
+    /// Runs a query, calling `f` with each row in turn (streamed, not collected).
+    pub(crate) fn each(
+        &self,
+        sql: &str,
+        params: &[Val],
+        mut f: impl FnMut(Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        match &self.0 {
+            super::TxInner::Lite(t) => {
+                let mut stmt = t.prepare_cached(sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+                while let Some(r) = rows.next()? {
+                    f(Row::Lite(r))?;
+                }
+                Ok(())
+            }
+            super::TxInner::Pg { tx, statements } => {
+                use postgres::fallible_iterator::FallibleIterator;
+                let stmt = prepared(tx, statements, sql)?;
+                let mut tx = tx.borrow_mut();
+                let mut rows = tx
+                    .query_raw(&stmt, params.iter().map(Val::pg))
+                    .map_err(pg_err)?;
+                while let Some(r) = rows.next().map_err(pg_err)? {
+                    f(Row::Pg(&r))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every row of a query, each made a `T` by `f`.
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[Val],
+        mut f: impl FnMut(Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(sql, params, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row of a query, if any.
+    pub(crate) fn first<T>(
+        &self,
+        sql: &str,
+        params: &[Val],
+        f: impl FnOnce(Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.each(sql, params, |r| {
+            if let Some(f) = f.take() {
+                out = Some(f(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The texts of parameter `n` (a `Val::Texts`) as a subquery of one column, for `IN`.
+    pub(crate) fn list(&self, n: usize) -> String {
+        match &self.0 {
+            super::TxInner::Lite(_) => format!("(SELECT value FROM json_each(?{n}))"),
+            super::TxInner::Pg { .. } => format!("(SELECT unnest(?{n}::text[]))"),
+        }
+    }
+
+    /// The days of parameter `n` (a `Val::Texts` of `YYYY-MM-DD`) as a subquery, for `IN`.
+    pub(crate) fn day_list(&self, n: usize) -> String {
+        match &self.0 {
+            super::TxInner::Lite(_) => self.list(n),
+            super::TxInner::Pg { .. } => format!("(SELECT unnest(?{n}::text[])::date)"),
+        }
+    }
+
+    /// Parameter `n`, of PostgreSQL type `pg_type` where the statement alone does not say
+    /// (a value selected into an insert).
+    pub(crate) fn typed(&self, n: usize, pg_type: &str) -> String {
+        match &self.0 {
+            super::TxInner::Lite(_) => format!("?{n}"),
+            super::TxInner::Pg { .. } => format!("CAST(?{n} AS {pg_type})"),
+        }
+    }
+
+    /// Whether this is a PostgreSQL transaction.
+    pub(crate) fn is_pg(&self) -> bool {
+        matches!(self.0, super::TxInner::Pg { .. })
+    }
+}
+
+/// A PostgreSQL error as one line (its `Display` alone says only "db error").
+pub(super) fn pg_err(e: postgres::Error) -> anyhow::Error {
+    anyhow!(super::pg::describe(&e))
+}
+
+fn pg_params(params: &[Val]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    params.iter().map(Val::pg).collect()
+}
+
+fn prepared(
+    tx: &RefCell<postgres::Transaction<'_>>,
+    statements: &RefCell<&mut PgStatements>,
+    sql: &str,
+) -> Result<postgres::Statement> {
+    if let Some(s) = statements.borrow().get(sql) {
+        return Ok(s.clone());
+    }
+    let stmt = tx
+        .borrow_mut()
+        .prepare(&dollars(sql))
+        .map_err(pg_err)
+        .with_context(|| format!("cannot prepare: {}", first_line(sql)))?;
+    statements.borrow_mut().insert(sql.to_owned(), stmt.clone());
+    Ok(stmt)
+}
+
+fn first_line(sql: &str) -> &str {
+    sql.lines().next().unwrap_or(sql).trim()
+}
