@@ -33,6 +33,7 @@ fn open() -> Option<(Config, Store)> {
         config: config()?,
         now: chrono::Utc::now(),
         pgpass: crate::cmd::pgpass(&|k| std::env::var_os(k)),
+        run_id: String::new(),
     };
     let store = ctx.peek_store().ok()??;
     Some((ctx.config, store))

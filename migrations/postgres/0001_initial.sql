@@ -138,6 +138,18 @@ CREATE TABLE outbox (
     next_attempt_at  timestamptz NOT NULL,
     last_error       text,
     created_at       timestamptz NOT NULL,
-    delivered_at     timestamptz
+    delivered_at     timestamptz,
+    -- The run that sends it claims it first, until claimed_until (see leases).
+    claimed_by       text,
+    claimed_until    timestamptz
 );
 CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE state = 'pending';
+
+-- Who reads the Admin API for a minute: `slot` is the minute taken, `token` grows with
+-- every grant (a fencing token checked when the read is recorded).
+CREATE TABLE leases (
+    name    text PRIMARY KEY,
+    holder  text NOT NULL,
+    token   bigint NOT NULL CHECK (token > 0),
+    slot    timestamptz NOT NULL
+);

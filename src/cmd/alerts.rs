@@ -312,7 +312,14 @@ const NOTIFY_BUDGET: Duration = Duration::from_secs(5);
 /// Sends the resolved notices at once; what does not go out waits for the next sync. The
 /// resolve itself has succeeded either way.
 fn notify_now(store: &mut Store, ctx: &Ctx, channels: &[Channel], ids: &[String]) -> Result<()> {
-    match notify::deliver(store, channels, ctx.now, NOTIFY_BUDGET, Some(ids)) {
+    match notify::deliver(
+        store,
+        channels,
+        &ctx.run_id,
+        ctx.now,
+        NOTIFY_BUDGET,
+        Some(ids),
+    ) {
         Ok(r) if r.retrying + r.failed + r.deferred == 0 => {
             if r.delivered > 0 {
                 output::line(&format!("resolved notice sent ({} delivered)", r.delivered))?;

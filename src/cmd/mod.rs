@@ -31,6 +31,9 @@ pub(crate) struct Ctx {
     pub now: DateTime<Utc>,
     /// libpq's password file: `$PGPASSFILE`, else `~/.pgpass`.
     pub pgpass: Option<std::path::PathBuf>,
+    /// This run among the runs of every host that shares the store: `host:pid`, for the
+    /// fetch lease and delivery claims (and shown in `quota health`).
+    pub run_id: String,
 }
 
 impl Ctx {
@@ -112,6 +115,7 @@ pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
         config,
         now: now(&env)?,
         pgpass: pgpass(&env),
+        run_id: run_id(&env),
     };
     match cli.command {
         Command::Sync(args) => sync::run(&ctx, &args),
@@ -143,6 +147,16 @@ fn located(
     };
     path.filter(|p| !p.as_os_str().is_empty())
         .map(|path| Located { path, origin })
+}
+
+/// `host:pid`: the kernel's host name (or `$QUOTA_HOST`, which names a "host" when two run on
+/// one machine, as in tests), then this process.
+pub(crate) fn run_id(env: &dyn Fn(&str) -> Option<OsString>) -> String {
+    let host = env("QUOTA_HOST")
+        .map(|h| h.to_string_lossy().into_owned())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .unwrap_or_default();
+    format!("{}:{}", host.trim(), std::process::id())
 }
 
 /// libpq's password file: `$PGPASSFILE`, else `~/.pgpass`.

@@ -49,7 +49,7 @@ pub(super) fn run(ctx: &Ctx, args: &SyncArgs) -> Result<ExitCode> {
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .saturating_sub(export_reserve(ctx.config.api.deadline));
-        sync::deliver::due(store, &ctx.config, ctx.now, budget);
+        sync::deliver::due(store, &ctx.config, &ctx.run_id, ctx.now, budget);
     }
     export(ctx, store.as_mut(), result.is_ok(), started, deadline);
     if let Some(kib) = metrics::peak_rss_kib() {
@@ -79,6 +79,7 @@ fn sync(ctx: &Ctx, args: &SyncArgs, slot: &mut Option<Store>) -> Result<Synced> 
     let req = sync::Request {
         accounts: &args.filter.accounts,
         full: args.full,
+        holder: &ctx.run_id,
     };
     sync::run(store, &mut client, config, &req, ctx.now)
 }
@@ -86,6 +87,17 @@ fn sync(ctx: &Ctx, args: &SyncArgs, slot: &mut Option<Store>) -> Result<Synced> 
 /// The summary line of a sync.
 fn summary(s: &Synced, took: Duration) -> String {
     let c = s.changes;
+    if let Some(by) = &s.read_by {
+        return format!(
+            "evaluated {} account{}: the Admin API was read this minute by {by}; alerts: {} created, {} resolved, {} reopened; {:.2}s",
+            s.accounts,
+            output::plural(s.accounts),
+            c.created,
+            c.resolved,
+            c.reopened,
+            took.as_secs_f64(),
+        );
+    }
     format!(
         "synced {} account{} from {}: {} usage request{} ({} page{}, {} rows){}{}; alerts: {} created, {} resolved, {} reopened; {:.2}s",
         s.accounts,

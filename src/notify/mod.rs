@@ -79,9 +79,27 @@ pub(crate) fn route<'c>(
 
 /// Sends what is due, within `budget`; with `only`, just the deliveries of those alerts (a
 /// manual resolve sends its own notices at once and leaves the rest to the next sync).
+/// `holder` names this run: it claims what it sends for as long as the run may last (its
+/// `budget`, at least a second), checks the claim again just before each send, and gives
+/// back what it did not send, so that runs of several hosts never send one notice twice
+/// (`store::outbox::claim`); the claims of a run that died lapse by the next minute.
 pub(crate) fn deliver(
     store: &mut Store,
     channels: &[Channel],
+    holder: &str,
+    now: DateTime<Utc>,
+    budget: Duration,
+    only: Option<&[String]>,
+) -> Result<Report> {
+    let report = deliver_claimed(store, channels, holder, now, budget, only);
+    store.write(|tx| outbox::release(tx, holder))?;
+    report
+}
+
+fn deliver_claimed(
+    store: &mut Store,
+    channels: &[Channel],
+    holder: &str,
     now: DateTime<Utc>,
     budget: Duration,
     only: Option<&[String]>,
@@ -95,10 +113,8 @@ pub(crate) fn deliver(
         );
         report.failed += expired;
     }
-    let mut due = store.read(|tx| outbox::due(tx, now))?;
-    if let Some(ids) = only {
-        due.retain(|d| ids.contains(&d.alert.id));
-    }
+    let lasts = chrono::Duration::from_std(budget.max(Duration::from_secs(1)))?;
+    let due = store.write(|tx| outbox::claim(tx, holder, now + lasts, now, only))?;
     let due = hold_silenced(store, due, now, &mut report)?;
     if due.is_empty() {
         return Ok(report);
@@ -145,6 +161,14 @@ pub(crate) fn deliver(
                 break;
             }
             std::thread::sleep(spacing);
+            let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
+            if !store.write(|tx| outbox::still_claimed(tx, &ids, holder))? {
+                log::warn!(
+                    "{} notification(s) to {name} were taken over by another run: not sent from here",
+                    batch.len()
+                );
+                continue;
+            }
             let notes: Vec<_> = batch.iter().map(|d| (&d.alert, d.event)).collect();
             let outcome = send(
                 &agent,
@@ -154,7 +178,7 @@ pub(crate) fn deliver(
                 (left - spacing).min(SEND_TIMEOUT),
             );
             last_slack = Some(Instant::now());
-            record(store, name, batch, &outcome, now, &mut report)?;
+            record(store, name, batch, &outcome, holder, now, &mut report)?;
         }
     }
     Ok(report)
@@ -247,15 +271,26 @@ pub(crate) fn send(
     sent.unwrap_or_else(|e| e)
 }
 
+/// Records how a send went, while this run still holds the claims: a run that paused
+/// mid-send, and whose deliveries another run took over, leaves them to that run.
 fn record(
     store: &mut Store,
     channel: &str,
     batch: &[&Delivery],
     outcome: &Outcome,
+    holder: &str,
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> Result<()> {
+    let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
     store.write(|tx| {
+        if !outbox::still_claimed(tx, &ids, holder)? {
+            log::warn!(
+                "{} notification(s) to {channel} were taken over by another run while this one sent them",
+                ids.len()
+            );
+            return Ok(());
+        }
         for d in batch {
             match outcome {
                 Outcome::Delivered(_) => outbox::mark_delivered(tx, d.id, now)?,

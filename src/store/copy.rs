@@ -163,6 +163,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("last_error", Text),
             ("created_at", Time),
             ("delivered_at", Time),
+            ("claimed_by", Text),
+            ("claimed_until", Time),
+        ],
+    ),
+    (
+        "leases",
+        &[
+            ("name", Text),
+            ("holder", Text),
+            ("token", Int),
+            ("slot", Time),
         ],
     ),
 ];

@@ -63,6 +63,7 @@ pub(crate) mod cost;
 pub(crate) mod developers;
 pub(crate) mod health;
 pub(crate) mod keys;
+pub(crate) mod lease;
 mod open;
 pub(crate) mod outbox;
 mod pg;
@@ -187,6 +188,12 @@ impl Store {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("q.db")).unwrap();
         (dir, store)
+    }
+
+    /// Whether several hosts may share this store (PostgreSQL): runs then take the fetch
+    /// lease (`lease`) before they read the Admin API.
+    pub(crate) fn shared(&self) -> bool {
+        matches!(self.db, Db::Pg(_))
     }
 
     /// Where the store is, for messages (a PostgreSQL URL without its password).

@@ -60,6 +60,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0012_silences",
         include_str!("../../migrations/0012_silences.sql"),
     ),
+    (
+        "0013_leases",
+        include_str!("../../migrations/0013_leases.sql"),
+    ),
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:

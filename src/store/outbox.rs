@@ -9,7 +9,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::alerts::{COLUMNS, from_row_at};
-use super::sql::vals;
+use super::sql::{Val, vals};
 use crate::alert::{Alert, Event};
 
 /// One outbox row per named channel for this alert event, in the caller's transaction (the
@@ -42,8 +42,39 @@ pub(crate) struct Delivery {
     pub alert: Alert,
 }
 
-/// Pending deliveries that are due, oldest first.
-pub(crate) fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
+/// Claims the pending deliveries that are due and that no other run holds (or whose
+/// claim lapsed), oldest first, for `holder` until `until`; of the alerts `only`, or all.
+/// Rows another transaction has locked are skipped, not waited for (PostgreSQL).
+pub(crate) fn claim(
+    tx: &Tx<'_>,
+    holder: &str,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    only: Option<&[String]>,
+) -> Result<Vec<Delivery>> {
+    let mut args = vec![Val::from(holder), Val::from(until), Val::from(now)];
+    let only = match only {
+        Some(ids) => {
+            args.push(Val::Texts(ids.to_vec()));
+            format!("AND alert_id IN {}", tx.list(4))
+        }
+        None => String::new(),
+    };
+    tx.exec(
+        &format!(
+            "UPDATE outbox SET claimed_by = ?1, claimed_until = ?2 WHERE id IN (
+                 SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?3
+                 AND (claimed_until IS NULL OR claimed_until <= ?3) {only}
+                 ORDER BY id{})",
+            tx.skip_locked()
+        ),
+        &args,
+    )?;
+    claimed(tx, holder)
+}
+
+/// The pending deliveries `holder` has claimed, oldest first.
+fn claimed(tx: &Tx<'_>, holder: &str) -> Result<Vec<Delivery>> {
     let cols: Vec<String> = COLUMNS
         .split(", ")
         .map(|c| format!("a.{}", c.trim()))
@@ -51,10 +82,10 @@ pub(crate) fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
     tx.rows(
         &format!(
             "SELECT o.id, o.channel, o.event, o.attempts, o.last_error LIKE 'held by silence %', {} FROM outbox o JOIN alerts a ON a.id = o.alert_id
-             WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 ORDER BY o.id",
+             WHERE o.state = 'pending' AND o.claimed_by = ?1 ORDER BY o.id",
             cols.join(", ")
         ),
-        &vals![now],
+        &vals![holder],
         |r| {
             Ok(Delivery {
                 id: r.int(0)?,
@@ -66,6 +97,32 @@ pub(crate) fn due(tx: &Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
             })
         },
     )
+}
+
+/// Whether `holder` still holds every one of the deliveries `ids` (no other run took them
+/// over after its claim lapsed), checked just before they are sent.
+pub(crate) fn still_claimed(tx: &Tx<'_>, ids: &[i64], holder: &str) -> Result<bool> {
+    let mut ours = 0;
+    for id in ids {
+        let held = tx.first(
+            "SELECT 1 FROM outbox WHERE id = ?1 AND claimed_by = ?2 AND state = 'pending'",
+            &vals![*id, holder],
+            |_| Ok(()),
+        )?;
+        ours += usize::from(held.is_some());
+    }
+    Ok(ours == ids.len())
+}
+
+/// Gives back what `holder` claimed and did not send (a time budget used up): the next run
+/// need not wait for the claims to lapse.
+pub(crate) fn release(tx: &Tx<'_>, holder: &str) -> Result<()> {
+    tx.exec(
+        "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL
+         WHERE claimed_by = ?1 AND state = 'pending'",
+        &vals![holder],
+    )?;
+    Ok(())
 }
 
 /// Holds a delivery back until `until` (a silence's end), without counting an attempt.
@@ -110,7 +167,8 @@ pub(crate) fn mark_delivered(tx: &Tx<'_>, id: i64, now: DateTime<Utc>) -> Result
 
 pub(crate) fn mark_retry(tx: &Tx<'_>, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
     tx.exec(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
+             claimed_by = NULL, claimed_until = NULL WHERE id = ?1",
         &vals![id, next, error],
     )?;
     Ok(())

@@ -361,6 +361,15 @@ impl Tx<'_> {
         }
     }
 
+    /// What ends a `SELECT` of rows to claim: PostgreSQL locks them and skips rows another
+    /// transaction holds; SQLite's one writer at a time needs nothing.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match &self.0 {
+            super::TxInner::Lite(_) => "",
+            super::TxInner::Pg { .. } => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Whether this is a PostgreSQL transaction.
     pub(crate) fn is_pg(&self) -> bool {
         matches!(self.0, super::TxInner::Pg { .. })

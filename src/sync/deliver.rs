@@ -10,13 +10,20 @@ use crate::notify;
 use crate::store::Store;
 
 /// Sends the notifications that are due, within `budget`; logged, never fatal.
-pub(crate) fn due(store: &mut Store, config: &Config, now: DateTime<Utc>, budget: Duration) {
+/// `holder` names this run (`notify::deliver`).
+pub(crate) fn due(
+    store: &mut Store,
+    config: &Config,
+    holder: &str,
+    now: DateTime<Utc>,
+    budget: Duration,
+) {
     let until = Instant::now() + budget;
-    some(store, config, now, budget, None);
+    some(store, config, holder, now, budget, None);
     match super::health::channels(store, config, now) {
         Ok(ids) if !ids.is_empty() => {
             let left = until.saturating_duration_since(Instant::now());
-            some(store, config, now, left, Some(&ids));
+            some(store, config, holder, now, left, Some(&ids));
         }
         Ok(_) => {}
         Err(e) => log::error!("cannot judge the channels' health: {e:#}"),
@@ -26,11 +33,12 @@ pub(crate) fn due(store: &mut Store, config: &Config, now: DateTime<Utc>, budget
 fn some(
     store: &mut Store,
     config: &Config,
+    holder: &str,
     now: DateTime<Utc>,
     budget: Duration,
     only: Option<&[String]>,
 ) {
-    match notify::deliver(store, &config.notify, now, budget, only) {
+    match notify::deliver(store, &config.notify, holder, now, budget, only) {
         Ok(r) if r != notify::Report::default() => log::info!(
             "notifications: {} delivered, {} to retry, {} failed, {} deferred, {} silenced",
             r.delivered,

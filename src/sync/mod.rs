@@ -32,13 +32,15 @@ use crate::account::Account;
 use crate::api::Client;
 use crate::apply::{self, Changes, Scope};
 use crate::config::{Config, UsageSource};
-use crate::store::{self, Store, accounts};
+use crate::store::{self, Store, accounts, lease};
 use crate::window;
 
-/// What the operator asked for: `--account` names (none: every account) and `--full`.
+/// What the operator asked for: `--account` names (none: every account) and `--full`; and
+/// which run this is (`host:pid`), for the fetch lease.
 pub(crate) struct Request<'a> {
     pub accounts: &'a [String],
     pub full: bool,
+    pub holder: &'a str,
 }
 
 impl Request<'_> {
@@ -67,6 +69,79 @@ pub(crate) struct Synced {
     /// Phases that failed without stopping the usage sync (discovery, cost, Claude Code):
     /// usage was stored, and the exit code says "partly".
     pub problems: Vec<String>,
+    /// The run that has this minute's Admin API read, when it is another (a host sharing
+    /// the store): this run only evaluated.
+    pub read_by: Option<String>,
+}
+
+/// Whose turn it is to read the Admin API.
+enum Turn {
+    /// This run reads; with a fencing token when hosts share the store.
+    Fetch(Option<i64>),
+    /// Another run has this minute: this one evaluates and delivers only.
+    Skip(String),
+}
+
+/// Takes this minute's fetch lease on a store that hosts share. A plain `quota sync` of a
+/// host that finds the minute taken skips the read; `--full` and `--account` always read
+/// (an operator asked for them).
+fn turn(store: &mut Store, req: &Request<'_>, now: DateTime<Utc>) -> Result<Turn> {
+    use chrono::DurationRound;
+    if !store.shared() || req.full || !req.accounts.is_empty() {
+        return Ok(Turn::Fetch(None));
+    }
+    let minute = now.duration_trunc(chrono::Duration::minutes(1))?;
+    store.write(
+        |tx| match lease::take(tx, lease::FETCH, req.holder, minute)? {
+            Some(token) => Ok(Turn::Fetch(Some(token))),
+            None => Ok(Turn::Skip(
+                lease::holder(tx, lease::FETCH)?
+                    .map(|(holder, _)| holder)
+                    .unwrap_or_default(),
+            )),
+        },
+    )
+}
+
+/// The run of a host whose minute another has: every account evaluated against what is
+/// stored (incrementally: only what time or the config changed), nothing read.
+fn evaluate_only(
+    store: &mut Store,
+    config: &Config,
+    read_by: String,
+    now: DateTime<Utc>,
+) -> Result<Synced> {
+    let roster = Roster::load(config, store)?;
+    let accounts = roster.select(&[])?;
+    let nothing = crate::incremental::Changed::default();
+    let evaluated = store.write(|tx| {
+        apply::evaluate_accounts(
+            tx,
+            &accounts,
+            Scope::All,
+            apply::Pass::Incremental(&nothing),
+            config.api.usage_source,
+            &config.notify,
+            now,
+        )
+    })?;
+    log::info!(
+        "the Admin API was read this minute by {read_by}: evaluated {} of {} accounts",
+        evaluated.accounts,
+        accounts.len()
+    );
+    Ok(Synced {
+        accounts: accounts.len(),
+        first_day: now.date_naive(),
+        usage_requests: 0,
+        pages: 0,
+        rows: 0,
+        cost_rows: None,
+        developers: None,
+        changes: evaluated.changes,
+        problems: Vec::new(),
+        read_by: Some(read_by),
+    })
 }
 
 /// The days a usage read covers.
@@ -90,8 +165,12 @@ pub(crate) fn run(
     req: &Request<'_>,
     now: DateTime<Utc>,
 ) -> Result<Synced> {
+    let token = match turn(store, req, now)? {
+        Turn::Fetch(token) => token,
+        Turn::Skip(read_by) => return evaluate_only(store, config, read_by, now),
+    };
     let mut reads = health::Reads::default();
-    let result = phases(store, client, config, req, now, &mut reads);
+    let result = phases(store, client, config, req, token, now, &mut reads);
     match &result {
         Ok(_) => reads.ok(health::USAGE),
         Err(e) => reads.failed(health::USAGE, e),
@@ -107,6 +186,7 @@ fn phases(
     client: &mut Client,
     config: &Config,
     req: &Request<'_>,
+    token: Option<i64>,
     now: DateTime<Utc>,
     reads: &mut health::Reads,
 ) -> Result<Synced> {
@@ -156,6 +236,7 @@ fn phases(
             staged,
             steady: plan.steady,
             cost,
+            token,
         },
         now,
     )?;
@@ -169,6 +250,7 @@ fn phases(
         developers: developers.map(|r| (r.days, r.actors)),
         changes,
         problems,
+        read_by: None,
     })
 }
 

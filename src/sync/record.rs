@@ -14,7 +14,7 @@ use crate::incremental::Changed;
 use crate::quota::QuotaType;
 use crate::records::CostDay;
 use crate::store::usage::Staged;
-use crate::store::{self, Fact, Store, Tx, accounts, usage};
+use crate::store::{self, Fact, Store, Tx, accounts, lease, usage};
 
 /// What the reads brought, for the transaction.
 pub(super) struct Read {
@@ -23,6 +23,8 @@ pub(super) struct Read {
     /// Yesterday and today only (`Plan::steady`).
     pub steady: bool,
     pub cost: Option<Vec<CostDay>>,
+    /// The fetch lease's fencing token, when hosts share the store.
+    pub token: Option<i64>,
 }
 
 /// Stores what was read and evaluates the accounts, in one transaction. A steady read of an
@@ -40,6 +42,13 @@ pub(super) fn usage_and_evaluate(
     let retention_start =
         now.date_naive() - chrono::Duration::days(i64::from(config.database.retention_days));
     let (evaluated, pruned) = store.write(|tx| {
+        if let Some(token) = read.token
+            && !lease::holds(tx, lease::FETCH, token)?
+        {
+            anyhow::bail!(
+                "another run took over the Admin API read (a later minute) while this one was reading: nothing of this read was stored"
+            );
+        }
         let (written, mut changed) =
             store_read(tx, config, read.staged, &read.fetched, now, incremental)?;
         if let Some(rows) = &read.cost {

@@ -10,6 +10,7 @@ mod env;
 mod foundation;
 mod generated;
 mod golden;
+mod ha;
 mod health;
 mod notify;
 mod operator;

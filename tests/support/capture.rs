@@ -40,6 +40,7 @@ struct State {
     requests: Vec<Request>,
     script: VecDeque<Reply>,
     kill_on_next: Option<u32>,
+    stop_on_next: Option<u32>,
 }
 
 #[derive(Clone)]
@@ -59,14 +60,22 @@ impl Capture {
                 let Ok(req) = read_request(&mut stream) else {
                     continue;
                 };
-                let (reply, kill) = {
+                let (reply, kill, stop) = {
                     let mut s = shared.lock().unwrap();
                     s.requests.push(req);
                     (
                         s.script.pop_front().unwrap_or_else(|| Reply::status(200)),
                         s.kill_on_next.take(),
+                        s.stop_on_next.take(),
                     )
                 };
+                if let Some(pid) = stop {
+                    // The sender pauses (SIGSTOP) with its request sent: it reads the
+                    // answer whenever it is continued.
+                    let _ = std::process::Command::new("kill")
+                        .args(["-STOP", &pid.to_string()])
+                        .status();
+                }
                 if let Some(pid) = kill {
                     let _ = std::process::Command::new("kill")
                         .args(["-9", &pid.to_string()])
@@ -99,6 +108,11 @@ impl Capture {
 
     pub fn kill_on_next_request(&self, pid: u32) {
         self.state.lock().unwrap().kill_on_next = Some(pid);
+    }
+
+    /// Pauses the process `pid` (SIGSTOP) when the next request comes, then answers it.
+    pub fn stop_on_next_request(&self, pid: u32) {
+        self.state.lock().unwrap().stop_on_next = Some(pid);
     }
 
     pub fn requests(&self) -> Vec<Request> {
