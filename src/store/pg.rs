@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+mod tls;
+
 use super::sql::PgStatements;
 use super::{Tx, TxInner};
 
@@ -27,6 +29,7 @@ const WRITE_LOCK: i64 = 0x71_756f_7461;
 pub(crate) struct PgTarget {
     pub config: postgres::Config,
     pub shown: String,
+    tls: tls::Mode,
 }
 
 impl PgTarget {
@@ -37,11 +40,14 @@ impl PgTarget {
         password_file: Option<&Path>,
         pgpass: Option<&Path>,
     ) -> Result<PgTarget> {
+        let (tls, url) =
+            tls::split(url).map_err(|e| crate::error::bad_input!("the database URL: {e}"))?;
         let mut config: postgres::Config = url.parse().map_err(|e| {
             crate::error::bad_input!(
                 "the database URL is not a PostgreSQL URL ({e}); it looks like postgres://user@host/database"
             )
         })?;
+        config.ssl_mode(tls.ssl_mode());
         config.application_name("quota");
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -55,7 +61,22 @@ impl PgTarget {
                 config.password(password);
             }
         }
-        Ok(PgTarget { config, shown })
+        Ok(PgTarget { config, shown, tls })
+    }
+
+    /// A connection, over TLS as `sslmode` says.
+    fn connect(&self) -> Result<postgres::Client> {
+        let connected = match &self.tls {
+            tls::Mode::Disable => self.config.connect(postgres::NoTls),
+            mode => self.config.connect(mode.connector()?),
+        };
+        connected.map_err(|e| {
+            anyhow!(
+                "cannot connect to the PostgreSQL store {}: {}: is the server running and the URL right?",
+                self.shown,
+                describe(&e)
+            )
+        })
     }
 }
 
@@ -159,16 +180,7 @@ pub(super) fn describe(e: &postgres::Error) -> String {
 
 impl Session {
     pub(super) fn open(target: &PgTarget) -> Result<Session> {
-        let client = target
-            .config
-            .connect(postgres::NoTls)
-            .map_err(|e| anyhow!(describe(&e)))
-            .with_context(|| {
-                format!(
-                    "cannot connect to the PostgreSQL store {}: is the server running and the URL right?",
-                    target.shown
-                )
-            })?;
+        let client = target.connect()?;
         let mut session = Session {
             client,
             statements: PgStatements::new(),

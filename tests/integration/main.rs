@@ -15,6 +15,7 @@ mod health;
 mod notify;
 mod operator;
 mod packaging;
+mod pg_store;
 mod reliability;
 mod sdk;
 mod sources;

@@ -61,7 +61,8 @@ fn the_example_config_is_valid_as_shipped_and_with_every_key() {
 fn an_operator_without_write_access_is_told_what_to_do() {
     use std::os::unix::fs::PermissionsExt;
     crate::env::assert_root();
-    let env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    let mut env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    env.pg = None; // the SQLite file's own permissions
     env.run(&["check"]).ok(); // root creates the database: folder 0700, file 0600
     let chmod = |p: &std::path::Path, mode| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
@@ -147,7 +148,8 @@ fn config_check_warns_about_what_an_operator_should_fix() {
 fn a_read_only_database_file_is_one_line_with_advice() {
     use std::os::unix::fs::{PermissionsExt, chown};
     crate::env::assert_root();
-    let env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    let mut env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    env.pg = None; // the SQLite file's own permissions
     env.run(&["check"]).ok();
     let folder = env.db.parent().unwrap();
     chown(folder, Some(65534), Some(65534)).unwrap();
@@ -180,7 +182,8 @@ fn a_read_only_database_file_is_one_line_with_advice() {
 /// `--db` naming a folder says so, instead of blaming the folder's permissions.
 #[test]
 fn a_folder_given_as_the_database_is_named() {
-    let env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    let mut env = TestEnv::with_config("[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_a\"\n");
+    env.pg = None; // a SQLite path that is a folder
     let folder = env.path().to_str().unwrap().to_string();
     for args in [
         vec!["--db", &folder, "check"],

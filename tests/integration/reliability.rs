@@ -299,6 +299,7 @@ fn full_disk(leave: u64) {
     );
     let unmount = scopeguard(&mnt);
     env.db = mnt.join("quota.db");
+    env.pg = None; // a full disk under the SQLite file
     let api = StandIn::start(crate::env::KEY);
     api.set_now(&env.now);
     env.api_url = Some(api.url.clone());

@@ -14,9 +14,15 @@ const NOBODY: u32 = 65_534;
 
 pub struct Cluster {
     dir: PathBuf,
+    /// The port of the socket, and of TCP on 127.0.0.1 (TLS only there).
+    port: u16,
     admin: Mutex<postgres::Client>,
     next: AtomicUsize,
 }
+
+/// The role whose password the server checks (scram-sha-256), for the password tests.
+pub const PASSWORD_ROLE: &str = "pwuser";
+pub const PASSWORD: &str = "S3cret-PW-4242";
 
 impl Cluster {
     /// The cluster of this process, started on first use.
@@ -38,6 +44,12 @@ impl Cluster {
             std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
         }
         let data = dir.join("data");
+        // A free port for TCP on 127.0.0.1, where only TLS connections are taken.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let out = as_server_user(root, "initdb")
             .args(["-D", &data.to_string_lossy(), "-U", "quota", "-A", "trust"])
             .args(["--no-sync", "-E", "UTF8", "--locale=C.UTF-8"])
@@ -48,17 +60,38 @@ impl Cluster {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        certificates(&dir);
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            format!(
+                "local all all trust\n\
+                 hostssl all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n\
+                 hostssl all all 127.0.0.1/32 trust\n\
+                 hostnossl all all 127.0.0.1/32 reject\n"
+            ),
+        )
+        .unwrap();
+        if root {
+            for f in ["data/pg_hba.conf", "server.key", "server.crt", "ca.crt"] {
+                std::os::unix::fs::chown(dir.join(f), Some(NOBODY), Some(NOBODY)).unwrap();
+            }
+        }
         // The server is a child of a thread that lives as long as the process: the
         // death signal (a fast shutdown) reaches it when the process ends.
         let (data_arg, sock_arg) = (
             data.to_string_lossy().into_owned(),
             dir.to_string_lossy().into_owned(),
         );
+        let (cert, key) = (
+            format!("ssl_cert_file={}", dir.join("server.crt").display()),
+            format!("ssl_key_file={}", dir.join("server.key").display()),
+        );
         let log = std::fs::File::create(dir.join("server.log")).unwrap();
         std::thread::spawn(move || {
             let mut child = as_server_user(root, "postgres")
-                .args(["-D", &data_arg, "-k", &sock_arg])
-                .args(["-c", "listen_addresses=", "-c", "fsync=off"])
+                .args(["-D", &data_arg, "-k", &sock_arg, "-p", &port.to_string()])
+                .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+                .args(["-c", "ssl=on", "-c", &cert, "-c", &key])
                 .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
                 .args(["-c", "max_connections=300"])
                 .stdout(Stdio::null())
@@ -67,12 +100,34 @@ impl Cluster {
                 .expect("cannot start postgres");
             let _ = child.wait();
         });
-        let admin = connect_when_up(&dir, "postgres");
-        Cluster {
+        let admin = connect_when_up(&dir, port, "postgres");
+        let cluster = Cluster {
             dir,
+            port,
             admin: Mutex::new(admin),
             next: AtomicUsize::new(0),
-        }
+        };
+        cluster.admin(&format!(
+            "CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'"
+        ));
+        cluster
+    }
+
+    /// A new empty database that `role` owns: its name.
+    pub fn create_database_owned_by(&self, role: &str) -> String {
+        let name = format!("t{}", self.next.fetch_add(1, Ordering::Relaxed));
+        self.admin(&format!("CREATE DATABASE {name} OWNER {role}"));
+        name
+    }
+
+    /// `postgres://<user>@<host>:<port>/<database>` over TCP (TLS only), without a query.
+    pub fn tcp_url(&self, user: &str, host: &str, database: &str) -> String {
+        format!("postgres://{user}@{host}:{}/{database}", self.port)
+    }
+
+    /// The certificate of the authority that signed the server's (for `sslrootcert`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.crt")
     }
 
     /// A new empty database: its URL.
@@ -86,10 +141,10 @@ impl Cluster {
         self.url(&name)
     }
 
-    /// `postgres://quota@<socket folder>/<database>`.
+    /// `postgres://quota@<socket folder>:<port>/<database>`.
     pub fn url(&self, database: &str) -> String {
         let host = self.dir.to_string_lossy().replace('/', "%2F");
-        format!("postgres://quota@{host}/{database}")
+        format!("postgres://quota@{host}:{}/{database}", self.port)
     }
 
     /// A client of the database a URL names.
@@ -120,13 +175,108 @@ fn as_server_user(root: bool, program: &str) -> Command {
     if root {
         c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"]);
     }
-    c.args(["--pdeathsig=INT", program]);
+    c.arg("--pdeathsig=INT").arg(server_program(program));
     c
 }
 
-fn connect_when_up(dir: &Path, database: &str) -> postgres::Client {
+/// `initdb` or `postgres`: on the PATH, else Debian's own folder (which is not on it).
+fn server_program(program: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    if on_path {
+        return PathBuf::from(program);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|v| v.path().join("bin").join(program))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| PathBuf::from(program))
+}
+
+/// A CA and a server certificate it signed, for `localhost` only (so that `127.0.0.1`
+/// fails a host name check): `ca.crt`, `server.crt`, `server.key` in `dir`.
+fn certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl must be on the PATH to make the test certificates");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=quota test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    ]
+    .concat());
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+}
+
+fn connect_when_up(dir: &Path, port: u16, database: &str) -> postgres::Client {
     let host = dir.to_string_lossy().replace('/', "%2F");
-    let url = format!("postgres://quota@{host}/{database}");
+    let url = format!("postgres://quota@{host}:{port}/{database}");
     let started = Instant::now();
     loop {
         match postgres::Client::connect(&url, postgres::NoTls) {
