@@ -7,6 +7,7 @@
 //! cargo bench --bench quota -- developers         # Claude Code budgets, 2,000 developers
 //! cargo bench --bench quota -- scale [N …] [configured|discovered] [dayD …]
 //!                                                 # 10,000 and 100,000 keys, day 1/20/28
+//! cargo bench --bench quota -- postgres [N] [dayD]  # SQLite and PostgreSQL, 10,000 keys
 //! ```
 //!
 //! `BENCH_LOG=1` prints each run's info lines (fetch and store times, accounts evaluated);
@@ -37,6 +38,8 @@ struct Bench {
     api: standin::StandIn,
     config: PathBuf,
     db: PathBuf,
+    /// A PostgreSQL store instead of the file (`postgres`).
+    url: Option<String>,
 }
 
 struct Run {
@@ -103,14 +106,19 @@ impl Bench {
             api,
             config: path,
             db,
+            url: None,
         }
     }
 
     fn run(&self, args: &[&str], at: DateTime<Utc>) -> Run {
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_quota"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_quota"));
+        command.env_clear();
+        if let Some(url) = &self.url {
+            command.env("QUOTA_DATABASE_URL", url);
+        }
+        let out = command
             .args(args)
-            .env_clear()
             .env("QUOTA_CONFIG", &self.config)
             .env("QUOTA_DB", &self.db)
             .env("QUOTA_API_URL", &self.api.url)
@@ -560,8 +568,77 @@ fn floor_rows(keys: usize, today: chrono::NaiveDate, days: i64) -> Vec<quota::Da
     rows
 }
 
+/// The same steady syncs on SQLite and on PostgreSQL (the test cluster, on its Unix
+/// socket), in one run: first sync, `--full`, then five steady syncs taken in turn (SQLite,
+/// PostgreSQL, SQLite, …), each after 1 % of the keys' usage changed. The test cluster runs
+/// with `fsync=off`: PostgreSQL's commits here cost less than on a real server.
+fn backends(keys: usize, day: u32) {
+    println!("\n### SQLite and PostgreSQL: {keys} configured keys, day {day}\n");
+    println!("| store | first sync | `--full` | steady (median of 5) | steady peak RSS |");
+    println!("|---|---|---|---|---|");
+    let lite = scale_bench(keys, day, Accounts::Configured);
+    let mut pg = scale_bench(keys, day, Accounts::Configured);
+    pg.url = Some(quota_testkit::pg::Cluster::shared().create_database());
+    let now = scale_now(day);
+    let today = format!("2026-11-{day:02}");
+    let firsts: Vec<(Run, Run)> = [&lite, &pg]
+        .iter()
+        .map(|b| {
+            (
+                b.run(&["sync"], now),
+                b.run(&["sync", "--full"], now + chrono::Duration::minutes(1)),
+            )
+        })
+        .collect();
+    // What autovacuum does within a minute of the first sync's bulk load (its statistics
+    // steer the plans of the steady syncs); BENCH_NO_ANALYZE=1 times them without.
+    if std::env::var_os("BENCH_NO_ANALYZE").is_none() {
+        let url = pg.url.as_ref().unwrap();
+        quota_testkit::pg::Cluster::shared()
+            .client(url)
+            .batch_execute("VACUUM ANALYZE")
+            .unwrap();
+    }
+    let mut steady = [(Vec::new(), 0.0f64), (Vec::new(), 0.0f64)];
+    for i in 0..5 {
+        for (b, (walls, rss)) in [&lite, &pg].iter().zip(steady.iter_mut()) {
+            let bumped = (0..keys)
+                .filter(|k| k % 100 == 1)
+                .map(|k| {
+                    let id = format!("apikey_bench{k:06}");
+                    standin::Usage::new(Some(&id), Some("wrkspc_bench"), &today, 50, 0)
+                })
+                .collect();
+            b.api.put_all(bumped);
+            let r = b.run(&["sync"], now + chrono::Duration::minutes(2 + i));
+            walls.push(r.wall);
+            *rss = rss.max(r.rss.unwrap_or(0.0));
+        }
+    }
+    let cell = |r: &Run| format!("{:.2} s, {:.1} MiB", r.wall, r.rss.unwrap_or(0.0));
+    for ((name, (first, full)), (walls, rss)) in
+        ["SQLite", "PostgreSQL"].iter().zip(&firsts).zip(steady)
+    {
+        println!(
+            "| {name} | {} | {} | {:.2} s | {rss:.1} MiB |",
+            cell(first),
+            cell(full),
+            median(walls)
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "postgres") {
+        let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
+        let day = args
+            .iter()
+            .find_map(|a| a.strip_prefix("day")?.parse().ok())
+            .unwrap_or(20);
+        backends(n, day);
+        return;
+    }
     if args.iter().any(|a| a == "scale") {
         let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
         let days: Vec<u32> = args

@@ -57,7 +57,7 @@ pub(crate) fn states(tx: &Tx<'_>) -> Result<HashMap<String, AccountRow>> {
 pub(crate) fn states_of(tx: &Tx<'_>, names: &[&str]) -> Result<HashMap<String, AccountRow>> {
     read_states(
         tx,
-        &format!("WHERE name IN {}", tx.list(1)),
+        &format!("WHERE {}", tx.in_list("name", 1)),
         &[texts(names)],
     )
 }
@@ -195,8 +195,8 @@ pub(crate) fn never_synced(tx: &Tx<'_>) -> Result<Vec<String>> {
 pub(crate) fn mark_synced(tx: &Tx<'_>, names: &[&str], as_of: DateTime<Utc>) -> Result<()> {
     tx.exec(
         &format!(
-            "UPDATE accounts SET last_synced_at = ?2 WHERE name IN {}",
-            tx.list(1)
+            "UPDATE accounts SET last_synced_at = ?2 WHERE {}",
+            tx.in_list("name", 1)
         ),
         &[texts(names), Val::from(as_of)],
     )?;

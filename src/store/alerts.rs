@@ -62,8 +62,8 @@ pub(super) fn reconcile_sql(tx: &Tx<'_>, of_some: bool) -> String {
     let relevant = "(resolved_at IS NULL OR period_start >= ?1)";
     if of_some {
         format!(
-            "SELECT {COLUMNS} FROM alerts WHERE {relevant} AND account IN {}",
-            tx.list(2)
+            "SELECT {COLUMNS} FROM alerts WHERE {relevant} AND {}",
+            tx.in_list("account", 2)
         )
     } else {
         format!("SELECT {COLUMNS} FROM alerts WHERE {relevant}")
@@ -187,7 +187,7 @@ pub(crate) fn list(tx: &Tx<'_>, filter: &ListFilter) -> Result<Vec<Alert>> {
     }
     if !filter.accounts.is_empty() {
         args.push(Val::Texts(filter.accounts.clone()));
-        sql.push_str(&format!(" AND account IN {}", tx.list(args.len())));
+        sql.push_str(&format!(" AND {}", tx.in_list("account", args.len())));
     }
     sql.push_str(
         " ORDER BY resolved_at IS NOT NULL, CASE severity WHEN 'critical' THEN 0 ELSE 1 END, created_at DESC, account, quota_type, threshold, id",

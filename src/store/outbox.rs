@@ -56,7 +56,7 @@ pub(crate) fn claim(
     let only = match only {
         Some(ids) => {
             args.push(Val::Texts(ids.to_vec()));
-            format!("AND alert_id IN {}", tx.list(4))
+            format!("AND {}", tx.in_list("alert_id", 4))
         }
         None => String::new(),
     };

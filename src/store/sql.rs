@@ -336,19 +336,21 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// The texts of parameter `n` (a `Val::Texts`) as a subquery of one column, for `IN`.
-    pub(crate) fn list(&self, n: usize) -> String {
+    /// `column` is one of the texts of parameter `n` (a `Val::Texts`): SQLite reads the
+    /// list as JSON, PostgreSQL as an array (`= ANY`, which an index answers).
+    pub(crate) fn in_list(&self, column: &str, n: usize) -> String {
         match &self.0 {
-            super::TxInner::Lite(_) => format!("(SELECT value FROM json_each(?{n}))"),
-            super::TxInner::Pg { .. } => format!("(SELECT unnest(?{n}::text[]))"),
+            super::TxInner::Lite(_) => format!("{column} IN (SELECT value FROM json_each(?{n}))"),
+            super::TxInner::Pg { .. } => format!("{column} = ANY(?{n}::text[])"),
         }
     }
 
-    /// The days of parameter `n` (a `Val::Texts` of `YYYY-MM-DD`) as a subquery, for `IN`.
-    pub(crate) fn day_list(&self, n: usize) -> String {
+    /// `column` (a day) is one of the days of parameter `n` (a `Val::Texts` of
+    /// `YYYY-MM-DD`).
+    pub(crate) fn in_days(&self, column: &str, n: usize) -> String {
         match &self.0 {
-            super::TxInner::Lite(_) => self.list(n),
-            super::TxInner::Pg { .. } => format!("(SELECT unnest(?{n}::text[])::date)"),
+            super::TxInner::Lite(_) => self.in_list(column, n),
+            super::TxInner::Pg { .. } => format!("{column} = ANY(CAST(?{n}::text[] AS date[]))"),
         }
     }
 

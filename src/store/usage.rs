@@ -184,9 +184,9 @@ fn segment_query(
         ),
         Rows::Keys(keys) => (
             format!(
-                "{COLUMNS} WHERE day IN {} AND api_key_id IN {}",
-                tx.day_list(1),
-                tx.list(2)
+                "{COLUMNS} WHERE {} AND {}",
+                tx.in_days("day", 1),
+                tx.in_list("api_key_id", 2)
             ),
             vec![days(), texts(keys)],
         ),
@@ -205,8 +205,8 @@ fn segment_query(
             };
             (
                 format!(
-                    "{COLUMNS} WHERE day IN {} AND api_key_id >= ?2 AND api_key_id <= ?3",
-                    tx.day_list(1)
+                    "{COLUMNS} WHERE {} AND api_key_id >= ?2 AND api_key_id <= ?3",
+                    tx.in_days("day", 1)
                 ),
                 vec![days(), Val::from(lo), Val::from(hi)],
             )

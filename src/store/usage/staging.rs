@@ -149,23 +149,17 @@ impl Staging<'_> {
     /// Another writer between that read and the commit is another sync, with numbers as
     /// fresh, or a prune of days before the window: a row skipped against what it replaced
     /// is read and compared again by the next sync.
-    ///
-    /// SQLite only: PostgreSQL stages every row, and the upsert leaves the unchanged ones as
-    /// they are.
     pub(crate) fn skip_stored(&mut self, source: &str, from: NaiveDate) {
-        if self.store.lite().is_some() {
-            self.skip = Some((source.to_owned(), from));
-        }
+        self.skip = Some((source.to_owned(), from));
     }
 
     fn load_twins(&mut self) -> Result<()> {
         if self.twins.is_none()
             && let Some((source, from)) = &self.skip
         {
-            let Some((conn, _)) = self.store.lite() else {
-                return Ok(());
-            };
-            let twins = Twins::load(conn, source, *from)
+            let twins = self
+                .store
+                .read(|tx| Twins::load(tx, source, *from))
                 .context("cannot read the stored usage of the window")?;
             self.twins = Some(twins);
         }
@@ -350,10 +344,7 @@ impl crate::records::UsageSink for Staging<'_> {
                 }
                 Seen::New => {}
                 Seen::AfterSkipped => {
-                    let stored = match self.store.lite() {
-                        Some((conn, _)) => twins.stored(conn, &row)?,
-                        None => None,
-                    };
+                    let stored = self.store.read(|tx| twins.stored(tx, &row))?;
                     if let Some(stored) = stored {
                         self.push(stored)?;
                     }

@@ -7,7 +7,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
+
+use crate::store::Tx;
+use crate::store::sql::vals;
 
 use crate::quota::DayUsage;
 use crate::time::day;
@@ -109,22 +112,23 @@ pub(super) struct Twins {
 impl Twins {
     /// The stored rows of `source` from day `from` on: none when the window holds more
     /// than `HELD` rows (of any source; the count is a seek on the table's key).
-    pub(super) fn load(conn: &Connection, source: &str, from: NaiveDate) -> Result<Twins> {
-        Twins::load_at_most(conn, source, from, HELD)
+    pub(super) fn load(tx: &Tx<'_>, source: &str, from: NaiveDate) -> Result<Twins> {
+        Twins::load_at_most(tx, source, from, HELD)
     }
 
-    fn load_at_most(
-        conn: &Connection,
+    pub(super) fn load_at_most(
+        tx: &Tx<'_>,
         source: &str,
         from: NaiveDate,
         held: usize,
     ) -> Result<Twins> {
-        let from = day(from);
-        let stored: usize = conn.query_row(
-            "SELECT count(*) FROM main.usage_daily WHERE day >= ?1",
-            [&from],
-            |r| r.get(0),
-        )?;
+        let stored = tx
+            .first(
+                "SELECT count(*) FROM usage_daily WHERE day >= ?1",
+                &vals![from],
+                |r| r.count(0),
+            )?
+            .unwrap_or(0);
         let room = if stored > held { 0 } else { stored };
         let mut twins = Twins {
             source: source.to_owned(),
@@ -135,28 +139,44 @@ impl Twins {
         if room == 0 {
             return Ok(twins);
         }
-        let mut stmt = conn.prepare(
-            "SELECT day, api_key_id, workspace_id, uncached_input_tokens,
+        const SQL: &str = "SELECT day, api_key_id, workspace_id, uncached_input_tokens,
                     cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
                     output_tokens, total_tokens, requests
-             FROM main.usage_daily WHERE day >= ?1 AND source = ?2 LIMIT ?3",
-        )?;
-        let mut found = stmt.query(params![from, source, i64::try_from(room)?])?;
-        // Rows come in day order (the table's key): each day's text is parsed once.
-        let mut d: Option<(String, NaiveDate)> = None;
-        while let Some(r) = found.next()? {
-            let text = r.get_ref(0)?.as_str()?;
-            if d.as_ref().is_none_or(|(t, _)| t != text) {
-                d = Some((text.to_owned(), crate::time::parse_day(text)?));
-            }
-            let at = d.as_ref().map(|(_, at)| *at).expect("set above");
-            let id = identity(at, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
-            let entry = numbers(super::read_counts(r, 3)?) & NUMBERS;
+             FROM usage_daily WHERE day >= ?1 AND source = ?2 LIMIT ?3";
+        let mut hold = |id: u64, counts: [Option<u64>; 7]| {
+            let entry = numbers(counts) & NUMBERS;
             twins
                 .rows
                 .entry(id)
                 .and_modify(|e| *e = AMBIGUOUS)
                 .or_insert(entry | UNSEEN);
+        };
+        match tx.lite() {
+            Some(conn) => {
+                let mut stmt = conn.prepare(SQL)?;
+                let mut found = stmt.query(params![day(from), source, i64::try_from(room)?])?;
+                // Rows come in day order (the table's key): each day's text is parsed once.
+                let mut d: Option<(String, NaiveDate)> = None;
+                while let Some(r) = found.next()? {
+                    let text = r.get_ref(0)?.as_str()?;
+                    if d.as_ref().is_none_or(|(t, _)| t != text) {
+                        d = Some((text.to_owned(), crate::time::parse_day(text)?));
+                    }
+                    let at = d.as_ref().map(|(_, at)| *at).expect("set above");
+                    let id = identity(at, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
+                    hold(id, super::read_counts(r, 3)?);
+                }
+            }
+            None => tx.each(SQL, &vals![from, source, i64::try_from(room)?], |r| {
+                let crate::store::sql::Row::Pg(r) = r else {
+                    anyhow::bail!("a PostgreSQL row expected")
+                };
+                let text =
+                    |i: usize| -> Result<&str> { r.try_get(i).map_err(crate::store::sql::pg_err) };
+                let at: NaiveDate = r.try_get(0).map_err(crate::store::sql::pg_err)?;
+                hold(identity(at, text(1)?, text(2)?), super::pg_counts(r, 3)?);
+                Ok(())
+            })?,
         }
         log::debug!(
             "{} stored rows from {from} held to compare",
@@ -192,39 +212,36 @@ impl Twins {
     }
 
     /// The stored row of `row`'s identity, from this source, to stage in front of a repeat.
-    pub(super) fn stored(&self, conn: &Connection, row: &DayUsage) -> Result<Option<DayUsage>> {
-        let found = conn
-            .prepare_cached(
-                "SELECT uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-                        cache_read_tokens, output_tokens, total_tokens, requests
-                 FROM main.usage_daily
-                 WHERE day = ?1 AND api_key_id = ?2 AND workspace_id = ?3 AND source = ?4",
-            )?
-            .query_row(
-                params![
-                    day(row.day),
-                    row.api_key_id.as_deref().unwrap_or(""),
-                    row.workspace_id.as_deref().unwrap_or(""),
-                    self.source,
-                ],
-                |r| {
-                    let [u, c5, c1, cr, o, t, requests] = super::read_counts(r, 0)?;
-                    Ok(DayUsage {
-                        api_key_id: row.api_key_id.clone(),
-                        workspace_id: row.workspace_id.clone(),
-                        day: row.day,
-                        uncached_input_tokens: u,
-                        cache_creation_5m_tokens: c5,
-                        cache_creation_1h_tokens: c1,
-                        cache_read_tokens: cr,
-                        output_tokens: o,
-                        total_tokens: t,
-                        requests,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(found)
+    pub(super) fn stored(&self, tx: &Tx<'_>, row: &DayUsage) -> Result<Option<DayUsage>> {
+        tx.first(
+            "SELECT uncached_input_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+                    cache_read_tokens, output_tokens, total_tokens, requests
+             FROM usage_daily
+             WHERE day = ?1 AND api_key_id = ?2 AND workspace_id = ?3 AND source = ?4",
+            &vals![
+                row.day,
+                row.api_key_id.as_deref().unwrap_or(""),
+                row.workspace_id.as_deref().unwrap_or(""),
+                &self.source,
+            ],
+            |r| {
+                let count = |i: usize| -> Result<Option<u64>> {
+                    Ok(r.opt_int(i)?.map(u64::try_from).transpose()?)
+                };
+                Ok(DayUsage {
+                    api_key_id: row.api_key_id.clone(),
+                    workspace_id: row.workspace_id.clone(),
+                    day: row.day,
+                    uncached_input_tokens: count(0)?,
+                    cache_creation_5m_tokens: count(1)?,
+                    cache_creation_1h_tokens: count(2)?,
+                    cache_read_tokens: count(3)?,
+                    output_tokens: count(4)?,
+                    total_tokens: count(5)?,
+                    requests: count(6)?,
+                })
+            },
+        )
     }
 
     /// The page was read whole: what its rows did stands.
@@ -308,7 +325,7 @@ mod tests {
         let from = NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
         let mut load = |held: usize| {
             store
-                .read(|tx| Twins::load_at_most(tx.lite().unwrap(), "messages", from, held))
+                .read(|tx| Twins::load_at_most(tx, "messages", from, held))
                 .unwrap()
         };
         let mut twins = load(9);
