@@ -305,3 +305,59 @@ fn a_paused_host_sends_nothing_another_took_over() {
         0
     );
 }
+
+/// A host killed (SIGKILL) mid-delivery, as the first channel's request arrives: the other
+/// host sends the rest the next minute, once. The notice that was on the wire when the host
+/// died is sent again (delivery is at least once; the README says so), nothing is lost.
+#[test]
+fn a_host_killed_mid_delivery_loses_nothing_and_repeats_only_what_was_on_the_wire() {
+    let first = Capture::start();
+    let second = Capture::start();
+    let config = format!(
+        "{PROD}\n{}\n{}",
+        webhook(&first, "first"),
+        webhook(&second, "second")
+    );
+    let mut pair = Pair::new(&config, &minute(0));
+    pair.api
+        .put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
+    let a = pair
+        .a
+        .command(&["sync"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    first.kill_on_next_request(a.id());
+    let a = finish(a);
+    assert_ne!(a.code, 0, "host a was killed");
+    assert_eq!(first.requests().len(), 1);
+    assert!(
+        second.requests().is_empty(),
+        "killed before the second channel"
+    );
+
+    pair.at(&minute(1));
+    pair.b.run(&["sync"]).ok();
+    assert_eq!(second.requests().len(), 1, "the second channel hears once");
+    assert_eq!(
+        first.requests().len(),
+        2,
+        "the notice on the wire when host a died is sent again"
+    );
+    assert_eq!(
+        pair.a
+            .count("SELECT count(*) FROM outbox WHERE state <> 'delivered'"),
+        0,
+        "nothing lost"
+    );
+    pair.at(&minute(2));
+    let (a, b) = pair.both_sync();
+    a.ok();
+    b.ok();
+    assert_eq!(
+        (first.requests().len(), second.requests().len()),
+        (2, 1),
+        "and nothing more"
+    );
+}
