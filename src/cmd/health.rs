@@ -20,6 +20,12 @@ pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
     let mut store = ctx.open_existing_store()?;
     let (reads, backlog) =
         store.read(|tx| Ok((store::health::all(tx)?, store::outbox::backlog(tx)?)))?;
+    // Hosts that share the store: which run has the Admin API read, and for which minute.
+    let lease = if store.shared() {
+        store.read(|tx| store::lease::holder(tx, store::lease::FETCH))?
+    } else {
+        None
+    };
     let health = Health {
         reads: &reads,
         failing_after: ctx.config.failing_after,
@@ -47,6 +53,10 @@ pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
             "notifications": channels.iter().map(|(c, b)| {
                 (c.to_string(), json!({"pending": b.pending, "failed": b.failed}))
             }).collect::<serde_json::Map<_, _>>(),
+            "admin_api_read_by": lease.as_ref().map(|(holder, minute)| json!({
+                "run": holder,
+                "minute": ts(*minute),
+            })),
         }))?;
     } else {
         let mut t = Table::new(vec![
@@ -83,6 +93,12 @@ pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
             output::line(&format!(
                 "notifications to {c}: {} pending, {} failed",
                 b.pending, b.failed
+            ))?;
+        }
+        if let Some((holder, minute)) = &lease {
+            output::line(&format!(
+                "Admin API last read by {holder}, for the minute of {}",
+                output::time(*minute)
             ))?;
         }
         let verdict = match health.footer() {

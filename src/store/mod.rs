@@ -1,14 +1,18 @@
-//! The SQLite store: opening it safely, migrations, and the queries of each concern. SQL lives
-//! here and in `migrations/`, nowhere else. The store is domain-free: it speaks in plain
+//! The store, SQLite (one host, the default) or PostgreSQL (hosts that share it): opening it
+//! safely, migrations, and the queries of each concern. SQL lives here and in
+//! `migrations/`, nowhere else, written once for both backends (`sql`: values in, typed rows
+//! out; the few spellings that differ come from `Tx`). The store is domain-free: it speaks in plain
 //! records (rows in, rows out) and decides nothing; it imports neither the reconciliation
 //! core nor the config. Which alerts to raise, which channels hear of them and what a
 //! reading means are decided above it.
 //!
-//! # The surface a backend implements
+//! # The surface
 //!
-//! A second backend (PostgreSQL, for a pair of hosts) implements exactly this:
+//! Both backends answer all of this; callers never learn which one they have but through
+//! `Store::shared` (several hosts may write: take the fetch lease):
 //!
-//! - **`Store`**: `open(path)` (create, migrate, refuse a newer schema), `write(f)` (one
+//! - **`Store`**: `open(path)` / `open_pg(target)` (create, migrate, refuse a newer
+//!   schema), `write(f)` (one
 //!   serialisable write transaction, all or nothing, that waits its turn under contention),
 //!   `read(f)` (one consistent snapshot), `scratch(f)` (staging tables private to the
 //!   process, written without a lock on the store). Everything below takes the
@@ -43,17 +47,28 @@
 //! - **`developers`**: `replace_days(days, rows, now)` (a day read whole replaces that day),
 //!   `since(day)`, `prune(before)`; `refresh_actors(seen, reserved, now)` (stable unique
 //!   names), `actors()`.
-//! - **`copy_to(file)`**: a consistent online copy into a new SQLite file, checked row by
-//!   row against the store before it takes the target's name (`quota db copy`).
+//! - **`lease`**: `take(name, holder, minute)` (the minute's Admin API read, with a fencing
+//!   token), `holds(name, token)`, `holder(name)`.
+//! - **`outbox` claims**: `claim(holder, until, now, only)` (`FOR UPDATE SKIP LOCKED` on
+//!   PostgreSQL), `still_claimed(ids, holder)`, `release(holder)`.
+//! - **`copy_to(file)`**: a consistent online copy into a new SQLite file, checked against
+//!   the store before it takes the target's name; **`copy_into(store)`**: every table into
+//!   an empty store of either backend, checked by counts and sums before it commits
+//!   (`quota db copy`).
 //!
 //! Records are the plain structs of `alert`, `quota::DayUsage`, `records` and the ones
-//! defined here. Timestamps are UTC RFC 3339 text (`time::ts`), days `YYYY-MM-DD`; null API
-//! ids are stored as `''` so identities stay NOT NULL.
+//! defined here. SQLite keeps timestamps as UTC RFC 3339 text (`time::ts`), days as
+//! `YYYY-MM-DD` and money as decimal text; PostgreSQL as `timestamptz`, `date` and `numeric`.
+//! Null API ids are stored as `''` so identities stay NOT NULL. Ids and names sort bytewise
+//! in both (PostgreSQL's columns are `COLLATE "C"`).
 //!
-//! Every writing transaction is `BEGIN IMMEDIATE`: a deferred read-then-write transaction
-//! fails with "database is locked" under contention whatever the busy timeout, an immediate
-//! one waits its turn. WAL lets readers run beside the writer; `synchronous=FULL` because a
-//! commit a minute costs nothing and a power cut must not undo a recorded notification.
+//! Writers take turns. On SQLite every writing transaction is `BEGIN IMMEDIATE`: a deferred
+//! read-then-write transaction fails with "database is locked" under contention whatever the
+//! busy timeout, an immediate one waits its turn. WAL lets readers run beside the writer;
+//! `synchronous=FULL` because a commit a minute costs nothing and a power cut must not undo a
+//! recorded notification. On PostgreSQL every writing transaction first takes one
+//! transaction-scoped advisory lock (`pg`), so the runs of every host decide one after
+//! another; reads are `REPEATABLE READ` snapshots.
 
 pub(crate) mod accounts;
 pub(crate) mod alerts;

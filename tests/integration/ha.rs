@@ -169,6 +169,19 @@ fn two_hosts_read_once_a_minute_and_notify_once() {
         pair.a.run(&["alerts", "list", "--json"]).ok().json(),
         pair.b.run(&["alerts", "list", "--json"]).ok().json()
     );
+    let health = pair.b.run(&["health", "--json"]).ok().json();
+    assert_eq!(
+        health["admin_api_read_by"]["minute"], "2026-11-20T12:09:00Z",
+        "{health}"
+    );
+    assert!(
+        health["admin_api_read_by"]["run"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("host-")),
+        "{health}"
+    );
+    let text = pair.a.run(&["health"]).ok().stdout;
+    assert!(text.contains("Admin API last read by host-"), "{text}");
     eprintln!("reads per host over ten minutes: {fetched_by:?}");
 }
 
