@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::alert::Severity;
+use crate::config::UsageSource;
 use crate::error::bad_input;
 use crate::quota::Limits;
 use crate::records::ActorKind;
@@ -103,16 +104,23 @@ impl Selector {
         }
     }
 
-    /// Whether the account's cost comes from the cost report: workspaces and the
-    /// organization. A key has no cost of its own there; a developer's comes from the
-    /// Claude Code report.
-    pub(crate) fn reads_cost(&self) -> bool {
-        matches!(self, Selector::Workspace(_) | Selector::Organization)
+    /// Whether the account's cost comes from the cost reads: workspaces and the organization;
+    /// a key only with the analytics source (the legacy cost report has no key); a
+    /// developer's comes from the Claude Code report.
+    pub(crate) fn reads_cost(&self, source: UsageSource) -> bool {
+        match self {
+            Selector::Workspace(_) | Selector::Organization => true,
+            // Only the analytics cost endpoint groups cost by key.
+            Selector::ApiKey(_) => source == UsageSource::Analytics,
+            _ => false,
+        }
     }
 
-    /// Whether a cost report row of workspace `workspace_id` is the account's.
-    pub(crate) fn owns_cost(&self, workspace_id: Option<&str>) -> bool {
+    /// Whether a cost row of key `api_key_id` (`None`: not per key) in workspace
+    /// `workspace_id` is the account's.
+    pub(crate) fn owns_cost(&self, api_key_id: Option<&str>, workspace_id: Option<&str>) -> bool {
         match self {
+            Selector::ApiKey(id) => api_key_id == Some(id.as_str()),
             Selector::Workspace(ws) => ws.as_deref() == workspace_id,
             Selector::Organization => true,
             _ => false,

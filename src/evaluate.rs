@@ -42,6 +42,8 @@ pub(crate) enum Unmeasured {
     NoRequestCounts,
     /// No cost report has been read yet.
     NoCostYet,
+    /// An API key's cost, which only the analytics source reads.
+    KeyCostNeedsAnalytics,
     /// The Claude Code report has no request counts.
     DeveloperRequests,
     /// The Claude Code report has not been read yet.
@@ -66,7 +68,10 @@ impl std::fmt::Display for Unmeasured {
                 "the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
             ),
             Unmeasured::NoCostYet => f.write_str(
-                "no cost report has been read yet (cost is read for workspace and organization accounts with a cost_limit_usd)",
+                "no cost report has been read yet (cost is read for accounts with a cost_limit_usd: workspaces, the organization, and API keys with the analytics source)",
+            ),
+            Unmeasured::KeyCostNeedsAnalytics => f.write_str(
+                "the \"messages\" usage source reads cost per workspace only (set [api] usage_source = \"analytics\" for cost per API key)",
             ),
             Unmeasured::DeveloperRequests => {
                 f.write_str("the Claude Code usage report has no request counts")
@@ -164,6 +169,8 @@ pub(crate) fn reason(
 ) -> Unmeasured {
     if account.selector.is_developer() {
         developer_reason(q)
+    } else if q == QuotaType::CostUsd && !account.selector.reads_cost(source) {
+        Unmeasured::KeyCostNeedsAnalytics
     } else {
         unmeasured_reason(q, source, unreported)
     }
@@ -175,6 +182,9 @@ pub(crate) fn never_measured(
     q: QuotaType,
     source: UsageSource,
 ) -> Option<Unmeasured> {
+    if q == QuotaType::CostUsd && !account.selector.is_developer() {
+        return (!account.selector.reads_cost(source)).then_some(Unmeasured::KeyCostNeedsAnalytics);
+    }
     if q != QuotaType::Requests {
         return None;
     }
@@ -329,7 +339,11 @@ fn value(account: &Account, inputs: &Inputs<'_>, t: &Totals, q: QuotaType) -> Op
     }
     match q {
         QuotaType::Requests if !inputs.source.measures_requests() => None,
-        QuotaType::CostUsd if inputs.cost.is_none() || !account.selector.reads_cost() => None,
+        QuotaType::CostUsd
+            if inputs.cost.is_none() || !account.selector.reads_cost(inputs.source) =>
+        {
+            None
+        }
         QuotaType::CostUsd => cost(),
         _ => t.get(q),
     }
@@ -436,9 +450,10 @@ fn usage_days(
     }
     for c in cost.into_iter().flatten().filter(|c| {
         period.contains_day(c.day)
-            && account
-                .selector
-                .owns_cost(index.workspace(c.workspace_id.as_deref()))
+            && account.selector.owns_cost(
+                c.api_key_id.as_deref(),
+                index.workspace(c.workspace_id.as_deref()),
+            )
     }) {
         let t = daily.entry(c.day).or_insert_with(Totals::empty);
         t.cost_usd = Some(t.cost_usd.unwrap_or_default() + c.cents / Decimal::ONE_HUNDRED);

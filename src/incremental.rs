@@ -51,6 +51,8 @@ pub(crate) struct Changed {
     pub developers: bool,
     /// Cost was read.
     pub cost: bool,
+    /// The cost read was per API key.
+    pub key_cost: bool,
 }
 
 impl Changed {
@@ -61,6 +63,7 @@ impl Changed {
             all_usage: true,
             developers: true,
             cost: true,
+            key_cost: true,
             ..Changed::default()
         }
     }
@@ -93,7 +96,13 @@ impl Changed {
             UsageRows::All => self.any_usage,
             UsageRows::Report => self.developers,
         };
-        let cost = self.cost && account.selector.reads_cost();
+        let cost = self.cost
+            && match account.selector {
+                // A key's cost is read only per key (the analytics source).
+                Selector::ApiKey(_) => self.key_cost,
+                Selector::Workspace(_) | Selector::Organization => true,
+                _ => false,
+            };
         usage || cost
     }
 }

@@ -6,9 +6,12 @@ use rust_decimal::Decimal;
 
 use crate::quota::DayUsage;
 
-/// One day of USD cost of a workspace, from a cost report.
+/// One day of USD cost of a workspace, or of one API key in it, from a cost report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CostDay {
+    /// The key, where the report was grouped by key (the analytics source); `None`: the
+    /// workspace's cost, not per key.
+    pub api_key_id: Option<String>,
     /// `None` is the Default Workspace.
     pub workspace_id: Option<String>,
     pub day: NaiveDate,

@@ -1,4 +1,4 @@
--- The PostgreSQL store's schema: the SQLite schema as of its migration 0012, in
+-- The PostgreSQL store's schema: the SQLite schema as of its migration 0014, in
 -- PostgreSQL's own types (times as timestamptz, days as date, money as exact numeric).
 -- Names and ids sort bytewise (COLLATE "C"), as SQLite sorts them, whatever the database's
 -- collation. Null API ids are stored as '' so identities stay NOT NULL, as in SQLite.
@@ -36,11 +36,12 @@ CREATE TABLE api_keys (
 );
 
 CREATE TABLE cost_daily (
+    api_key_id    text COLLATE "C" NOT NULL DEFAULT '',  -- '' is the workspace's cost
     workspace_id  text COLLATE "C" NOT NULL,
     day           date NOT NULL,
     amount_cents  numeric NOT NULL,
     fetched_at    timestamptz NOT NULL,
-    PRIMARY KEY (workspace_id, day)
+    PRIMARY KEY (workspace_id, api_key_id, day)
 );
 
 CREATE TABLE usage_daily (

@@ -391,10 +391,23 @@ struct Amount {
     currency: Option<String>,
 }
 
-/// Reads one window of USD cost per workspace and day, every page of it.
-pub(crate) fn read_cost(client: &mut Client, e: &Endpoint<'_>, w: Window) -> Result<Vec<CostDay>> {
-    let q = query(e, w, &["workspace_id"], &[]);
-    let mut sums: HashMap<(Option<String>, NaiveDate), Decimal> = HashMap::new();
+/// Reads one window of USD cost per workspace and day, every page of it; with `per_key`,
+/// per API key too (`group_by[]=api_key_id`, asked only while an API-key account has a cost
+/// limit: the rows grow with the keys).
+pub(crate) fn read_cost(
+    client: &mut Client,
+    e: &Endpoint<'_>,
+    w: Window,
+    per_key: bool,
+) -> Result<Vec<CostDay>> {
+    let group_by: &[&'static str] = if per_key {
+        &["api_key_id", "workspace_id"]
+    } else {
+        &["workspace_id"]
+    };
+    let q = query(e, w, group_by, &[]);
+    type Id = Option<String>;
+    let mut sums: HashMap<(Id, Id, NaiveDate), Decimal> = HashMap::new();
     walk(client, e, e.cost_path, &q, |walked: Walked<CostRow>| {
         let (page, data) = match walked {
             Walked::Page(page, data, _) => (page, data),
@@ -428,14 +441,15 @@ pub(crate) fn read_cost(client: &mut Client, e: &Endpoint<'_>, w: Window) -> Res
                     e.cost_path
                 );
             }
-            *sums.entry((r.group.workspace_id, day)).or_default() +=
-                cents(e.cost_path, &at, amount.amount.as_ref())?;
+            let key = (r.group.api_key_id, r.group.workspace_id, day);
+            *sums.entry(key).or_default() += cents(e.cost_path, &at, amount.amount.as_ref())?;
         }
         Ok(())
     })?;
     Ok(sums
         .into_iter()
-        .map(|((workspace_id, day), cents)| CostDay {
+        .map(|((api_key_id, workspace_id, day), cents)| CostDay {
+            api_key_id,
             workspace_id,
             day,
             cents,

@@ -69,6 +69,7 @@ fn add_page(sums: &mut Sums, page: Page<Row>) -> Result<()> {
 fn days(sums: Sums) -> Vec<CostDay> {
     sums.into_iter()
         .map(|((workspace_id, day), cents)| CostDay {
+            api_key_id: None,
             workspace_id,
             day,
             cents,

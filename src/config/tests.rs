@@ -158,10 +158,6 @@ fn bad_values_are_named() {
             "greater than 0",
         ),
         (
-            "[[accounts]]\nname = \"a\"\napi_key_id = \"apikey_1\"\ncost_limit_usd = \"10\"\n",
-            "cannot split cost by API key",
-        ),
-        (
             "[api]\nbase_url = \"http://api.example.com\"\n",
             "non-loopback",
         ),

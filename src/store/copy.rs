@@ -57,6 +57,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     (
         "cost_daily",
         &[
+            ("api_key_id", Text),
             ("workspace_id", Text),
             ("day", Day),
             ("amount_cents", Money),

@@ -1,4 +1,5 @@
-//! Daily USD cost per workspace, upserted from the cost report; exact decimals end to end.
+//! Daily USD cost per workspace, or per API key where the report was grouped by key, upserted
+//! from the cost reads; exact decimals end to end.
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -7,12 +8,29 @@ use super::Tx;
 use super::sql::vals;
 use crate::records::CostDay;
 
+/// Stores the days of a cost read. A read covers its days whole, so each day it brings
+/// replaces every stored row of that day: a day read per key after one read per workspace
+/// (or the other way round, when the usage source changes) is never counted twice.
 pub(crate) fn upsert(tx: &Tx<'_>, rows: &[CostDay], now: DateTime<Utc>) -> Result<()> {
+    let mut days: Vec<NaiveDate> = rows.iter().map(|r| r.day).collect();
+    days.sort_unstable();
+    days.dedup();
+    for day in days {
+        tx.exec("DELETE FROM cost_daily WHERE day = ?1", &vals![day])?;
+    }
     for r in rows {
         tx.exec(
-            "INSERT INTO cost_daily (workspace_id, day, amount_cents, fetched_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (workspace_id, day) DO UPDATE SET amount_cents = excluded.amount_cents, fetched_at = excluded.fetched_at",
-            &vals![r.workspace_id.as_deref().unwrap_or(""), r.day, r.cents, now],
+            "INSERT INTO cost_daily (api_key_id, workspace_id, day, amount_cents, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (workspace_id, api_key_id, day) DO UPDATE SET
+                 amount_cents = excluded.amount_cents, fetched_at = excluded.fetched_at",
+            &vals![
+                r.api_key_id.as_deref().unwrap_or(""),
+                r.workspace_id.as_deref().unwrap_or(""),
+                r.day,
+                r.cents,
+                now
+            ],
         )?;
     }
     Ok(())
@@ -20,14 +38,15 @@ pub(crate) fn upsert(tx: &Tx<'_>, rows: &[CostDay], now: DateTime<Utc>) -> Resul
 
 pub(crate) fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<CostDay>> {
     tx.rows(
-        "SELECT workspace_id, day, amount_cents FROM cost_daily WHERE day >= ?1",
+        "SELECT api_key_id, workspace_id, day, amount_cents FROM cost_daily WHERE day >= ?1",
         &vals![first_day],
         |r| {
-            let ws = r.text(0)?;
+            let (key, ws) = (r.text(0)?, r.text(1)?);
             Ok(CostDay {
+                api_key_id: (!key.is_empty()).then_some(key),
                 workspace_id: (!ws.is_empty()).then_some(ws),
-                day: r.day(1)?,
-                cents: r.money(2)?,
+                day: r.day(2)?,
+                cents: r.money(3)?,
             })
         },
     )

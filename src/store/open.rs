@@ -64,6 +64,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0013_leases",
         include_str!("../../migrations/0013_leases.sql"),
     ),
+    (
+        "0014_cost_per_key",
+        include_str!("../../migrations/0014_cost_per_key.sql"),
+    ),
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:

@@ -112,9 +112,11 @@ fn analytics_usage(
     Ok(out)
 }
 
-/// Cost is daily data: read at most every `cost_interval_minutes`, and only when a workspace
-/// or organization account has a cost limit. `None` when not due. With the analytics source
-/// it comes from `/analytics/cost` in windows of at most 31 days; else from the cost report.
+/// Cost is daily data: read at most every `cost_interval_minutes`, and only when an account
+/// that reads cost (a workspace, the organization; an API key with the analytics source)
+/// has a cost limit. `None` when not due. With the analytics source it comes from
+/// `/analytics/cost` in windows of at most 31 days, per key while a key account needs it;
+/// else from the cost report, per workspace.
 pub(super) fn cost(
     store: &mut Store,
     client: &mut Client,
@@ -123,11 +125,15 @@ pub(super) fn cost(
     accounts: &[&Account],
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<CostDay>>> {
+    let source = config.api.usage_source;
     let cost_accounts: Vec<&Account> = accounts
         .iter()
         .copied()
-        .filter(|a| a.limits.cost_usd.is_some() && a.selector.reads_cost())
+        .filter(|a| a.limits.cost_usd.is_some() && a.selector.reads_cost(source))
         .collect();
+    let per_key = cost_accounts
+        .iter()
+        .any(|a| matches!(a.selector, crate::account::Selector::ApiKey(_)));
     if cost_accounts.is_empty() {
         return Ok(None);
     }
@@ -147,7 +153,7 @@ pub(super) fn cost(
             let ep = endpoint(&config.api);
             let mut rows = Vec::new();
             for w in analytics::windows(from, now) {
-                rows.extend(analytics::read_cost(client, &ep, w)?);
+                rows.extend(analytics::read_cost(client, &ep, w, per_key)?);
             }
             Ok(Some(rows))
         }

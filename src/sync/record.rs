@@ -55,6 +55,7 @@ pub(super) fn usage_and_evaluate(
             store::cost::upsert(tx, rows, now)?;
             store::set_time(tx, Fact::CostSynced, now)?;
             changed.cost = true;
+            changed.key_cost = rows.iter().any(|r| r.api_key_id.is_some());
         }
         let pass = if incremental {
             Pass::Incremental(&changed)

@@ -332,6 +332,74 @@ fn pagination_still_running_at_the_deadline_is_an_error_and_stores_nothing() {
     assert_eq!(stored_rows(&env), 0);
 }
 
+/// Dollars per API key: with the analytics source, the cost read is grouped by key too
+/// (while a key account has a cost limit), and a key's cost limit is measured exact to the
+/// cent, from its own rows only.
+#[test]
+fn a_key_account_is_measured_in_dollars_from_its_own_cost_rows() {
+    let config = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"prod\"\napi_key_id = \"apikey_prod\"\ncost_limit_usd = \"10.00\"\n\n[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\ncost_limit_usd = \"100.00\"\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put_key_cost("apikey_prod", Some("wrkspc_r"), "2026-11-19", "500.25");
+    api.put_key_cost("apikey_prod", Some("wrkspc_r"), "2026-11-20", "349.75");
+    api.put_key_cost("apikey_other", Some("wrkspc_r"), "2026-11-20", "5000");
+    api.put_cost(Some("wrkspc_r"), "2026-11-20", "150");
+    env.run(&["sync"]).ok();
+    let reqs = api.requests_to(ANALYTICS_COST_PATH);
+    assert_eq!(reqs.len(), 1, "still one cost read");
+    assert_eq!(reqs[0].params("group_by[]"), ["api_key_id", "workspace_id"]);
+    let prod = env.status_of("prod");
+    // 500.25 + 349.75 cents = $8.50 of $10.00: 85 %, a warning.
+    assert_eq!(prod[0]["quotas"]["cost_usd"]["used"], "8.5", "{prod}");
+    let alerts = env.open_alerts();
+    let warning: Vec<_> = alerts
+        .iter()
+        .filter(|a| {
+            a["account"] == "prod"
+                && a["quota_type"] == "cost_usd"
+                && a["type"] == "approaching_limit"
+        })
+        .collect();
+    assert_eq!(warning.len(), 1, "{alerts:?}");
+    assert_eq!(
+        (
+            warning[0]["threshold"].as_i64(),
+            warning[0]["severity"].as_str()
+        ),
+        (Some(80), Some("warning"))
+    );
+    // The workspace sums every key's cost and its own: 850 + 5000 + 150 cents = $60.
+    assert_eq!(
+        env.status_of("research")[0]["quotas"]["cost_usd"]["used"],
+        "60"
+    );
+}
+
+/// With the messages source a key's cost stays not measured, and the reason says what to do;
+/// the cost read is per workspace then.
+#[test]
+fn a_key_cost_limit_needs_the_analytics_source() {
+    let config =
+        "[[accounts]]\nname = \"prod\"\napi_key_id = \"apikey_prod\"\ncost_limit_usd = \"10.00\"\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10));
+    api.put_key_cost("apikey_prod", None, "2026-11-20", "900");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(COST_PATH), 0, "no account reads cost");
+    let prod = env.status_of("prod");
+    assert_eq!(
+        prod[0]["quotas"]["cost_usd"]["used"],
+        serde_json::Value::Null,
+        "{prod}"
+    );
+    let status = env.run(&["status"]).ok().stdout;
+    assert!(
+        status.contains("set [api] usage_source = \"analytics\" for cost per API key"),
+        "{status}"
+    );
+    let check = env.run(&["config", "check"]).ok().stdout;
+    assert!(check.contains("for cost per API key"), "{check}");
+}
+
 #[test]
 fn cost_comes_from_analytics_cost_in_exact_cents() {
     let config = "[api]\nusage_source = \"analytics\"\n\n[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\ncost_limit_usd = \"10.00\"\n";

@@ -238,7 +238,8 @@ struct State {
     usage: Vec<Usage>,
     keys: Vec<Key>,
     /// (workspace, day, cents as the API's decimal string)
-    cost: Vec<(Option<String>, NaiveDate, String)>,
+    /// (key, workspace, day, cents): a key's cost, or with no key a workspace's.
+    cost: Vec<(Option<String>, Option<String>, NaiveDate, String)>,
     analytics: Analytics,
     /// Claude Code records by day.
     code: BTreeMap<NaiveDate, Vec<CodeRecord>>,
@@ -400,12 +401,27 @@ impl StandIn {
     }
 
     pub fn put_cost(&self, workspace: Option<&str>, day: &str, cents: &str) {
+        self.put_cost_of(None, workspace, day, cents);
+    }
+
+    /// One API key's cost of a day (the analytics cost endpoint groups by it; the cost
+    /// report counts it in its workspace).
+    pub fn put_key_cost(&self, key: &str, workspace: Option<&str>, day: &str, cents: &str) {
+        self.put_cost_of(Some(key), workspace, day, cents);
+    }
+
+    fn put_cost_of(&self, key: Option<&str>, workspace: Option<&str>, day: &str, cents: &str) {
         let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("YYYY-MM-DD");
         let mut s = self.state.lock().unwrap();
-        s.cost
-            .retain(|(w, d, _)| !(w.as_deref() == workspace && *d == day));
-        s.cost
-            .push((workspace.map(String::from), day, cents.into()));
+        s.cost.retain(|(k, w, d, _)| {
+            !(k.as_deref() == key && w.as_deref() == workspace && *d == day)
+        });
+        s.cost.push((
+            key.map(String::from),
+            workspace.map(String::from),
+            day,
+            cents.into(),
+        ));
     }
 
     /// Replaces every Claude Code record of `day` with `records` (a day whose numbers change
@@ -602,7 +618,7 @@ fn workspaces(req: &Request, s: &State) -> Result<String, String> {
 /// `GET /v1/organizations/cost_report`: daily buckets, `group_by[]=workspace_id`.
 fn cost_report(
     req: &Request,
-    cost: &[(Option<String>, NaiveDate, String)],
+    cost: &[(Option<String>, Option<String>, NaiveDate, String)],
     now: DateTime<Utc>,
 ) -> Result<String, String> {
     let (first, end, limit) = window(req, "bucket_width", now)?;
@@ -612,7 +628,7 @@ fn cost_report(
     while day < end && data.len() < limit {
         let mut results: Vec<Value> = Vec::new();
         let mut total = rust_decimal::Decimal::ZERO; // exact, like the API's own sums
-        for (ws, _, cents) in cost.iter().filter(|(_, d, _)| *d == day) {
+        for (_, ws, _, cents) in cost.iter().filter(|(_, _, d, _)| *d == day) {
             if by_ws {
                 results.push(json!({"currency": "USD", "amount": cents, "workspace_id": ws, "description": null,
                                     "cost_type": null, "context_window": null, "model": null, "service_tier": null, "token_type": null}));
@@ -620,7 +636,7 @@ fn cost_report(
                 total += cents.parse::<rust_decimal::Decimal>().unwrap();
             }
         }
-        if !by_ws && cost.iter().any(|(_, d, _)| *d == day) {
+        if !by_ws && cost.iter().any(|(_, _, d, _)| *d == day) {
             results.push(json!({"currency": "USD", "amount": total.normalize().to_string(), "workspace_id": null, "description": null}));
         }
         data.push(json!({"starting_at": format!("{day}T00:00:00Z"), "ending_at": format!("{}T00:00:00Z", day + Days::days(1)), "results": results}));
@@ -837,11 +853,12 @@ fn usage_rows(
     rows.into_iter().map(|(_, r)| r).collect()
 }
 
-/// `GET /v1/organizations/analytics/cost`: flat rows per (workspace, day), `cost.amount` in
-/// cents as a decimal string (or a JSON number, on request).
+/// `GET /v1/organizations/analytics/cost`: flat rows per (key, workspace, day) as stored,
+/// `cost.amount` in cents as a decimal string (or a JSON number, on request); the group
+/// holds the dimensions asked for (`group_by[]`), the others null.
 fn analytics_cost(
     req: &Request,
-    cost: &[(Option<String>, NaiveDate, String)],
+    cost: &[(Option<String>, Option<String>, NaiveDate, String)],
     a: &Analytics,
     now: DateTime<Utc>,
 ) -> Result<String, String> {
@@ -849,15 +866,15 @@ fn analytics_cost(
     let grouped = req.params("group_by[]");
     let rows: Vec<String> = cost
         .iter()
-        .filter(|(_, d, _)| days.contains(d))
-        .map(|(ws, day, cents)| {
+        .filter(|(_, _, d, _)| days.contains(d))
+        .map(|(key, ws, day, cents)| {
             let amount = if a.amount_as_number {
                 serde_json::from_str::<Value>(cents).unwrap()
             } else {
                 Value::String(cents.clone())
             };
             json!({"starting_at": format!("{day}T00:00:00Z"), "ending_at": format!("{}T00:00:00Z", *day + Days::days(1)),
-                   "group": group(&grouped, &[("workspace_id", ws.as_deref().or(a.default_workspace.as_deref()))]),
+                   "group": group(&grouped, &[("api_key_id", key.as_deref()), ("workspace_id", ws.as_deref().or(a.default_workspace.as_deref()))]),
                    "cost": {"amount": amount, "currency": "USD", "list_amount": amount, "requests": null}})
             .to_string()
         })

@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 
 use super::{Err, in_range};
 use crate::account::{Account, Selector};
-use crate::config::Defaults;
 use crate::config::raw::{RawAccount, RawDefaults, RawLimits};
+use crate::config::{Defaults, UsageSource};
 use crate::quota::Limits;
 
 const DEFAULT_THRESHOLDS: [u32; 3] = [80, 95, 100];
@@ -19,6 +19,7 @@ const DEFAULT_THRESHOLDS: [u32; 3] = [80, 95, 100];
 pub(super) fn defaults_of(
     d: &RawDefaults,
     table: &str,
+    source: UsageSource,
     warnings: &mut Vec<String>,
     err: Err<'_>,
 ) -> Result<Defaults> {
@@ -33,8 +34,10 @@ pub(super) fn defaults_of(
             None => DEFAULT_THRESHOLDS.into(),
         },
         limits: Arc::clone(&limits),
+        // A key's cost is read only by the analytics source: with the messages source a
+        // default cost limit is for workspace and organization accounts only.
         key_limits: Arc::new(Limits {
-            cost_usd: None,
+            cost_usd: limits.cost_usd.filter(|_| source == UsageSource::Analytics),
             ..(*limits).clone()
         }),
         forecast: d.forecast.unwrap_or(true),
@@ -46,6 +49,7 @@ pub(super) fn defaults_of(
 pub(super) fn accounts(
     raw: &[RawAccount],
     defaults: [&Defaults; 2],
+    source: UsageSource,
     warnings: &mut Vec<String>,
     err: Err<'_>,
 ) -> Result<Vec<Account>> {
@@ -55,7 +59,7 @@ pub(super) fn accounts(
     // repeats one set (an equality test, cheaper than hashing every account's).
     let mut last: Option<Arc<Limits>> = None;
     for (i, a) in raw.iter().enumerate() {
-        let mut account = account(i, a, defaults, warnings, err)?;
+        let mut account = account(i, a, defaults, source, warnings, err)?;
         match &last {
             Some(limits) if **limits == *account.limits => account.limits = Arc::clone(limits),
             _ => last = Some(Arc::clone(&account.limits)),
@@ -83,6 +87,7 @@ fn account(
     i: usize,
     a: &RawAccount,
     defaults: [&Defaults; 2],
+    source: UsageSource,
     warnings: &mut Vec<String>,
     err: Err<'_>,
 ) -> Result<Account> {
@@ -99,10 +104,11 @@ fn account(
     let selector = selector(a).map_err(|p| err(&at(), p))?;
     let defaults = defaults[usize::from(selector.is_developer())];
     let own = limits(&a.limits(), &at, err)?;
-    if own.cost_usd.is_some() && matches!(selector, Selector::ApiKey(_)) {
-        return Err(err(
-            &format!("{}.cost_limit_usd", at()),
-            "the cost report cannot split cost by API key; put cost limits on a workspace_id or organization account".into(),
+    let key = matches!(selector, Selector::ApiKey(_));
+    if own.cost_usd.is_some() && key && source != UsageSource::Analytics {
+        warnings.push(format!(
+            "{}.cost_limit_usd is not measured: the \"messages\" usage source reads cost per workspace only (set [api] usage_source = \"analytics\" for cost per API key)",
+            at()
         ));
     }
     let d = &defaults.limits;
@@ -111,10 +117,11 @@ fn account(
         input_tokens: own.input_tokens.or(d.input_tokens),
         output_tokens: own.output_tokens.or(d.output_tokens),
         requests: own.requests.or(d.requests),
-        // A default cost limit cannot apply to key accounts (see above).
-        cost_usd: own.cost_usd.or(match selector {
-            Selector::ApiKey(_) => None,
-            _ => d.cost_usd,
+        // A default cost limit applies to key accounts only where their cost is read.
+        cost_usd: own.cost_usd.or(if key {
+            defaults.key_limits.cost_usd
+        } else {
+            d.cost_usd
         }),
     };
     let key = || format!("{}.thresholds", at());

@@ -58,16 +58,19 @@ pub(super) fn validate(
             "is the PostgreSQL password: set url too, or remove it".into(),
         ));
     }
-    let defaults = defaults_of(&raw.defaults, "defaults", &mut warnings, &err)?;
+    let source = api.usage_source;
+    let defaults = defaults_of(&raw.defaults, "defaults", source, &mut warnings, &err)?;
     let developer_defaults = defaults_of(
         &raw.claude_code_defaults,
         "claude_code_defaults",
+        source,
         &mut warnings,
         &err,
     )?;
     let accounts = accounts(
         &raw.accounts,
         [&defaults, &developer_defaults],
+        source,
         &mut warnings,
         &err,
     )?;
