@@ -499,15 +499,7 @@ fn scale_row(keys: usize, day: u32, accounts: Accounts) -> Vec<String> {
     let (mut walls, mut rss) = (Vec::new(), 0.0f64);
     let today = format!("2026-11-{day:02}");
     for i in 0..5 {
-        // 1 % of the keys used a little more since the last sync.
-        let bumped = (0..keys)
-            .filter(|k| k % 100 == 1)
-            .map(|k| {
-                let id = format!("apikey_bench{k:06}");
-                standin::Usage::new(Some(&id), Some("wrkspc_bench"), &today, 50, 0)
-            })
-            .collect();
-        b.api.put_all(bumped);
+        bump(&b, keys, &today);
         let r = b.run(&["sync"], now + chrono::Duration::minutes(2 + i));
         walls.push(r.wall);
         rss = rss.max(r.rss.unwrap_or(0.0));
@@ -550,6 +542,18 @@ fn scale_row(keys: usize, day: u32, accounts: Accounts) -> Vec<String> {
         format!("{floor:.2} s"),
         format!("{:.2}×", steady / floor),
     ]
+}
+
+/// 1 % of the keys used a little more since the last sync (`today`, `YYYY-MM-DD`).
+fn bump(b: &Bench, keys: usize, today: &str) {
+    let bumped = (0..keys)
+        .filter(|k| k % 100 == 1)
+        .map(|k| {
+            let id = format!("apikey_bench{k:06}");
+            standin::Usage::new(Some(&id), Some("wrkspc_bench"), today, 50, 0)
+        })
+        .collect();
+    b.api.put_all(bumped);
 }
 
 /// `keys` keys' rows on the `days` days up to `today`, as the floor's transaction writes them.
@@ -602,14 +606,7 @@ fn backends(keys: usize, day: u32) {
     let mut steady = [(Vec::new(), 0.0f64), (Vec::new(), 0.0f64)];
     for i in 0..5 {
         for (b, (walls, rss)) in [&lite, &pg].iter().zip(steady.iter_mut()) {
-            let bumped = (0..keys)
-                .filter(|k| k % 100 == 1)
-                .map(|k| {
-                    let id = format!("apikey_bench{k:06}");
-                    standin::Usage::new(Some(&id), Some("wrkspc_bench"), &today, 50, 0)
-                })
-                .collect();
-            b.api.put_all(bumped);
+            bump(b, keys, &today);
             let r = b.run(&["sync"], now + chrono::Duration::minutes(2 + i));
             walls.push(r.wall);
             *rss = rss.max(r.rss.unwrap_or(0.0));

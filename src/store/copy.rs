@@ -225,6 +225,15 @@ fn add_at<T: Default + std::ops::AddAssign>(sums: &mut Vec<T>, i: usize, v: T) {
 }
 
 impl Row<'_> {
+    /// The row's values, one per column of `columns`.
+    fn vals(&self, columns: &[(&str, Kind)]) -> Result<Vec<Val>> {
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, kind))| self.val(i, *kind))
+            .collect()
+    }
+
     fn val(&self, i: usize, kind: Kind) -> Result<Val> {
         Ok(match kind {
             Text => Val::Text(self.opt_text(i)?),
@@ -268,11 +277,7 @@ fn copy_tables(from: &Tx<'_>, to: &Tx<'_>) -> Result<Copied> {
         let mut source = Tally::default();
         let mut batch: Vec<Val> = Vec::with_capacity(BATCH * columns.len());
         from.each(&select, &[], |r| {
-            let row: Vec<Val> = columns
-                .iter()
-                .enumerate()
-                .map(|(i, (_, kind))| r.val(i, *kind))
-                .collect::<Result<_>>()?;
+            let row = r.vals(columns)?;
             source.add(&row);
             batch.extend(row);
             if batch.len() >= BATCH * columns.len() {
@@ -284,12 +289,7 @@ fn copy_tables(from: &Tx<'_>, to: &Tx<'_>) -> Result<Copied> {
         insert(to, table, &names, &batch)?;
         let mut target = Tally::default();
         to.each(&select, &[], |r| {
-            let row: Vec<Val> = columns
-                .iter()
-                .enumerate()
-                .map(|(i, (_, kind))| r.val(i, *kind))
-                .collect::<Result<_>>()?;
-            target.add(&row);
+            target.add(&r.vals(columns)?);
             Ok(())
         })?;
         if target != source {

@@ -260,11 +260,9 @@ fn a_host_whose_connection_is_cut_is_taken_over_the_next_minute() {
     );
 }
 
-/// A host pauses (SIGSTOP) with its first notice sent; the other takes the deliveries over
-/// the next minute. Continued, the paused host sends nothing it no longer holds: the
-/// second channel hears once.
-#[test]
-fn a_paused_host_sends_nothing_another_took_over() {
+/// Two hosts whose config sends to two channels (`first`, `second`), and a key at 85 % of
+/// its limit: the next sync raises one alert, with a notice for each channel.
+fn two_channels_at_80() -> (Pair, Capture, Capture) {
     let first = Capture::start();
     let second = Capture::start();
     let config = format!(
@@ -272,9 +270,18 @@ fn a_paused_host_sends_nothing_another_took_over() {
         webhook(&first, "first"),
         webhook(&second, "second")
     );
-    let mut pair = Pair::new(&config, &minute(0));
+    let pair = Pair::new(&config, &minute(0));
     pair.api
         .put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
+    (pair, first, second)
+}
+
+/// A host pauses (SIGSTOP) with its first notice sent; the other takes the deliveries over
+/// the next minute. Continued, the paused host sends nothing it no longer holds: the
+/// second channel hears once.
+#[test]
+fn a_paused_host_sends_nothing_another_took_over() {
+    let (mut pair, first, second) = two_channels_at_80();
     let a = pair
         .a
         .command(&["-v", "sync"])
@@ -324,16 +331,7 @@ fn a_paused_host_sends_nothing_another_took_over() {
 /// died is sent again (delivery is at least once; the README says so), nothing is lost.
 #[test]
 fn a_host_killed_mid_delivery_loses_nothing_and_repeats_only_what_was_on_the_wire() {
-    let first = Capture::start();
-    let second = Capture::start();
-    let config = format!(
-        "{PROD}\n{}\n{}",
-        webhook(&first, "first"),
-        webhook(&second, "second")
-    );
-    let mut pair = Pair::new(&config, &minute(0));
-    pair.api
-        .put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
+    let (mut pair, first, second) = two_channels_at_80();
     let a = pair
         .a
         .command(&["sync"])
