@@ -41,6 +41,25 @@ impl Pair {
         self.api.set_now(now);
     }
 
+    /// Host a's `quota <args>`, started (its output kept for `finish`).
+    fn start_a(&self, args: &[&str]) -> Child {
+        self.a
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Host a's sync, started and held mid-fetch: the stand-in never answers its usage
+    /// request.
+    fn a_hung_mid_fetch(&self) -> Child {
+        self.api.fail_next(&[Fault::Hang]);
+        let a = self.start_a(&["sync"]);
+        wait_for_usage_request(&self.api);
+        a
+    }
+
     /// Both hosts' timers fire at once: both syncs, in parallel.
     fn both_sync(&self) -> (Run, Run) {
         let spawn = |env: &TestEnv| {
@@ -192,15 +211,7 @@ fn a_host_killed_mid_fetch_is_taken_over_the_next_minute() {
     let mut pair = Pair::new(PROD, &minute(0));
     pair.api
         .put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 850, 0));
-    pair.api.fail_next(&[Fault::Hang]);
-    let a = pair
-        .a
-        .command(&["sync"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_usage_request(&pair.api);
+    let a = pair.a_hung_mid_fetch();
     kill("-KILL", a.id());
     finish(a);
     pair.api.clear_requests();
@@ -229,15 +240,7 @@ fn a_host_whose_connection_is_cut_is_taken_over_the_next_minute() {
     let mut pair = Pair::new(&config, &minute(0));
     pair.api
         .put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 500, 0));
-    pair.api.fail_next(&[Fault::Hang]);
-    let a = pair
-        .a
-        .command(&["sync"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_usage_request(&pair.api);
+    let a = pair.a_hung_mid_fetch();
     let db = pair.url.rsplit('/').next().unwrap().to_string();
     Cluster::shared().admin(&format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
@@ -282,13 +285,7 @@ fn two_channels_at_80() -> (Pair, Capture, Capture) {
 #[test]
 fn a_paused_host_sends_nothing_another_took_over() {
     let (mut pair, first, second) = two_channels_at_80();
-    let a = pair
-        .a
-        .command(&["-v", "sync"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let a = pair.start_a(&["-v", "sync"]);
     first.stop_on_next_request(a.id());
     // Once paused, host a has sent to the first channel, and claimed the second.
     let started = Instant::now();
@@ -332,13 +329,7 @@ fn a_paused_host_sends_nothing_another_took_over() {
 #[test]
 fn a_host_killed_mid_delivery_loses_nothing_and_repeats_only_what_was_on_the_wire() {
     let (mut pair, first, second) = two_channels_at_80();
-    let a = pair
-        .a
-        .command(&["sync"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let a = pair.start_a(&["sync"]);
     first.kill_on_next_request(a.id());
     let a = finish(a);
     assert_ne!(a.code, 0, "host a was killed");
