@@ -97,7 +97,7 @@ pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
         }
         if let Some((holder, minute)) = &lease {
             output::line(&format!(
-                "Admin API last read by {holder}, for the minute of {}",
+                "Admin API read taken by {holder} for the minute of {}",
                 output::time(*minute)
             ))?;
         }

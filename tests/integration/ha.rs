@@ -200,7 +200,7 @@ fn two_hosts_read_once_a_minute_and_notify_once() {
         "{health}"
     );
     let text = pair.a.run(&["health"]).ok().stdout;
-    assert!(text.contains("Admin API last read by host-"), "{text}");
+    assert!(text.contains("Admin API read taken by host-"), "{text}");
     eprintln!("reads per host over ten minutes: {fetched_by:?}");
 }
 
