@@ -376,6 +376,15 @@ impl TestEnv {
     }
 }
 
+/// A test's PostgreSQL database goes with it (the cluster outlives every test).
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if let Some(url) = &self.pg {
+            quota_testkit::pg::Cluster::shared().drop_database(url);
+        }
+    }
+}
+
 /// A connection to a test's database, SQLite or PostgreSQL, that reads every value as text
 /// (`None` for NULL): what tests need to look inside.
 pub(crate) enum TestDb {

@@ -1,7 +1,9 @@
 //! A throwaway PostgreSQL cluster for the tests and the benchmark: made with `initdb` in a
-//! temporary folder, served on a Unix socket in that folder only (no TCP port), and stopped
-//! when the process that started it ends, however it ends. As root (CI), the server runs as
-//! `nobody`, since PostgreSQL refuses to run as root. Each test gets a database of its own.
+//! folder of `/dev/shm` (else the temporary folder), served on a Unix socket in that folder
+//! and over TLS on a free port of 127.0.0.1, and stopped when the process that started it
+//! ends, however it ends; the folder goes when the next run starts. As root (CI), the
+//! server runs as `nobody`, since PostgreSQL refuses to run as root. Each test gets a
+//! database of its own, dropped when the test's env goes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -32,7 +34,16 @@ impl Cluster {
     }
 
     fn start() -> Cluster {
-        let base = std::env::temp_dir().join("quota-test-pg");
+        // In memory where there is a tmpfs (each test's database is a few MB, and nothing
+        // needs to outlive the run), else in the temporary folder.
+        let shm = Path::new("/dev/shm");
+        let root_dir =
+            if shm.is_dir() && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly()) {
+                shm.to_path_buf()
+            } else {
+                std::env::temp_dir()
+            };
+        let base = root_dir.join("quota-test-pg");
         std::fs::create_dir_all(&base).unwrap();
         remove_stale(&base);
         let dir = base.join(std::process::id().to_string());
@@ -93,7 +104,7 @@ impl Cluster {
                 .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
                 .args(["-c", "ssl=on", "-c", &cert, "-c", &key])
                 .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-                .args(["-c", "max_connections=300"])
+                .args(["-c", "max_connections=300", "-c", "max_wal_size=64MB"])
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
@@ -111,6 +122,15 @@ impl Cluster {
             "CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'"
         ));
         cluster
+    }
+
+    /// Drops a database the tests made, if it is still there (its connections cut).
+    pub fn drop_database(&self, url: &str) {
+        if let Some(name) = url.rsplit('/').next().filter(|n| n.starts_with('t'))
+            && let Ok(mut admin) = self.admin.lock()
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
     }
 
     /// A new empty database that `role` owns: its name.
