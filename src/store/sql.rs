@@ -241,9 +241,15 @@ impl Row<'_> {
 /// process, as SQLite's `prepare_cached` does.
 pub(super) type PgStatements = HashMap<String, postgres::Statement>;
 
-/// `?N` placeholders as PostgreSQL's `$N`.
+/// `?N` placeholders as PostgreSQL's `$N` (a `?` not followed by a digit is left alone).
 fn dollars(sql: &str) -> String {
-    sql.replace('?', "$")
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let placeholder = c == '?' && chars.peek().is_some_and(char::is_ascii_digit);
+        out.push(if placeholder { '$' } else { c });
+    }
+    out
 }
 
 impl Tx<'_> {
@@ -406,4 +412,15 @@ fn prepared(
 
 fn first_line(sql: &str) -> &str {
     sql.lines().next().unwrap_or(sql).trim()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_become_dollars_and_nothing_else_does() {
+        assert_eq!(
+            super::dollars("SELECT ?1, '?', ?12 || 'why?'"),
+            "SELECT $1, '?', $12 || 'why?'"
+        );
+    }
 }
