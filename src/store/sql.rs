@@ -360,15 +360,6 @@ impl Tx<'_> {
         }
     }
 
-    /// Parameter `n`, of PostgreSQL type `pg_type` where the statement alone does not say
-    /// (a value selected into an insert).
-    pub(crate) fn typed(&self, n: usize, pg_type: &str) -> String {
-        match &self.0 {
-            super::TxInner::Lite(_) => format!("?{n}"),
-            super::TxInner::Pg { .. } => format!("CAST(?{n} AS {pg_type})"),
-        }
-    }
-
     /// What ends a `SELECT` of rows to claim: PostgreSQL locks them and skips rows another
     /// transaction holds; SQLite's one writer at a time needs nothing.
     pub(crate) fn skip_locked(&self) -> &'static str {

@@ -407,12 +407,28 @@ pub(crate) fn upsert_staged(
     changed: Option<&mut Written<'_>>,
 ) -> Result<usize> {
     let Staged(()) = staged;
-    let insert = format!(
-        "{INSERT} {SELECT_GROUPED}, {}, {} FROM usage_staging GROUP BY day, api_key_id, workspace_id
-         {ON_CONFLICT}",
-        tx.typed(1, "text"),
-        tx.typed(2, "timestamptz")
-    );
+    let insert = if tx.is_pg() {
+        // Only the rows that differ from the stored ones reach the upsert: PostgreSQL locks
+        // every row that meets ON CONFLICT, changed or not, and a window read whole (a
+        // first sync, `--full`) would lock and rewrite every stored row of it.
+        format!(
+            "WITH g AS ({SELECT_GROUPED_NAMED}, CAST(?1 AS text) AS source,
+                 CAST(?2 AS timestamptz) AS fetched_at
+                 FROM usage_staging GROUP BY day, api_key_id, workspace_id)
+             {INSERT} SELECT g.* FROM g LEFT JOIN usage_daily AS s
+                 ON s.day = g.day AND s.api_key_id = g.api_key_id AND s.workspace_id = g.workspace_id
+             WHERE s.day IS NULL OR (s.uncached_input_tokens, s.cache_creation_5m_tokens,
+                 s.cache_creation_1h_tokens, s.cache_read_tokens, s.output_tokens, s.total_tokens,
+                 s.requests, s.source)
+               IS DISTINCT FROM (g.u, g.c5, g.c1, g.cr, g.o, g.t, g.r, g.source)
+             {ON_CONFLICT}"
+        )
+    } else {
+        format!(
+            "{INSERT} {SELECT_GROUPED}, ?1, ?2 FROM usage_staging
+             GROUP BY day, api_key_id, workspace_id {ON_CONFLICT}"
+        )
+    };
     let args = vals![source, now];
     let n = match changed {
         None => tx
@@ -454,6 +470,18 @@ const SELECT_GROUPED: &str = "SELECT api_key_id, workspace_id, day,
              WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
              THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END,
         CASE WHEN count(r) = count(*) THEN sum(r) END";
+
+/// `SELECT_GROUPED` with its sums named, for PostgreSQL's filter of unchanged rows.
+const SELECT_GROUPED_NAMED: &str = "SELECT api_key_id, workspace_id, day,
+        CASE WHEN count(u) = count(*) THEN sum(u) END::bigint AS u,
+        CASE WHEN count(c5) = count(*) THEN sum(c5) END::bigint AS c5,
+        CASE WHEN count(c1) = count(*) THEN sum(c1) END::bigint AS c1,
+        CASE WHEN count(cr) = count(*) THEN sum(cr) END::bigint AS cr,
+        CASE WHEN count(o) = count(*) THEN sum(o) END::bigint AS o,
+        CASE WHEN count(*) = 1 THEN max(t)
+             WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
+             THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END::bigint AS t,
+        CASE WHEN count(r) = count(*) THEN sum(r) END::bigint AS r";
 
 const ON_CONFLICT: &str = "ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
         uncached_input_tokens = excluded.uncached_input_tokens,
