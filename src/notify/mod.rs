@@ -82,7 +82,8 @@ pub(crate) fn route<'c>(
 /// `holder` names this run: it claims what it sends for as long as the run may last (its
 /// `budget`, at least a second), checks the claim again just before each send, and gives
 /// back what it did not send, so that runs of several hosts never send one notice twice
-/// (`store::outbox::claim`); the claims of a run that died lapse by the next minute.
+/// (`store::outbox::claim`); the claims of a run that died lapse with its budget (within
+/// `deadline_secs`).
 pub(crate) fn deliver(
     store: &mut Store,
     channels: &[Channel],
