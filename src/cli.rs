@@ -20,7 +20,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "QUOTA_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// SQLite database file (overrides [database] path)
+    /// SQLite database file (overrides [database] path; as --db, a PostgreSQL url too)
     #[arg(long, global = true, env = "QUOTA_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
 
