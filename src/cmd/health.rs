@@ -18,14 +18,19 @@ use crate::time::ts;
 
 pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
     let mut store = ctx.open_existing_store()?;
-    let (reads, backlog) =
-        store.read(|tx| Ok((store::health::all(tx)?, store::outbox::backlog(tx)?)))?;
-    // Hosts that share the store: which run has the Admin API read, and for which minute.
-    let lease = if store.shared() {
-        store.read(|tx| store::lease::holder(tx, store::lease::FETCH))?
-    } else {
-        None
-    };
+    let shared = store.shared();
+    let (reads, backlog, lease) = store.read(|tx| {
+        Ok((
+            store::health::all(tx)?,
+            store::outbox::backlog(tx)?,
+            // Hosts that share the store: which run has the Admin API read, for which minute.
+            if shared {
+                store::lease::holder(tx, store::lease::FETCH)?
+            } else {
+                None
+            },
+        ))
+    })?;
     let health = Health {
         reads: &reads,
         failing_after: ctx.config.failing_after,
@@ -96,10 +101,11 @@ pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
             ))?;
         }
         if let Some((holder, minute)) = &lease {
-            output::line(&format!(
+            let line = format!(
                 "Admin API read taken by {holder} for the minute of {}",
                 output::time(*minute)
-            ))?;
+            );
+            output::line(&crate::table::wrap(&line, screen.width))?;
         }
         let verdict = match health.footer() {
             None => "healthy".to_string(),

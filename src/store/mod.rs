@@ -184,17 +184,18 @@ impl Store {
 
     /// Connects to a PostgreSQL store and brings its schema up to date.
     pub(crate) fn open_pg(target: &PgTarget) -> Result<Store> {
+        let session = pg::Session::open(target, true)?
+            .context("a PostgreSQL store that was just created is missing")?;
         Ok(Store {
-            db: Db::Pg(Box::new(pg::Session::open(target)?)),
+            db: Db::Pg(Box::new(session)),
         })
     }
 
     /// The PostgreSQL store, if its database holds one already (nothing is created).
     pub(crate) fn open_existing_pg(target: &PgTarget) -> Result<Option<Store>> {
-        if !pg::Session::has_schema(target)? {
-            return Ok(None);
-        }
-        Self::open_pg(target).map(Some)
+        Ok(pg::Session::open(target, false)?.map(|s| Store {
+            db: Db::Pg(Box::new(s)),
+        }))
     }
 
     /// An empty store in a temporary directory, kept while the directory lives (tests).

@@ -179,8 +179,19 @@ pub(super) fn describe(e: &postgres::Error) -> String {
 }
 
 impl Session {
-    pub(super) fn open(target: &PgTarget) -> Result<Session> {
-        let client = target.connect()?;
+    /// Connects and brings the schema up to date; with `create` false, a database that
+    /// holds no quota schema yet is `None` and is left as it is.
+    pub(super) fn open(target: &PgTarget, create: bool) -> Result<Option<Session>> {
+        let mut client = target.connect()?;
+        if !create {
+            let present: bool = client
+                .query_one("SELECT to_regclass('quota_schema') IS NOT NULL", &[])
+                .map_err(|e| anyhow!(describe(&e)))?
+                .get(0);
+            if !present {
+                return Ok(None);
+            }
+        }
         let mut session = Session {
             client,
             statements: PgStatements::new(),
@@ -189,22 +200,7 @@ impl Session {
         session
             .migrate()
             .with_context(|| format!("cannot prepare the PostgreSQL store {}", target.shown))?;
-        Ok(session)
-    }
-
-    /// Whether the database holds a quota schema (reads only).
-    pub(super) fn has_schema(target: &PgTarget) -> Result<bool> {
-        let mut client = target.config.connect(postgres::NoTls).map_err(|e| {
-            anyhow!(
-                "cannot connect to the PostgreSQL store {}: {}",
-                target.shown,
-                describe(&e)
-            )
-        })?;
-        let row = client
-            .query_one("SELECT to_regclass('quota_schema') IS NOT NULL", &[])
-            .map_err(|e| anyhow!(describe(&e)))?;
-        Ok(row.get(0))
+        Ok(Some(session))
     }
 
     fn migrate(&mut self) -> Result<()> {
