@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::alert::Severity;
 use crate::config::UsageSource;
 use crate::error::bad_input;
+use crate::period::{Period, Window};
 use crate::quota::Limits;
 use crate::records::ActorKind;
 use crate::secret::SecretSource;
@@ -25,6 +26,38 @@ pub(crate) struct Account {
     pub thresholds: Thresholds,
     /// Whether `forecast_exceeded` warnings are raised.
     pub forecast: bool,
+    /// Limits per UTC day and ISO week beside the period's, where set (most accounts have
+    /// none: an empty list shared with the defaults).
+    pub windows: Windows,
+}
+
+/// The limits of one window beside the period (`[accounts.daily]`, `[accounts.weekly]`),
+/// with its own alert ladder.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WindowRule {
+    pub window: Window,
+    pub limits: Limits,
+    pub thresholds: Thresholds,
+}
+
+/// An account's day and week rules, in that order, each at most once.
+pub(crate) type Windows = Arc<[WindowRule]>;
+
+impl Account {
+    /// Each window the account has limits for, the period first: the window, its instance
+    /// containing `now`, its limits and its thresholds.
+    pub(crate) fn each_window(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> impl Iterator<Item = (Window, Period, &Limits, &[u32])> {
+        let period = Period::containing(self.billing_day, now);
+        std::iter::once((Window::Period, period, &*self.limits, &*self.thresholds)).chain(
+            self.windows.iter().map(move |w| {
+                let span = w.window.containing(self.billing_day, now);
+                (w.window, span, &w.limits, &*w.thresholds)
+            }),
+        )
+    }
 }
 
 /// Alert thresholds in percent, ascending and without duplicates. Shared, not copied: the

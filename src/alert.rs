@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::period::Period;
+use crate::period::{Period, Window};
 use crate::quota::QuotaType;
 
 macro_rules! string_enum {
@@ -64,6 +64,7 @@ string_enum!(Resolution {
     Superseded => "superseded",
     Recovered => "recovered",
     PeriodEnded => "period_ended",
+    Rollover => "rollover",
     AccountRemoved => "account_removed",
 });
 string_enum!(AccountStatus { Active => "active", Exhausted => "exhausted" });
@@ -92,6 +93,9 @@ pub(crate) struct Firing {
     pub percentage: f64,
     pub quota_type: QuotaType,
     pub threshold: u32,
+    /// The window and its instance the alert is about.
+    pub window: Window,
+    pub span: Period,
 }
 
 /// One alert row with the columns of SPEC §4. A health alert (`AlertType::is_health`)
@@ -113,6 +117,8 @@ pub(crate) struct Alert {
     /// The read a health alert is about (`usage`, `cost`, …); `None` otherwise.
     pub read: Option<String>,
     pub threshold: u32,
+    /// The window whose instance `period_start`–`period_end` is (health alerts: `Period`).
+    pub window: Window,
     pub period_start: DateTime<Utc>,
     pub period_end: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -124,14 +130,8 @@ pub(crate) struct Alert {
 }
 
 impl Alert {
-    /// A new, open alert of `account` in `period`.
-    pub(crate) fn new(
-        id: String,
-        account: &str,
-        f: &Firing,
-        period: Period,
-        created_at: DateTime<Utc>,
-    ) -> Alert {
+    /// A new, open alert of `account` in the firing's window instance.
+    pub(crate) fn new(id: String, account: &str, f: &Firing, created_at: DateTime<Utc>) -> Alert {
         Alert {
             id,
             account: account.to_string(),
@@ -144,8 +144,9 @@ impl Alert {
             quota_type: Some(f.quota_type),
             read: None,
             threshold: f.threshold,
-            period_start: period.start,
-            period_end: period.end,
+            window: f.window,
+            period_start: f.span.start,
+            period_end: f.span.end,
             created_at,
             resolved_at: None,
             resolution: None,
@@ -156,6 +157,14 @@ impl Alert {
 
     pub(crate) fn is_open(&self) -> bool {
         self.resolved_at.is_none()
+    }
+
+    /// `what`, with the window where it is not the period: `tokens/day`.
+    pub(crate) fn what_window(&self) -> String {
+        match self.window {
+            Window::Period => self.what().to_string(),
+            w => format!("{}/{w}", self.what()),
+        }
     }
 
     /// What it is about, in a word: its quota type, or a health alert's read.
@@ -207,6 +216,7 @@ impl Alert {
             "percentage": self.percentage,
             "quota_type": self.quota_type.map(QuotaType::as_str),
             "threshold": self.threshold,
+            "window": self.window.as_str(),
             "period_start": ts(self.period_start),
             "period_end": ts(self.period_end),
             "created_at": ts(self.created_at),

@@ -10,17 +10,42 @@ use rust_decimal::Decimal;
 
 use crate::account::{Account, Selector, UsageRows};
 use crate::config::UsageSource;
-use crate::period::Period;
+use crate::period::{Period, Window};
 use crate::quota::{DayUsage, QuotaType, Totals};
 use crate::reconcile::{Forecast, Reading};
 use crate::records::{ActorKind, CostDay, DeveloperDay};
 
-/// One account at `now`: its period, its totals and a reading per quota type.
+/// One account at `now`: its period, its totals and a reading per quota type; the same for
+/// each day or week window it has limits for.
 #[derive(Debug, Clone)]
 pub(crate) struct View<'a> {
     pub account: &'a Account,
     pub period: Period,
     pub readings: Vec<Reading>,
+    /// The account's day and week windows (`Account::windows`), in that order.
+    pub windows: Vec<WindowView<'a>>,
+}
+
+/// One window's instance of an account: its limits' readings.
+#[derive(Debug, Clone)]
+pub(crate) struct WindowView<'a> {
+    pub window: Window,
+    pub span: Period,
+    pub thresholds: &'a [u32],
+    pub readings: Vec<Reading>,
+}
+
+impl<'a> View<'a> {
+    /// Every window of the account, the period first.
+    pub(crate) fn all(&self) -> impl Iterator<Item = WindowView<'a>> + '_ {
+        std::iter::once(WindowView {
+            window: Window::Period,
+            span: self.period,
+            thresholds: &self.account.thresholds,
+            readings: self.readings.clone(),
+        })
+        .chain(self.windows.iter().cloned())
+    }
 }
 
 #[cfg(test)]
@@ -266,7 +291,7 @@ pub(crate) struct Loaded {
 }
 
 /// The days that cut stored usage into segments for `accounts` at `now`, ascending: every
-/// account's period start and end, the start of the forecast's rate window, today, and the
+/// account's period (and day and week window) start and end, the start of the forecast's rate window, today, and the
 /// earliest period start and latest period end. Every period total and every forecast range
 /// starts and ends on one of them, so summing the segments dated inside a range is exact
 /// (`store::usage::segment_sums`), and the number of segments does not grow with the day of
@@ -276,7 +301,7 @@ pub(crate) fn segment_bounds(accounts: &[&Account], now: DateTime<Utc>) -> Vec<N
     let earliest = earliest_start(accounts, now).date_naive();
     let periods: Vec<Period> = accounts
         .iter()
-        .map(|a| Period::containing(a.billing_day, now))
+        .flat_map(|a| a.each_window(now).map(|(_, span, _, _)| span))
         .collect();
     let latest_end = periods
         .iter()
@@ -375,17 +400,43 @@ pub(crate) fn views<'a>(
     accounts
         .iter()
         .map(|&account| {
-            let period = Period::containing(account.billing_day, now);
-            let days = daily(account, &index, &developers, inputs, period);
-            view(
+            let days = daily(account, &index, &developers, inputs, reach(account, now));
+            let value = |t: &Totals, q| value(account, inputs, t, q);
+            let mut windows = account
+                .each_window(now)
+                .map(|(window, span, limits, thresholds)| WindowView {
+                    window,
+                    span,
+                    thresholds,
+                    readings: readings(account, window, span, limits, &days, value, now),
+                });
+            let period = windows.next().expect("the period comes first");
+            View {
                 account,
-                period,
-                &days,
-                |t, q| value(account, inputs, t, q),
-                now,
-            )
+                period: period.span,
+                readings: period.readings,
+                windows: windows.collect(),
+            }
         })
         .collect()
+}
+
+/// The days an account's views read: its windows' instances, and the week before today
+/// for a day window's forecast (the daily rate, which a day has no full days of).
+fn reach(account: &Account, now: DateTime<Utc>) -> Period {
+    let today = now.date_naive();
+    let mut reach = Period::containing(account.billing_day, now);
+    for (window, span, _, _) in account.each_window(now) {
+        reach.start = reach.start.min(span.start);
+        reach.end = reach.end.max(span.end);
+        if window == Window::Day && account.forecast {
+            let rate_from =
+                Window::Day.containing(1, now).start - chrono::Duration::days(RATE_DAYS);
+            reach.start = reach.start.min(rate_from);
+        }
+    }
+    debug_assert!(reach.start.date_naive() <= today);
+    reach
 }
 
 /// One UTC day of one account: each quota type's value in `QuotaType::ALL` order, `None`
@@ -461,28 +512,37 @@ fn usage_days(
     daily
 }
 
-/// The readings of one account from its daily totals: `value` says what each quota type
-/// is worth in a sum (or that it is not measured).
-fn view<'a>(
-    account: &'a Account,
-    period: Period,
+/// The readings of one window instance (`span`) of an account from its daily totals:
+/// `value` says what each quota type is worth in a sum (or that it is not measured).
+fn readings(
+    account: &Account,
+    window: Window,
+    span: Period,
+    limits: &crate::quota::Limits,
     daily: &BTreeMap<NaiveDate, Totals>,
     value: impl Fn(&Totals, QuotaType) -> Option<Decimal>,
     now: DateTime<Utc>,
-) -> View<'a> {
+) -> Vec<Reading> {
     let mut total = Totals::empty();
     total.cost_usd = Some(Decimal::ZERO);
-    for t in daily.values() {
+    for (_, t) in daily.range(span.start_day()..span.end_day()) {
         total.merge(t);
     }
-    let readings = QuotaType::ALL
+    // The daily rate is averaged over the full days of the window so far, and for a day
+    // window (which has none) over the week before it.
+    let rate_from = match window {
+        Window::Day => span.start_day() - chrono::Duration::days(RATE_DAYS),
+        Window::Period | Window::Week => span.start_day(),
+    };
+    QuotaType::ALL
         .into_iter()
         .map(|q| {
             let used = value(&total, q);
-            let limit = account.limits.get(q);
-            let forecast = used
-                .filter(|_| account.forecast)
-                .and_then(|u| forecast(daily, |t| value(t, q), u, limit, period, now));
+            let limit = limits.get(q);
+            let forecast = used.filter(|_| account.forecast).and_then(|u| {
+                let rate = (daily, rate_from);
+                forecast(rate, |t| value(t, q), u, limit, span, now)
+            });
             Reading {
                 quota_type: q,
                 limit,
@@ -490,12 +550,7 @@ fn view<'a>(
                 forecast,
             }
         })
-        .collect();
-    View {
-        account,
-        period,
-        readings,
-    }
+        .collect()
 }
 
 /// Developer days by actor.
@@ -529,10 +584,10 @@ fn developer_days(
     daily
 }
 
-/// `used` plus the average daily rate of the last full days (up to 7, fewer early in the
-/// period) times the time left, once `FORECAST_AFTER` of the period has passed.
+/// `used` plus the average daily rate of the last full days (up to 7, none before
+/// `rate_from`) times the time left, once `FORECAST_AFTER` of the period has passed.
 fn forecast(
-    daily: &BTreeMap<NaiveDate, Totals>,
+    (daily, rate_from): (&BTreeMap<NaiveDate, Totals>, NaiveDate),
     value: impl Fn(&Totals) -> Option<Decimal>,
     used: Decimal,
     limit: Option<Decimal>,
@@ -543,7 +598,7 @@ fn forecast(
         return None;
     }
     let today = now.date_naive();
-    let first = (today - chrono::Duration::days(RATE_DAYS)).max(period.start_day());
+    let first = (today - chrono::Duration::days(RATE_DAYS)).max(rate_from);
     let days = (today - first).num_days();
     if days <= 0 {
         return None;
@@ -570,11 +625,12 @@ fn forecast(
     })
 }
 
-/// The earliest start of the accounts' current periods (or `now`'s day if there are none).
+/// The earliest day the accounts' views read (`reach`: their current periods, day and week
+/// windows), or the start of `now`'s calendar month if there are none.
 pub(crate) fn earliest_start(accounts: &[&Account], now: DateTime<Utc>) -> DateTime<Utc> {
     accounts
         .iter()
-        .map(|a| Period::containing(a.billing_day, now).start)
+        .map(|a| reach(a, now).start)
         .min()
         .unwrap_or_else(|| Period::containing(1, now).start)
 }
@@ -594,6 +650,7 @@ pub(crate) mod tests {
             billing_day,
             thresholds: vec![80, 95, 100].into(),
             forecast: true,
+            windows: Vec::new().into(),
         }
     }
 

@@ -10,9 +10,9 @@
 //!   written, its developer's report was read, or cost was read (workspace and organization);
 //! - its config changed: its fingerprint (limits, thresholds, billing day, forecast switch,
 //!   selector, usage source) differs from the one it was last evaluated with, or it never was;
-//! - time moved it: its period rolled over; or, with forecasts on, a UTC day began (the
+//! - time moved it: its period (or day or week window) rolled over; or, with forecasts on, a UTC day began (the
 //!   daily rate is taken over the last full days) or its forecasts started (after a fifth of
-//!   the period); or its recheck moment came (`recheck_at`: the projection of unchanged
+//!   the period or window); or its recheck moment came (`recheck_at`: the projection of unchanged
 //!   usage falls as the period runs out, and an open forecast alert recovers when it falls
 //!   below `FORECAST_CLEAR` percent of the limit).
 //!
@@ -132,6 +132,18 @@ pub(crate) fn fingerprint(account: &Account, source: UsageSource) -> i64 {
     for t in account.thresholds.iter() {
         h.tagged(b't', &t.to_le_bytes());
     }
+    for w in account.windows.iter() {
+        h.tagged(b'w', w.window.as_str().as_bytes());
+        for q in QuotaType::ALL {
+            match w.limits.get(q) {
+                Some(limit) => h.tagged(b'l', &limit.normalize().serialize()),
+                None => h.tagged(b'n', b""),
+            }
+        }
+        for t in w.thresholds.iter() {
+            h.tagged(b't', &t.to_le_bytes());
+        }
+    }
     h.tagged(
         if account.forecast { b'F' } else { b'f' },
         source.as_str().as_bytes(),
@@ -233,15 +245,22 @@ pub(crate) fn dirty(
     if last.fingerprint != Some(current) || changed.touches(account) {
         return true;
     }
-    let period = Period::containing(account.billing_day, now);
-    if Period::containing(account.billing_day, since).start != period.start {
+    let rolled = account
+        .each_window(now)
+        .any(|(w, span, _, _)| w.containing(account.billing_day, since).start != span.start);
+    if rolled {
         return true;
     }
     if !account.forecast {
         return false;
     }
-    let starts = evaluate::forecasts_from(period);
-    last.recheck_due || since.date_naive() != now.date_naive() || (since < starts && starts <= now)
+    let starts = |span| evaluate::forecasts_from(span);
+    last.recheck_due
+        || since.date_naive() != now.date_naive()
+        || account.each_window(now).any(|(_, span, _, _)| {
+            let starts = starts(span);
+            since < starts && starts <= now
+        })
 }
 
 #[cfg(test)]

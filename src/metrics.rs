@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::alert::{AccountStatus, Severity};
 use crate::evaluate::View;
+use crate::period::Window;
 use crate::secret::Secret;
 
 /// How the run that writes the textfile went.
@@ -58,33 +59,37 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
     };
+    // Every quota of the period; a day or week window's quotas that it limits.
     let per_quota =
         |f: &dyn Fn(&crate::reconcile::Reading) -> Option<String>| -> Vec<(String, String)> {
-            s.views
-                .iter()
-                .flat_map(|v| {
-                    v.readings.iter().filter_map(move |r| {
-                        f(r).map(|value| {
-                            (
-                                labels(&[
-                                    ("account", &v.account.name),
-                                    ("quota_type", r.quota_type.as_str()),
-                                ]),
-                                value,
-                            )
-                        })
-                    })
-                })
-                .collect()
+            let mut samples = Vec::new();
+            for v in s.views {
+                for w in v.all() {
+                    let shown = |r: &&crate::reconcile::Reading| {
+                        w.window == Window::Period || r.limit.is_some()
+                    };
+                    for r in w.readings.iter().filter(shown) {
+                        if let Some(value) = f(r) {
+                            let labels = labels(&[
+                                ("account", &v.account.name),
+                                ("quota_type", r.quota_type.as_str()),
+                                ("window", w.window.as_str()),
+                            ]);
+                            samples.push((labels, value));
+                        }
+                    }
+                }
+            }
+            samples
         };
     family(
         "quota_usage",
-        "Usage in the current billing period (tokens, requests or USD).",
+        "Usage in the current billing period, UTC day or ISO week (tokens, requests or USD).",
         per_quota(&|r| r.used.map(|u| u.to_string())),
     );
     family(
         "quota_limit",
-        "The configured limit for the current billing period.",
+        "The configured limit for the billing period, UTC day or ISO week.",
         per_quota(&|r| r.limit.map(|l| l.to_string())),
     );
     family(

@@ -1,8 +1,71 @@
 //! Billing periods (SPEC §2): a period starts at 00:00 UTC on the account's `billing_day` and
 //! ends where the next one begins; in a month without that day it starts on the month's last
-//! day. Pure functions of `(billing_day, now)`.
+//! day. Pure functions of `(billing_day, now)`. Beside the period, an account may have limits
+//! per UTC day and per ISO week (`Window`): each window's instance containing `now` is a
+//! `Period` too.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+
+/// Which window a limit applies to: the billing period, the UTC day, or the ISO week
+/// (Monday 00:00 UTC to the next).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Window {
+    Period,
+    Day,
+    Week,
+}
+
+impl Window {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Window::Period => "period",
+            Window::Day => "day",
+            Window::Week => "week",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Window> {
+        [Window::Period, Window::Day, Window::Week]
+            .into_iter()
+            .find(|w| w.as_str() == s)
+    }
+
+    /// The config table that sets this window's limits (`[accounts.daily]`).
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Window::Period => "period",
+            Window::Day => "daily",
+            Window::Week => "weekly",
+        }
+    }
+
+    /// This window's instance that contains `now`, for an account billed on `billing_day`.
+    pub(crate) fn containing(self, billing_day: u32, now: DateTime<Utc>) -> Period {
+        let today = now.date_naive();
+        let days = |first: NaiveDate, n: i64| Period {
+            start: midnight(first),
+            end: midnight(first + Duration::days(n)),
+        };
+        match self {
+            Window::Period => Period::containing(billing_day, now),
+            Window::Day => days(today, 1),
+            Window::Week => days(
+                today - Duration::days(i64::from(today.weekday().num_days_from_monday())),
+                7,
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+}
 
 /// A half-open interval `[start, end)` of whole UTC days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,8 +115,7 @@ impl Period {
 
 fn start_in_month(billing_day: u32, year: i32, month: u32) -> DateTime<Utc> {
     let day = billing_day.clamp(1, last_day_of_month(year, month));
-    let date = NaiveDate::from_ymd_opt(year, month, day).expect("day clamped to the month");
-    Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
+    midnight(NaiveDate::from_ymd_opt(year, month, day).expect("day clamped to the month"))
 }
 
 pub(crate) fn last_day_of_month(year: i32, month: u32) -> u32 {
@@ -177,6 +239,35 @@ mod tests {
         assert_eq!(
             period(15, "2026-11-14T23:59:59.999Z"),
             pair("2026-10-15T00:00:00Z", "2026-11-15T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn days_and_iso_weeks_start_at_utc_midnight_and_on_monday() {
+        let span = |w: Window, now: &str| {
+            let p = w.containing(15, at(now));
+            (p.start.to_rfc3339(), p.end.to_rfc3339())
+        };
+        assert_eq!(
+            span(Window::Day, "2026-12-31T23:59:59Z"),
+            pair("2026-12-31T00:00:00Z", "2027-01-01T00:00:00Z")
+        );
+        // 2026-12-04 is a Friday; the week runs Monday to Monday, across the year's end too.
+        assert_eq!(
+            span(Window::Week, "2026-12-04T12:00:00Z"),
+            pair("2026-11-30T00:00:00Z", "2026-12-07T00:00:00Z")
+        );
+        assert_eq!(
+            span(Window::Week, "2026-12-07T00:00:00Z"),
+            pair("2026-12-07T00:00:00Z", "2026-12-14T00:00:00Z")
+        );
+        assert_eq!(
+            span(Window::Week, "2027-01-01T08:00:00Z"),
+            pair("2026-12-28T00:00:00Z", "2027-01-04T00:00:00Z")
+        );
+        assert_eq!(
+            span(Window::Period, "2026-12-04T12:00:00Z"),
+            period(15, "2026-12-04T12:00:00Z")
         );
     }
 

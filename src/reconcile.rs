@@ -1,5 +1,6 @@
 //! Alert reconciliation (SPEC §4) as pure logic: from one account's readings in its current
-//! billing period and its existing alerts, decide what to create, reopen and resolve.
+//! billing period (and day and week windows) and its existing alerts, decide what to create,
+//! reopen and resolve. Each window's instance has its own ladder, as below.
 //!
 //! The result is a fixpoint: applying the actions and reconciling again with the same
 //! readings yields no action, so re-running `sync` or `check` changes nothing.
@@ -11,8 +12,9 @@
 //!   final for the identity in its period;
 //! - open alerts below `h` are resolved as `superseded`, open alerts above `h` (or all, when
 //!   nothing is crossed or the limit was removed) as `recovered`;
-//! - open alerts of any other period are resolved as `period_ended`;
-//! - the account is `exhausted` while any measured quota has reached its limit.
+//! - open alerts of any other period are resolved as `period_ended` (of another day or week
+//!   as `rollover`), and those of a window the account no longer has as `recovered`;
+//! - the account is `exhausted` while any measured quota has reached its limit in any window.
 //!
 //! A quota whose usage is not measured is left alone: no data is not a recovery.
 
@@ -20,7 +22,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::alert::{AccountStatus, Alert, AlertType, Firing, Resolution, Severity, classify};
-use crate::period::Period;
+use crate::period::{Period, Window};
 use crate::quota::{self, QuotaType};
 
 /// One quota of one account: its limit (if any), its usage in the period (if measured) and
@@ -41,9 +43,12 @@ pub(crate) struct Forecast {
     pub exhausts_at: Option<DateTime<Utc>>,
 }
 
+/// One window instance of one account.
 #[derive(Debug, Clone)]
 pub(crate) struct Evaluation<'a> {
     pub account: &'a str,
+    pub window: Window,
+    /// The window's instance: the billing period, this UTC day or this ISO week.
     pub period: Period,
     /// Ascending and without duplicates (the config guarantees it).
     pub thresholds: &'a [u32],
@@ -68,28 +73,55 @@ pub(crate) enum Action {
     SetStatus(AccountStatus),
 }
 
-/// Decides what changes for one account. `existing` must hold every open alert of the
-/// account and every alert (open or not) of its current period; others are ignored.
+/// Decides what changes for one account, from an evaluation of each of its windows.
+/// `existing` must hold every open alert of the account and every alert (open or not) of
+/// its windows' current instances; others are ignored.
 pub(crate) fn reconcile(
-    eval: &Evaluation<'_>,
+    windows: &[Evaluation<'_>],
     existing: &[Alert],
     status: AccountStatus,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
-    let current = |a: &&Alert| a.period_start == eval.period.start;
-
-    for a in existing
-        .iter()
-        .filter(|a| a.is_open() && a.period_start != eval.period.start)
-    {
-        actions.push(resolve(a, Resolution::PeriodEnded));
+    for a in existing.iter().filter(|a| a.is_open()) {
+        match windows.iter().find(|w| w.window == a.window) {
+            None => actions.push(resolve(a, Resolution::Recovered)),
+            Some(w) if a.period_start != w.period.start => actions.push(resolve(
+                a,
+                match a.window {
+                    Window::Period => Resolution::PeriodEnded,
+                    Window::Day | Window::Week => Resolution::Rollover,
+                },
+            )),
+            Some(_) => {}
+        }
     }
+    let mut exhausted = false;
+    for eval in windows {
+        let mine: Vec<&Alert> = existing
+            .iter()
+            .filter(|a| a.window == eval.window && a.period_start == eval.period.start)
+            .collect();
+        exhausted |= ladder(eval, &mine, &mut actions);
+    }
+    let wanted = if exhausted {
+        AccountStatus::Exhausted
+    } else {
+        AccountStatus::Active
+    };
+    if wanted != status {
+        actions.push(Action::SetStatus(wanted));
+    }
+    actions
+}
 
+/// The threshold and forecast alerts of one window instance, from its alerts `in_window`.
+/// Returns whether a measured quota has reached its limit.
+fn ladder(eval: &Evaluation<'_>, in_window: &[&Alert], actions: &mut Vec<Action>) -> bool {
     let mut exhausted = false;
     for reading in &eval.readings {
-        let in_period: Vec<&Alert> = existing
+        let in_period: Vec<&Alert> = in_window
             .iter()
-            .filter(current)
+            .copied()
             .filter(|a| a.quota_type == Some(reading.quota_type) && is_threshold_alert(a))
             .collect();
         let open = || in_period.iter().copied().filter(|a| a.is_open());
@@ -122,23 +154,13 @@ pub(crate) fn reconcile(
         raise(
             existing,
             || firing(eval, reading.quota_type, used, limit, h),
-            &mut actions,
+            actions,
         );
     }
-
     for reading in &eval.readings {
-        forecast(eval, reading, existing, &mut actions);
+        forecast(eval, reading, in_window, actions);
     }
-
-    let wanted = if exhausted {
-        AccountStatus::Exhausted
-    } else {
-        AccountStatus::Active
-    };
-    if wanted != status {
-        actions.push(Action::SetStatus(wanted));
-    }
-    actions
+    exhausted
 }
 
 /// Forecast alerts (SPEC §4 "later"): a warning when usage projected to the period end
@@ -152,13 +174,11 @@ pub(crate) const FORECAST_CLEAR: u32 = 90;
 fn forecast(
     eval: &Evaluation<'_>,
     reading: &Reading,
-    existing: &[Alert],
+    in_window: &[&Alert],
     actions: &mut Vec<Action>,
 ) {
-    let mine = existing.iter().find(|a| {
-        a.period_start == eval.period.start
-            && a.quota_type == Some(reading.quota_type)
-            && a.alert_type == AlertType::ForecastExceeded
+    let mine = in_window.iter().copied().find(|a| {
+        a.quota_type == Some(reading.quota_type) && a.alert_type == AlertType::ForecastExceeded
     });
     if !eval.forecast {
         if let Some(a) = mine.filter(|a| a.is_open()) {
@@ -207,16 +227,20 @@ fn forecast_firing(
     f: Forecast,
 ) -> Firing {
     let when = f.exhausts_at.map_or_else(
-        || "before the period ends".to_string(),
+        || format!("before the {} ends", eval.window),
         |t| format!("around {}", t.format("%Y-%m-%d %H:%M UTC")),
     );
+    let by = match eval.window {
+        Window::Day => eval.period.end.format("%Y-%m-%d %H:%M UTC"),
+        Window::Period | Window::Week => eval.period.end.format("%Y-%m-%d"),
+    };
     let message = format!(
-        "{account}: {q} is projected to reach its limit {when}: {used} of {limit} used, {projected} projected by {end}",
+        "{account}: {q} is projected to reach its limit {when}: {used} of {limit} used, {projected} projected by {by}",
         account = eval.account,
+        q = labelled(q, eval.window),
         used = q.display(used),
         limit = q.display(limit),
         projected = q.display(f.projected),
-        end = eval.period.end.format("%Y-%m-%d"),
     );
     Firing {
         alert_type: AlertType::ForecastExceeded,
@@ -227,6 +251,8 @@ fn forecast_firing(
         percentage: quota::percentage(used, limit),
         quota_type: q,
         threshold: FORECAST_THRESHOLD,
+        window: eval.window,
+        span: eval.period,
     }
 }
 
@@ -272,13 +298,21 @@ fn firing(eval: &Evaluation<'_>, q: QuotaType, used: Decimal, limit: Decimal, t:
         AlertType::QuotaExceeded => "has exceeded its limit".to_string(),
         _ => format!("has reached {t}% of its limit"),
     };
+    let (start, end) = (
+        eval.period.start.format("%Y-%m-%d"),
+        eval.period.end.format("%Y-%m-%d"),
+    );
+    let when = match eval.window {
+        Window::Period => format!("in the period {start} to {end}"),
+        Window::Day => format!("on {start} (UTC)"),
+        Window::Week => format!("in the week {start} to {end}"),
+    };
     let message = format!(
-        "{account}: {q} {what}: {used} of {limit} ({percentage}%) in the period {start} to {end}",
+        "{account}: {q} {what}: {used} of {limit} ({percentage}%) {when}",
         account = eval.account,
+        q = labelled(q, eval.window),
         used = q.display(used),
         limit = q.display(limit),
-        start = eval.period.start.format("%Y-%m-%d"),
-        end = eval.period.end.format("%Y-%m-%d"),
     );
     Firing {
         alert_type,
@@ -289,6 +323,16 @@ fn firing(eval: &Evaluation<'_>, q: QuotaType, used: Decimal, limit: Decimal, t:
         percentage,
         quota_type: q,
         threshold: t,
+        window: eval.window,
+        span: eval.period,
+    }
+}
+
+/// A quota type with its window where that is not the period: `tokens/day`.
+fn labelled(q: QuotaType, window: Window) -> String {
+    match window {
+        Window::Period => q.to_string(),
+        w => format!("{q}/{w}"),
     }
 }
 

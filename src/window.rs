@@ -2,7 +2,8 @@
 //! the newest bucket is never final and late data corrects itself. After a gap the window
 //! reaches back to the day of the account's last successful sync, so no day is skipped (a
 //! period that began since is covered by that too). An account never synced, or `--full`,
-//! reads its whole current period. Nothing older than the retention horizon is read.
+//! reads its whole current period (and week, if it has weekly limits and the week began
+//! earlier). Nothing older than the retention horizon is read.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -21,10 +22,19 @@ pub(crate) fn first_day(
         .iter()
         .map(|a| match last_synced(a) {
             Some(last) if !full => last.date_naive(),
-            _ => Period::containing(a.billing_day, now).start_day(),
+            _ => first_of_windows(a, now),
         })
         .min()
         .map_or(yesterday, |day| within(day, retention_days, now))
+}
+
+/// The first day of `account`'s current period, or of its week when that began earlier.
+fn first_of_windows(account: &Account, now: DateTime<Utc>) -> NaiveDate {
+    account
+        .each_window(now)
+        .map(|(_, span, _, _)| span.start_day())
+        .min()
+        .unwrap_or_else(|| Period::containing(account.billing_day, now).start_day())
 }
 
 /// `day`, but no later than yesterday and no earlier than the retention horizon.
@@ -48,7 +58,7 @@ pub(crate) fn cost_first_day(
         Some(t) => t.date_naive(),
         None => accounts
             .iter()
-            .map(|a| Period::containing(a.billing_day, now).start_day())
+            .map(|a| first_of_windows(a, now))
             .min()
             .unwrap_or(yesterday),
     };
@@ -78,6 +88,7 @@ mod tests {
             billing_day,
             thresholds: vec![80].into(),
             forecast: true,
+            windows: Vec::new().into(),
         }
     }
 

@@ -8,7 +8,6 @@ use super::Changes;
 use crate::account::Channel;
 use crate::alert::{Alert, Event, Resolution};
 use crate::notify;
-use crate::period::Period;
 use crate::reconcile::Action;
 use crate::store::alerts::Resolve;
 use crate::store::{self, Tx, alerts, outbox};
@@ -47,11 +46,9 @@ impl Journal {
 
 /// Applies one account's actions and enqueues the notifications they cause. Must run inside
 /// the write transaction that read `existing`.
-#[allow(clippy::too_many_arguments)] // one account's decision and where it goes
 pub(crate) fn apply_actions(
     tx: &Tx<'_>,
     account: &str,
-    period: Period,
     actions: &[Action],
     existing: &[Alert],
     channels: &[Channel],
@@ -62,7 +59,7 @@ pub(crate) fn apply_actions(
     for action in actions {
         match action {
             Action::Create(f) => {
-                let alert = Alert::new(uuid::Uuid::new_v4().to_string(), account, f, period, now);
+                let alert = Alert::new(uuid::Uuid::new_v4().to_string(), account, f, now);
                 if alerts::insert(tx, &alert)? {
                     changes.created += 1;
                     let to = notify::route(channels, account, f.severity, Event::Firing);

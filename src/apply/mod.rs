@@ -317,24 +317,24 @@ fn evaluate_chunk(
         let alerts = existing.remove(name).unwrap_or_default();
         let state = states.get(name);
         let status = state.map_or(AccountStatus::Active, |s| s.status);
-        let recheck = incremental::recheck_at(&view.readings, view.period, now);
-        let eval = Evaluation {
-            account: name,
-            period: view.period,
-            thresholds: &view.account.thresholds,
-            forecast: view.account.forecast,
-            readings: view.readings,
-        };
-        let actions = reconcile(&eval, &alerts, status);
+        let windows: Vec<Evaluation<'_>> = view
+            .all()
+            .map(|w| Evaluation {
+                account: name,
+                window: w.window,
+                period: w.span,
+                thresholds: w.thresholds,
+                forecast: view.account.forecast,
+                readings: w.readings,
+            })
+            .collect();
+        let recheck = windows
+            .iter()
+            .filter_map(|w| incremental::recheck_at(&w.readings, w.period, now))
+            .min();
+        let actions = reconcile(&windows, &alerts, status);
         changes.add(apply_actions(
-            tx,
-            name,
-            view.period,
-            &actions,
-            &alerts,
-            channels,
-            now,
-            journal,
+            tx, name, &actions, &alerts, channels, now, journal,
         )?);
         let fingerprint = incremental::fingerprint(view.account, source);
         if state.and_then(|s| s.fingerprint) != Some(fingerprint) {
@@ -382,7 +382,9 @@ mod tests {
             store.write(|tx| store::usage::upsert(tx, &rows, "analytics", now)).unwrap();
             let mut accounts: Vec<Account> = Vec::new();
             for (n, bd) in days.iter().enumerate() {
-                accounts.push(account(&format!("k{n}"), Selector::ApiKey("apikey_a".into()), *bd));
+                let mut k = account(&format!("k{n}"), Selector::ApiKey("apikey_a".into()), *bd);
+                k.windows = windows(n % 4);
+                accounts.push(k);
                 accounts.push(account(&format!("w{n}"), Selector::Workspace(None), *bd));
                 accounts.push(account(&format!("o{n}"), Selector::Organization, *bd));
             }
@@ -390,8 +392,9 @@ mod tests {
             let loaded = store.read(|tx| load(tx, &refs, now)).unwrap();
             let raw = evaluate::views(&refs, &evaluate::Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None }, now);
             let summed = evaluate::views(&refs, &loaded.inputs(UsageSource::Analytics), now);
+            let readings = |v: &evaluate::View<'_>| v.all().map(|w| (w.window, w.span, w.readings)).collect::<Vec<_>>();
             for (r, s) in raw.iter().zip(&summed) {
-                prop_assert_eq!(&r.readings, &s.readings, "account {}", r.account.name);
+                prop_assert_eq!(readings(r), readings(s), "account {}", r.account.name);
             }
             // The narrower reads of a chunked evaluation: keys by list and by range for key
             // accounts, sums per workspace for the others.
@@ -405,10 +408,32 @@ mod tests {
                 let narrow = evaluate::views(accounts, &loaded.inputs(UsageSource::Analytics), now);
                 for s in &narrow {
                     let r = raw.iter().find(|r| r.account.name == s.account.name).unwrap();
-                    prop_assert_eq!(&r.readings, &s.readings, "account {} with {:?}", r.account.name, rows);
+                    prop_assert_eq!(readings(r), readings(s), "account {} with {:?}", r.account.name, rows);
                 }
             }
         }
+    }
+
+    /// No windows, a daily token limit, a weekly one, or both (of 5,000 and 20,000 tokens).
+    fn windows(which: usize) -> crate::account::Windows {
+        use crate::account::WindowRule;
+        use crate::period::Window;
+        let rule = |window, tokens| WindowRule {
+            window,
+            limits: crate::quota::Limits {
+                tokens: Some(tokens),
+                ..Default::default()
+            },
+            thresholds: vec![80, 100].into(),
+        };
+        let mut rules = Vec::new();
+        if which & 1 == 1 {
+            rules.push(rule(Window::Day, 5_000));
+        }
+        if which & 2 == 2 {
+            rules.push(rule(Window::Week, 20_000));
+        }
+        rules.into()
     }
 
     /// One step of the incremental-vs-full property test.
@@ -429,7 +454,7 @@ mod tests {
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
             4 => (0usize..3, 0usize..2, 0i64..4, 0u64..6_000).prop_map(|(k, w, b, i)| Step::Usage(k, w, b, i)),
-            2 => (0usize..5, 0usize..5, 0usize..4).prop_map(|(a, f, v)| Step::Config(a, f, v)),
+            2 => (0usize..5, 0usize..6, 0usize..4).prop_map(|(a, f, v)| Step::Config(a, f, v)),
             3 => (0usize..ADVANCE.len()).prop_map(Step::Clock),
             1 => (0usize..5).prop_map(Step::Resolve),
         ]
@@ -450,6 +475,7 @@ mod tests {
             .map(|(i, s)| {
                 let mut a = account(&format!("a{i}"), s, 1);
                 std::sync::Arc::make_mut(&mut a.limits).tokens = Some(20_000);
+                a.windows = windows([1, 0, 3, 0, 2][i]);
                 (a, true)
             })
             .collect()
@@ -468,6 +494,7 @@ mod tests {
                     .into()
             }
             3 => a.0.forecast = value.is_multiple_of(2),
+            4 => a.0.windows = windows(value),
             _ => a.1 = value != 0,
         }
     }
@@ -480,8 +507,8 @@ mod tests {
                 Ok((
                     rows("SELECT account, type, severity, message, current_value, limit_value, percentage,
                                  quota_type, threshold, period_start, period_end, created_at, resolved_at,
-                                 resolution, comment
-                          FROM alerts ORDER BY account, quota_type, threshold, period_start")?,
+                                 resolution, comment, window_kind
+                          FROM alerts ORDER BY account, quota_type, window_kind, threshold, period_start")?,
                     rows("SELECT name, status, status_since FROM accounts ORDER BY name")?,
                 ))
             })
@@ -648,7 +675,9 @@ mod tests {
             snapshot(s)
                 .0
                 .iter()
-                .filter(|a| a.contains("forecast_exceeded") && a.ends_with("|Null|Null|Null"))
+                .filter(|a| {
+                    a.contains("forecast_exceeded") && a.ends_with("|Null|Null|Null|period")
+                })
                 .count()
         };
         let mut evaluated = Vec::new();

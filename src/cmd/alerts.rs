@@ -177,7 +177,7 @@ fn alert_row(a: &Alert, all: bool, wide: bool, now: DateTime<Utc>, silenced: boo
     ];
     if wide {
         row.push(a.alert_type.as_str().into());
-        row.push(a.what().into());
+        row.push(a.what_window().into());
         row.push(
             match a.quota_type {
                 Some(q) => format!(
@@ -205,7 +205,7 @@ fn alert_row(a: &Alert, all: bool, wide: bool, now: DateTime<Utc>, silenced: boo
         }
         row.push(a.message.as_str().into());
     } else {
-        row.push(a.what().into());
+        row.push(a.what_window().into());
         row.push(what(a).into());
         row.push(percent(a).into());
         let created = if a.created_at.year() == now.year() {
@@ -233,7 +233,7 @@ fn what(a: &Alert) -> String {
 /// its limit: 850 of 1,000 …` reads `850 of 1,000 …` in the table (notifications keep the
 /// whole text, and `--wide` and `--json` show it).
 fn detail(a: &Alert) -> &str {
-    let prefix = format!("{}: {} ", a.account, a.what());
+    let prefix = format!("{}: {} ", a.account, a.what_window());
     match a.message.strip_prefix(prefix.as_str()) {
         Some(rest) => rest.split_once(": ").map_or(rest, |(_, d)| d),
         None => &a.message,
@@ -281,7 +281,7 @@ pub(super) fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
         let mut lines = Vec::with_capacity(found.len());
         let mut resolved: Vec<String> = Vec::new();
         for a in found {
-            let what = format!("{} {} {}%", a.who(), a.what(), a.threshold);
+            let what = format!("{} {} {}%", a.who(), a.what_window(), a.threshold);
             if apply::resolve(tx, &a, how, channels, ctx.now)? {
                 lines.push(format!("resolved {} ({what})", a.id));
                 resolved.push(a.id.clone());

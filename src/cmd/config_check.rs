@@ -210,18 +210,21 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
     for a in &c.accounts {
         let p = Period::containing(a.billing_day, ctx.now);
         writeln!(out, "  {}: {}", a.name, a.selector)?;
-        let limits: Vec<String> = QuotaType::ALL
-            .into_iter()
-            .filter_map(|q| {
-                a.limits.get(q).map(|l| {
-                    let note = match not_measured(a, q, c, unreported) {
-                        Some(why) => format!(" (not measured: {why})"),
-                        None => String::new(),
-                    };
-                    format!("{} {}{note}", q.limit_key(), q.display(l))
+        let listed = |limits: &crate::quota::Limits| -> Vec<String> {
+            QuotaType::ALL
+                .into_iter()
+                .filter_map(|q| {
+                    limits.get(q).map(|l| {
+                        let note = match not_measured(a, q, c, unreported) {
+                            Some(why) => format!(" (not measured: {why})"),
+                            None => String::new(),
+                        };
+                        format!("{} {}{note}", q.limit_key(), q.display(l))
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        };
+        let limits = listed(&a.limits);
         writeln!(
             out,
             "    limits: {}",
@@ -240,6 +243,19 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
             p.end.format("%Y-%m-%d"),
             thresholds.join(", ")
         )?;
+        for w in a.windows.iter() {
+            let span = w.window.containing(a.billing_day, ctx.now);
+            let thresholds: Vec<String> = w.thresholds.iter().map(|t| format!("{t}%")).collect();
+            writeln!(
+                out,
+                "    {}: {} (now {} to {}; thresholds {})",
+                w.window.table(),
+                listed(&w.limits).join(", "),
+                span.start.format("%Y-%m-%d"),
+                span.end.format("%Y-%m-%d"),
+                thresholds.join(", ")
+            )?;
+        }
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::alert::{Alert, AlertType, Severity};
 use crate::error::bad_input;
 use crate::notify::{self, send::Outcome};
 use crate::output;
-use crate::period::Period;
+use crate::period::{Period, Window};
 use crate::quota::QuotaType;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,6 +69,7 @@ fn test_alert(ctx: &Ctx) -> Alert {
         quota_type: Some(QuotaType::Tokens),
         read: None,
         threshold: 80,
+        window: Window::Period,
         period_start: period.start,
         period_end: period.end,
         created_at: ctx.now,

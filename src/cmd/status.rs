@@ -15,9 +15,9 @@ use crate::alert::{AccountStatus, Severity, classify};
 use crate::apply;
 use crate::cli::StatusArgs;
 use crate::config::UsageSource;
-use crate::evaluate::{self, View, reason};
+use crate::evaluate::{self, View, WindowView, reason};
 use crate::output;
-use crate::period::human_duration;
+use crate::period::{Period, Window, human_duration};
 use crate::quota::{QuotaType, crossed, percentage};
 use crate::reconcile::Reading;
 use crate::store::{self, accounts::AccountRow, outbox::Backlog};
@@ -106,7 +106,8 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         if apply::synced_at(v.account, own, synced_all).is_none()
             && !v.account.selector.is_developer()
         {
-            for r in &mut v.readings {
+            let windows = v.windows.iter_mut().map(|w| &mut w.readings);
+            for r in std::iter::once(&mut v.readings).chain(windows).flatten() {
                 r.used = None;
                 r.forecast = None;
             }
@@ -169,6 +170,15 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
                     .map(|r| quota_json(r, || s.why(v, r.quota_type)))
                     .collect(),
             ),
+            windows: v
+                .windows
+                .iter()
+                .map(|w| {
+                    let quotas = w.readings.iter();
+                    let quotas = quotas.map(|r| quota_json(r, || s.why(v, r.quota_type)));
+                    (w.window.as_str(), Quotas(quotas.collect()))
+                })
+                .collect(),
             open_alerts: s.open(v),
             notifications: s.backlog.get(&v.account.name),
         })
@@ -209,8 +219,10 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
     };
     let mut t = Table::new(columns);
     for v in &s.views {
-        for r in v.readings.iter().filter(|r| shown(r)) {
-            t.row(table_row(s, v, r, wide));
+        for w in v.all() {
+            for r in w.readings.iter().filter(|r| shown(&w, r)) {
+                t.row(table_row(s, v, &w, r, wide));
+            }
         }
     }
     let screen = s.screen;
@@ -218,16 +230,16 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
     print_footer(s)
 }
 
-/// Tokens always (usage is tracked even without a limit), other quotas when limited.
-fn shown(r: &Reading) -> bool {
-    r.quota_type == QuotaType::Tokens || r.limit.is_some()
+/// Tokens of the period always (usage is tracked even without a limit), other quotas and
+/// day and week windows when limited.
+fn shown(w: &WindowView<'_>, r: &Reading) -> bool {
+    (w.window == Window::Period && r.quota_type == QuotaType::Tokens) || r.limit.is_some()
 }
 
 /// Yellow at a warning threshold, red at a critical one (or exhausted).
-fn severity_color(v: &View<'_>, r: &Reading) -> Option<Color> {
+fn severity_color(w: &WindowView<'_>, r: &Reading) -> Option<Color> {
     let (used, limit) = r.used.zip(r.limit)?;
-    let crossed = v
-        .account
+    let crossed = w
         .thresholds
         .iter()
         .rev()
@@ -238,9 +250,19 @@ fn severity_color(v: &View<'_>, r: &Reading) -> Option<Color> {
     })
 }
 
-fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading, wide: bool) -> Vec<Cell> {
+fn table_row(
+    s: &Shown<'_>,
+    v: &View<'_>,
+    w: &WindowView<'_>,
+    r: &Reading,
+    wide: bool,
+) -> Vec<Cell> {
     let q = r.quota_type;
-    let color = severity_color(v, r);
+    let quota = match w.window {
+        Window::Period => q.to_string(),
+        window => format!("{q}/{window}"),
+    };
+    let color = severity_color(w, r);
     let pct = match r.used.zip(r.limit) {
         Some((u, l)) => format!("{:.1}", percentage(u, l)),
         None => "-".to_string(),
@@ -250,7 +272,7 @@ fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading, wide: bool) -> Vec<Cell> 
         status.as_str(),
         (status == AccountStatus::Exhausted).then_some(Color::Red),
     );
-    let resets = human_duration(v.period.remaining(s.now));
+    let resets = human_duration(w.span.remaining(s.now));
     if !wide {
         let used = match (r.used, r.limit) {
             (None, _) => "not measured".to_string(),
@@ -259,7 +281,7 @@ fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading, wide: bool) -> Vec<Cell> 
         };
         return vec![
             v.account.name.as_str().into(),
-            q.as_str().into(),
+            quota.into(),
             used.into(),
             Cell::colored(pct, color),
             resets.into(),
@@ -280,7 +302,7 @@ fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading, wide: bool) -> Vec<Cell> 
     };
     vec![
         v.account.name.as_str().into(),
-        q.as_str().into(),
+        quota.into(),
         r.used
             .map_or_else(|| "not measured".to_string(), |u| q.display(u))
             .into(),
@@ -289,7 +311,7 @@ fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading, wide: bool) -> Vec<Cell> 
             .into(),
         Cell::colored(pct, color),
         projected.into(),
-        period(v, s.now).into(),
+        period(w.span, s.now).into(),
         status,
         s.synced(v)
             .map_or_else(|| "never".to_string(), |t| ago(s.now - t))
@@ -300,19 +322,15 @@ fn table_row(s: &Shown<'_>, v: &View<'_>, r: &Reading, wide: bool) -> Vec<Cell> 
 
 /// The period as `11-01 to 12-01`, with years when either is not this year's: what
 /// `--wide` needs to fit 120 columns, and with the end it says when the period resets.
-fn period(v: &View<'_>, now: DateTime<Utc>) -> String {
+fn period(span: Period, now: DateTime<Utc>) -> String {
     use chrono::Datelike;
     let this_year = |t: DateTime<Utc>| t.year() == now.year();
-    let fmt = if this_year(v.period.start) && this_year(v.period.end) {
+    let fmt = if this_year(span.start) && this_year(span.end) {
         "%m-%d"
     } else {
         "%Y-%m-%d"
     };
-    format!(
-        "{} to {}",
-        v.period.start.format(fmt),
-        v.period.end.format(fmt)
-    )
+    format!("{} to {}", span.start.format(fmt), span.end.format(fmt))
 }
 
 /// How long ago, for DATA AS OF: `3m ago`, `2h 5m ago`.
@@ -402,7 +420,12 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
     // Why each shown quota without a value is not measured, once per quota type and reason.
     let mut notes: BTreeMap<(QuotaType, String), Vec<&str>> = BTreeMap::new();
     for v in &s.views {
-        for r in v.readings.iter().filter(|r| shown(r) && r.used.is_none()) {
+        let period = v.all().next().expect("the period comes first");
+        for r in v
+            .readings
+            .iter()
+            .filter(|r| shown(&period, r) && r.used.is_none())
+        {
             let why = s.why(v, r.quota_type);
             notes
                 .entry((r.quota_type, why.to_string()))
@@ -445,6 +468,8 @@ struct AccountJson<'a> {
     /// The source's own watermark (analytics data lags by hours), else null.
     data_as_of: Option<&'a str>,
     quotas: Quotas,
+    /// The day and week windows the account has limits for, each like `quotas`.
+    windows: BTreeMap<&'static str, Quotas>,
     open_alerts: usize,
     #[serde(serialize_with = "backlog_json")]
     notifications: Option<&'a BTreeMap<String, Backlog>>,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::account::{Account, Channel, Selector, Thresholds};
+use crate::account::{Account, Channel, Selector, Thresholds, Windows};
 use crate::error::bad_input;
 use crate::quota::Limits;
 use crate::secret::Secret;
@@ -119,6 +119,11 @@ pub(crate) struct Defaults {
     /// `limits` less a cost limit: what a discovered key account gets.
     pub key_limits: Arc<Limits>,
     pub forecast: bool,
+    /// Day and week limits, and `key_windows` for discovered keys (less cost, as `key_limits`).
+    pub windows: Windows,
+    pub key_windows: Windows,
+    /// The window tables as written, which accounts with their own merge over.
+    pub windows_written: Vec<validate::WrittenWindow>,
 }
 
 impl Defaults {
@@ -132,6 +137,7 @@ impl Defaults {
             billing_day: self.billing_day,
             thresholds: self.thresholds.clone(),
             forecast: self.forecast,
+            windows: Arc::clone(&self.key_windows),
         }
     }
 
@@ -145,6 +151,7 @@ impl Defaults {
             billing_day: self.billing_day,
             thresholds: self.thresholds.clone(),
             forecast: self.forecast,
+            windows: Arc::clone(&self.windows),
         }
     }
 }

@@ -117,6 +117,21 @@ pub(super) struct RawDefaults {
     pub output_token_limit: Option<i64>,
     pub request_limit: Option<i64>,
     pub cost_limit_usd: Option<toml::Value>,
+    pub daily: Option<RawWindow>,
+    pub weekly: Option<RawWindow>,
+}
+
+/// `[accounts.daily]`, `[accounts.weekly]` (and in `[defaults]`): limits per UTC day or ISO
+/// week beside the period's, with their own thresholds if set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWindow {
+    pub thresholds: Option<Vec<i64>>,
+    pub token_limit: Option<i64>,
+    pub input_token_limit: Option<i64>,
+    pub output_token_limit: Option<i64>,
+    pub request_limit: Option<i64>,
+    pub cost_limit_usd: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +158,8 @@ pub(super) struct RawAccount {
     pub output_token_limit: Option<i64>,
     pub request_limit: Option<i64>,
     pub cost_limit_usd: Option<toml::Value>,
+    pub daily: Option<RawWindow>,
+    pub weekly: Option<RawWindow>,
     /// Free-form labels (`{ team = "payments" }`), for routing: `[[notify]] labels`.
     pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -165,7 +182,7 @@ macro_rules! limits_of {
     )+};
 }
 
-limits_of!(RawDefaults, RawAccount);
+limits_of!(RawDefaults, RawAccount, RawWindow);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

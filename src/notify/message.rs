@@ -22,11 +22,12 @@ pub(crate) fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> Strin
             a.id
         ),
         Event::Firing => format!(
-            "{} {}: {} {} at {numbers}; period ends {} (resets in {}); alert {}",
+            "{} {}: {} {} at {numbers}; {} ends {} (resets in {}); alert {}",
             a.severity.as_str().to_uppercase(),
             a.alert_type,
             a.account,
-            a.what(),
+            a.what_window(),
+            a.window,
             a.period_end.format("%Y-%m-%d %H:%M UTC"),
             human_duration(a.period_end - now),
             a.id
@@ -46,7 +47,7 @@ pub(crate) fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> Strin
                 "RESOLVED ({}{by}{comment}): {} {} {} at {numbers}; alert {}",
                 a.resolution.map_or("resolved", |r| r.as_str()),
                 a.who(),
-                a.what(),
+                a.what_window(),
                 a.alert_type,
                 a.id
             )
@@ -117,13 +118,13 @@ pub(crate) fn email(a: &Alert, event: Event, to: &str, from: &str, now: DateTime
             "[quota] {}: {} {} at {}%",
             a.severity,
             a.account,
-            a.what(),
+            a.what_window(),
             a.percentage
         ),
         Event::Resolved => format!(
             "[quota] resolved: {} {} {}",
             a.who(),
-            a.what(),
+            a.what_window(),
             a.alert_type
         ),
     };
@@ -175,6 +176,7 @@ mod tests {
             quota_type: Some(QuotaType::Tokens),
             read: None,
             threshold: 100,
+            window: crate::period::Window::Period,
             period_start: t("2026-11-15T00:00:00Z"),
             period_end: t("2026-12-15T00:00:00Z"),
             created_at: t("2026-11-20T12:00:00Z"),
@@ -234,7 +236,8 @@ mod tests {
         let v = webhook(&alert(), Event::Firing);
         assert_eq!(v["status"], "firing");
         assert_eq!(v["current_value"], 5_100_000_000u64);
-        assert_eq!(v.as_object().unwrap().len(), 17);
+        assert_eq!(v.as_object().unwrap().len(), 18);
+        assert_eq!(v["window"], "period");
     }
 
     #[test]

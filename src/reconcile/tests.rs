@@ -36,15 +36,28 @@ impl World {
         thresholds: &[u32],
         readings: &[Reading],
     ) -> Vec<Action> {
+        self.step_windows(now, &[(Window::Period, thresholds, readings)])
+    }
+
+    /// One evaluation of the account's windows: each with its thresholds and readings.
+    fn step_windows(
+        &mut self,
+        now: DateTime<Utc>,
+        windows: &[(Window, &[u32], &[Reading])],
+    ) -> Vec<Action> {
+        let evals: Vec<Evaluation<'_>> = windows
+            .iter()
+            .map(|&(window, thresholds, readings)| Evaluation {
+                account: "acct",
+                window,
+                period: window.containing(1, now),
+                thresholds,
+                forecast: true,
+                readings: readings.to_vec(),
+            })
+            .collect();
+        let actions = reconcile(&evals, &self.alerts, self.status);
         let p = period(now);
-        let eval = Evaluation {
-            account: "acct",
-            period: p,
-            thresholds,
-            forecast: true,
-            readings: readings.to_vec(),
-        };
-        let actions = reconcile(&eval, &self.alerts, self.status);
         for action in &actions {
             self.apply(action, p, now);
         }
@@ -58,6 +71,7 @@ impl World {
                 let a = alert_from(format!("id{}", self.next_id), f, p, now);
                 assert!(
                     !self.alerts.iter().any(|b| b.quota_type == a.quota_type
+                        && b.window == a.window
                         && b.threshold == a.threshold
                         && b.period_start == a.period_start),
                     "duplicate identity created"
@@ -106,8 +120,8 @@ impl World {
     }
 }
 
-fn alert_from(id: String, f: &Firing, p: Period, created_at: DateTime<Utc>) -> Alert {
-    Alert::new(id, "acct", f, p, created_at)
+fn alert_from(id: String, f: &Firing, _p: Period, created_at: DateTime<Utc>) -> Alert {
+    Alert::new(id, "acct", f, created_at)
 }
 
 fn tokens(used: u64, limit: u64) -> Vec<Reading> {
@@ -505,4 +519,72 @@ proptest! {
             prop_assert_eq!(open.len(), n);
         }
     }
+}
+
+#[test]
+fn each_window_has_its_own_ladder_and_a_day_rolls_over_alone() {
+    let mut w = World::new();
+    let day_limit = tokens(85, 100);
+    let period_limit = tokens(85, 1_000);
+    let now = at("2026-12-04T12:00:00Z");
+    let windows: [(Window, &[u32], &[Reading]); 2] = [
+        (Window::Period, T, &period_limit),
+        (Window::Day, T, &day_limit),
+    ];
+    let actions = w.step_windows(now, &windows);
+    let created: Vec<(Window, u32, DateTime<Utc>)> = w
+        .alerts
+        .iter()
+        .map(|a| (a.window, a.threshold, a.period_start))
+        .collect();
+    assert_eq!(created, [(Window::Day, 80, at("2026-12-04T00:00:00Z"))]);
+    assert!(
+        w.alerts[0].message.contains("tokens/day"),
+        "{}",
+        w.alerts[0].message
+    );
+    assert!(!actions.iter().any(|a| matches!(a, Action::SetStatus(_))));
+    // Replayed: nothing. The day at 100 %: exhausted, the warning superseded.
+    assert!(w.step_windows(now, &windows).is_empty());
+    let full = tokens(100, 100);
+    w.step_windows(
+        now,
+        &[(Window::Period, T, &period_limit), (Window::Day, T, &full)],
+    );
+    assert_eq!(w.status, AccountStatus::Exhausted);
+    // The next UTC day: the day's alerts roll over, the account is active again, and the
+    // period's readings (10 % of its limit) raise nothing.
+    let next = at("2026-12-05T00:01:00Z");
+    let fresh = tokens(0, 100);
+    let actions = w.step_windows(
+        next,
+        &[(Window::Period, T, &period_limit), (Window::Day, T, &fresh)],
+    );
+    let resolved: Vec<Resolution> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Resolve { resolution, .. } => Some(*resolution),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resolved, [Resolution::Rollover]);
+    assert!(actions.contains(&Action::SetStatus(AccountStatus::Active)));
+    assert!(w.open().is_empty());
+}
+
+#[test]
+fn alerts_of_a_window_no_longer_configured_recover() {
+    let mut w = World::new();
+    let now = at("2026-12-04T12:00:00Z");
+    let week = tokens(96, 100);
+    w.step_windows(now, &[(Window::Period, T, &[]), (Window::Week, T, &week)]);
+    assert_eq!(w.open(), [(QuotaType::Tokens, 95, None)]);
+    let actions = w.step_windows(now, &[(Window::Period, T, &[])]);
+    assert_eq!(
+        actions,
+        [Action::Resolve {
+            id: "id1".into(),
+            resolution: Resolution::Recovered
+        }]
+    );
 }

@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 
 use super::sql::{Row, Val, vals};
 use crate::alert::{Alert, AlertType, Firing, Resolution, Severity};
+use crate::period::Window;
 use crate::quota::QuotaType;
 
 pub(crate) const COLUMNS: &str = "id, account, type, severity, message, current_value, limit_value, percentage, \
      quota_type, threshold, period_start, period_end, created_at, resolved_at, resolution, comment, \
-     resolved_by";
+     resolved_by, window_kind";
 
 fn from_row(r: Row<'_>) -> Result<Alert> {
     from_row_at(&r, 0)
@@ -52,6 +53,7 @@ pub(super) fn from_row_at(r: &Row<'_>, o: usize) -> Result<Alert> {
         },
         comment: r.opt_text(o + 15)?,
         resolved_by: r.opt_text(o + 16)?,
+        window: Window::parse(&text(17)?).ok_or_else(|| bad(17, "window"))?,
     })
 }
 
@@ -93,14 +95,15 @@ pub(crate) fn for_reconcile(
     Ok(by_account)
 }
 
-/// Records a new alert. `false` when its identity (account, quota type, threshold, period)
+/// Records a new alert. `false` when its identity (account, quota type, window, threshold,
+/// window start)
 /// already has one: the unique index is the last word on identity.
 pub(crate) fn insert(tx: &Tx<'_>, a: &Alert) -> Result<bool> {
     let inserted = tx
         .exec(
             &format!(
-                "INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-                 ON CONFLICT (account, quota_type, threshold, period_start) DO NOTHING"
+                "INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                 ON CONFLICT (account, quota_type, window_kind, threshold, period_start) DO NOTHING"
             ),
             &vals![
                 &a.id,
@@ -120,6 +123,7 @@ pub(crate) fn insert(tx: &Tx<'_>, a: &Alert) -> Result<bool> {
                 a.resolution.map(Resolution::as_str),
                 a.comment.as_deref(),
                 a.resolved_by.as_deref(),
+                a.window.as_str(),
             ],
         )
         .with_context(|| format!("cannot record an alert for {}", a.account))?;

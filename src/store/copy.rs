@@ -125,6 +125,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("resolution", Text),
             ("comment", Text),
             ("resolved_by", Text),
+            ("window_kind", Text),
         ],
     ),
     (

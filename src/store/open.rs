@@ -68,6 +68,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0014_cost_per_key",
         include_str!("../../migrations/0014_cost_per_key.sql"),
     ),
+    (
+        "0015_alert_windows",
+        include_str!("../../migrations/0015_alert_windows.sql"),
+    ),
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:

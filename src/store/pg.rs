@@ -14,10 +14,16 @@ use super::sql::PgStatements;
 use super::{Tx, TxInner};
 
 /// The schema, one file per version, as `MIGRATIONS` is for SQLite: append-only.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        "0002_alert_windows",
+        include_str!("../../migrations/postgres/0002_alert_windows.sql"),
+    ),
+];
 
 /// The advisory lock every writing transaction takes first (an arbitrary number: "quota"
 /// in ASCII).

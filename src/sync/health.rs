@@ -8,6 +8,7 @@ use crate::alert::{Alert, AlertType, Event, Resolution, Severity};
 use crate::config::Config;
 use crate::health::describe;
 use crate::notify;
+use crate::period::Window;
 use crate::store::{self, Store};
 
 /// The usage read: a run that stops, stops on it (or on the store).
@@ -140,6 +141,7 @@ fn raise(
         quota_type: None,
         read: Some(state.read.clone()),
         threshold: 0,
+        window: Window::Period,
         period_start: since,
         period_end: since,
         created_at: now,

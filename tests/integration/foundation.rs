@@ -165,6 +165,7 @@ fn alerts_json_has_exactly_the_contract_columns() {
         "percentage",
         "quota_type",
         "threshold",
+        "window",
         "period_start",
         "period_end",
         "created_at",
@@ -176,6 +177,7 @@ fn alerts_json_has_exactly_the_contract_columns() {
     .into();
     assert_eq!(keys, want);
     assert_eq!(a["quota_type"], "output_tokens");
+    assert_eq!(a["window"], "period");
     assert_eq!(a["period_start"], "2026-11-01T00:00:00Z");
     assert_eq!(a["period_end"], "2026-12-01T00:00:00Z");
     assert_eq!(a["created_at"], "2026-11-20T12:00:00Z");

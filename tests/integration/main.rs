@@ -22,5 +22,6 @@ mod sources;
 mod sync;
 mod sync_faults;
 mod usage;
+mod windows;
 
 use quota_testkit::{capture, standin};

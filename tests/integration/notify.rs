@@ -52,7 +52,8 @@ fn webhook_gets_the_alert_columns_and_status_without_the_admin_key() {
     assert_eq!(body["account"], "production");
     assert_eq!(body["threshold"], 80);
     assert_eq!(body["current_value"], 850);
-    assert_eq!(body.as_object().unwrap().len(), 17);
+    assert_eq!(body.as_object().unwrap().len(), 18);
+    assert_eq!(body["window"], "period");
     assert_eq!(
         reqs[0].header("idempotency-key"),
         Some(format!("{}:firing", body["id"].as_str().unwrap()).as_str())
@@ -366,22 +367,26 @@ fn textfile_carries_the_labelled_series_even_after_a_failed_sync() {
     env.run(&["sync"]).ok();
     let m = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
     assert_eq!(
-        m["quota_usage{account=\"production\",quota_type=\"tokens\"}"],
+        m["quota_usage{account=\"production\",quota_type=\"tokens\",window=\"period\"}"],
         960.0
     );
     assert_eq!(
-        m["quota_limit{account=\"production\",quota_type=\"tokens\"}"],
+        m["quota_limit{account=\"production\",quota_type=\"tokens\",window=\"period\"}"],
         1000.0
     );
     assert_eq!(
-        m["quota_usage_ratio{account=\"production\",quota_type=\"tokens\"}"],
+        m["quota_usage_ratio{account=\"production\",quota_type=\"tokens\",window=\"period\"}"],
         0.96
     );
     assert_eq!(
-        m["quota_usage{account=\"research\",quota_type=\"tokens\"}"],
+        m["quota_usage{account=\"research\",quota_type=\"tokens\",window=\"period\"}"],
         960.0
     );
-    assert!(!m.contains_key("quota_limit{account=\"research\",quota_type=\"tokens\"}"));
+    assert!(
+        !m.contains_key(
+            "quota_limit{account=\"research\",quota_type=\"tokens\",window=\"period\"}"
+        )
+    );
     assert!(
         !m.keys()
             .any(|k| k.contains("quota_type=\"requests\"") && k.starts_with("quota_usage{")),
@@ -407,7 +412,7 @@ fn textfile_carries_the_labelled_series_even_after_a_failed_sync() {
         "still the last success"
     );
     assert_eq!(
-        m["quota_usage{account=\"production\",quota_type=\"tokens\"}"],
+        m["quota_usage{account=\"production\",quota_type=\"tokens\",window=\"period\"}"],
         960.0
     );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())

@@ -8,10 +8,11 @@ use anyhow::Result;
 use rust_decimal::Decimal;
 
 use super::{Err, in_range};
-use crate::account::{Account, Selector};
-use crate::config::raw::{RawAccount, RawDefaults, RawLimits};
+use crate::account::{Account, Selector, Thresholds, WindowRule, Windows};
+use crate::config::raw::{RawAccount, RawDefaults, RawLimits, RawWindow};
 use crate::config::{Defaults, UsageSource};
-use crate::quota::Limits;
+use crate::period::Window;
+use crate::quota::{Limits, QuotaType};
 
 const DEFAULT_THRESHOLDS: [u32; 3] = [80, 95, 100];
 
@@ -25,23 +26,140 @@ pub(super) fn defaults_of(
 ) -> Result<Defaults> {
     let key = |k: &str| format!("{table}.{k}");
     let limits = Arc::new(limits(&d.limits(), &|| table.to_string(), err)?);
+    let thresholds: Thresholds = match &d.thresholds {
+        Some(t) => thresholds(t, warnings, &|| key("thresholds"))
+            .map_err(|p| err(&key("thresholds"), p))?
+            .into(),
+        None => DEFAULT_THRESHOLDS.into(),
+    };
+    let written = windows_written([&d.daily, &d.weekly], &|| table.to_string(), warnings, err)?;
+    let windows = merge_windows(&[], &written, &thresholds);
+    check_windows(&windows, &|| table.to_string(), err)?;
+    // A key's cost is read only by the analytics source: with the messages source a
+    // default cost limit is for workspace and organization accounts only.
+    let for_keys = |l: &Limits| Limits {
+        cost_usd: l.cost_usd.filter(|_| source == UsageSource::Analytics),
+        ..l.clone()
+    };
     Ok(Defaults {
         billing_day: billing_day(d.billing_day).map_err(|p| err(&key("billing_day"), p))?,
-        thresholds: match &d.thresholds {
-            Some(t) => thresholds(t, warnings, &|| key("thresholds"))
-                .map_err(|p| err(&key("thresholds"), p))?
-                .into(),
-            None => DEFAULT_THRESHOLDS.into(),
-        },
-        limits: Arc::clone(&limits),
-        // A key's cost is read only by the analytics source: with the messages source a
-        // default cost limit is for workspace and organization accounts only.
-        key_limits: Arc::new(Limits {
-            cost_usd: limits.cost_usd.filter(|_| source == UsageSource::Analytics),
-            ..(*limits).clone()
-        }),
+        key_limits: Arc::new(for_keys(&limits)),
+        limits,
+        key_windows: windows
+            .iter()
+            .map(|w| WindowRule {
+                limits: for_keys(&w.limits),
+                ..w.clone()
+            })
+            .collect(),
+        windows,
+        windows_written: written,
+        thresholds,
         forecast: d.forecast.unwrap_or(true),
     })
+}
+
+/// A `[….daily]` or `[….weekly]` table as written: its limits, and its thresholds if set.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WrittenWindow {
+    window: Window,
+    limits: Limits,
+    thresholds: Option<Thresholds>,
+}
+
+/// The window tables of `[defaults]` or an account (`at` names it), validated: each sets at
+/// least one limit.
+fn windows_written(
+    [daily, weekly]: [&Option<RawWindow>; 2],
+    at: &dyn Fn() -> String,
+    warnings: &mut Vec<String>,
+    err: Err<'_>,
+) -> Result<Vec<WrittenWindow>> {
+    let mut written = Vec::new();
+    for (window, raw) in [(Window::Day, daily), (Window::Week, weekly)] {
+        let Some(raw) = raw else { continue };
+        let table = || format!("{}.{}", at(), window.table());
+        let limits = limits(&raw.limits(), &table, err)?;
+        if QuotaType::ALL.iter().all(|q| limits.get(*q).is_none()) {
+            return Err(err(
+                &table(),
+                "sets no limit: add token_limit, input_token_limit, output_token_limit, request_limit or cost_limit_usd, or remove the table".into(),
+            ));
+        }
+        let key = || format!("{}.thresholds", table());
+        let thresholds = match &raw.thresholds {
+            Some(t) => Some(
+                thresholds(t, warnings, &key)
+                    .map_err(|p| err(&key(), p))?
+                    .into(),
+            ),
+            None => None,
+        };
+        written.push(WrittenWindow {
+            window,
+            limits,
+            thresholds,
+        });
+    }
+    Ok(written)
+}
+
+/// An account's window rules: its own tables over the defaults' (limit by limit, as the
+/// period's limits are), with the table's thresholds, else the defaults' table's, else the
+/// account's own.
+fn merge_windows(
+    own: &[WrittenWindow],
+    defaults: &[WrittenWindow],
+    account_thresholds: &Thresholds,
+) -> Windows {
+    [Window::Day, Window::Week]
+        .into_iter()
+        .filter_map(|window| {
+            let mine = own.iter().find(|w| w.window == window);
+            let theirs = defaults.iter().find(|w| w.window == window);
+            let (m, t) = (
+                mine.map(|w| &w.limits).cloned().unwrap_or_default(),
+                theirs.map(|w| &w.limits).cloned().unwrap_or_default(),
+            );
+            (mine.is_some() || theirs.is_some()).then(|| WindowRule {
+                window,
+                limits: Limits {
+                    tokens: m.tokens.or(t.tokens),
+                    input_tokens: m.input_tokens.or(t.input_tokens),
+                    output_tokens: m.output_tokens.or(t.output_tokens),
+                    requests: m.requests.or(t.requests),
+                    cost_usd: m.cost_usd.or(t.cost_usd),
+                },
+                thresholds: mine
+                    .and_then(|w| w.thresholds.clone())
+                    .or_else(|| theirs.and_then(|w| w.thresholds.clone()))
+                    .unwrap_or_else(|| account_thresholds.clone()),
+            })
+        })
+        .collect()
+}
+
+/// A daily limit above the weekly one of the same quota could never be reached before the
+/// week's: a mistake (most likely a misplaced digit), refused.
+fn check_windows(windows: &[WindowRule], at: &dyn Fn() -> String, err: Err<'_>) -> Result<()> {
+    let of = |w: Window| windows.iter().find(|r| r.window == w).map(|r| &r.limits);
+    let (Some(day), Some(week)) = (of(Window::Day), of(Window::Week)) else {
+        return Ok(());
+    };
+    for q in QuotaType::ALL {
+        if let (Some(d), Some(w)) = (day.get(q), week.get(q))
+            && d > w
+        {
+            return Err(err(
+                &format!("{}.daily.{}", at(), q.limit_key()),
+                format!(
+                    "{d} is above the weekly {} ({w}): the day's limit could never be reached before the week's; lower it or raise the weekly one",
+                    q.limit_key()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `defaults` are `[defaults]` for key, workspace and organization accounts and
@@ -104,7 +222,8 @@ fn account(
     let selector = selector(a).map_err(|p| err(&at(), p))?;
     let defaults = defaults[usize::from(selector.is_developer())];
     let own = limits(&a.limits(), &at, err)?;
-    let key = matches!(selector, Selector::ApiKey(_));
+    let key_account = matches!(selector, Selector::ApiKey(_));
+    let key = key_account;
     if own.cost_usd.is_some() && key && source != UsageSource::Analytics {
         warnings.push(format!(
             "{}.cost_limit_usd is not measured: the \"messages\" usage source reads cost per workspace only (set [api] usage_source = \"analytics\" for cost per API key)",
@@ -125,22 +244,51 @@ fn account(
         }),
     };
     let key = || format!("{}.thresholds", at());
+    let thresholds: Thresholds = match &a.thresholds {
+        Some(t) => thresholds(t, warnings, &key)
+            .map_err(|p| err(&key(), p))?
+            .into(),
+        None => defaults.thresholds.clone(),
+    };
+    let own_windows = windows_written([&a.daily, &a.weekly], &at, warnings, err)?;
+    if key_account
+        && source != UsageSource::Analytics
+        && own_windows.iter().any(|w| w.limits.cost_usd.is_some())
+    {
+        warnings.push(format!(
+            "{}: a window's cost_limit_usd is not measured: the \"messages\" usage source reads cost per workspace only",
+            at()
+        ));
+    }
+    let windows = if own_windows.is_empty() && a.thresholds.is_none() {
+        // As the defaults have them: shared, not copied.
+        Arc::clone(if key_account {
+            &defaults.key_windows
+        } else {
+            &defaults.windows
+        })
+    } else {
+        let mut written = defaults.windows_written.clone();
+        if key_account && source != UsageSource::Analytics {
+            for w in &mut written {
+                w.limits.cost_usd = None;
+            }
+        }
+        merge_windows(&own_windows, &written, &thresholds)
+    };
+    check_windows(&windows, &at, err)?;
     Ok(Account {
         name,
         selector,
         limits: Arc::new(limits),
+        windows,
         billing_day: match a.billing_day {
             Some(_) => {
                 billing_day(a.billing_day).map_err(|p| err(&format!("{}.billing_day", at()), p))?
             }
             None => defaults.billing_day,
         },
-        thresholds: match &a.thresholds {
-            Some(t) => thresholds(t, warnings, &key)
-                .map_err(|p| err(&key(), p))?
-                .into(),
-            None => defaults.thresholds.clone(),
-        },
+        thresholds,
         forecast: a.forecast.unwrap_or(defaults.forecast),
     })
 }

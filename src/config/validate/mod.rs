@@ -18,6 +18,7 @@ use crate::secret::{Secret, SecretSource};
 
 mod accounts;
 
+pub(super) use accounts::WrittenWindow;
 use accounts::{accounts, defaults_of};
 
 /// Makes the one-line error for a key of the file.
