@@ -3,6 +3,8 @@
 //! ```sh
 //! cargo bench --bench quota                       # 10,000 accounts and the growth table
 //! cargo bench --bench quota -- 10000              # one size only
+//! cargo bench --bench quota -- 10000 daily        # [defaults.daily]: a daily limit on each
+//! cargo bench --bench quota -- 10000 daily-each   # … from a table of each account's own
 //! cargo bench --bench quota -- analytics          # the analytics source vs messages, 10,000 keys
 //! cargo bench --bench quota -- developers         # Claude Code budgets, 2,000 developers
 //! cargo bench --bench quota -- scale [N …] [configured|discovered] [dayD …]
@@ -31,6 +33,10 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 const KEY: &str = "sk-ant-admin01-bench";
+
+/// Daily limits on every configured account of the headline benchmark: `daily` through
+/// `[defaults.daily]` (one table), `daily-each` through a table of each account's own.
+static DAILY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 const NOW: &str = "2026-11-20T12:00:00Z";
 
 struct Bench {
@@ -65,6 +71,11 @@ impl Bench {
         api.set_now(NOW);
         let mut config = String::with_capacity(accounts * 100);
         writeln!(config, "[api]\nusage_source = \"{source}\"\n").unwrap();
+        let daily = DAILY.load(std::sync::atomic::Ordering::Relaxed);
+        if daily == 1 {
+            // Every account over 80 % of it today (1,100 + k tokens a day).
+            writeln!(config, "[defaults.daily]\ntoken_limit = 1200\n").unwrap();
+        }
         let mut rows = Vec::with_capacity(accounts * 2);
         for k in 0..accounts {
             let id = format!("apikey_bench{k:06}");
@@ -91,6 +102,10 @@ impl Bench {
                 "[[accounts]]\nname = \"acct-{k}\"\napi_key_id = \"{id}\"\ntoken_limit = {limit}\n"
             )
             .unwrap();
+            if daily == 2 {
+                // Its own daily limit, half the period's: every tenth account over 80 % today.
+                writeln!(config, "[accounts.daily]\ntoken_limit = {}\n", limit / 2).unwrap();
+            }
         }
         api.put_all(rows);
         Bench::from_parts(dir, api, &config)
@@ -627,6 +642,11 @@ fn backends(keys: usize, day: u32) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    for (arg, mode) in [("daily", 1), ("daily-each", 2)] {
+        if args.iter().any(|a| a == arg) {
+            DAILY.store(mode, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     if args.iter().any(|a| a == "postgres") {
         let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
         let day = args
