@@ -709,6 +709,60 @@ pub(crate) mod tests {
         assert_eq!(v.reading(QuotaType::CostUsd).used, None);
     }
 
+    /// A day window sums today only, a week window from Monday; a day's forecast takes the
+    /// rate of the 7 days before it, from 04:48 UTC on.
+    #[test]
+    fn day_and_week_windows_sum_their_own_days_and_forecast() {
+        use crate::account::WindowRule;
+        let d = |day| NaiveDate::from_ymd_opt(2026, 12, day).unwrap();
+        // 7,000 tokens a day over Nov 27 - Dec 3 (Dec 1-3 here), 3,000 so far on Dec 4.
+        let mut rows: Vec<DayUsage> = (1..=3)
+            .map(|day| row(Some("k"), None, d(day), 7_000, 0))
+            .collect();
+        rows.extend((27..=30).map(|day| {
+            let nov = NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+            row(Some("k"), None, nov, 7_000, 0)
+        }));
+        rows.push(row(Some("k"), None, d(4), 3_000, 0));
+        let mut a = account("a", Selector::ApiKey("k".into()), 1);
+        let rule = |window, tokens| WindowRule {
+            window,
+            limits: crate::quota::Limits {
+                tokens: Some(tokens),
+                ..Default::default()
+            },
+            thresholds: vec![80].into(),
+        };
+        a.windows = vec![rule(Window::Day, 8_000), rule(Window::Week, 40_000)].into();
+        let inputs = Inputs {
+            usage: &rows,
+            developers: None,
+            cost: None,
+            source: UsageSource::Messages,
+            default_workspace: None,
+        };
+        let at = |s: &str| crate::time::parse(s).unwrap();
+        let v = &views(&[&a], &inputs, at("2026-12-04T12:00:00Z"))[0];
+        let tokens = |w: &WindowView<'_>| {
+            *w.readings
+                .iter()
+                .find(|r| r.quota_type == QuotaType::Tokens)
+                .unwrap()
+        };
+        let (day, week) = (tokens(&v.windows[0]), tokens(&v.windows[1]));
+        assert_eq!(v.reading(QuotaType::Tokens).used, Some(24_000.into()));
+        // The week from Monday Nov 30: 7,000 + 3 × 7,000 + 3,000.
+        assert_eq!(
+            (day.used, week.used),
+            (Some(3_000.into()), Some(31_000.into()))
+        );
+        // Half the day left at 7,000 a day: 3,000 + 3,500.
+        assert_eq!(day.forecast.unwrap().projected, 6_500.into());
+        // Before 04:48 UTC, no forecast for the day.
+        let early = &views(&[&a], &inputs, at("2026-12-04T04:47:00Z"))[0];
+        assert_eq!(tokens(&early.windows[0]).forecast, None);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
