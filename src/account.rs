@@ -29,7 +29,12 @@ pub(crate) struct Account {
     /// Limits per UTC day and ISO week beside the period's, where set (most accounts have
     /// none: an empty list shared with the defaults).
     pub windows: Windows,
+    /// Burn-rate rules (`crate::burn`); empty: switched off.
+    pub burn: BurnRules,
 }
+
+/// Shared, as thresholds are.
+pub(crate) type BurnRules = Arc<[crate::burn::BurnRule]>;
 
 /// The limits of one window beside the period (`[accounts.daily]`, `[accounts.weekly]`),
 /// with its own alert ladder.

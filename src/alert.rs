@@ -48,6 +48,7 @@ string_enum!(AlertType {
     ApproachingLimit => "approaching_limit",
     QuotaExceeded => "quota_exceeded",
     ForecastExceeded => "forecast_exceeded",
+    BurnRate => "burn_rate",
     SyncFailing => "sync_failing",
     DeliveryFailing => "delivery_failing",
 });

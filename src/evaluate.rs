@@ -651,6 +651,7 @@ pub(crate) mod tests {
             thresholds: vec![80, 95, 100].into(),
             forecast: true,
             windows: Vec::new().into(),
+            burn: crate::burn::STANDARD.into(),
         }
     }
 

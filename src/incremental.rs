@@ -132,6 +132,12 @@ pub(crate) fn fingerprint(account: &Account, source: UsageSource) -> i64 {
     for t in account.thresholds.iter() {
         h.tagged(b't', &t.to_le_bytes());
     }
+    for r in account.burn.iter() {
+        h.tagged(b'b', &r.long.num_seconds().to_le_bytes());
+        h.bytes(&r.short.num_seconds().to_le_bytes());
+        h.bytes(&r.factor_tenths.to_le_bytes());
+        h.bytes(r.severity.as_str().as_bytes());
+    }
     for w in account.windows.iter() {
         h.tagged(b'w', w.window.as_str().as_bytes());
         for q in QuotaType::ALL {

@@ -6,6 +6,7 @@ pub(crate) mod account;
 pub(crate) mod alert;
 pub(crate) mod api;
 pub(crate) mod apply;
+pub(crate) mod burn;
 pub(crate) mod cli;
 pub(crate) mod cmd;
 pub(crate) mod complete;

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::alert::{AccountStatus, Severity};
 use crate::evaluate::View;
 use crate::period::Window;
+use crate::quota::QuotaType;
 use crate::secret::Secret;
 
 /// How the run that writes the textfile went.
@@ -43,7 +44,12 @@ pub(crate) struct Snapshot<'a> {
     pub reads: &'a [(String, bool)],
     /// Per channel: notifications pending and failed.
     pub channels: &'a [(String, usize, usize)],
+    /// Burn rates: (account, quota type, window, lookback) and the burn.
+    pub burn_rates: &'a [BurnSample],
 }
+
+/// One `quota_burn_rate` sample.
+pub(crate) type BurnSample = ((String, QuotaType, Window, String), rust_decimal::Decimal);
 
 /// The textfile collector format, with HELP and TYPE for every metric.
 pub(crate) fn render(s: &Snapshot<'_>) -> String {
@@ -101,6 +107,22 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
                 .map(|x| x.round_dp(6).normalize().to_string()),
             _ => None,
         }),
+    );
+    family(
+        "quota_burn_rate",
+        "Usage in the lookback over what the window allows in that time (1 = on pace to use the limit exactly).",
+        s.burn_rates
+            .iter()
+            .map(|((account, q, w, lookback), x)| {
+                let labels = labels(&[
+                    ("account", account),
+                    ("quota_type", q.as_str()),
+                    ("window", w.as_str()),
+                    ("lookback", lookback),
+                ]);
+                (labels, x.normalize().to_string())
+            })
+            .collect(),
     );
     family(
         "quota_account_exhausted",

@@ -33,6 +33,28 @@ pub(crate) fn midnight(d: NaiveDate) -> String {
     format!("{}T00:00:00Z", day(d))
 }
 
+/// `30m`, `2h`, `1h30m`, `1d`, `90s`: a positive length, or `None`.
+pub(crate) fn duration(text: &str) -> Option<chrono::Duration> {
+    let mut total = chrono::Duration::zero();
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        total += match c {
+            'd' => chrono::Duration::days(n),
+            'h' => chrono::Duration::hours(n),
+            'm' => chrono::Duration::minutes(n),
+            's' => chrono::Duration::seconds(n),
+            _ => return None,
+        };
+    }
+    (number.is_empty() && total > chrono::Duration::zero()).then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,6 +89,7 @@ mod tests {
             thresholds: vec![80].into(),
             forecast: true,
             windows: Vec::new().into(),
+            burn: crate::burn::STANDARD.into(),
         }
     }
 

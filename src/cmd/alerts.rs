@@ -225,6 +225,7 @@ fn what(a: &Alert) -> String {
         AlertType::ApproachingLimit => format!("{}%", a.threshold),
         AlertType::QuotaExceeded => "exceeded".into(),
         AlertType::ForecastExceeded => "forecast".into(),
+        AlertType::BurnRate => "burn".into(),
         AlertType::SyncFailing | AlertType::DeliveryFailing => "failing".into(),
     }
 }
@@ -235,6 +236,8 @@ fn what(a: &Alert) -> String {
 fn detail(a: &Alert) -> &str {
     let prefix = format!("{}: {} ", a.account, a.what_window());
     match a.message.strip_prefix(prefix.as_str()) {
+        // The pace in words is the whole point of a burn-rate alert.
+        Some(rest) if a.alert_type == AlertType::BurnRate => rest,
         Some(rest) => rest.split_once(": ").map_or(rest, |(_, d)| d),
         None => &a.message,
     }

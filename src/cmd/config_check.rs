@@ -243,6 +243,30 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
             p.end.format("%Y-%m-%d"),
             thresholds.join(", ")
         )?;
+        let rules: Vec<String> = a
+            .burn
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}× over {} and {} ({})",
+                    r.factor().normalize(),
+                    crate::burn::lookback(r.long),
+                    crate::burn::lookback(r.short),
+                    r.severity
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "    burn rate: {}",
+            if a.burn.is_empty() {
+                "off".to_string()
+            } else if a.selector.is_developer() {
+                "not evaluated for developer accounts (the report is daily)".to_string()
+            } else {
+                rules.join(", ")
+            }
+        )?;
         for w in a.windows.iter() {
             let span = w.window.containing(a.billing_day, ctx.now);
             let thresholds: Vec<String> = w.thresholds.iter().map(|t| format!("{t}%")).collect();

@@ -143,27 +143,9 @@ pub(super) fn duration(text: &str) -> Result<Duration> {
             "--for {text:?} is not a duration like 30m, 2h, 1h30m or 1d (at most {MAX_DAYS} days)"
         )
     };
-    let mut total = Duration::zero();
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: i64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        total += match c {
-            'd' => Duration::days(n),
-            'h' => Duration::hours(n),
-            'm' => Duration::minutes(n),
-            's' => Duration::seconds(n),
-            _ => return Err(bad()),
-        };
-    }
-    if !number.is_empty() || total <= Duration::zero() || total > Duration::days(MAX_DAYS) {
-        return Err(bad());
-    }
-    Ok(total)
+    crate::time::duration(text)
+        .filter(|d| *d <= Duration::days(MAX_DAYS))
+        .ok_or_else(bad)
 }
 
 /// Whether an alert is silenced at `now`, and until when.

@@ -13,6 +13,7 @@ use super::Ctx;
 use crate::account::Selector;
 use crate::alert::{AccountStatus, Severity, classify};
 use crate::apply;
+use crate::burn::{self, Burn};
 use crate::cli::StatusArgs;
 use crate::config::UsageSource;
 use crate::evaluate::{self, View, WindowView, reason};
@@ -27,6 +28,8 @@ use crate::time::ts;
 /// Everything `status` shows, read in one snapshot.
 struct Shown<'a> {
     views: Vec<View<'a>>,
+    /// Each view's burn rates, by window (`crate::burn`).
+    burns: Vec<Vec<(Window, Vec<Burn>)>>,
     states: HashMap<String, AccountRow>,
     /// The last unfiltered sync (see `apply::synced_at`).
     synced_all: Option<DateTime<Utc>>,
@@ -68,6 +71,16 @@ impl Shown<'_> {
         reason(v.account, q, self.source, &self.unreported)
     }
 
+    /// The burns of one quota of a view's window.
+    fn burns(&self, i: usize, window: Window, q: QuotaType) -> Vec<&Burn> {
+        self.burns[i]
+            .iter()
+            .filter(|(w, _)| *w == window)
+            .flat_map(|(_, b)| b)
+            .filter(|b| b.quota_type == q)
+            .collect()
+    }
+
     fn open(&self, v: &View<'_>) -> usize {
         self.open.get(&v.account.name).copied().unwrap_or(0)
     }
@@ -77,8 +90,8 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_existing_store()?;
     let all = crate::sync::Roster::load(&ctx.config, &mut store)?;
     let accounts = all.select(&args.filter.accounts)?;
-    let (loaded, (states, synced_all), open, backlog, (data_as_of, unreported), reads) = store
-        .read(|tx| {
+    let (loaded, (states, synced_all), open, backlog, (data_as_of, unreported), (reads, history)) =
+        store.read(|tx| {
             Ok((
                 apply::load(tx, &accounts, ctx.now)?,
                 (store::accounts::states(tx)?, apply::synced_all_at(tx)?),
@@ -88,7 +101,10 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
                     store::get_state(tx, store::Fact::UsageAsOf)?,
                     store::get_state(tx, store::Fact::UsageUnreported)?,
                 ),
-                store::health::all(tx)?,
+                (
+                    store::health::all(tx)?,
+                    apply::BurnHistory::load(tx, &accounts, None, ctx.now)?,
+                ),
             ))
         })?;
     let health = crate::health::Health {
@@ -113,8 +129,17 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
             }
         }
     }
+    let burns = views
+        .iter()
+        .map(|v| {
+            v.all()
+                .map(|w| (w.window, history.burns(v.account, &w, ctx.now)))
+                .collect()
+        })
+        .collect();
     let shown = Shown {
         views,
+        burns,
         states,
         synced_all,
         open,
@@ -144,7 +169,8 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
     let items: Vec<AccountJson<'_>> = s
         .views
         .iter()
-        .map(|v| AccountJson {
+        .enumerate()
+        .map(|(i, v)| AccountJson {
             account: &v.account.name,
             api_key_id: v.account.selector.api_key_id(),
             workspace_id: v.account.selector.workspace_label(),
@@ -167,15 +193,20 @@ fn print_json(s: &Shown<'_>) -> Result<()> {
             quotas: Quotas(
                 v.readings
                     .iter()
-                    .map(|r| quota_json(r, || s.why(v, r.quota_type)))
+                    .map(|r| {
+                        let burns = s.burns(i, Window::Period, r.quota_type);
+                        quota_json(r, &burns, || s.why(v, r.quota_type))
+                    })
                     .collect(),
             ),
             windows: v
                 .windows
                 .iter()
                 .map(|w| {
-                    let quotas = w.readings.iter();
-                    let quotas = quotas.map(|r| quota_json(r, || s.why(v, r.quota_type)));
+                    let quotas = w.readings.iter().map(|r| {
+                        let burns = s.burns(i, w.window, r.quota_type);
+                        quota_json(r, &burns, || s.why(v, r.quota_type))
+                    });
                     (w.window.as_str(), Quotas(quotas.collect()))
                 })
                 .collect(),
@@ -193,6 +224,14 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
         )?;
         return s.health.as_deref().map_or(Ok(()), |h| note(s, h));
     }
+    // The hourly burn where some quota has one (a fresh install has none yet: the notes
+    // below say why), so that the usual table keeps within 120 columns.
+    let burning = wide
+        && s.burns
+            .iter()
+            .flatten()
+            .flat_map(|(_, b)| b)
+            .any(|b| b.long.is_ok());
     let columns = if wide {
         vec![
             Column::left("ACCOUNT"),
@@ -201,6 +240,7 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
             Column::right("LIMIT"),
             Column::right("%"),
             Column::right("PROJECTED"),
+            Column::right("BURN 1H"),
             Column::left("PERIOD"),
             Column::left("STATUS"),
             Column::left("DATA AS OF"),
@@ -217,17 +257,54 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
             Column::right("ALERTS").optional(),
         ]
     };
+    let mut columns = columns;
+    if wide && !burning {
+        columns.remove(BURN_COLUMN);
+    }
     let mut t = Table::new(columns);
-    for v in &s.views {
+    for (i, v) in s.views.iter().enumerate() {
         for w in v.all() {
             for r in w.readings.iter().filter(|r| shown(&w, r)) {
-                t.row(table_row(s, v, &w, r, wide));
+                let burns = s.burns(i, w.window, r.quota_type);
+                let mut row = table_row(s, v, &w, r, &burns, wide);
+                if wide && !burning {
+                    row.remove(BURN_COLUMN);
+                }
+                t.row(row);
             }
         }
     }
     let screen = s.screen;
     output::text(&t.render(if wide { None } else { screen.width }, screen.color))?;
+    if wide {
+        print_burn_notes(s)?;
+    }
     print_footer(s)
+}
+
+/// Why burn rates are not evaluated, once per reason, with the accounts it holds for.
+fn print_burn_notes(s: &Shown<'_>) -> Result<()> {
+    let mut notes: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (v, burns) in s.views.iter().zip(&s.burns) {
+        let why = burns
+            .iter()
+            .flat_map(|(_, b)| b)
+            .find_map(|b| b.long.err().or(b.short.err()));
+        if let Some(why) = why {
+            notes
+                .entry(why.to_string())
+                .or_default()
+                .push(&v.account.name);
+        }
+    }
+    for (why, names) in notes {
+        let who = match names.len() {
+            0..=3 => names.join(", "),
+            n => format!("{} and {} more", names[..3].join(", "), n - 3),
+        };
+        note(s, &format!("burn rate not evaluated ({who}): {why}"))?;
+    }
+    Ok(())
 }
 
 /// Tokens of the period always (usage is tracked even without a limit), other quotas and
@@ -255,6 +332,7 @@ fn table_row(
     v: &View<'_>,
     w: &WindowView<'_>,
     r: &Reading,
+    burns: &[&Burn],
     wide: bool,
 ) -> Vec<Cell> {
     let q = r.quota_type;
@@ -311,6 +389,7 @@ fn table_row(
             .into(),
         Cell::colored(pct, color),
         projected.into(),
+        hourly_burn(burns).into(),
         period(w.span, s.now).into(),
         status,
         s.synced(v)
@@ -318,6 +397,22 @@ fn table_row(
             .into(),
         s.open(v).to_string().into(),
     ]
+}
+
+/// Where `--wide` has BURN 1H.
+const BURN_COLUMN: usize = 6;
+
+/// The burn over the last hour (a rule's 1 h lookback, else its first rule's long one):
+/// `17.3×`, or `-` where not evaluated or without rules.
+fn hourly_burn(burns: &[&Burn]) -> String {
+    let hourly = burns
+        .iter()
+        .find(|b| b.rule.long == chrono::Duration::hours(1))
+        .or(burns.first());
+    match hourly.map(|b| b.long) {
+        Some(Ok(x)) => format!("{}×", x.round_dp(1)),
+        _ => "-".to_string(),
+    }
 }
 
 /// The period as `11-01 to 12-01`, with years when either is not this year's: what
@@ -486,6 +581,12 @@ struct QuotaJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     forecast: Option<ForecastJson>,
+    /// Per lookback (`"1h"`, `"5m"`…), null where not evaluated; absent without rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    burn_rate: Option<BTreeMap<String, Option<f64>>>,
+    /// Why a lookback is not evaluated, when one is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    burn_rate_reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -523,8 +624,24 @@ fn backlog_json<S: serde::Serializer>(
     map.end()
 }
 
-fn quota_json(r: &Reading, why: impl FnOnce() -> evaluate::Unmeasured) -> QuotaJson {
+fn quota_json(
+    r: &Reading,
+    burns: &[&Burn],
+    why: impl FnOnce() -> evaluate::Unmeasured,
+) -> QuotaJson {
+    use rust_decimal::prelude::ToPrimitive;
     let q = r.quota_type;
+    let lookbacks = burns
+        .iter()
+        .flat_map(|b| [(b.rule.long, b.long), (b.rule.short, b.short)]);
+    let burn_rate: BTreeMap<String, Option<f64>> = lookbacks
+        .clone()
+        .map(|(l, v)| (burn::lookback(l), v.ok().and_then(|d| d.to_f64())))
+        .collect();
+    let burn_rate_reason = lookbacks
+        .filter_map(|(_, v)| v.err())
+        .map(|e| e.to_string())
+        .next();
     QuotaJson {
         name: q.as_str(),
         used: r.used.map_or(Value::Null, |u| q.json_value(u)),
@@ -536,5 +653,7 @@ fn quota_json(r: &Reading, why: impl FnOnce() -> evaluate::Unmeasured) -> QuotaJ
             projected: q.json_value(f.projected.round_dp(2)),
             exhausts_at: f.exhausts_at.map(ts),
         }),
+        burn_rate: (!burn_rate.is_empty()).then_some(burn_rate),
+        burn_rate_reason,
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::account::{Account, Channel, Selector, Thresholds, Windows};
+use crate::account::{Account, BurnRules, Channel, Selector, Thresholds, Windows};
 use crate::error::bad_input;
 use crate::quota::Limits;
 use crate::secret::Secret;
@@ -124,6 +124,7 @@ pub(crate) struct Defaults {
     pub key_windows: Windows,
     /// The window tables as written, which accounts with their own merge over.
     pub windows_written: Vec<validate::WrittenWindow>,
+    pub burn: BurnRules,
 }
 
 impl Defaults {
@@ -138,6 +139,7 @@ impl Defaults {
             thresholds: self.thresholds.clone(),
             forecast: self.forecast,
             windows: Arc::clone(&self.key_windows),
+            burn: Arc::clone(&self.burn),
         }
     }
 
@@ -152,6 +154,7 @@ impl Defaults {
             thresholds: self.thresholds.clone(),
             forecast: self.forecast,
             windows: Arc::clone(&self.windows),
+            burn: Arc::clone(&self.burn),
         }
     }
 }

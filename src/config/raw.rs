@@ -119,6 +119,24 @@ pub(super) struct RawDefaults {
     pub cost_limit_usd: Option<toml::Value>,
     pub daily: Option<RawWindow>,
     pub weekly: Option<RawWindow>,
+    pub burn_rate: Option<RawBurn>,
+}
+
+/// `burn_rate = false | true`, or the rules: `[[defaults.burn_rate]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawBurn {
+    Switch(bool),
+    Rules(Vec<RawBurnRule>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBurnRule {
+    pub long: String,
+    pub short: String,
+    pub factor: f64,
+    pub severity: Option<Severity>,
 }
 
 /// `[accounts.daily]`, `[accounts.weekly]` (and in `[defaults]`): limits per UTC day or ISO
@@ -160,6 +178,7 @@ pub(super) struct RawAccount {
     pub cost_limit_usd: Option<toml::Value>,
     pub daily: Option<RawWindow>,
     pub weekly: Option<RawWindow>,
+    pub burn_rate: Option<RawBurn>,
     /// Free-form labels (`{ team = "payments" }`), for routing: `[[notify]] labels`.
     pub labels: Option<std::collections::BTreeMap<String, String>>,
 }

@@ -54,6 +54,7 @@ impl World {
                 thresholds,
                 forecast: true,
                 readings: readings.to_vec(),
+                burns: Vec::new(),
             })
             .collect();
         let actions = reconcile(&evals, &self.alerts, self.status);

@@ -178,6 +178,18 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("slot", Time),
         ],
     ),
+    (
+        "burn_snapshots",
+        &[
+            ("account", Text),
+            ("window_kind", Text),
+            ("window_start", Time),
+            ("quota_type", Text),
+            ("at", Time),
+            ("used", Money),
+        ],
+    ),
+    ("usage_reads", &[("at", Time)]),
 ];
 
 /// Rows written per statement (well under either backend's limit on parameters).

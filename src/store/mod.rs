@@ -73,6 +73,7 @@
 pub(crate) mod accounts;
 pub(crate) mod alerts;
 mod backup;
+pub(crate) mod burn;
 mod copy;
 pub(crate) mod cost;
 pub(crate) mod developers;

@@ -72,6 +72,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0015_alert_windows",
         include_str!("../../migrations/0015_alert_windows.sql"),
     ),
+    (
+        "0016_burn_rate",
+        include_str!("../../migrations/0016_burn_rate.sql"),
+    ),
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:

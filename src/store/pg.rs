@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_alert_windows",
         include_str!("../../migrations/postgres/0002_alert_windows.sql"),
     ),
+    (
+        "0003_burn_rate",
+        include_str!("../../migrations/postgres/0003_burn_rate.sql"),
+    ),
 ];
 
 /// The advisory lock every writing transaction takes first (an arbitrary number: "quota"

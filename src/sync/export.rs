@@ -15,7 +15,7 @@ use crate::store::accounts::AccountRow;
 use crate::store::health::ReadHealth;
 use crate::store::outbox::Backlog;
 use crate::store::{self, Fact, Store};
-use crate::{apply, evaluate};
+use crate::{apply, burn, evaluate};
 
 /// The textfile's text for the run that ends now.
 pub(crate) fn textfile(
@@ -27,18 +27,22 @@ pub(crate) fn textfile(
     let read = store.map(|s| {
         let roster = Roster::load(config, s)?;
         let accounts = roster.all();
-        let (loaded, states, open, last, (reads, backlog)) = s.read(|tx| {
+        let (loaded, states, open, last, (reads, backlog, history)) = s.read(|tx| {
             Ok((
                 apply::load(tx, &accounts, now)?,
                 store::accounts::states(tx)?,
                 store::alerts::open_by_severity(tx)?,
                 store::get_time(tx, Fact::LastSuccess)?,
-                (store::health::all(tx)?, store::outbox::backlog(tx)?),
+                (
+                    store::health::all(tx)?,
+                    store::outbox::backlog(tx)?,
+                    apply::BurnHistory::load(tx, &accounts, None, now)?,
+                ),
             ))
         })?;
-        anyhow::Ok((roster, loaded, states, open, last, reads, backlog))
+        anyhow::Ok((roster, loaded, states, open, last, reads, backlog, history))
     });
-    let (roster, loaded, states, open, last, reads, backlog) = match read {
+    let (roster, loaded, states, open, last, reads, backlog, history) = match read {
         Some(Ok(v)) => v,
         Some(Err(e)) => {
             log::error!("metrics: cannot read the database: {e:#}");
@@ -48,6 +52,27 @@ pub(crate) fn textfile(
     };
     let accounts = roster.all();
     let views = evaluate::views(&accounts, &loaded.inputs(config.api.usage_source), now);
+    let mut burn_rates = Vec::new();
+    for v in &views {
+        for w in v.all() {
+            for b in history.burns(v.account, &w, now) {
+                for (l, x) in [(b.rule.long, b.long), (b.rule.short, b.short)] {
+                    if let Ok(x) = x {
+                        let key = (
+                            v.account.name.clone(),
+                            b.quota_type,
+                            w.window,
+                            burn::lookback(l),
+                        );
+                        burn_rates.push((key, x));
+                    }
+                }
+            }
+        }
+    }
+    // Rules sharing a lookback give it once.
+    burn_rates.sort_by(|a, b| a.0.cmp(&b.0));
+    burn_rates.dedup_by(|a, b| a.0 == b.0);
     let status = |name: &str| states.get(name).map_or(AccountStatus::Active, |s| s.status);
     let health = crate::health::Health {
         reads: &reads,
@@ -82,6 +107,7 @@ pub(crate) fn textfile(
         data_age_seconds: health.data_age().map(|d| d.num_seconds()),
         reads: &read_ok,
         channels: &channels,
+        burn_rates: &burn_rates,
     })
 }
 
@@ -93,6 +119,7 @@ type Read<'c> = (
     Option<DateTime<Utc>>,
     Vec<ReadHealth>,
     BTreeMap<String, BTreeMap<String, Backlog>>,
+    apply::BurnHistory,
 );
 
 /// What the textfile reports of a database it cannot read: the configured accounts only.
@@ -105,5 +132,6 @@ fn empty(config: &Config) -> Read<'_> {
         None,
         Vec::new(),
         BTreeMap::new(),
+        apply::BurnHistory::default(),
     )
 }

@@ -51,6 +51,10 @@ pub(super) fn usage_and_evaluate(
         }
         let (written, mut changed) =
             store_read(tx, config, read.staged, &read.fetched, now, incremental)?;
+        if scope == Scope::All {
+            // Burn rates measure growth between reads of every account's usage.
+            store::burn::record_read(tx, now)?;
+        }
         if let Some(rows) = &read.cost {
             store::cost::upsert(tx, rows, now)?;
             store::set_time(tx, Fact::CostSynced, now)?;
@@ -77,6 +81,7 @@ pub(super) fn usage_and_evaluate(
         }
         mark_synced(tx, scope, accounts, now)?;
         let pruned = prune(tx, retention_start)?;
+        store::burn::prune(tx, now - keep_for_burn(accounts), now - chrono::Duration::days(40))?;
         Ok((evaluated, pruned))
     })?;
     log::info!(
@@ -173,6 +178,23 @@ fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
         store::set_state(tx, Fact::EvaluationStale, "1")?;
     }
     Ok(pruned)
+}
+
+/// How long burn rates look back: the longest rule's lookbacks (see `burn::usage_over`).
+fn keep_for_burn(accounts: &[&Account]) -> chrono::Duration {
+    let mut longest = chrono::Duration::zero();
+    let mut seen: Option<&crate::account::BurnRules> = None;
+    for a in accounts {
+        // Most accounts share one list: look at each list once.
+        if seen.is_some_and(|s| std::sync::Arc::ptr_eq(s, &a.burn)) {
+            continue;
+        }
+        seen = Some(&a.burn);
+        for r in a.burn.iter() {
+            longest = longest.max(r.long + r.short);
+        }
+    }
+    longest
 }
 
 /// One warning line when the read left out counts that some quota needs.

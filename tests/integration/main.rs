@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 mod analytics;
 mod backup;
+mod burn;
 mod developers;
 mod env;
 mod foundation;

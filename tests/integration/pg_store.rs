@@ -220,7 +220,8 @@ fn a_copy_that_fails_leaves_the_target_empty_and_runs_again() {
     target.run(&["check"]).ok(); // migrated, holding nothing yet but the config's account
     let mut db = target.conn();
     db.exec(
-        "DELETE FROM accounts WHERE name <> ''; DELETE FROM sync_state; DELETE FROM read_health;",
+        "DELETE FROM accounts WHERE name <> ''; DELETE FROM sync_state; DELETE FROM read_health;
+         DELETE FROM burn_snapshots;",
     );
     db.exec(
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -352,7 +352,10 @@ fn evaluated(env: &mut TestEnv, api: &StandIn, now: &str, args: &[&str]) -> Stri
 /// first, hourly, after a `--account` sync wrote rows, and with `--full`.
 #[test]
 fn steady_syncs_evaluate_only_what_changed_with_an_hourly_full_pass() {
-    let (mut env, api) = setup(ACCOUNTS, "2026-11-20T12:00:00Z");
+    // Burn rates evaluate an account again as their lookbacks pass its last totals (at
+    // 12:05, 12:30, 13:00 …: `burn::next_change`); without them, only what changed counts.
+    let config = format!("[defaults]\nburn_rate = false\n{ACCOUNTS}");
+    let (mut env, api) = setup(&config, "2026-11-20T12:00:00Z");
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 100, 10));
     assert_eq!(
         evaluated(&mut env, &api, "2026-11-20T12:00:00Z", &[]),
@@ -429,7 +432,7 @@ fn steady_syncs_evaluate_only_what_changed_with_an_hourly_full_pass() {
         "3 of 3 accounts (full pass)"
     );
     // A changed limit is a changed account.
-    env.write_config(&ACCOUNTS.replace("output_token_limit = 100", "output_token_limit = 5"));
+    env.write_config(&config.replace("output_token_limit = 100", "output_token_limit = 5"));
     assert!(
         evaluated(&mut env, &api, "2026-11-20T13:05:00Z", &[])
             .starts_with("1 of 3 accounts (incremental")

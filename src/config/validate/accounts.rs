@@ -8,8 +8,9 @@ use anyhow::Result;
 use rust_decimal::Decimal;
 
 use super::{Err, in_range};
-use crate::account::{Account, Selector, Thresholds, WindowRule, Windows};
-use crate::config::raw::{RawAccount, RawDefaults, RawLimits, RawWindow};
+use crate::account::{Account, BurnRules, Selector, Thresholds, WindowRule, Windows};
+use crate::burn::BurnRule;
+use crate::config::raw::{RawAccount, RawBurn, RawDefaults, RawLimits, RawWindow};
 use crate::config::{Defaults, UsageSource};
 use crate::period::Window;
 use crate::quota::{Limits, QuotaType};
@@ -56,7 +57,76 @@ pub(super) fn defaults_of(
         windows_written: written,
         thresholds,
         forecast: d.forecast.unwrap_or(true),
+        burn: match &d.burn_rate {
+            None | Some(RawBurn::Switch(true)) => crate::burn::STANDARD.into(),
+            Some(b) => burn_rules(b, &crate::burn::STANDARD, &|| key("burn_rate"), err)?,
+        },
     })
+}
+
+/// `burn_rate`: `false` switches the rules off, `true` keeps `inherited` (the standard rules
+/// where the defaults have none), and tables replace them.
+fn burn_rules(
+    raw: &RawBurn,
+    inherited: &[BurnRule],
+    at: &dyn Fn() -> String,
+    err: Err<'_>,
+) -> Result<BurnRules> {
+    let rules = match raw {
+        RawBurn::Switch(false) => return Ok(Vec::new().into()),
+        RawBurn::Switch(true) if inherited.is_empty() => return Ok(crate::burn::STANDARD.into()),
+        RawBurn::Switch(true) => return Ok(inherited.into()),
+        RawBurn::Rules(rules) => rules,
+    };
+    let mut out: Vec<BurnRule> = Vec::with_capacity(rules.len());
+    for (i, r) in rules.iter().enumerate() {
+        let key = || format!("{}[{i}]", at());
+        let lookback = |text: &str, name: &str| {
+            crate::time::duration(text)
+                .filter(|d| *d >= chrono::Duration::minutes(1) && *d <= crate::burn::MAX_LOOKBACK)
+                .ok_or_else(|| {
+                    err(
+                        &format!("{}.{name}", key()),
+                        format!("{text:?} is not a lookback like \"5m\" or \"6h\" (1 minute to 24 hours)"),
+                    )
+                })
+        };
+        let (long, short) = (lookback(&r.long, "long")?, lookback(&r.short, "short")?);
+        if short >= long {
+            return Err(err(
+                &format!("{}.short", key()),
+                format!("{:?} must be shorter than long ({:?})", r.short, r.long),
+            ));
+        }
+        let tenths = r.factor * 10.0;
+        if !(r.factor > 0.0 && r.factor <= 1000.0) || (tenths - tenths.round()).abs() > 1e-9 {
+            return Err(err(
+                &format!("{}.factor", key()),
+                format!(
+                    "{} is not a burn factor above 0 with at most one decimal (like 14.4)",
+                    r.factor
+                ),
+            ));
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked above
+        let factor_tenths = tenths.round() as u32;
+        if out.iter().any(|o| o.factor_tenths == factor_tenths) {
+            return Err(err(
+                &format!("{}.factor", key()),
+                format!(
+                    "{} is another rule's factor too: each rule needs its own (it tells their alerts apart)",
+                    r.factor
+                ),
+            ));
+        }
+        out.push(BurnRule {
+            long,
+            short,
+            factor_tenths,
+            severity: r.severity.unwrap_or(crate::alert::Severity::Warning),
+        });
+    }
+    Ok(out.into())
 }
 
 /// A `[….daily]` or `[….weekly]` table as written: its limits, and its thresholds if set.
@@ -277,11 +347,16 @@ fn account(
         merge_windows(&own_windows, &written, &thresholds)
     };
     check_windows(&windows, &at, err)?;
+    let burn = match &a.burn_rate {
+        None => Arc::clone(&defaults.burn),
+        Some(raw) => burn_rules(raw, &defaults.burn, &|| format!("{}.burn_rate", at()), err)?,
+    };
     Ok(Account {
         name,
         selector,
         limits: Arc::new(limits),
         windows,
+        burn,
         billing_day: match a.billing_day {
             Some(_) => {
                 billing_day(a.billing_day).map_err(|p| err(&format!("{}.billing_day", at()), p))?
