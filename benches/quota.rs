@@ -5,6 +5,7 @@
 //! cargo bench --bench quota -- 10000              # one size only
 //! cargo bench --bench quota -- 10000 daily        # [defaults.daily]: a daily limit on each
 //! cargo bench --bench quota -- 10000 daily-each   # … from a table of each account's own
+//! cargo bench --bench quota -- busy [N] [M]       # N keys growing every minute, M syncs
 //! cargo bench --bench quota -- analytics          # the analytics source vs messages, 10,000 keys
 //! cargo bench --bench quota -- developers         # Claude Code budgets, 2,000 developers
 //! cargo bench --bench quota -- scale [N …] [configured|discovered] [dayD …]
@@ -480,6 +481,43 @@ fn scale_bench(keys: usize, day: u32, accounts: Accounts) -> Bench {
     Bench::from_parts(dir, api, &config)
 }
 
+/// Every key's usage grows every minute, for `minutes` syncs one minute apart: the burn
+/// rates' totals are stored at every sync, kept for the longest lookback.
+fn busy(accounts: usize, minutes: u32) {
+    let b = Bench::new(accounts);
+    b.run(&["sync"], now());
+    println!("### Burn-rate history, {accounts} keys whose usage grows every minute\n");
+    println!("| minute | sync | peak RSS |\n|---|---|---|");
+    for m in 1..=minutes {
+        let rows = (0..accounts)
+            .flat_map(|k| {
+                let id = format!("apikey_bench{k:06}");
+                let today = 1_000 + k as u64 + 10 * u64::from(m);
+                [
+                    standin::Usage::new(
+                        Some(&id),
+                        Some("wrkspc_bench"),
+                        "2026-11-19",
+                        1_000 + k as u64,
+                        100,
+                    ),
+                    standin::Usage::new(Some(&id), Some("wrkspc_bench"), "2026-11-20", today, 100),
+                ]
+            })
+            .collect();
+        b.api.clear_usage();
+        b.api.put_all(rows);
+        let r = b.run(&["sync"], now() + chrono::Duration::minutes(i64::from(m)));
+        if [1, 5, 10, 30, 60, 120, 360].contains(&m) || m == minutes {
+            println!(
+                "| {m} | {:.3} s | {:.1} MiB |",
+                r.wall,
+                r.rss.unwrap_or(0.0)
+            );
+        }
+    }
+}
+
 fn scale_now(day: u32) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(&format!("2026-11-{day:02}T12:00:00Z"))
         .unwrap()
@@ -642,6 +680,14 @@ fn backends(keys: usize, day: u32) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "busy") {
+        let mut n = args.iter().filter_map(|a| a.parse::<usize>().ok());
+        busy(
+            n.next().unwrap_or(10_000),
+            n.next().and_then(|m| u32::try_from(m).ok()).unwrap_or(60),
+        );
+        return;
+    }
     for (arg, mode) in [("daily", 1), ("daily-each", 2)] {
         if args.iter().any(|a| a == arg) {
             DAILY.store(mode, std::sync::atomic::Ordering::Relaxed);

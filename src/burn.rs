@@ -216,6 +216,48 @@ pub(crate) fn next_change(
         .min()
 }
 
+/// What a stored series keeps of `points` (ascending) at `now`: every total of the last 35
+/// minutes (the short lookbacks, to the minute), the oldest of each 2 minutes up to 70 minutes
+/// old and of each 10 minutes beyond (a long lookback may so reach up to one such step
+/// further back: at most 2 minutes in an hour, 10 in six), and nothing older than `keep` but
+/// the newest before it (which holds until the next). A busy key keeps about 80 totals, not
+/// one a minute. A function of `(points, now)` only: a full and an incremental evaluation
+/// that write the same totals keep the same ones.
+pub(crate) fn thin(points: &[Snapshot], now: DateTime<Utc>, keep: Duration) -> Vec<Snapshot> {
+    // The newest total older than `keep` holds at the start of the oldest lookback.
+    let older = points.iter().rposition(|p| now - p.at > keep);
+    let mut kept: Vec<Snapshot> = older.map(|i| vec![points[i]]).unwrap_or_default();
+    let mut last_slot: Option<(i64, i64)> = None;
+    for p in &points[older.map_or(0, |i| i + 1)..] {
+        let age = now - p.at;
+        let step = if age < Duration::minutes(35) {
+            kept.push(*p);
+            continue;
+        } else if age < Duration::minutes(70) {
+            120
+        } else {
+            600
+        };
+        // The oldest of each step: a lookback starting on it is exact.
+        let slot = (step, p.at.timestamp().div_euclid(step));
+        if last_slot != Some(slot) {
+            kept.push(*p);
+            last_slot = Some(slot);
+        }
+    }
+    kept
+}
+
+/// How long an account's series must reach back for its rules: the longest lookback and
+/// its gap allowance, and a thinning step.
+pub(crate) fn keep_for(rules: &[BurnRule]) -> Duration {
+    rules
+        .iter()
+        .map(|r| r.long + r.short + Duration::minutes(10))
+        .max()
+        .unwrap_or_else(Duration::zero)
+}
+
 /// Whether rules apply to `window` (see the module doc).
 pub(crate) fn applies(window: Window) -> bool {
     window != Window::Day
@@ -374,6 +416,35 @@ mod tests {
             (Err(NotEvaluated::Gap), Err(NotEvaluated::Gap))
         );
         assert!(!b[0].firing());
+    }
+
+    #[test]
+    fn thinning_keeps_minutes_near_now_and_steps_further_back() {
+        let (s, _, _) = steady(100, "2026-11-01T17:00:00Z");
+        let now = at("2026-11-01T17:00:00Z");
+        let keep = Duration::hours(6) + Duration::minutes(40);
+        let kept = thin(&s, now, keep);
+        // 35 minutes whole, two-minute steps to 70, ten-minute steps back to 6h40m, and the
+        // newest before that.
+        assert!(kept.len() < 100, "{}", kept.len());
+        assert!(kept.windows(2).all(|w| w[0].at < w[1].at));
+        let ages: Vec<i64> = kept.iter().map(|p| (now - p.at).num_minutes()).collect();
+        assert!(
+            ages.iter()
+                .rev()
+                .take(35)
+                .eq((0..35).collect::<Vec<i64>>().iter())
+        );
+        assert!(ages.iter().all(|a| *a <= 400 + 10));
+        // The same points thinned again at the same moment: nothing changes.
+        assert_eq!(thin(&kept, now, keep), kept);
+        // Burns from the thinned series stay within a step of the exact ones.
+        let reads: Vec<DateTime<Utc>> = s.iter().map(|p| p.at).collect();
+        let used = s.last().unwrap().used;
+        let exact = burns(&s, &reads, used, "2026-11-01T17:00:00Z");
+        let thinned = burns(&kept, &reads, used, "2026-11-01T17:00:00Z");
+        assert_eq!(exact[0].long, thinned[0].long);
+        assert_eq!(exact[1].long, thinned[1].long);
     }
 
     #[test]

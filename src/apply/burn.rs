@@ -1,4 +1,4 @@
-//! Burn rates against the store: the stored totals and reads an evaluation needs, and the
+//! Burn rates against the store: the stored series and reads an evaluation needs, and the
 //! totals it records when they change.
 
 use std::collections::HashMap;
@@ -9,15 +9,16 @@ use chrono::{DateTime, Utc};
 use crate::account::Account;
 use crate::burn::{self, Burn, Snapshot};
 use crate::evaluate::WindowView;
+use crate::period::{Period, Window};
 use crate::quota::QuotaType;
 use crate::reconcile::Evaluation;
-use crate::store::burn::Stored;
+use crate::store::burn::Series;
 use crate::store::{self, Tx};
 
-/// The stored totals of some accounts, and the usage reads.
+/// The stored series of some accounts, and the usage reads.
 #[derive(Debug, Default)]
 pub(crate) struct BurnHistory {
-    totals: HashMap<String, Vec<Stored>>,
+    series: HashMap<String, Vec<Series>>,
     reads: Vec<DateTime<Utc>>,
     /// Consecutive reads further apart than the shortest short lookback.
     gaps: Vec<(DateTime<Utc>, DateTime<Utc>)>,
@@ -46,44 +47,20 @@ impl BurnHistory {
             .map(|p| (p[0], p[1]))
             .collect();
         Ok(BurnHistory {
-            totals: store::burn::history(tx, names)?,
+            series: store::burn::history(tx, names)?,
             reads,
             gaps,
         })
     }
 
-    /// When passing time alone could next change a burn of `account`'s window
-    /// (`burn::next_change`), for the incremental evaluation's recheck.
-    pub(crate) fn next_change(
-        &self,
-        account: &Account,
-        w: &Evaluation<'_>,
-        now: DateTime<Utc>,
-    ) -> Option<DateTime<Utc>> {
-        if w.burns.is_empty() {
-            return None;
-        }
-        let snapshots: Vec<Snapshot> = self
-            .totals
-            .get(&account.name)
-            .into_iter()
-            .flatten()
-            .filter(|s| s.window == w.window && s.window_start == w.period.start)
-            .map(|s| Snapshot {
-                at: s.at,
-                used: s.used,
-            })
-            .collect();
-        burn::next_change(&account.burn, &snapshots, &self.gaps, now)
-    }
-
-    fn of<'s>(&'s self, account: &str, w: &WindowView<'_>) -> impl Iterator<Item = &'s Stored> {
-        let (window, start) = (w.window, w.span.start);
-        self.totals
+    /// The stored totals of one quota of `account`'s window instance.
+    fn points(&self, account: &str, window: Window, span: Period, q: QuotaType) -> &[Snapshot] {
+        self.series
             .get(account)
             .into_iter()
             .flatten()
-            .filter(move |s| s.window == window && s.window_start == start)
+            .find(|s| s.window == window && s.quota_type == q && s.window_start == span.start)
+            .map_or(&[], |s| s.points.as_slice())
     }
 
     /// The account's rules applied to one of its windows.
@@ -93,15 +70,7 @@ impl BurnHistory {
         w: &WindowView<'_>,
         now: DateTime<Utc>,
     ) -> Vec<Burn> {
-        let snapshots = |q: QuotaType| -> Vec<Snapshot> {
-            self.of(&account.name, w)
-                .filter(|s| s.quota_type == q)
-                .map(|s| Snapshot {
-                    at: s.at,
-                    used: s.used,
-                })
-                .collect()
-        };
+        let snapshots = |q: QuotaType| self.points(&account.name, w.window, w.span, q).to_vec();
         burn::of_window(
             &account.burn,
             account.selector.is_developer(),
@@ -112,6 +81,23 @@ impl BurnHistory {
             &self.reads,
             now,
         )
+    }
+
+    /// When passing time alone could next change a burn of `account`'s window
+    /// (`burn::next_change`), for the incremental evaluation's recheck.
+    pub(crate) fn next_change(
+        &self,
+        account: &Account,
+        w: &Evaluation<'_>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        w.burns
+            .iter()
+            .filter_map(|b| {
+                let points = self.points(&account.name, w.window, w.period, b.quota_type);
+                burn::next_change(std::slice::from_ref(&b.rule), points, &self.gaps, now)
+            })
+            .min()
     }
 
     /// Records the totals of `account`'s windows that its rules read and that changed since
@@ -127,30 +113,30 @@ impl BurnHistory {
         if account.burn.is_empty() || account.selector.is_developer() {
             return Ok(recorded);
         }
+        let keep = burn::keep_for(&account.burn);
         for w in windows.iter().filter(|w| burn::applies(w.window)) {
             for r in w.readings.iter().filter(|r| r.limit.is_some()) {
                 let Some(used) = r.used else { continue };
-                let last = self
-                    .totals
-                    .get(&account.name)
-                    .into_iter()
-                    .flatten()
-                    .rfind(|s| {
-                        s.window == w.window
-                            && s.window_start == w.period.start
-                            && s.quota_type == r.quota_type
-                    });
-                if last.is_some_and(|s| s.used == used) {
+                let points = self.points(&account.name, w.window, w.period, r.quota_type);
+                if points.last().is_some_and(|p| p.used == used) {
                     continue;
                 }
-                let stored = Stored {
+                let mut points = points.to_vec();
+                // A run at the same moment again replaces its own total.
+                if points
+                    .last()
+                    .is_some_and(|p| p.at.timestamp() == now.timestamp())
+                {
+                    points.pop();
+                }
+                points.push(Snapshot { at: now, used });
+                let series = Series {
                     window: w.window,
-                    window_start: w.period.start,
                     quota_type: r.quota_type,
-                    at: now,
-                    used,
+                    window_start: w.period.start,
+                    points: burn::thin(&points, now, keep),
                 };
-                store::burn::add(tx, &account.name, &stored)?;
+                store::burn::put(tx, &account.name, &series)?;
                 recorded = true;
             }
         }

@@ -390,7 +390,7 @@ fn table_row(
         Cell::colored(pct, color),
         projected.into(),
         hourly_burn(burns).into(),
-        period(w.span, s.now).into(),
+        period(w.span).into(),
         status,
         s.synced(v)
             .map_or_else(|| "never".to_string(), |t| ago(s.now - t))
@@ -415,17 +415,15 @@ fn hourly_burn(burns: &[&Burn]) -> String {
     }
 }
 
-/// The period as `11-01 to 12-01`, with years when either is not this year's: what
-/// `--wide` needs to fit 120 columns, and with the end it says when the period resets.
-fn period(span: Period, now: DateTime<Utc>) -> String {
-    use chrono::Datelike;
-    let this_year = |t: DateTime<Utc>| t.year() == now.year();
-    let fmt = if this_year(span.start) && this_year(span.end) {
-        "%m-%d"
-    } else {
-        "%Y-%m-%d"
-    };
-    format!("{} to {}", span.start.format(fmt), span.end.format(fmt))
+/// The window as `11-01 to 12-01`: what `--wide` needs to fit 120 columns, and with the
+/// end it says when the window resets. No years: a current window is at most 31 days long
+/// and contains today, so `12-01 to 01-01` can only be this December to January.
+fn period(span: Period) -> String {
+    format!(
+        "{} to {}",
+        span.start.format("%m-%d"),
+        span.end.format("%m-%d")
+    )
 }
 
 /// How long ago, for DATA AS OF: `3m ago`, `2h 5m ago`.

@@ -1,25 +1,24 @@
-//! What burn rates are computed from: each window instance's totals as they change, and when
-//! usage was read.
+//! What burn rates are computed from: each window instance's totals as they changed (one row
+//! per account, window and quota), and when usage was read.
 
 use std::collections::HashMap;
 
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 
 use super::Tx;
 use super::sql::{Row, Val, vals};
+use crate::burn::Snapshot;
 use crate::period::Window;
 use crate::quota::QuotaType;
 
-/// One stored total.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Stored {
+/// One account's totals of one quota in one window instance, ascending in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Series {
     pub window: Window,
-    pub window_start: DateTime<Utc>,
     pub quota_type: QuotaType,
-    pub at: DateTime<Utc>,
-    pub used: Decimal,
+    pub window_start: DateTime<Utc>,
+    pub points: Vec<Snapshot>,
 }
 
 /// Records that usage was read at `at`.
@@ -41,81 +40,88 @@ pub(crate) fn reads(tx: &Tx<'_>, since: DateTime<Utc>) -> Result<Vec<DateTime<Ut
     )
 }
 
-/// Every stored total of the `only` accounts (or of all), by account, ascending in time.
-pub(crate) fn history(tx: &Tx<'_>, only: Option<&[&str]>) -> Result<HashMap<String, Vec<Stored>>> {
-    let columns = "account, window_kind, window_start, quota_type, at, used";
+/// The series of the `only` accounts (or of all), by account.
+pub(crate) fn history(tx: &Tx<'_>, only: Option<&[&str]>) -> Result<HashMap<String, Vec<Series>>> {
+    let columns = "account, window_kind, quota_type, window_start, series";
     let (sql, args) = match only {
         Some(names) => (
             format!(
-                "SELECT {columns} FROM burn_snapshots WHERE {} ORDER BY account, at",
+                "SELECT {columns} FROM burn_series WHERE {}",
                 tx.in_list("account", 1)
             ),
             vec![Val::Texts(names.iter().map(|n| (*n).to_owned()).collect())],
         ),
-        None => (
-            format!("SELECT {columns} FROM burn_snapshots ORDER BY account, at"),
-            Vec::new(),
-        ),
+        None => (format!("SELECT {columns} FROM burn_series"), Vec::new()),
     };
-    let mut by_account: HashMap<String, Vec<Stored>> = HashMap::new();
+    let mut by_account: HashMap<String, Vec<Series>> = HashMap::new();
     tx.each(&sql, &args, |r| {
-        let (account, stored) = from_row(&r)?;
-        by_account.entry(account).or_default().push(stored);
+        let (account, series) = from_row(&r)?;
+        by_account.entry(account).or_default().push(series);
         Ok(())
     })?;
     Ok(by_account)
 }
 
-fn from_row(r: &Row<'_>) -> Result<(String, Stored)> {
-    let window = r.text(1)?;
-    let quota = r.text(3)?;
+fn from_row(r: &Row<'_>) -> Result<(String, Series)> {
+    let (window, quota) = (r.text(1)?, r.text(2)?);
+    let text = r.text(4)?;
+    let points = text
+        .split(';')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (at, used) = p.split_once(':')?;
+            Some(Snapshot {
+                at: DateTime::from_timestamp(at.parse().ok()?, 0)?,
+                used: used.parse().ok()?,
+            })
+        })
+        .collect::<Option<Vec<Snapshot>>>()
+        .ok_or_else(|| anyhow!("a burn-rate series that does not read: {text:?}"))?;
     Ok((
         r.text(0)?,
-        Stored {
+        Series {
             window: Window::parse(&window).ok_or_else(|| anyhow!("unknown window {window:?}"))?,
-            window_start: r.time(2)?,
             quota_type: QuotaType::parse(&quota)
                 .ok_or_else(|| anyhow!("unknown quota type {quota:?}"))?,
-            at: r.time(4)?,
-            used: r.money(5)?,
+            window_start: r.time(3)?,
+            points,
         },
     ))
 }
 
-/// Records a total of `account` (a run at the same moment again replaces it).
-pub(crate) fn add(tx: &Tx<'_>, account: &str, s: &Stored) -> Result<()> {
+/// Stores one series of `account` (replacing the one of its window and quota).
+pub(crate) fn put(tx: &Tx<'_>, account: &str, s: &Series) -> Result<()> {
+    let text: String = s
+        .points
+        .iter()
+        .map(|p| format!("{}:{};", p.at.timestamp(), p.used.normalize()))
+        .collect();
     tx.exec(
-        "INSERT INTO burn_snapshots (account, window_kind, window_start, quota_type, at, used)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (account, window_kind, quota_type, at)
-         DO UPDATE SET window_start = excluded.window_start, used = excluded.used",
+        "INSERT INTO burn_series (account, window_kind, quota_type, window_start, series)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (account, window_kind, quota_type)
+         DO UPDATE SET window_start = excluded.window_start, series = excluded.series",
         &vals![
             account,
             s.window.as_str(),
-            s.window_start,
             s.quota_type.as_str(),
-            s.at,
-            s.used
+            s.window_start,
+            text
         ],
     )?;
     Ok(())
 }
 
-/// Removes what no lookback reaches any more: totals and reads before `cutoff`, except the
-/// latest of each before it (it holds until the next), and anything older than `forget`
-/// (the totals of accounts that are gone).
+/// Removes reads no lookback reaches (before `cutoff`, but the latest one before it), and
+/// the series of accounts or windows not written since `forget` (gone, or switched off).
 pub(crate) fn prune(tx: &Tx<'_>, cutoff: DateTime<Utc>, forget: DateTime<Utc>) -> Result<usize> {
-    let totals = tx.exec(
-        "DELETE FROM burn_snapshots WHERE at < ?2 OR (at < ?1 AND EXISTS (
-             SELECT 1 FROM burn_snapshots n
-             WHERE n.account = burn_snapshots.account AND n.window_kind = burn_snapshots.window_kind
-               AND n.quota_type = burn_snapshots.quota_type
-               AND n.at > burn_snapshots.at AND n.at <= ?1))",
-        &vals![cutoff, forget],
+    let series = tx.exec(
+        "DELETE FROM burn_series WHERE window_start < ?1",
+        &vals![forget],
     )?;
     let reads = tx.exec(
         "DELETE FROM usage_reads WHERE at < (SELECT max(at) FROM usage_reads WHERE at <= ?1)",
         &vals![cutoff],
     )?;
-    Ok(totals + reads)
+    Ok(series + reads)
 }

@@ -179,14 +179,13 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
-        "burn_snapshots",
+        "burn_series",
         &[
             ("account", Text),
             ("window_kind", Text),
-            ("window_start", Time),
             ("quota_type", Text),
-            ("at", Time),
-            ("used", Money),
+            ("window_start", Time),
+            ("series", Text),
         ],
     ),
     ("usage_reads", &[("at", Time)]),

@@ -221,7 +221,7 @@ fn a_copy_that_fails_leaves_the_target_empty_and_runs_again() {
     let mut db = target.conn();
     db.exec(
         "DELETE FROM accounts WHERE name <> ''; DELETE FROM sync_state; DELETE FROM read_health;
-         DELETE FROM burn_snapshots;",
+         DELETE FROM burn_series;",
     );
     db.exec(
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
