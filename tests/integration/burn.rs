@@ -26,10 +26,14 @@ struct Minutes {
 
 impl Minutes {
     fn start(hook: &Capture) -> Minutes {
+        Minutes::with_config(&config(hook))
+    }
+
+    fn with_config(config: &str) -> Minutes {
         let now = DateTime::parse_from_rfc3339("2026-11-10T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let (env, api) = setup(&config(hook), &now.to_rfc3339());
+        let (env, api) = setup(config, &now.to_rfc3339());
         Minutes {
             env,
             api,
@@ -197,6 +201,42 @@ fn burn_rate_false_switches_it_off_and_rules_are_checked() {
             run.error_line()
         );
     }
+}
+
+/// An account's own rule replaces the defaults' (here switched off for everyone else), and
+/// `burn_rate = true` brings back the standard two.
+#[test]
+fn an_accounts_own_rule_fires_with_its_severity_and_others_stay_off() {
+    let config = "[defaults]\nburn_rate = false\n\n\
+                  [[accounts]]\nname = \"prod\"\napi_key_id = \"apikey_prod\"\ntoken_limit = 1000000\n\n\
+                  [[accounts.burn_rate]]\nlong = \"10m\"\nshort = \"2m\"\nfactor = 3.5\n\n\
+                  [[accounts]]\nname = \"ws\"\nworkspace_id = \"default\"\ntoken_limit = 1000000\n\n\
+                  [[accounts]]\nname = \"std\"\norganization = true\ntoken_limit = 1000000\nburn_rate = true\n";
+    let mut m = Minutes::with_config(config);
+    let check = m.env.run(&["config", "check"]).ok().stdout;
+    assert!(
+        check.contains("burn rate: 3.5× over 10m and 2m (warning)"),
+        "{check}"
+    );
+    assert!(check.contains("burn rate: off"), "{check}");
+    assert!(
+        check.contains("burn rate: 14.4× over 1h and 5m (critical), 6× over 6h and 30m (warning)"),
+        "{check}"
+    );
+    // 100 a minute is a burn of 4.3: over 3.5 once ten minutes have synced.
+    m.minutes(12, 100);
+    let alerts = m.burn_alerts();
+    let who: Vec<(&str, &str, i64)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["account"].as_str().unwrap(),
+                a["severity"].as_str().unwrap(),
+                a["threshold"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(who, [("prod", "warning", 10_035)]);
 }
 
 #[test]
