@@ -655,6 +655,17 @@ pub(crate) mod tests {
         }
     }
 
+    /// Usage rows alone, from the messages source.
+    fn usage_only(rows: &[DayUsage]) -> Inputs<'_> {
+        Inputs {
+            usage: rows,
+            developers: None,
+            cost: None,
+            source: UsageSource::Messages,
+            default_workspace: None,
+        }
+    }
+
     pub(crate) fn row(
         key: Option<&str>,
         ws: Option<&str>,
@@ -689,13 +700,7 @@ pub(crate) mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-28T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let inputs = Inputs {
-            usage: &rows,
-            developers: None,
-            cost: None,
-            source: UsageSource::Messages,
-            default_workspace: None,
-        };
+        let inputs = usage_only(&rows);
         let all = views(&refs, &inputs, now);
         let tokens: Vec<_> = all
             .iter()
@@ -735,13 +740,7 @@ pub(crate) mod tests {
             thresholds: vec![80].into(),
         };
         a.windows = vec![rule(Window::Day, 8_000), rule(Window::Week, 40_000)].into();
-        let inputs = Inputs {
-            usage: &rows,
-            developers: None,
-            cost: None,
-            source: UsageSource::Messages,
-            default_workspace: None,
-        };
+        let inputs = usage_only(&rows);
         let at = |s: &str| crate::time::parse(s).unwrap();
         let v = &views(&[&a], &inputs, at("2026-12-04T12:00:00Z"))[0];
         let tokens = |w: &WindowView<'_>| {

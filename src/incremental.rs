@@ -123,15 +123,7 @@ pub(crate) fn fingerprint(account: &Account, source: UsageSource) -> i64 {
         Selector::ClaudeCodeApiKey(name) => h.tagged(b'c', name.as_bytes()),
     }
     h.bytes(&account.billing_day.to_le_bytes());
-    for q in QuotaType::ALL {
-        match account.limits.get(q) {
-            Some(limit) => h.tagged(b'l', &limit.normalize().serialize()),
-            None => h.tagged(b'n', b""),
-        }
-    }
-    for t in account.thresholds.iter() {
-        h.tagged(b't', &t.to_le_bytes());
-    }
+    h.ladder(&account.limits, &account.thresholds);
     for r in account.burn.iter() {
         h.tagged(b'b', &r.long.num_seconds().to_le_bytes());
         h.bytes(&r.short.num_seconds().to_le_bytes());
@@ -140,15 +132,7 @@ pub(crate) fn fingerprint(account: &Account, source: UsageSource) -> i64 {
     }
     for w in account.windows.iter() {
         h.tagged(b'w', w.window.as_str().as_bytes());
-        for q in QuotaType::ALL {
-            match w.limits.get(q) {
-                Some(limit) => h.tagged(b'l', &limit.normalize().serialize()),
-                None => h.tagged(b'n', b""),
-            }
-        }
-        for t in w.thresholds.iter() {
-            h.tagged(b't', &t.to_le_bytes());
-        }
+        h.ladder(&w.limits, &w.thresholds);
     }
     h.tagged(
         if account.forecast { b'F' } else { b'f' },
@@ -184,6 +168,19 @@ impl Fnv {
         for b in bytes {
             self.0 ^= u64::from(*b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// A window's limits and thresholds.
+    fn ladder(&mut self, limits: &crate::quota::Limits, thresholds: &[u32]) {
+        for q in QuotaType::ALL {
+            match limits.get(q) {
+                Some(limit) => self.tagged(b'l', &limit.normalize().serialize()),
+                None => self.tagged(b'n', b""),
+            }
+        }
+        for t in thresholds {
+            self.tagged(b't', &t.to_le_bytes());
         }
     }
 
