@@ -254,6 +254,6 @@ fn the_textfile_has_each_lookbacks_burn() {
     assert!(text.contains("lookback=\"5m\"} 4.32"), "{text}");
     assert!(
         !text.contains("lookback=\"6h\""),
-        "only the configured rule: {text}"
+        "not evaluated yet: {text}"
     );
 }
