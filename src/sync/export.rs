@@ -52,27 +52,7 @@ pub(crate) fn textfile(
     };
     let accounts = roster.all();
     let views = evaluate::views(&accounts, &loaded.inputs(config.api.usage_source), now);
-    let mut burn_rates = Vec::new();
-    for v in &views {
-        for w in v.all() {
-            for b in history.burns(v.account, &w, now) {
-                for (l, x) in [(b.rule.long, b.long), (b.rule.short, b.short)] {
-                    if let Ok(x) = x {
-                        let key = (
-                            v.account.name.clone(),
-                            b.quota_type,
-                            w.window,
-                            burn::lookback(l),
-                        );
-                        burn_rates.push((key, x));
-                    }
-                }
-            }
-        }
-    }
-    // Rules sharing a lookback give it once.
-    burn_rates.sort_by(|a, b| a.0.cmp(&b.0));
-    burn_rates.dedup_by(|a, b| a.0 == b.0);
+    let burn_rates = burn_samples(&views, &history, now);
     let status = |name: &str| states.get(name).map_or(AccountStatus::Active, |s| s.status);
     let health = crate::health::Health {
         reads: &reads,
@@ -109,6 +89,35 @@ pub(crate) fn textfile(
         channels: &channels,
         burn_rates: &burn_rates,
     })
+}
+
+/// Each evaluated lookback's burn; rules sharing a lookback give it once.
+fn burn_samples(
+    views: &[evaluate::View<'_>],
+    history: &apply::BurnHistory,
+    now: DateTime<Utc>,
+) -> Vec<metrics::BurnSample> {
+    let mut samples = Vec::new();
+    for v in views {
+        for w in v.all() {
+            for b in history.burns(v.account, &w, now) {
+                for (l, x) in [(b.rule.long, b.long), (b.rule.short, b.short)] {
+                    if let Ok(x) = x {
+                        let key = (
+                            v.account.name.clone(),
+                            b.quota_type,
+                            w.window,
+                            burn::lookback(l),
+                        );
+                        samples.push((key, x));
+                    }
+                }
+            }
+        }
+    }
+    samples.sort_by(|a, b| a.0.cmp(&b.0));
+    samples.dedup_by(|a, b| a.0 == b.0);
+    samples
 }
 
 type Read<'c> = (
