@@ -31,6 +31,42 @@ pub(crate) struct Account {
     pub windows: Windows,
     /// Burn-rate rules (`crate::burn`); empty: switched off.
     pub burn: BurnRules,
+    /// Only the usage of these models (`model = "claude-opus-4*"`); `None`: every model.
+    pub model: Option<ModelGlob>,
+}
+
+/// A glob on a model id where `*` matches any run of characters (and nothing else is
+/// special), as in `claude-opus-4*`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ModelGlob(Arc<str>);
+
+impl ModelGlob {
+    pub(crate) fn new(pattern: &str) -> ModelGlob {
+        ModelGlob(pattern.into())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn matches(&self, model: &str) -> bool {
+        let mut parts = self.0.split('*');
+        let first = parts.next().unwrap_or_default();
+        let Some(mut rest) = model.strip_prefix(first) else {
+            return false;
+        };
+        let parts: Vec<&str> = parts.collect();
+        let Some((last, middle)) = parts.split_last() else {
+            return rest.is_empty();
+        };
+        for part in middle {
+            match rest.find(part) {
+                Some(i) => rest = &rest[i + part.len()..],
+                None => return false,
+            }
+        }
+        rest.len() >= last.len() && rest.ends_with(last)
+    }
 }
 
 /// Shared, as thresholds are.
@@ -326,5 +362,20 @@ mod tests {
         ] {
             assert_eq!(matches_glob(glob, name), yes, "{glob} ~ {name}");
         }
+    }
+
+    #[test]
+    fn model_globs_match_whole_ids_with_star_for_any_run() {
+        let g = |p: &str, m: &str| super::ModelGlob::new(p).matches(m);
+        assert!(g("claude-opus-4*", "claude-opus-4-1-20250805"));
+        assert!(g("claude-opus-4*", "claude-opus-4"));
+        assert!(!g("claude-opus-4*", "claude-sonnet-4"));
+        assert!(g("*sonnet*", "claude-sonnet-4-20250514"));
+        assert!(g("claude-*-4*", "claude-opus-4-1"));
+        assert!(!g("claude-*-4", "claude-opus-4-1"));
+        assert!(g("claude-haiku-3", "claude-haiku-3"));
+        assert!(!g("claude-haiku-3", "claude-haiku-35"));
+        assert!(g("*", "anything"));
+        assert!(!g("a*b*c", "acb"));
     }
 }

@@ -84,6 +84,10 @@ pub(crate) enum Unmeasured {
     SomeDays,
     /// No sync has read the account's usage yet: its stored sums mean nothing so far.
     NotSynced,
+    /// Cost of an account scoped to models: quota reads cost per workspace and key only.
+    ModelCost,
+    /// A developer account scoped to models: the report's per-model split is not kept.
+    DeveloperModel,
 }
 
 impl std::fmt::Display for Unmeasured {
@@ -117,6 +121,12 @@ impl std::fmt::Display for Unmeasured {
             ),
             Unmeasured::SomeDays => f.write_str("some days in the period lack this count"),
             Unmeasured::NotSynced => f.write_str("not synced yet (run quota sync)"),
+            Unmeasured::ModelCost => f.write_str(
+                "cost is read per workspace and API key, not per model: a model-scoped account has no cost (take cost_limit_usd off it, or its model off)",
+            ),
+            Unmeasured::DeveloperModel => f.write_str(
+                "a developer account scoped to a model is not measured: quota keeps the Claude Code report's totals per developer, not its per-model split",
+            ),
         }
     }
 }
@@ -192,8 +202,12 @@ pub(crate) fn reason(
     source: UsageSource,
     unreported: &[String],
 ) -> Unmeasured {
-    if account.selector.is_developer() {
+    if account.selector.is_developer() && account.model.is_some() {
+        Unmeasured::DeveloperModel
+    } else if account.selector.is_developer() {
         developer_reason(q)
+    } else if q == QuotaType::CostUsd && account.model.is_some() {
+        Unmeasured::ModelCost
     } else if q == QuotaType::CostUsd && !account.selector.reads_cost(source) {
         Unmeasured::KeyCostNeedsAnalytics
     } else {
@@ -207,6 +221,12 @@ pub(crate) fn never_measured(
     q: QuotaType,
     source: UsageSource,
 ) -> Option<Unmeasured> {
+    if account.selector.is_developer() && account.model.is_some() {
+        return Some(Unmeasured::DeveloperModel);
+    }
+    if q == QuotaType::CostUsd && account.model.is_some() {
+        return Some(Unmeasured::ModelCost);
+    }
     if q == QuotaType::CostUsd && !account.selector.is_developer() {
         return (!account.selector.reads_cost(source)).then_some(Unmeasured::KeyCostNeedsAnalytics);
     }
@@ -277,6 +297,8 @@ pub(crate) struct Inputs<'r> {
     /// The Default Workspace's real id, where a source reports it (analytics) instead of
     /// null: its rows are the `workspace_id = "default"` account's.
     pub default_workspace: Option<&'r str>,
+    /// Usage per model (`model` of each row), for accounts scoped to models.
+    pub by_model: &'r [(String, DayUsage)],
 }
 
 /// Usage (summed per segment, see `segment_bounds`) and cost from the earliest period start
@@ -288,6 +310,8 @@ pub(crate) struct Loaded {
     pub cost: Option<Vec<CostDay>>,
     /// `Fact::DefaultWorkspace`, once learned.
     pub default_workspace: Option<String>,
+    /// Usage per model from the earliest period start on, when an account is scoped.
+    pub by_model: Vec<(String, DayUsage)>,
 }
 
 /// The days that cut stored usage into segments for `accounts` at `now`, ascending: every
@@ -332,6 +356,7 @@ impl Loaded {
             cost: self.cost.as_deref(),
             source,
             default_workspace: self.default_workspace.as_deref(),
+            by_model: &self.by_model,
         }
     }
 }
@@ -353,6 +378,9 @@ const RATE_DAYS: i64 = 7;
 /// not measured for it.
 fn value(account: &Account, inputs: &Inputs<'_>, t: &Totals, q: QuotaType) -> Option<Decimal> {
     let cost = || Some(t.cost_usd.unwrap_or_default().normalize());
+    if account.model.is_some() && (account.selector.is_developer() || q == QuotaType::CostUsd) {
+        return None;
+    }
     if account.selector.is_developer() {
         // Measured once the report has been read; requests never.
         return match q {
@@ -382,9 +410,20 @@ fn daily(
     inputs: &Inputs<'_>,
     range: Period,
 ) -> BTreeMap<NaiveDate, Totals> {
-    match account.selector.actor() {
-        Some(actor) => developer_days(developers, actor, range),
-        None => usage_days(index, inputs.cost, account, range),
+    match (account.selector.actor(), &account.model) {
+        (Some(actor), _) => developer_days(developers, actor, range),
+        (None, Some(glob)) => {
+            // Its models' rows only; cost is not per model (not measured).
+            let rows: Vec<DayUsage> = inputs
+                .by_model
+                .iter()
+                .filter(|(m, _)| glob.matches(m))
+                .map(|(_, r)| r.clone())
+                .collect();
+            let index = Index::new(&rows, inputs.default_workspace);
+            usage_days(&index, None, account, range)
+        }
+        (None, None) => usage_days(index, inputs.cost, account, range),
     }
 }
 
@@ -652,6 +691,7 @@ pub(crate) mod tests {
             forecast: true,
             windows: Vec::new().into(),
             burn: crate::burn::STANDARD.into(),
+            model: None,
         }
     }
 
@@ -663,6 +703,7 @@ pub(crate) mod tests {
             cost: None,
             source: UsageSource::Messages,
             default_workspace: None,
+            by_model: &[],
         }
     }
 
@@ -788,7 +829,7 @@ pub(crate) mod tests {
             accounts.push(account("org", Selector::Organization, billing_day));
             let refs: Vec<&Account> = accounts.iter().collect();
             let now = base.and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
-            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None }, now) {
+            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None, by_model: &[] }, now) {
                 let mine: Vec<&DayUsage> = rows.iter().filter(|r| {
                     let selected = match &v.account.selector {
                         Selector::ApiKey(k) => r.api_key_id.as_deref() == Some(k.as_str()),

@@ -123,6 +123,9 @@ pub(crate) fn fingerprint(account: &Account, source: UsageSource) -> i64 {
         Selector::ClaudeCodeApiKey(name) => h.tagged(b'c', name.as_bytes()),
     }
     h.bytes(&account.billing_day.to_le_bytes());
+    if let Some(m) = &account.model {
+        h.tagged(b'm', m.as_str().as_bytes());
+    }
     h.ladder(&account.limits, &account.thresholds);
     for r in account.burn.iter() {
         h.tagged(b'b', &r.long.num_seconds().to_le_bytes());

@@ -88,6 +88,11 @@ impl DeveloperDay {
 /// page was read whole.
 pub(crate) trait UsageSink {
     fn add(&mut self, row: DayUsage) -> anyhow::Result<()>;
+    /// The same row again, with the model it is of, when the read groups by model (some
+    /// account is scoped to models). A sink that keeps totals only ignores it.
+    fn add_model(&mut self, _model: &str, _row: &DayUsage) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// A page begins, or begins again after a failed attempt: what that attempt added goes.
     fn begin_page(&mut self) -> anyhow::Result<()>;
     /// The page was read whole: its rows stay.

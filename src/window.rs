@@ -90,6 +90,7 @@ mod tests {
             forecast: true,
             windows: Vec::new().into(),
             burn: crate::burn::STANDARD.into(),
+            model: None,
         }
     }
 

@@ -113,6 +113,9 @@ struct Group {
     api_key_id: Option<String>,
     #[serde(default)]
     workspace_id: Option<String>,
+    /// Only when grouped by model.
+    #[serde(default)]
+    model: Option<String>,
 }
 
 /// Counts as JSON values, so that a malformed one can be named.
@@ -333,9 +336,15 @@ pub(crate) fn read_usage(
     e: &Endpoint<'_>,
     w: Window,
     api_key_ids: &[&str],
+    by_model: bool,
     sink: &mut dyn UsageSink,
 ) -> Result<(Fetched, Reported)> {
-    let q = query(e, w, &["api_key_id", "workspace_id"], api_key_ids);
+    let group_by: &[&str] = if by_model {
+        &["api_key_id", "workspace_id", "model"]
+    } else {
+        &["api_key_id", "workspace_id"]
+    };
+    let q = query(e, w, group_by, api_key_ids);
     let mut seen = Reported::default();
     let mut as_of = None;
     let pages = walk(client, e, e.usage_path, &q, |walked: Walked<UsageRow>| {
@@ -347,12 +356,17 @@ pub(crate) fn read_usage(
             }
         };
         sink.begin_page()?;
-        for (index, r) in data.into_iter().enumerate() {
+        for (index, mut r) in data.into_iter().enumerate() {
             let at = Where {
                 page: Some(page),
                 index,
             };
-            sink.add(usage_row(e.usage_path, &at, r, &mut seen)?)?;
+            let model = r.group.as_mut().and_then(|g| g.model.take());
+            let row = usage_row(e.usage_path, &at, r, &mut seen)?;
+            if let Some(m) = &model {
+                sink.add_model(m, &row)?;
+            }
+            sink.add(row)?;
         }
         sink.end_page()?;
         as_of = refreshed.or(as_of.take());

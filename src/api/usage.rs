@@ -33,6 +33,9 @@ pub(super) struct Row {
     api_key_id: Option<String>,
     #[serde(default)]
     workspace_id: Option<String>,
+    /// Only when grouped by model.
+    #[serde(default)]
+    model: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -60,9 +63,13 @@ pub(crate) fn fetch(
     client: &mut Client,
     first_day: NaiveDate,
     api_key_ids: &[&str],
+    by_model: bool,
     sink: &mut dyn UsageSink,
 ) -> Result<Fetched> {
-    let query = report_query(first_day, api_key_ids);
+    let mut query = report_query(first_day, api_key_ids);
+    if by_model {
+        query.push(("group_by[]", "model".into()));
+    }
     let mut fetched = Fetched::default();
     let mut cursor = Cursor::default();
     loop {
@@ -85,10 +92,16 @@ struct Feed<'s> {
 }
 
 impl Feed<'_> {
-    fn take(&mut self, day: NaiveDate, r: Row) -> Result<(), String> {
+    fn take(&mut self, day: NaiveDate, mut r: Row) -> Result<(), String> {
+        let model = r.model.take();
         let row = to_day_usage(r, day).map_err(|e| format!("{e:#}"))?;
         self.rows += 1;
-        self.sink.add(row).map_err(|e| {
+        let sink = &mut *self.sink;
+        let added = match &model {
+            Some(m) => sink.add_model(m, &row).and_then(|()| sink.add(row)),
+            None => sink.add(row),
+        };
+        added.map_err(|e| {
             let msg = format!("{e:#}");
             self.failed = Some(e);
             msg

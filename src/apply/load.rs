@@ -49,11 +49,17 @@ pub(super) fn load_with(
         None => None,
     };
     let default_workspace = store::get_state(tx, store::Fact::DefaultWorkspace)?;
+    let by_model = if accounts.iter().any(|a| a.model.is_some()) {
+        store::usage::models::since(tx, first)?
+    } else {
+        Vec::new()
+    };
     Ok(Loaded {
         usage,
         developers,
         cost,
         default_workspace,
+        by_model,
     })
 }
 

@@ -85,7 +85,7 @@ pub(super) fn run(
     };
     writeln!(out, "discovery:    {discovery}")?;
     developers(&mut out, ctx)?;
-    accounts(&mut out, c, ctx)?;
+    accounts(&mut out, c, ctx, &mut warnings)?;
     channels(&mut out, c, &mut warnings)?;
     match (&c.metrics.textfile, &c.metrics.heartbeat_url) {
         (None, None) => writeln!(out, "metrics:      none")?,
@@ -181,16 +181,20 @@ fn not_measured(a: &Account, q: QuotaType, c: &Config, unreported: &[String]) ->
 /// The count fields the last usage read found in no row, from the database if there is one
 /// (config check never creates it).
 fn unreported(ctx: &Ctx) -> Vec<String> {
+    state_list(ctx, crate::store::Fact::UsageUnreported)
+}
+
+/// A comma-separated fact of the store, if there is a store.
+fn state_list(ctx: &Ctx, fact: crate::store::Fact) -> Vec<String> {
     let read = ctx.peek_store().and_then(|store| match store {
-        Some(mut s) => {
-            s.read(|tx| crate::store::get_state(tx, crate::store::Fact::UsageUnreported))
-        }
+        Some(mut s) => s.read(|tx| crate::store::get_state(tx, fact)),
         None => Ok(None),
     });
     match read {
         Ok(v) => v
             .iter()
             .flat_map(|u| u.split(','))
+            .filter(|u| !u.is_empty())
             .map(String::from)
             .collect(),
         Err(e) => {
@@ -200,16 +204,42 @@ fn unreported(ctx: &Ctx) -> Vec<String> {
     }
 }
 
-fn accounts(out: &mut String, c: &Config, ctx: &Ctx) -> Result<()> {
+fn accounts(out: &mut String, c: &Config, ctx: &Ctx, warnings: &mut Vec<String>) -> Result<()> {
     if c.accounts.is_empty() {
         writeln!(out, "accounts:     none configured")?;
         return Ok(());
     }
     writeln!(out, "accounts:")?;
     let unreported = &unreported(ctx);
+    let seen = state_list(ctx, crate::store::Fact::ModelsSeen);
     for a in &c.accounts {
         let p = Period::containing(a.billing_day, ctx.now);
         writeln!(out, "  {}: {}", a.name, a.selector)?;
+        if let Some(glob) = &a.model {
+            let matched: Vec<&str> = seen
+                .iter()
+                .map(String::as_str)
+                .filter(|m| glob.matches(m))
+                .collect();
+            if matched.is_empty() {
+                warnings.push(format!(
+                    "account {}: model = {:?} matches no model the last read saw ({}); check the glob (it matches the whole model id, * for any run of characters)",
+                    a.name,
+                    glob.as_str(),
+                    if seen.is_empty() { "none read yet".to_string() } else { seen.join(", ") }
+                ));
+            }
+            writeln!(
+                out,
+                "    model {}: {}",
+                glob.as_str(),
+                if matched.is_empty() {
+                    "no model seen matches".to_string()
+                } else {
+                    format!("{} (seen in the last read)", matched.join(", "))
+                }
+            )?;
+        }
         let listed = |limits: &crate::quota::Limits| -> Vec<String> {
             QuotaType::ALL
                 .into_iter()

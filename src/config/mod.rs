@@ -140,6 +140,7 @@ impl Defaults {
             forecast: self.forecast,
             windows: Arc::clone(&self.key_windows),
             burn: Arc::clone(&self.burn),
+            model: None,
         }
     }
 
@@ -155,6 +156,7 @@ impl Defaults {
             forecast: self.forecast,
             windows: Arc::clone(&self.windows),
             burn: Arc::clone(&self.burn),
+            model: None,
         }
     }
 }

@@ -168,6 +168,8 @@ pub(super) struct RawAccount {
     pub organization: Option<bool>,
     pub claude_code_user: Option<String>,
     pub claude_code_api_key: Option<String>,
+    /// Only this model's usage: a glob on the model id (`*` only).
+    pub model: Option<String>,
     pub forecast: Option<bool>,
     pub billing_day: Option<i64>,
     pub thresholds: Option<Vec<i64>>,

@@ -189,6 +189,23 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     ("usage_reads", &[("at", Time)]),
+    (
+        "usage_models",
+        &[
+            ("api_key_id", Text),
+            ("workspace_id", Text),
+            ("model", Text),
+            ("day", Day),
+            ("uncached_input_tokens", Int),
+            ("cache_creation_5m_tokens", Int),
+            ("cache_creation_1h_tokens", Int),
+            ("cache_read_tokens", Int),
+            ("output_tokens", Int),
+            ("total_tokens", Int),
+            ("requests", Int),
+            ("fetched_at", Time),
+        ],
+    ),
 ];
 
 /// Rows written per statement (well under either backend's limit on parameters).

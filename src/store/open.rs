@@ -76,6 +76,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0016_burn_rate",
         include_str!("../../migrations/0016_burn_rate.sql"),
     ),
+    (
+        "0017_usage_models",
+        include_str!("../../migrations/0017_usage_models.sql"),
+    ),
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_burn_rate",
         include_str!("../../migrations/postgres/0003_burn_rate.sql"),
     ),
+    (
+        "0004_usage_models",
+        include_str!("../../migrations/postgres/0004_usage_models.sql"),
+    ),
 ];
 
 /// The advisory lock every writing transaction takes first (an arbitrary number: "quota"

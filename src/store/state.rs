@@ -23,6 +23,8 @@ pub(crate) enum Fact {
     /// The count fields the last usage read found in no row (comma-separated), for the "not
     /// measured" reasons.
     UsageUnreported,
+    /// The models the last read grouped by model saw (comma-separated), for `config check`.
+    ModelsSeen,
     /// An analytics read cut short: `FIRST NEXT` (days), meaning the read that began at FIRST
     /// has stored every day before NEXT.
     UsageResume,
@@ -67,6 +69,7 @@ impl Fact {
             Fact::KeysListed => "keys_listed_at",
             Fact::UsageAsOf => "usage_data_as_of",
             Fact::UsageUnreported => "usage_unreported",
+            Fact::ModelsSeen => "models_seen",
             Fact::UsageResume => "usage_resume",
             Fact::SyncedAllAt => "synced_all_at",
             Fact::EvaluatedAt => "evaluated_at",

@@ -12,6 +12,7 @@ use super::sql::Val;
 use crate::quota::DayUsage;
 use crate::time::day;
 
+pub(crate) mod models;
 mod staging;
 mod twins;
 

@@ -1,14 +1,18 @@
 //! The reads of a sync: usage with one grouped request (and its pages), streamed into the
 //! store's staging; the cost report when due.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Plan, Request};
 use crate::account::{Account, Selector};
 use crate::api::{self, Client, analytics, usage::Fetched};
 use crate::config::{Config, UsageSource};
-use crate::records::CostDay;
+use crate::quota::DayUsage;
+use crate::records::{CostDay, UsageSink};
 use crate::store::usage::{Staged, Staging};
 use crate::store::{self, Fact, Store};
 use crate::window;
@@ -24,8 +28,13 @@ pub(super) fn usage(
     accounts: &[&Account],
     plan: Plan,
     now: DateTime<Utc>,
-) -> Result<(Fetched, Staged)> {
+) -> Result<(Fetched, Staged, Option<Models>)> {
     let source = config.api.usage_source;
+    // Grouped by model only while an account is scoped to models: one request either way.
+    let mut by_model = accounts
+        .iter()
+        .any(|a| a.model.is_some())
+        .then(ByModel::default);
     let narrowed = !req.accounts.is_empty()
         && accounts
             .iter()
@@ -45,14 +54,117 @@ pub(super) fn usage(
         staging.skip_stored(source.as_str(), plan.resume.unwrap_or(plan.first_day));
     }
     let fetched = match source {
-        UsageSource::Messages => {
-            staging.pipelined(|sink| api::usage::fetch(client, plan.first_day, &key_ids, sink))?
-        }
-        UsageSource::Analytics => {
-            analytics_usage(&mut staging, client, config, plan, &key_ids, now)?
-        }
+        UsageSource::Messages => staging.pipelined(|sink| {
+            let grouped = by_model.is_some();
+            let mut tee = Tee::new(sink, by_model.as_mut());
+            api::usage::fetch(client, plan.first_day, &key_ids, grouped, &mut tee)
+        })?,
+        UsageSource::Analytics => analytics_usage(
+            &mut staging,
+            client,
+            config,
+            (plan, &key_ids),
+            by_model.as_mut(),
+            now,
+        )?,
     };
-    Ok((fetched, staging.finish()?))
+    let models = by_model.map(|mut m| Models {
+        from: m
+            .stored_through
+            .unwrap_or(plan.resume.unwrap_or(plan.first_day)),
+        keys: key_ids.iter().map(|k| (*k).to_string()).collect(),
+        rows: m.take(),
+    });
+    Ok((fetched, staging.finish()?, models))
+}
+
+/// The per-model rows of a read's last stretch, for the sync's transaction: they replace
+/// what the store has from `from` on (of `keys` only, when the read was narrowed to them).
+pub(super) struct Models {
+    pub from: NaiveDate,
+    pub keys: Vec<String>,
+    pub rows: Vec<(String, DayUsage)>,
+}
+
+/// The per-model rows of a read grouped by model, kept as its pages are: a page's rows
+/// count once it was read whole, a restart drops them all. Rows split by a dimension not
+/// grouped by are summed.
+#[derive(Debug, Default)]
+pub(crate) struct ByModel {
+    kept: HashMap<(Option<String>, Option<String>, String, NaiveDate), DayUsage>,
+    page: Vec<(String, DayUsage)>,
+    /// The days of windows already stored (an analytics read commits as it goes).
+    pub(crate) stored_through: Option<NaiveDate>,
+}
+
+impl ByModel {
+    /// The rows kept so far, taken out.
+    pub(crate) fn take(&mut self) -> Vec<(String, DayUsage)> {
+        self.kept
+            .drain()
+            .map(|((_, _, model, _), row)| (model, row))
+            .collect()
+    }
+}
+
+/// A sink that hands rows on to the store's staging and keeps their per-model copies.
+struct Tee<'a> {
+    inner: &'a mut dyn UsageSink,
+    models: Option<&'a mut ByModel>,
+}
+
+impl<'a> Tee<'a> {
+    fn new(inner: &'a mut dyn UsageSink, models: Option<&'a mut ByModel>) -> Tee<'a> {
+        Tee { inner, models }
+    }
+}
+
+impl UsageSink for Tee<'_> {
+    fn add(&mut self, row: DayUsage) -> Result<()> {
+        self.inner.add(row)
+    }
+
+    fn add_model(&mut self, model: &str, row: &DayUsage) -> Result<()> {
+        if let Some(m) = self.models.as_mut() {
+            m.page.push((model.to_string(), row.clone()));
+        }
+        Ok(())
+    }
+
+    fn begin_page(&mut self) -> Result<()> {
+        if let Some(m) = self.models.as_mut() {
+            m.page.clear();
+        }
+        self.inner.begin_page()
+    }
+
+    fn end_page(&mut self) -> Result<()> {
+        if let Some(m) = self.models.as_mut() {
+            for (model, row) in std::mem::take(&mut m.page) {
+                let key = (
+                    row.api_key_id.clone(),
+                    row.workspace_id.clone(),
+                    model,
+                    row.day,
+                );
+                match m.kept.entry(key) {
+                    Entry::Occupied(mut e) => e.get_mut().absorb(&row),
+                    Entry::Vacant(e) => {
+                        e.insert(row);
+                    }
+                }
+            }
+        }
+        self.inner.end_page()
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        if let Some(m) = self.models.as_mut() {
+            m.page.clear();
+            m.kept.clear();
+        }
+        self.inner.restart()
+    }
 }
 
 fn endpoint(api: &crate::config::Api) -> analytics::Endpoint<'_> {
@@ -73,8 +185,8 @@ fn analytics_usage(
     staging: &mut Staging<'_>,
     client: &mut Client,
     config: &Config,
-    plan: Plan,
-    key_ids: &[&str],
+    (plan, key_ids): (Plan, &[&str]),
+    mut by_model: Option<&mut ByModel>,
     now: DateTime<Utc>,
 ) -> Result<Fetched> {
     let ep = endpoint(&config.api);
@@ -88,7 +200,11 @@ fn analytics_usage(
     let mut out = Fetched::default();
     let mut seen = analytics::Reported::default();
     for (i, w) in windows.iter().enumerate() {
-        let read = staging.pipelined(|sink| analytics::read_usage(client, &ep, *w, key_ids, sink));
+        let grouped = by_model.is_some();
+        let read = staging.pipelined(|sink| {
+            let mut tee = Tee::new(sink, by_model.as_deref_mut());
+            analytics::read_usage(client, &ep, *w, key_ids, grouped, &mut tee)
+        });
         let (fetched, reported) = read.map_err(|e| match (i, plan.resume) {
             (0, None) => e,
             _ => e.context(format!(
@@ -102,9 +218,18 @@ fn analytics_usage(
         out.rows += fetched.rows;
         if i + 1 < windows.len() {
             let mark = super::resume_mark(first_day, w.end_day());
+            // This window's per-model rows go with it: a run cut short loses none.
+            let models = by_model.as_deref_mut().map(ByModel::take);
+            let (from, to) = (w.start.date_naive(), w.end_day());
             let n = staging.commit(UsageSource::Analytics.as_str(), now, |tx| {
+                if let Some(rows) = &models {
+                    store::usage::models::replace(tx, (from, Some(to)), key_ids, rows, now)?;
+                }
                 store::set_state(tx, Fact::UsageResume, &mark)
             })?;
+            if let Some(m) = by_model.as_deref_mut() {
+                m.stored_through = Some(to);
+            }
             log::info!("analytics {w}: {n} rows stored");
         }
     }

@@ -220,7 +220,7 @@ fn phases(
     let accounts = roster.select(req.accounts)?;
     let plan = plan(store, config, req, &accounts, now)?;
     let before = client.requests;
-    let (fetched, staged) = fetch::usage(store, client, config, req, &accounts, plan, now)?;
+    let (fetched, staged, models) = fetch::usage(store, client, config, req, &accounts, plan, now)?;
     let usage_requests = client.requests - before;
     let cost = fetch::cost(store, client, config, req, &accounts, now);
     let cost = reads.side(health::COST, cost, "the cost report failed", &mut problems);
@@ -234,6 +234,7 @@ fn phases(
         record::Read {
             fetched,
             staged,
+            models,
             steady: plan.steady,
             cost,
             token,

@@ -20,6 +20,8 @@ use crate::store::{self, Fact, Store, Tx, accounts, lease, usage};
 pub(super) struct Read {
     pub fetched: Fetched,
     pub staged: Staged,
+    /// Per-model rows, when the read was grouped by model.
+    pub models: Option<super::fetch::Models>,
     /// Yesterday and today only (`Plan::steady`).
     pub steady: bool,
     pub cost: Option<Vec<CostDay>>,
@@ -51,6 +53,18 @@ pub(super) fn usage_and_evaluate(
         }
         let (written, mut changed) =
             store_read(tx, config, read.staged, &read.fetched, now, incremental)?;
+        if let Some(m) = &read.models {
+            let keys: Vec<&str> = m.keys.iter().map(String::as_str).collect();
+            let default = store::get_state(tx, Fact::DefaultWorkspace)?;
+            for (k, w) in usage::models::replace(tx, (m.from, None), &keys, &m.rows, now)? {
+                let w = if Some(w.as_str()) == default.as_deref() { "" } else { &w };
+                changed.usage(&k, w);
+            }
+            let mut seen: Vec<&str> = m.rows.iter().map(|(model, _)| model.as_str()).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            store::set_state(tx, Fact::ModelsSeen, &seen.join(","))?;
+        }
         if scope == Scope::All {
             // Burn rates measure growth between reads of every account's usage.
             store::burn::record_read(tx, now)?;
@@ -172,6 +186,7 @@ fn mark_synced(tx: &Tx<'_>, scope: Scope, accounts: &[&Account], now: DateTime<U
 /// not evaluated: the next evaluation is a full pass.
 fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
     let pruned = usage::prune(tx, before)?
+        + usage::models::prune(tx, before)?
         + store::cost::prune(tx, before)?
         + store::developers::prune(tx, before)?;
     if pruned > 0 {

@@ -13,6 +13,7 @@ mod generated;
 mod golden;
 mod ha;
 mod health;
+mod models;
 mod notify;
 mod operator;
 mod packaging;

@@ -34,6 +34,8 @@ pub struct Usage {
     pub output_tokens: u64,
     /// Reported by the analytics endpoint only.
     pub requests: Option<u64>,
+    /// The model, shown when the request groups by model (`None`: not set).
+    pub model: Option<String>,
 }
 
 impl Usage {
@@ -54,11 +56,17 @@ impl Usage {
             cache_read: 0,
             output_tokens: output,
             requests: None,
+            model: None,
         }
     }
 
     pub fn requests(mut self, n: u64) -> Usage {
         self.requests = Some(n);
+        self
+    }
+
+    pub fn model(mut self, model: &str) -> Usage {
+        self.model = Some(model.into());
         self
     }
 }
@@ -838,6 +846,7 @@ fn usage_rows(
                     "workspace_id",
                     u.workspace_id.as_deref().or(a.default_workspace.as_deref()),
                 ),
+                ("model", u.model.as_deref()),
             ],
         );
         let mut row = json!({"starting_at": format!("{}T00:00:00Z", u.day),
@@ -1202,7 +1211,9 @@ fn usage_report(req: &Request, usage: &[Usage], now: DateTime<Utc>) -> Result<St
     let mut day = first;
     let mut buckets = 0;
     while day < end && buckets < limit {
-        let mut grouped: BTreeMap<(Option<&str>, Option<&str>), [u64; 5]> = BTreeMap::new();
+        // (key, workspace, model), each null unless grouped by.
+        type Group<'u> = (Option<&'u str>, Option<&'u str>, Option<&'u str>);
+        let mut grouped: BTreeMap<Group<'_>, [u64; 5]> = BTreeMap::new();
         for u in by_day.get(&day).map_or(&[][..], Vec::as_slice) {
             let key = u.api_key_id.as_deref();
             let ws = u.workspace_id.as_deref();
@@ -1222,7 +1233,12 @@ fn usage_report(req: &Request, usage: &[Usage], now: DateTime<Utc>) -> Result<St
             } else {
                 None
             };
-            let e = grouped.entry((k, w)).or_default();
+            let m = if groups.contains(&"model") {
+                u.model.as_deref()
+            } else {
+                None
+            };
+            let e = grouped.entry((k, w, m)).or_default();
             let counts = [
                 u.uncached_input_tokens,
                 u.cache_creation_5m,
@@ -1242,7 +1258,7 @@ fn usage_report(req: &Request, usage: &[Usage], now: DateTime<Utc>) -> Result<St
             out,
             "{{\"starting_at\":\"{day}T00:00:00Z\",\"ending_at\":\"{next_day}T00:00:00Z\",\"results\":["
         );
-        for (i, ((k, w), c)) in grouped.into_iter().enumerate() {
+        for (i, ((k, w, m), c)) in grouped.into_iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -1252,7 +1268,7 @@ fn usage_report(req: &Request, usage: &[Usage], now: DateTime<Utc>) -> Result<St
                     "{{\"uncached_input_tokens\":{},\"cache_creation\":{{\"ephemeral_5m_input_tokens\":{},",
                     "\"ephemeral_1h_input_tokens\":{}}},\"cache_read_input_tokens\":{},\"output_tokens\":{},",
                     "\"server_tool_use\":{{\"web_search_requests\":0}},\"api_key_id\":{},\"workspace_id\":{},",
-                    "\"model\":null,\"service_tier\":null,\"context_window\":null,\"inference_geo\":null,",
+                    "\"model\":{},\"service_tier\":null,\"context_window\":null,\"inference_geo\":null,",
                     "\"account_id\":null,\"service_account_id\":null}}"
                 ),
                 c[0],
@@ -1262,6 +1278,7 @@ fn usage_report(req: &Request, usage: &[Usage], now: DateTime<Utc>) -> Result<St
                 c[4],
                 json_str(k),
                 json_str(w),
+                json_str(m),
             );
         }
         out.push_str("]}");

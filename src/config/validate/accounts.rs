@@ -8,7 +8,7 @@ use anyhow::Result;
 use rust_decimal::Decimal;
 
 use super::{Err, in_range};
-use crate::account::{Account, BurnRules, Selector, Thresholds, WindowRule, Windows};
+use crate::account::{Account, BurnRules, ModelGlob, Selector, Thresholds, WindowRule, Windows};
 use crate::burn::BurnRule;
 use crate::config::raw::{RawAccount, RawBurn, RawDefaults, RawLimits, RawWindow};
 use crate::config::{Defaults, UsageSource};
@@ -351,12 +351,31 @@ fn account(
         None => Arc::clone(&defaults.burn),
         Some(raw) => burn_rules(raw, &defaults.burn, &|| format!("{}.burn_rate", at()), err)?,
     };
+    let model = match a.model.as_deref().map(str::trim) {
+        None => None,
+        Some(m)
+            if !m.is_empty()
+                && m.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:@/*".contains(c)) =>
+        {
+            Some(ModelGlob::new(m))
+        }
+        Some(m) => {
+            return Err(err(
+                &format!("{}.model", at()),
+                format!(
+                    "{m:?} is not a model id or a glob on one (like \"claude-opus-4*\": letters, digits, - _ . : @ / and *)"
+                ),
+            ));
+        }
+    };
     Ok(Account {
         name,
         selector,
         limits: Arc::new(limits),
         windows,
         burn,
+        model,
         billing_day: match a.billing_day {
             Some(_) => {
                 billing_day(a.billing_day).map_err(|p| err(&format!("{}.billing_day", at()), p))?

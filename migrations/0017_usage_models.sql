@@ -1,0 +1,18 @@
+-- Usage per model (SPEC §2 "Model scope"): the rows of reads grouped by model, kept while an
+-- account is scoped to models, beside usage_daily's totals. '' is a null key or workspace.
+CREATE TABLE usage_models (
+    api_key_id                TEXT NOT NULL DEFAULT '',
+    workspace_id              TEXT NOT NULL DEFAULT '',
+    model                     TEXT NOT NULL,
+    day                       TEXT NOT NULL,
+    uncached_input_tokens     INTEGER CHECK (uncached_input_tokens >= 0),
+    cache_creation_5m_tokens  INTEGER CHECK (cache_creation_5m_tokens >= 0),
+    cache_creation_1h_tokens  INTEGER CHECK (cache_creation_1h_tokens >= 0),
+    cache_read_tokens         INTEGER CHECK (cache_read_tokens >= 0),
+    output_tokens             INTEGER CHECK (output_tokens >= 0),
+    total_tokens              INTEGER CHECK (total_tokens >= 0),
+    requests                  INTEGER CHECK (requests >= 0),
+    fetched_at                TEXT NOT NULL,
+    PRIMARY KEY (api_key_id, workspace_id, model, day)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX usage_models_day ON usage_models (day);

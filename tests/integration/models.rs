@@ -1,0 +1,128 @@
+//! Accounts scoped to models (`model = "claude-opus-4*"`): their own rows only, one request
+//! a sync, `group_by[]=model` only while such an account exists.
+
+use crate::env::setup;
+use crate::standin::{ANALYTICS_PATH, USAGE_PATH, Usage};
+
+fn config(source: &str, scoped: bool) -> String {
+    let mut c = format!(
+        "[api]\nusage_source = \"{source}\"\n\n\
+         [[accounts]]\nname = \"all\"\napi_key_id = \"apikey_prod\"\ntoken_limit = 1000\n"
+    );
+    if scoped {
+        c.push_str(
+            "\n[[accounts]]\nname = \"opus\"\napi_key_id = \"apikey_prod\"\nmodel = \"claude-opus-4*\"\ntoken_limit = 100\ncost_limit_usd = \"5.00\"\n",
+        );
+    }
+    c
+}
+
+#[test]
+fn a_scoped_account_sums_only_its_models_rows_in_the_same_one_request() {
+    for (source, path) in [("messages", USAGE_PATH), ("analytics", ANALYTICS_PATH)] {
+        let (env, api) = setup(&config(source, true), "2026-11-20T12:00:00Z");
+        api.put_all(vec![
+            Usage::new(Some("apikey_prod"), None, "2026-11-20", 80, 10)
+                .model("claude-opus-4-1-20250805"),
+            Usage::new(Some("apikey_prod"), None, "2026-11-20", 400, 100)
+                .model("claude-sonnet-4-20250514"),
+            Usage::new(Some("apikey_other"), None, "2026-11-20", 5_000, 0)
+                .model("claude-opus-4-1-20250805"),
+        ]);
+        env.run(&["sync"]).ok();
+        let reqs = api.requests_to(path);
+        assert_eq!(reqs.len(), 1, "{source}: one usage request");
+        assert!(reqs[0].params("group_by[]").contains(&"model"), "{source}");
+        // The key's account sums every model; the scoped one its Opus rows only.
+        assert_eq!(
+            env.status_of("all")[0]["quotas"]["tokens"]["used"],
+            590,
+            "{source}"
+        );
+        let opus = env.status_of("opus");
+        assert_eq!(opus[0]["quotas"]["tokens"]["used"], 90, "{source}: {opus}");
+        // Cost is not read per model: not measured, and the reason says so.
+        assert_eq!(opus[0]["quotas"]["cost_usd"]["measured"], false);
+        assert!(
+            opus[0]["quotas"]["cost_usd"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not per model"),
+            "{opus}"
+        );
+        let alerts = env.open_alerts();
+        let who: Vec<(&str, i64)> = alerts
+            .iter()
+            .map(|a| {
+                (
+                    a["account"].as_str().unwrap(),
+                    a["threshold"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(who, [("opus", 80)], "{source}");
+        let check = env.run(&["config", "check"]).ok().stdout;
+        assert!(
+            check
+                .contains("model claude-opus-4*: claude-opus-4-1-20250805 (seen in the last read)"),
+            "{check}"
+        );
+        // The same total, split otherwise between the models: the key's sum does not move,
+        // the scoped account's does (and a steady, incremental sync sees it).
+        let mut env = env;
+        crate::env::at(&mut env, &api, "2026-11-20T12:01:00Z");
+        api.clear_usage();
+        api.put_all(vec![
+            Usage::new(Some("apikey_prod"), None, "2026-11-20", 40, 0)
+                .model("claude-opus-4-1-20250805"),
+            Usage::new(Some("apikey_prod"), None, "2026-11-20", 440, 110)
+                .model("claude-sonnet-4-20250514"),
+        ]);
+        env.run(&["sync"]).ok();
+        assert_eq!(env.status_of("all")[0]["quotas"]["tokens"]["used"], 590);
+        assert_eq!(
+            env.status_of("opus")[0]["quotas"]["tokens"]["used"],
+            40,
+            "{source}"
+        );
+        assert!(
+            env.open_alerts().is_empty(),
+            "{source}: the 80 % warning recovered"
+        );
+
+        // Without a scoped account the request is as before.
+        env.write_config(&config(source, false));
+        api.clear_requests();
+        env.run(&["sync"]).ok();
+        let reqs = api.requests_to(path);
+        assert_eq!(reqs.len(), 1);
+        assert!(!reqs[0].params("group_by[]").contains(&"model"), "{source}");
+        assert_eq!(env.status_of("all")[0]["quotas"]["tokens"]["used"], 590);
+    }
+}
+
+/// A glob that matches no model the last read saw is a warning; a bad one exits 2.
+#[test]
+fn config_check_warns_of_a_glob_that_matches_nothing_and_refuses_a_bad_one() {
+    let config = "[[accounts]]\nname = \"haiku\"\napi_key_id = \"apikey_prod\"\nmodel = \"claude-haiku-9*\"\ntoken_limit = 5\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 80, 10).model("claude-opus-4-1"));
+    env.run(&["sync"]).ok();
+    assert_eq!(env.status_of("haiku")[0]["quotas"]["tokens"]["used"], 0);
+    let check = env.run(&["config", "check"]).ok().stdout;
+    assert!(
+        check.contains(
+            "model = \"claude-haiku-9*\" matches no model the last read saw (claude-opus-4-1)"
+        ),
+        "{check}"
+    );
+    env.run(&["config", "check", "--strict"]).code(1);
+    env.write_config(&config.replace("claude-haiku-9*", "claude haiku"));
+    let run = env.run(&["config", "check"]).code(2);
+    assert!(
+        run.error_line()
+            .contains(".model: \"claude haiku\" is not a model id"),
+        "{}",
+        run.error_line()
+    );
+}
