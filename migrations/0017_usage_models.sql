@@ -16,3 +16,14 @@ CREATE TABLE usage_models (
     PRIMARY KEY (api_key_id, workspace_id, model, day)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX usage_models_day ON usage_models (day);
+-- Cost per model (the analytics cost endpoint grouped by model), for model-scoped accounts
+-- with a cost limit; '' as in cost_daily.
+CREATE TABLE cost_models (
+    api_key_id    TEXT NOT NULL DEFAULT '',
+    workspace_id  TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    day           TEXT NOT NULL,
+    amount_cents  TEXT NOT NULL,
+    fetched_at    TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, api_key_id, model, day)
+) STRICT, WITHOUT ROWID;

@@ -84,7 +84,7 @@ pub(crate) enum Unmeasured {
     SomeDays,
     /// No sync has read the account's usage yet: its stored sums mean nothing so far.
     NotSynced,
-    /// Cost of an account scoped to models: quota reads cost per workspace and key only.
+    /// Cost of an account scoped to models: only the analytics source reads it per model.
     ModelCost,
     /// A developer account scoped to models: the report's per-model split is not kept.
     DeveloperModel,
@@ -122,7 +122,7 @@ impl std::fmt::Display for Unmeasured {
             Unmeasured::SomeDays => f.write_str("some days in the period lack this count"),
             Unmeasured::NotSynced => f.write_str("not synced yet (run quota sync)"),
             Unmeasured::ModelCost => f.write_str(
-                "cost is read per workspace and API key, not per model: a model-scoped account has no cost (take cost_limit_usd off it, or its model off)",
+                "the \"messages\" usage source reads cost per workspace, not per model (set [api] usage_source = \"analytics\" for cost per model)",
             ),
             Unmeasured::DeveloperModel => f.write_str(
                 "a developer account scoped to a model is not measured: quota keeps the Claude Code report's totals per developer, not its per-model split",
@@ -206,7 +206,8 @@ pub(crate) fn reason(
         Unmeasured::DeveloperModel
     } else if account.selector.is_developer() {
         developer_reason(q)
-    } else if q == QuotaType::CostUsd && account.model.is_some() {
+    } else if q == QuotaType::CostUsd && account.model.is_some() && source != UsageSource::Analytics
+    {
         Unmeasured::ModelCost
     } else if q == QuotaType::CostUsd && !account.selector.reads_cost(source) {
         Unmeasured::KeyCostNeedsAnalytics
@@ -225,7 +226,7 @@ pub(crate) fn never_measured(
         return Some(Unmeasured::DeveloperModel);
     }
     if q == QuotaType::CostUsd && account.model.is_some() {
-        return Some(Unmeasured::ModelCost);
+        return (source != UsageSource::Analytics).then_some(Unmeasured::ModelCost);
     }
     if q == QuotaType::CostUsd && !account.selector.is_developer() {
         return (!account.selector.reads_cost(source)).then_some(Unmeasured::KeyCostNeedsAnalytics);
@@ -299,6 +300,8 @@ pub(crate) struct Inputs<'r> {
     pub default_workspace: Option<&'r str>,
     /// Usage per model (`model` of each row), for accounts scoped to models.
     pub by_model: &'r [(String, DayUsage)],
+    /// Cost per model; `None` until a cost read grouped by model was stored.
+    pub cost_by_model: Option<&'r [(String, CostDay)]>,
 }
 
 /// Usage (summed per segment, see `segment_bounds`) and cost from the earliest period start
@@ -312,6 +315,8 @@ pub(crate) struct Loaded {
     pub default_workspace: Option<String>,
     /// Usage per model from the earliest period start on, when an account is scoped.
     pub by_model: Vec<(String, DayUsage)>,
+    /// Cost per model likewise, once a cost read grouped by model was stored.
+    pub cost_by_model: Option<Vec<(String, CostDay)>>,
 }
 
 /// The days that cut stored usage into segments for `accounts` at `now`, ascending: every
@@ -357,6 +362,7 @@ impl Loaded {
             source,
             default_workspace: self.default_workspace.as_deref(),
             by_model: &self.by_model,
+            cost_by_model: self.cost_by_model.as_deref(),
         }
     }
 }
@@ -378,8 +384,12 @@ const RATE_DAYS: i64 = 7;
 /// not measured for it.
 fn value(account: &Account, inputs: &Inputs<'_>, t: &Totals, q: QuotaType) -> Option<Decimal> {
     let cost = || Some(t.cost_usd.unwrap_or_default().normalize());
-    if account.model.is_some() && (account.selector.is_developer() || q == QuotaType::CostUsd) {
+    if account.model.is_some() && account.selector.is_developer() {
         return None;
+    }
+    if account.model.is_some() && q == QuotaType::CostUsd {
+        let read = inputs.source == UsageSource::Analytics && inputs.cost_by_model.is_some();
+        return read.then(cost).flatten();
     }
     if account.selector.is_developer() {
         // Measured once the report has been read; requests never.
@@ -413,15 +423,21 @@ fn daily(
     match (account.selector.actor(), &account.model) {
         (Some(actor), _) => developer_days(developers, actor, range),
         (None, Some(glob)) => {
-            // Its models' rows only; cost is not per model (not measured).
+            // Its models' rows only, of usage and of cost.
             let rows: Vec<DayUsage> = inputs
                 .by_model
                 .iter()
                 .filter(|(m, _)| glob.matches(m))
                 .map(|(_, r)| r.clone())
                 .collect();
+            let cost: Option<Vec<CostDay>> = inputs.cost_by_model.map(|c| {
+                c.iter()
+                    .filter(|(m, _)| glob.matches(m))
+                    .map(|(_, r)| r.clone())
+                    .collect()
+            });
             let index = Index::new(&rows, inputs.default_workspace);
-            usage_days(&index, None, account, range)
+            usage_days(&index, cost.as_deref(), account, range)
         }
         (None, None) => usage_days(index, inputs.cost, account, range),
     }
@@ -704,6 +720,7 @@ pub(crate) mod tests {
             source: UsageSource::Messages,
             default_workspace: None,
             by_model: &[],
+            cost_by_model: None,
         }
     }
 
@@ -829,7 +846,7 @@ pub(crate) mod tests {
             accounts.push(account("org", Selector::Organization, billing_day));
             let refs: Vec<&Account> = accounts.iter().collect();
             let now = base.and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
-            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None, by_model: &[] }, now) {
+            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None, by_model: &[], cost_by_model: None }, now) {
                 let mine: Vec<&DayUsage> = rows.iter().filter(|r| {
                     let selected = match &v.account.selector {
                         Selector::ApiKey(k) => r.api_key_id.as_deref() == Some(k.as_str()),

@@ -388,6 +388,9 @@ pub(crate) fn read_usage(
     ))
 }
 
+/// Cost per model: `(model, row)`.
+pub(crate) type ModelCost = Vec<(String, CostDay)>;
+
 #[derive(Deserialize)]
 struct CostRow {
     starting_at: String,
@@ -408,25 +411,30 @@ struct Amount {
 /// Reads one window of USD cost per workspace and day, every page of it; with `per_key`,
 /// per API key too (`group_by[]=api_key_id`, asked only while an API-key account has a cost
 /// limit: the rows grow with the keys).
+/// With `by_model` (an account scoped to models has a cost limit) grouped by key and model
+/// too; the second list is then the cost per model (`(model, row)`), the first still its sum.
 pub(crate) fn read_cost(
     client: &mut Client,
     e: &Endpoint<'_>,
     w: Window,
     per_key: bool,
-) -> Result<Vec<CostDay>> {
-    let group_by: &[&'static str] = if per_key {
-        &["api_key_id", "workspace_id"]
-    } else {
-        &["workspace_id"]
+    by_model: bool,
+) -> Result<(Vec<CostDay>, ModelCost)> {
+    let group_by: &[&'static str] = match (per_key, by_model) {
+        (_, true) => &["api_key_id", "workspace_id", "model"],
+        (true, false) => &["api_key_id", "workspace_id"],
+        (false, false) => &["workspace_id"],
     };
     let q = query(e, w, group_by, &[]);
     type Id = Option<String>;
     let mut sums: HashMap<(Id, Id, NaiveDate), Decimal> = HashMap::new();
+    let mut per_model: HashMap<(Id, Id, String, NaiveDate), Decimal> = HashMap::new();
     walk(client, e, e.cost_path, &q, |walked: Walked<CostRow>| {
         let (page, data) = match walked {
             Walked::Page(page, data, _) => (page, data),
             Walked::Restart => {
                 sums.clear();
+                per_model.clear();
                 return Ok(());
             }
         };
@@ -455,12 +463,29 @@ pub(crate) fn read_cost(
                     e.cost_path
                 );
             }
-            let key = (r.group.api_key_id, r.group.workspace_id, day);
-            *sums.entry(key).or_default() += cents(e.cost_path, &at, amount.amount.as_ref())?;
+            let c = cents(e.cost_path, &at, amount.amount.as_ref())?;
+            let g = r.group;
+            if let Some(model) = g.model {
+                let key = (g.api_key_id.clone(), g.workspace_id.clone(), model, day);
+                *per_model.entry(key).or_default() += c;
+            }
+            *sums.entry((g.api_key_id, g.workspace_id, day)).or_default() += c;
         }
         Ok(())
     })?;
-    Ok(sums
+    let per_model = per_model
+        .into_iter()
+        .map(|((api_key_id, workspace_id, model, day), cents)| {
+            let row = CostDay {
+                api_key_id,
+                workspace_id,
+                day,
+                cents,
+            };
+            (model, row)
+        })
+        .collect();
+    let sums = sums
         .into_iter()
         .map(|((api_key_id, workspace_id, day), cents)| CostDay {
             api_key_id,
@@ -468,7 +493,8 @@ pub(crate) fn read_cost(
             day,
             cents,
         })
-        .collect())
+        .collect();
+    Ok((sums, per_model))
 }
 
 /// One usage page from bytes, through the same code as a sync (fuzzing, the malformed-input

@@ -49,10 +49,15 @@ pub(super) fn load_with(
         None => None,
     };
     let default_workspace = store::get_state(tx, store::Fact::DefaultWorkspace)?;
-    let by_model = if accounts.iter().any(|a| a.model.is_some()) {
+    let scoped = accounts.iter().any(|a| a.model.is_some());
+    let by_model = if scoped {
         store::usage::models::since(tx, first)?
     } else {
         Vec::new()
+    };
+    let cost_by_model = match store::get_state(tx, store::Fact::ModelCostSynced)? {
+        Some(_) if scoped => Some(store::cost::models_since(tx, first)?),
+        _ => None,
     };
     Ok(Loaded {
         usage,
@@ -60,6 +65,7 @@ pub(super) fn load_with(
         cost,
         default_workspace,
         by_model,
+        cost_by_model,
     })
 }
 

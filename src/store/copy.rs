@@ -190,6 +190,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
     ("usage_reads", &[("at", Time)]),
     (
+        "cost_models",
+        &[
+            ("api_key_id", Text),
+            ("workspace_id", Text),
+            ("model", Text),
+            ("day", Day),
+            ("amount_cents", Money),
+            ("fetched_at", Time),
+        ],
+    ),
+    (
         "usage_models",
         &[
             ("api_key_id", Text),

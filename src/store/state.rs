@@ -25,6 +25,9 @@ pub(crate) enum Fact {
     UsageUnreported,
     /// The models the last read grouped by model saw (comma-separated), for `config check`.
     ModelsSeen,
+    /// The last cost read grouped by model (analytics, while a scoped account has a cost
+    /// limit): cost per model is measured from then on.
+    ModelCostSynced,
     /// An analytics read cut short: `FIRST NEXT` (days), meaning the read that began at FIRST
     /// has stored every day before NEXT.
     UsageResume,
@@ -70,6 +73,7 @@ impl Fact {
             Fact::UsageAsOf => "usage_data_as_of",
             Fact::UsageUnreported => "usage_unreported",
             Fact::ModelsSeen => "models_seen",
+            Fact::ModelCostSynced => "model_cost_synced",
             Fact::UsageResume => "usage_resume",
             Fact::SyncedAllAt => "synced_all_at",
             Fact::EvaluatedAt => "evaluated_at",

@@ -249,13 +249,16 @@ pub(super) fn cost(
     req: &Request<'_>,
     accounts: &[&Account],
     now: DateTime<Utc>,
-) -> Result<Option<Vec<CostDay>>> {
+) -> Result<Option<Cost>> {
     let source = config.api.usage_source;
+    // An account scoped to models has cost per model only from the analytics source.
     let cost_accounts: Vec<&Account> = accounts
         .iter()
         .copied()
         .filter(|a| a.limits.cost_usd.is_some() && a.selector.reads_cost(source))
+        .filter(|a| a.model.is_none() || source == UsageSource::Analytics)
         .collect();
+    let by_model = cost_accounts.iter().any(|a| a.model.is_some());
     let per_key = cost_accounts
         .iter()
         .any(|a| matches!(a.selector, crate::account::Selector::ApiKey(_)));
@@ -273,14 +276,29 @@ pub(super) fn cost(
         now,
     );
     match config.api.usage_source {
-        UsageSource::Messages => api::cost::fetch(client, from).map(Some),
+        UsageSource::Messages => Ok(Some(Cost {
+            rows: api::cost::fetch(client, from)?,
+            by_model: None,
+        })),
         UsageSource::Analytics => {
             let ep = endpoint(&config.api);
             let mut rows = Vec::new();
+            let mut models = Vec::new();
             for w in analytics::windows(from, now) {
-                rows.extend(analytics::read_cost(client, &ep, w, per_key)?);
+                let (sums, per_model) = analytics::read_cost(client, &ep, w, per_key, by_model)?;
+                rows.extend(sums);
+                models.extend(per_model);
             }
-            Ok(Some(rows))
+            Ok(Some(Cost {
+                rows,
+                by_model: by_model.then_some(models),
+            }))
         }
     }
+}
+
+/// A cost read: its rows (a day's replace the day), and per model when grouped by model.
+pub(super) struct Cost {
+    pub rows: Vec<CostDay>,
+    pub by_model: Option<Vec<(String, CostDay)>>,
 }

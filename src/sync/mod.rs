@@ -224,7 +224,7 @@ fn phases(
     let usage_requests = client.requests - before;
     let cost = fetch::cost(store, client, config, req, &accounts, now);
     let cost = reads.side(health::COST, cost, "the cost report failed", &mut problems);
-    let cost_rows = cost.as_ref().map(Vec::len);
+    let cost_rows = cost.as_ref().map(|c| c.rows.len());
     let (pages, rows) = (fetched.pages, fetched.rows);
     let changes = record::usage_and_evaluate(
         store,

@@ -12,7 +12,6 @@ use crate::config::UsageSource;
 use crate::evaluate;
 use crate::incremental::Changed;
 use crate::quota::QuotaType;
-use crate::records::CostDay;
 use crate::store::usage::Staged;
 use crate::store::{self, Fact, Store, Tx, accounts, lease, usage};
 
@@ -24,7 +23,7 @@ pub(super) struct Read {
     pub models: Option<super::fetch::Models>,
     /// Yesterday and today only (`Plan::steady`).
     pub steady: bool,
-    pub cost: Option<Vec<CostDay>>,
+    pub cost: Option<super::fetch::Cost>,
     /// The fetch lease's fencing token, when hosts share the store.
     pub token: Option<i64>,
 }
@@ -69,7 +68,11 @@ pub(super) fn usage_and_evaluate(
             // Burn rates measure growth between reads of every account's usage.
             store::burn::record_read(tx, now)?;
         }
-        if let Some(rows) = &read.cost {
+        if let Some(super::fetch::Cost { rows, by_model }) = &read.cost {
+            if let Some(models) = by_model {
+                store::cost::replace_models(tx, models, now)?;
+                store::set_time(tx, Fact::ModelCostSynced, now)?;
+            }
             store::cost::upsert(tx, rows, now)?;
             store::set_time(tx, Fact::CostSynced, now)?;
             changed.cost = true;

@@ -41,15 +41,18 @@ fn a_scoped_account_sums_only_its_models_rows_in_the_same_one_request() {
         );
         let opus = env.status_of("opus");
         assert_eq!(opus[0]["quotas"]["tokens"]["used"], 90, "{source}: {opus}");
-        // Cost is not read per model: not measured, and the reason says so.
-        assert_eq!(opus[0]["quotas"]["cost_usd"]["measured"], false);
-        assert!(
-            opus[0]["quotas"]["cost_usd"]["reason"]
-                .as_str()
-                .unwrap()
-                .contains("not per model"),
-            "{opus}"
-        );
+        // Cost per model comes from the analytics source only; with the messages source it
+        // is not measured, and the reason says what to do.
+        let cost = &opus[0]["quotas"]["cost_usd"];
+        if source == "analytics" {
+            assert_eq!(cost["used"], "0", "{opus}");
+        } else {
+            assert_eq!(cost["measured"], false);
+            assert!(
+                cost["reason"].as_str().unwrap().contains("not per model"),
+                "{opus}"
+            );
+        }
         let alerts = env.open_alerts();
         let who: Vec<(&str, i64)> = alerts
             .iter()
@@ -125,4 +128,43 @@ fn config_check_warns_of_a_glob_that_matches_nothing_and_refuses_a_bad_one() {
         "{}",
         run.error_line()
     );
+}
+
+/// With the analytics source, cost is read per model while a scoped account has a cost
+/// limit: still one cost request, its rows summed for the key and split for the model.
+#[test]
+fn a_scoped_account_is_measured_in_dollars_from_its_models_cost() {
+    let config = "[api]\nusage_source = \"analytics\"\n\n\
+                  [[accounts]]\nname = \"all\"\napi_key_id = \"apikey_prod\"\ncost_limit_usd = \"100.00\"\n\n\
+                  [[accounts]]\nname = \"opus\"\napi_key_id = \"apikey_prod\"\nmodel = \"claude-opus-4*\"\ncost_limit_usd = \"10.00\"\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 10, 1).model("claude-opus-4-1"));
+    api.put_model_cost("apikey_prod", "claude-opus-4-1", "2026-11-19", "500.25");
+    api.put_model_cost("apikey_prod", "claude-opus-4-1", "2026-11-20", "349.75");
+    api.put_model_cost("apikey_prod", "claude-sonnet-4", "2026-11-20", "5000");
+    env.run(&["sync"]).ok();
+    let reqs = api.requests_to(crate::standin::ANALYTICS_COST_PATH);
+    assert_eq!(reqs.len(), 1, "one cost read");
+    assert!(reqs[0].params("group_by[]").contains(&"model"));
+    assert_eq!(
+        env.status_of("opus")[0]["quotas"]["cost_usd"]["used"],
+        "8.5"
+    );
+    assert_eq!(
+        env.status_of("all")[0]["quotas"]["cost_usd"]["used"],
+        "58.5"
+    );
+    let alerts = env.open_alerts();
+    let who: Vec<(&str, &str, i64)> = alerts
+        .iter()
+        .filter(|a| a["type"] != "forecast_exceeded")
+        .map(|a| {
+            (
+                a["account"].as_str().unwrap(),
+                a["quota_type"].as_str().unwrap(),
+                a["threshold"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(who, [("opus", "cost_usd", 80)]);
 }

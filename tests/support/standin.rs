@@ -248,6 +248,8 @@ struct State {
     /// (workspace, day, cents as the API's decimal string)
     /// (key, workspace, day, cents): a key's cost, or with no key a workspace's.
     cost: Vec<(Option<String>, Option<String>, NaiveDate, String)>,
+    /// Cost of one model (analytics): key, workspace, model, day, cents.
+    model_cost: Vec<ModelCost>,
     analytics: Analytics,
     /// Claude Code records by day.
     code: BTreeMap<NaiveDate, Vec<CodeRecord>>,
@@ -414,6 +416,15 @@ impl StandIn {
 
     /// One API key's cost of a day (the analytics cost endpoint groups by it; the cost
     /// report counts it in its workspace).
+    /// One model's cost of a key (the analytics endpoint shows the model when grouped by it,
+    /// and sums it in otherwise).
+    pub fn put_model_cost(&self, key: &str, model: &str, day: &str, cents: &str) {
+        let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("YYYY-MM-DD");
+        let mut s = self.state.lock().unwrap();
+        s.model_cost
+            .push((Some(key.into()), None, model.into(), day, cents.into()));
+    }
+
     pub fn put_key_cost(&self, key: &str, workspace: Option<&str>, day: &str, cents: &str) {
         self.put_cost_of(Some(key), workspace, day, cents);
     }
@@ -862,28 +873,36 @@ fn usage_rows(
     rows.into_iter().map(|(_, r)| r).collect()
 }
 
+/// One model's cost: key, workspace, model, day, cents.
+type ModelCost = (Option<String>, Option<String>, String, NaiveDate, String);
+
 /// `GET /v1/organizations/analytics/cost`: flat rows per (key, workspace, day) as stored,
 /// `cost.amount` in cents as a decimal string (or a JSON number, on request); the group
 /// holds the dimensions asked for (`group_by[]`), the others null.
 fn analytics_cost(
     req: &Request,
     cost: &[(Option<String>, Option<String>, NaiveDate, String)],
+    model_cost: &[ModelCost],
     a: &Analytics,
     now: DateTime<Utc>,
 ) -> Result<String, String> {
     let (days, limit, offset) = analytics_range(req, now)?;
     let grouped = req.params("group_by[]");
-    let rows: Vec<String> = cost
-        .iter()
-        .filter(|(_, _, d, _)| days.contains(d))
-        .map(|(key, ws, day, cents)| {
+    let all = cost.iter().map(|(k, w, d, c)| (k, w, None, d, c)).chain(
+        model_cost
+            .iter()
+            .map(|(k, w, m, d, c)| (k, w, Some(m.as_str()), d, c)),
+    );
+    let rows: Vec<String> = all
+        .filter(|(_, _, _, d, _)| days.contains(d))
+        .map(|(key, ws, model, day, cents)| {
             let amount = if a.amount_as_number {
                 serde_json::from_str::<Value>(cents).unwrap()
             } else {
                 Value::String(cents.clone())
             };
             json!({"starting_at": format!("{day}T00:00:00Z"), "ending_at": format!("{}T00:00:00Z", *day + Days::days(1)),
-                   "group": group(&grouped, &[("api_key_id", key.as_deref()), ("workspace_id", ws.as_deref().or(a.default_workspace.as_deref()))]),
+                   "group": group(&grouped, &[("api_key_id", key.as_deref()), ("workspace_id", ws.as_deref().or(a.default_workspace.as_deref())), ("model", model)]),
                    "cost": {"amount": amount, "currency": "USD", "list_amount": amount, "requests": null}})
             .to_string()
         })
@@ -1003,7 +1022,7 @@ const ROUTES: &[(&str, Handler)] = &[
     }),
     (ANALYTICS_COST_PATH, |req, s, now| {
         analytics_beta(req)?;
-        analytics_cost(req, &s.cost, &s.analytics, now)
+        analytics_cost(req, &s.cost, &s.model_cost, &s.analytics, now)
     }),
 ];
 
