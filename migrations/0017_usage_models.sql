@@ -27,3 +27,18 @@ CREATE TABLE cost_models (
     fetched_at    TEXT NOT NULL,
     PRIMARY KEY (workspace_id, api_key_id, model, day)
 ) STRICT, WITHOUT ROWID;
+-- Claude Code usage per developer and model (the report's model_breakdown), for developer
+-- accounts scoped to models; replaced a day at a time as developer_daily is.
+CREATE TABLE developer_models (
+    day                    TEXT NOT NULL,
+    actor_type             TEXT NOT NULL CHECK (actor_type IN ('user', 'api_key')),
+    actor                  TEXT NOT NULL,
+    model                  TEXT NOT NULL,
+    input_tokens           INTEGER NOT NULL CHECK (input_tokens >= 0),
+    output_tokens          INTEGER NOT NULL CHECK (output_tokens >= 0),
+    cache_read_tokens      INTEGER NOT NULL CHECK (cache_read_tokens >= 0),
+    cache_creation_tokens  INTEGER NOT NULL CHECK (cache_creation_tokens >= 0),
+    cost_cents             TEXT NOT NULL,
+    fetched_at             TEXT NOT NULL,
+    PRIMARY KEY (day, actor_type, actor, model)
+) STRICT, WITHOUT ROWID;

@@ -86,8 +86,6 @@ pub(crate) enum Unmeasured {
     NotSynced,
     /// Cost of an account scoped to models: only the analytics source reads it per model.
     ModelCost,
-    /// A developer account scoped to models: the report's per-model split is not kept.
-    DeveloperModel,
 }
 
 impl std::fmt::Display for Unmeasured {
@@ -123,9 +121,6 @@ impl std::fmt::Display for Unmeasured {
             Unmeasured::NotSynced => f.write_str("not synced yet (run quota sync)"),
             Unmeasured::ModelCost => f.write_str(
                 "the \"messages\" usage source reads cost per workspace, not per model (set [api] usage_source = \"analytics\" for cost per model)",
-            ),
-            Unmeasured::DeveloperModel => f.write_str(
-                "a developer account scoped to a model is not measured: quota keeps the Claude Code report's totals per developer, not its per-model split",
             ),
         }
     }
@@ -202,9 +197,7 @@ pub(crate) fn reason(
     source: UsageSource,
     unreported: &[String],
 ) -> Unmeasured {
-    if account.selector.is_developer() && account.model.is_some() {
-        Unmeasured::DeveloperModel
-    } else if account.selector.is_developer() {
+    if account.selector.is_developer() {
         developer_reason(q)
     } else if q == QuotaType::CostUsd && account.model.is_some() && source != UsageSource::Analytics
     {
@@ -222,10 +215,7 @@ pub(crate) fn never_measured(
     q: QuotaType,
     source: UsageSource,
 ) -> Option<Unmeasured> {
-    if account.selector.is_developer() && account.model.is_some() {
-        return Some(Unmeasured::DeveloperModel);
-    }
-    if q == QuotaType::CostUsd && account.model.is_some() {
+    if q == QuotaType::CostUsd && account.model.is_some() && !account.selector.is_developer() {
         return (source != UsageSource::Analytics).then_some(Unmeasured::ModelCost);
     }
     if q == QuotaType::CostUsd && !account.selector.is_developer() {
@@ -302,6 +292,8 @@ pub(crate) struct Inputs<'r> {
     pub by_model: &'r [(String, DayUsage)],
     /// Cost per model; `None` until a cost read grouped by model was stored.
     pub cost_by_model: Option<&'r [(String, CostDay)]>,
+    /// Claude Code days per model, for developer accounts scoped to models.
+    pub developers_by_model: &'r [(String, DeveloperDay)],
 }
 
 /// Usage (summed per segment, see `segment_bounds`) and cost from the earliest period start
@@ -317,6 +309,8 @@ pub(crate) struct Loaded {
     pub by_model: Vec<(String, DayUsage)>,
     /// Cost per model likewise, once a cost read grouped by model was stored.
     pub cost_by_model: Option<Vec<(String, CostDay)>>,
+    /// Claude Code days per model, when a developer account is scoped.
+    pub developers_by_model: Vec<(String, DeveloperDay)>,
 }
 
 /// The days that cut stored usage into segments for `accounts` at `now`, ascending: every
@@ -363,6 +357,7 @@ impl Loaded {
             default_workspace: self.default_workspace.as_deref(),
             by_model: &self.by_model,
             cost_by_model: self.cost_by_model.as_deref(),
+            developers_by_model: &self.developers_by_model,
         }
     }
 }
@@ -384,10 +379,7 @@ const RATE_DAYS: i64 = 7;
 /// not measured for it.
 fn value(account: &Account, inputs: &Inputs<'_>, t: &Totals, q: QuotaType) -> Option<Decimal> {
     let cost = || Some(t.cost_usd.unwrap_or_default().normalize());
-    if account.model.is_some() && account.selector.is_developer() {
-        return None;
-    }
-    if account.model.is_some() && q == QuotaType::CostUsd {
+    if account.model.is_some() && q == QuotaType::CostUsd && !account.selector.is_developer() {
         let read = inputs.source == UsageSource::Analytics && inputs.cost_by_model.is_some();
         return read.then(cost).flatten();
     }
@@ -421,7 +413,17 @@ fn daily(
     range: Period,
 ) -> BTreeMap<NaiveDate, Totals> {
     match (account.selector.actor(), &account.model) {
-        (Some(actor), _) => developer_days(developers, actor, range),
+        (Some(actor), Some(glob)) => {
+            // Its models' share of the report's model_breakdown.
+            let days: Vec<DeveloperDay> = inputs
+                .developers_by_model
+                .iter()
+                .filter(|(m, _)| glob.matches(m))
+                .map(|(_, d)| d.clone())
+                .collect();
+            developer_days(&by_actor(&days), actor, range)
+        }
+        (Some(actor), None) => developer_days(developers, actor, range),
         (None, Some(glob)) => {
             // Its models' rows only, of usage and of cost.
             let rows: Vec<DayUsage> = inputs
@@ -721,6 +723,7 @@ pub(crate) mod tests {
             default_workspace: None,
             by_model: &[],
             cost_by_model: None,
+            developers_by_model: &[],
         }
     }
 
@@ -846,7 +849,7 @@ pub(crate) mod tests {
             accounts.push(account("org", Selector::Organization, billing_day));
             let refs: Vec<&Account> = accounts.iter().collect();
             let now = base.and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::days(now_offset);
-            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None, by_model: &[], cost_by_model: None }, now) {
+            for v in views(&refs, &Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None, by_model: &[], cost_by_model: None, developers_by_model: &[] }, now) {
                 let mine: Vec<&DayUsage> = rows.iter().filter(|r| {
                     let selected = match &v.account.selector {
                         Selector::ApiKey(k) => r.api_key_id.as_deref() == Some(k.as_str()),

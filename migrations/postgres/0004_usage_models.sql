@@ -27,3 +27,18 @@ CREATE TABLE cost_models (
     fetched_at    timestamptz NOT NULL,
     PRIMARY KEY (workspace_id, api_key_id, model, day)
 );
+-- Claude Code usage per developer and model (the report's model_breakdown), for developer
+-- accounts scoped to models; replaced a day at a time as developer_daily is.
+CREATE TABLE developer_models (
+    day                    date NOT NULL,
+    actor_type             text NOT NULL CHECK (actor_type IN ('user', 'api_key')),
+    actor                  text COLLATE "C" NOT NULL,
+    model                  text COLLATE "C" NOT NULL,
+    input_tokens           bigint NOT NULL CHECK (input_tokens >= 0),
+    output_tokens          bigint NOT NULL CHECK (output_tokens >= 0),
+    cache_read_tokens      bigint NOT NULL CHECK (cache_read_tokens >= 0),
+    cache_creation_tokens  bigint NOT NULL CHECK (cache_creation_tokens >= 0),
+    cost_cents             numeric NOT NULL,
+    fetched_at             timestamptz NOT NULL,
+    PRIMARY KEY (day, actor_type, actor, model)
+);

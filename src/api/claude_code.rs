@@ -50,6 +50,9 @@ enum Actor {
 
 #[derive(Deserialize)]
 struct Model {
+    /// The model id (absent: "", which no glob but `*` matches).
+    #[serde(default)]
+    model: Option<String>,
     tokens: Tokens,
     #[serde(default)]
     estimated_cost: Option<Cost>,
@@ -71,9 +74,28 @@ struct Cost {
     currency: Option<String>,
 }
 
-/// One day's records summed per actor.
+/// One day's records summed per actor, and per actor and model.
 #[derive(Default)]
-struct Day(HashMap<(ActorKind, String), DeveloperDay>);
+struct Day(
+    HashMap<(ActorKind, String), DeveloperDay>,
+    HashMap<(ActorKind, String, String), DeveloperDay>,
+);
+
+/// One actor's day of one model: `(model, day)`.
+pub(crate) type ModelDay = (String, DeveloperDay);
+
+fn empty(kind: ActorKind, actor: String, day: NaiveDate) -> DeveloperDay {
+    DeveloperDay {
+        kind,
+        actor,
+        day,
+        input: 0,
+        output: 0,
+        cache_read: 0,
+        cache_creation: 0,
+        cents: Decimal::ZERO,
+    }
+}
 
 impl Day {
     fn add(&mut self, day: NaiveDate, r: Record, at: &str) -> Result<()> {
@@ -88,22 +110,19 @@ impl Day {
         let sum = self
             .0
             .entry((kind, actor.clone()))
-            .or_insert_with(|| DeveloperDay {
-                kind,
-                actor,
-                day,
-                input: 0,
-                output: 0,
-                cache_read: 0,
-                cache_creation: 0,
-                cents: Decimal::ZERO,
-            });
+            .or_insert_with(|| empty(kind, actor.clone(), day));
         for (i, m) in r.model_breakdown.into_iter().enumerate() {
             let t = m.tokens;
-            sum.input = sum.input.saturating_add(t.input);
-            sum.output = sum.output.saturating_add(t.output);
-            sum.cache_read = sum.cache_read.saturating_add(t.cache_read);
-            sum.cache_creation = sum.cache_creation.saturating_add(t.cache_creation);
+            let of_model = self
+                .1
+                .entry((kind, actor.clone(), m.model.clone().unwrap_or_default()))
+                .or_insert_with(|| empty(kind, actor.clone(), day));
+            for s in [&mut *sum, &mut *of_model] {
+                s.input = s.input.saturating_add(t.input);
+                s.output = s.output.saturating_add(t.output);
+                s.cache_read = s.cache_read.saturating_add(t.cache_read);
+                s.cache_creation = s.cache_creation.saturating_add(t.cache_creation);
+            }
             if let Some(c) = m.estimated_cost {
                 if let Some(cur) = c
                     .currency
@@ -115,15 +134,20 @@ impl Day {
                     );
                 }
                 let at = format!("{at}.model_breakdown[{i}].estimated_cost");
-                sum.cents += cents(PATH, &at, c.amount.as_ref())?;
+                let c = cents(PATH, &at, c.amount.as_ref())?;
+                sum.cents += c;
+                of_model.cents += c;
             }
         }
         Ok(())
     }
 }
 
-/// Every actor's usage on `day`, every page of it.
-pub(crate) fn read_day(client: &mut Client, day: NaiveDate) -> Result<Vec<DeveloperDay>> {
+/// Every actor's usage on `day`, every page of it: per actor, and per actor and model.
+pub(crate) fn read_day(
+    client: &mut Client,
+    day: NaiveDate,
+) -> Result<(Vec<DeveloperDay>, Vec<ModelDay>)> {
     let query = vec![("starting_at", time::day(day)), ("limit", PAGE.to_string())];
     let mut sums = Day::default();
     let mut cursor = Cursor::unbounded();
@@ -138,7 +162,8 @@ pub(crate) fn read_day(client: &mut Client, day: NaiveDate) -> Result<Vec<Develo
             break;
         }
     }
-    Ok(sums.0.into_values().collect())
+    let models = sums.1.into_iter().map(|((_, _, m), d)| (m, d)).collect();
+    Ok((sums.0.into_values().collect(), models))
 }
 
 /// One page from bytes, through the same code as `read_day`.

@@ -59,6 +59,14 @@ pub(super) fn load_with(
         Some(_) if scoped => Some(store::cost::models_since(tx, first)?),
         _ => None,
     };
+    let scoped_developer = accounts
+        .iter()
+        .any(|a| a.model.is_some() && a.selector.is_developer());
+    let developers_by_model = if scoped_developer && developers.is_some() {
+        store::developers::models_since(tx, first)?
+    } else {
+        Vec::new()
+    };
     Ok(Loaded {
         usage,
         developers,
@@ -66,6 +74,7 @@ pub(super) fn load_with(
         default_workspace,
         by_model,
         cost_by_model,
+        developers_by_model,
     })
 }
 

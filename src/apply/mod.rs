@@ -406,7 +406,7 @@ mod tests {
             }
             let refs: Vec<&Account> = accounts.iter().collect();
             let loaded = store.read(|tx| load(tx, &refs, now)).unwrap();
-            let raw = evaluate::views(&refs, &evaluate::Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None, by_model: &[], cost_by_model: None }, now);
+            let raw = evaluate::views(&refs, &evaluate::Inputs { usage: &rows, developers: None, cost: None, source: UsageSource::Analytics, default_workspace: None, by_model: &[], cost_by_model: None, developers_by_model: &[] }, now);
             let summed = evaluate::views(&refs, &loaded.inputs(UsageSource::Analytics), now);
             let readings = |v: &evaluate::View<'_>| v.all().map(|w| (w.window, w.span, w.readings)).collect::<Vec<_>>();
             for (r, s) in raw.iter().zip(&summed) {

@@ -215,7 +215,13 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx, warnings: &mut Vec<String>)
     for a in &c.accounts {
         let p = Period::containing(a.billing_day, ctx.now);
         writeln!(out, "  {}: {}", a.name, a.selector)?;
-        if let Some(glob) = &a.model {
+        if let Some(glob) = a.model.as_ref().filter(|_| a.selector.is_developer()) {
+            writeln!(
+                out,
+                "    model {}: its share of the Claude Code report's model_breakdown",
+                glob.as_str()
+            )?;
+        } else if let Some(glob) = &a.model {
             let matched: Vec<&str> = seen
                 .iter()
                 .map(String::as_str)

@@ -190,6 +190,21 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
     ("usage_reads", &[("at", Time)]),
     (
+        "developer_models",
+        &[
+            ("day", Day),
+            ("actor_type", Text),
+            ("actor", Text),
+            ("model", Text),
+            ("input_tokens", Int),
+            ("output_tokens", Int),
+            ("cache_read_tokens", Int),
+            ("cache_creation_tokens", Int),
+            ("cost_cents", Money),
+            ("fetched_at", Time),
+        ],
+    ),
+    (
         "cost_models",
         &[
             ("api_key_id", Text),

@@ -49,6 +49,54 @@ pub(crate) fn replace_days(
     Ok(())
 }
 
+/// The same per model (`(model, day)`), for developer accounts scoped to models.
+pub(crate) fn replace_model_days(
+    tx: &Tx<'_>,
+    days: &[NaiveDate],
+    rows: &[(String, DeveloperDay)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for d in days {
+        tx.exec("DELETE FROM developer_models WHERE day = ?1", &vals![*d])?;
+    }
+    let count = |v: u64| i64::try_from(v).context("a count above 2^63");
+    for (model, r) in rows {
+        tx.exec(
+            "INSERT INTO developer_models (day, actor_type, actor, model, input_tokens,
+                 output_tokens, cache_read_tokens, cache_creation_tokens, cost_cents, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            &vals![
+                r.day,
+                r.kind.as_str(),
+                &r.actor,
+                model.as_str(),
+                count(r.input)?,
+                count(r.output)?,
+                count(r.cache_read)?,
+                count(r.cache_creation)?,
+                r.cents,
+                now,
+            ],
+        )
+        .with_context(|| format!("cannot store Claude Code usage for {}", r.day))?;
+    }
+    Ok(())
+}
+
+/// Every stored developer day per model from `first_day` on: `(model, day)`.
+pub(crate) fn models_since(
+    tx: &Tx<'_>,
+    first_day: NaiveDate,
+) -> Result<Vec<(String, DeveloperDay)>> {
+    tx.rows(
+        "SELECT actor_type, actor, day, input_tokens, output_tokens, cache_read_tokens,
+                cache_creation_tokens, cost_cents, model
+         FROM developer_models WHERE day >= ?1",
+        &vals![first_day],
+        |r| Ok((r.text(8)?, developer_day(&r)?)),
+    )
+}
+
 /// Every stored developer day from `first_day` on.
 pub(crate) fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<DeveloperDay>> {
     tx.rows(
@@ -56,26 +104,30 @@ pub(crate) fn since(tx: &Tx<'_>, first_day: NaiveDate) -> Result<Vec<DeveloperDa
                 cache_creation_tokens, cost_cents
          FROM developer_daily WHERE day >= ?1",
         &vals![first_day],
-        |r| {
-            let kind = r.text(0)?;
-            let count = |i: usize| -> Result<u64> { Ok(u64::try_from(r.int(i)?)?) };
-            Ok(DeveloperDay {
-                kind: ActorKind::parse(&kind)
-                    .with_context(|| format!("bad actor_type {kind:?} in developer_daily"))?,
-                actor: r.text(1)?,
-                day: r.day(2)?,
-                input: count(3)?,
-                output: count(4)?,
-                cache_read: count(5)?,
-                cache_creation: count(6)?,
-                cents: r.money(7)?,
-            })
-        },
+        |r| developer_day(&r),
     )
 }
 
+/// A developer day from the first 8 columns of `r`.
+fn developer_day(r: &super::sql::Row<'_>) -> Result<DeveloperDay> {
+    let kind = r.text(0)?;
+    let count = |i: usize| -> Result<u64> { Ok(u64::try_from(r.int(i)?)?) };
+    Ok(DeveloperDay {
+        kind: ActorKind::parse(&kind)
+            .with_context(|| format!("bad actor_type {kind:?} in developer_daily"))?,
+        actor: r.text(1)?,
+        day: r.day(2)?,
+        input: count(3)?,
+        output: count(4)?,
+        cache_read: count(5)?,
+        cache_creation: count(6)?,
+        cents: r.money(7)?,
+    })
+}
+
 pub(crate) fn prune(tx: &Tx<'_>, before: NaiveDate) -> Result<usize> {
-    super::prune_days(tx, "developer_daily", before)
+    Ok(super::prune_days(tx, "developer_daily", before)?
+        + super::prune_days(tx, "developer_models", before)?)
 }
 
 /// A discovered actor and the account named for it.

@@ -73,8 +73,11 @@ pub(super) fn read(
         .take_while(|d| *d <= now.date_naive())
         .collect();
     let mut rows = Vec::new();
+    let mut by_model = Vec::new();
     for d in &days {
-        rows.extend(api::claude_code::read_day(client, *d)?);
+        let (day, models) = api::claude_code::read_day(client, *d)?;
+        rows.extend(day);
+        by_model.extend(models);
     }
     let seen: BTreeSet<(ActorKind, &str)> =
         rows.iter().map(|r| (r.kind, r.actor.as_str())).collect();
@@ -92,6 +95,7 @@ pub(super) fn read(
     let reserved: HashSet<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
     let discovered = store.write(|tx| {
         store::developers::replace_days(tx, &days, &rows, now)?;
+        store::developers::replace_model_days(tx, &days, &by_model, now)?;
         store::set_time(tx, Fact::ClaudeCodeRead, now)?;
         // Evaluated by the next evaluation of every developer account (this sync's, unless
         // its usage read fails).

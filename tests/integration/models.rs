@@ -168,3 +168,45 @@ fn a_scoped_account_is_measured_in_dollars_from_its_models_cost() {
         .collect();
     assert_eq!(who, [("opus", "cost_usd", 80)]);
 }
+
+/// A developer account scoped to models sums its models' share of the Claude Code report's
+/// `model_breakdown`, tokens and cents.
+#[test]
+fn a_scoped_developer_counts_its_models_share_of_the_report() {
+    use crate::standin::CodeRecord;
+    let config = "[[accounts]]\nname = \"alice-opus\"\nclaude_code_user = \"alice@example.com\"\nmodel = \"claude-opus*\"\ncost_limit_usd = \"5.00\"\n\n\
+                  [[accounts]]\nname = \"alice\"\nclaude_code_user = \"alice@example.com\"\ncost_limit_usd = \"50.00\"\n";
+    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put_code_day(
+        "2026-11-20",
+        vec![
+            CodeRecord::user("alice@example.com", "2026-11-20", "iTerm.app")
+                .model("claude-opus-5", [1000, 200, 50, 10], 300)
+                .model("claude-sonnet-5", [100, 20, 0, 0], 2_000),
+            CodeRecord::user("alice@example.com", "2026-11-20", "vscode").model(
+                "claude-opus-5",
+                [10, 2, 0, 0],
+                150,
+            ),
+        ],
+    );
+    env.run(&["sync"]).ok();
+    let opus = env.status_of("alice-opus");
+    // Tokens: 1,000 + 200 + 50 + 10 + 10 + 2; cost: 300 + 150 cents.
+    assert_eq!(opus[0]["quotas"]["tokens"]["used"], 1272, "{opus}");
+    assert_eq!(opus[0]["quotas"]["cost_usd"]["used"], "4.5", "{opus}");
+    let all = env.status_of("alice");
+    assert_eq!(all[0]["quotas"]["cost_usd"]["used"], "24.5", "{all}");
+    let alerts = env.open_alerts();
+    let who: Vec<(&str, i64)> = alerts
+        .iter()
+        .filter(|a| a["type"] != "forecast_exceeded")
+        .map(|a| {
+            (
+                a["account"].as_str().unwrap(),
+                a["threshold"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(who, [("alice-opus", 80)]);
+}
