@@ -18,35 +18,8 @@ pub(crate) fn replace_days(
     rows: &[DeveloperDay],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    for d in days {
-        tx.exec("DELETE FROM developer_daily WHERE day = ?1", &vals![*d])?;
-    }
-    let count = |v: u64| i64::try_from(v).context("a count above 2^63");
-    for r in rows {
-        tx.exec(
-            "INSERT INTO developer_daily (day, actor_type, actor, input_tokens, output_tokens,
-                 cache_read_tokens, cache_creation_tokens, cost_cents, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (day, actor_type, actor) DO UPDATE SET
-                 input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
-                 cache_read_tokens = excluded.cache_read_tokens,
-                 cache_creation_tokens = excluded.cache_creation_tokens,
-                 cost_cents = excluded.cost_cents, fetched_at = excluded.fetched_at",
-            &vals![
-                r.day,
-                r.kind.as_str(),
-                &r.actor,
-                count(r.input)?,
-                count(r.output)?,
-                count(r.cache_read)?,
-                count(r.cache_creation)?,
-                r.cents,
-                now,
-            ],
-        )
-        .with_context(|| format!("cannot store Claude Code usage for {}", r.day))?;
-    }
-    Ok(())
+    let rows: Vec<(Option<&str>, &DeveloperDay)> = rows.iter().map(|r| (None, r)).collect();
+    replace_in(tx, "developer_daily", days, &rows, now)
 }
 
 /// The same per model (`(model, day)`), for developer accounts scoped to models.
@@ -56,27 +29,48 @@ pub(crate) fn replace_model_days(
     rows: &[(String, DeveloperDay)],
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let rows: Vec<(Option<&str>, &DeveloperDay)> =
+        rows.iter().map(|(m, r)| (Some(m.as_str()), r)).collect();
+    replace_in(tx, "developer_models", days, &rows, now)
+}
+
+/// `table`'s rows of `days` become `rows` (with their model where the table has one).
+fn replace_in(
+    tx: &Tx<'_>,
+    table: &str,
+    days: &[NaiveDate],
+    rows: &[(Option<&str>, &DeveloperDay)],
+    now: DateTime<Utc>,
+) -> Result<()> {
     for d in days {
-        tx.exec("DELETE FROM developer_models WHERE day = ?1", &vals![*d])?;
+        tx.exec(&format!("DELETE FROM {table} WHERE day = ?1"), &vals![*d])?;
     }
     let count = |v: u64| i64::try_from(v).context("a count above 2^63");
     for (model, r) in rows {
+        let (model_column, model_value) = match model {
+            Some(_) => (", model", ", ?10"),
+            None => ("", ""),
+        };
+        let mut args = vals![
+            r.day,
+            r.kind.as_str(),
+            &r.actor,
+            count(r.input)?,
+            count(r.output)?,
+            count(r.cache_read)?,
+            count(r.cache_creation)?,
+            r.cents,
+            now,
+        ]
+        .to_vec();
+        args.extend(model.map(super::sql::Val::from));
         tx.exec(
-            "INSERT INTO developer_models (day, actor_type, actor, model, input_tokens,
-                 output_tokens, cache_read_tokens, cache_creation_tokens, cost_cents, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            &vals![
-                r.day,
-                r.kind.as_str(),
-                &r.actor,
-                model.as_str(),
-                count(r.input)?,
-                count(r.output)?,
-                count(r.cache_read)?,
-                count(r.cache_creation)?,
-                r.cents,
-                now,
-            ],
+            &format!(
+                "INSERT INTO {table} (day, actor_type, actor, input_tokens, output_tokens,
+                     cache_read_tokens, cache_creation_tokens, cost_cents, fetched_at{model_column})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9{model_value})"
+            ),
+            &args,
         )
         .with_context(|| format!("cannot store Claude Code usage for {}", r.day))?;
     }
