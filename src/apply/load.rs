@@ -49,9 +49,11 @@ pub(super) fn load_with(
         None => None,
     };
     let default_workspace = store::get_state(tx, store::Fact::DefaultWorkspace)?;
-    let scoped = accounts.iter().any(|a| a.model.is_some());
+    let globs: Vec<&crate::account::ModelGlob> =
+        accounts.iter().filter_map(|a| a.model.as_ref()).collect();
+    let scoped = !globs.is_empty();
     let by_model = if scoped {
-        store::usage::models::since(tx, first)?
+        store::usage::models::since(tx, first, &|m| globs.iter().any(|g| g.matches(m)))?
     } else {
         Vec::new()
     };

@@ -121,18 +121,27 @@ fn read(r: &Row<'_>, first: usize) -> Result<Counts> {
     Ok(c)
 }
 
-/// Every row from `first` on: `(model, row)`.
-pub(crate) fn since(tx: &Tx<'_>, first: NaiveDate) -> Result<Vec<(String, DayUsage)>> {
-    tx.rows(
+/// The rows from `first` on whose model `wanted` says are needed: `(model, row)`. (Only
+/// those are held: a fleet's other models stay in the database.)
+pub(crate) fn since(
+    tx: &Tx<'_>,
+    first: NaiveDate,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<(String, DayUsage)>> {
+    let mut out = Vec::new();
+    tx.each(
         &format!(
             "SELECT api_key_id, workspace_id, model, day, {COUNTS} FROM usage_models WHERE day >= ?1"
         ),
         &vals![first],
         |r| {
+            if !wanted(&r.text(2)?) {
+                return Ok(());
+            }
             let c = read(&r, 4)?;
             let u = |i: usize| c[i].map(u64::try_from).transpose();
             let id = |s: String| (!s.is_empty()).then_some(s);
-            Ok((
+            out.push((
                 r.text(2)?,
                 DayUsage {
                     api_key_id: id(r.text(0)?),
@@ -146,9 +155,11 @@ pub(crate) fn since(tx: &Tx<'_>, first: NaiveDate) -> Result<Vec<(String, DayUsa
                     total_tokens: u(5)?,
                     requests: u(6)?,
                 },
-            ))
+            ));
+            Ok(())
         },
-    )
+    )?;
+    Ok(out)
 }
 
 /// Removes the days before `before`.
