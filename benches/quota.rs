@@ -6,6 +6,7 @@
 //! cargo bench --bench quota -- 10000 daily        # [defaults.daily]: a daily limit on each
 //! cargo bench --bench quota -- 10000 daily-each   # … from a table of each account's own
 //! cargo bench --bench quota -- busy [N] [M]       # N keys growing every minute, M syncs
+//! cargo bench --bench quota -- 10000 scoped       # two models a key, an account scoped to one
 //! cargo bench --bench quota -- analytics          # the analytics source vs messages, 10,000 keys
 //! cargo bench --bench quota -- developers         # Claude Code budgets, 2,000 developers
 //! cargo bench --bench quota -- scale [N …] [configured|discovered] [dayD …]
@@ -34,6 +35,10 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 const KEY: &str = "sk-ant-admin01-bench";
+
+/// `scoped`: every key's usage split between two models, and an organization account
+/// scoped to one of them (the usage request then groups by model).
+static SCOPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Daily limits on every configured account of the headline benchmark: `daily` through
 /// `[defaults.daily]` (one table), `daily-each` through a table of each account's own.
@@ -73,6 +78,14 @@ impl Bench {
         let mut config = String::with_capacity(accounts * 100);
         writeln!(config, "[api]\nusage_source = \"{source}\"\n").unwrap();
         let daily = DAILY.load(std::sync::atomic::Ordering::Relaxed);
+        let scoped = SCOPED.load(std::sync::atomic::Ordering::Relaxed);
+        if scoped {
+            writeln!(
+                config,
+                "[[accounts]]\nname = \"opus\"\norganization = true\nmodel = \"claude-opus*\"\ntoken_limit = 1000000000\n"
+            )
+            .unwrap();
+        }
         if daily == 1 {
             // Every account over 80 % of it today (1,100 + k tokens a day).
             writeln!(config, "[defaults.daily]\ntoken_limit = 1200\n").unwrap();
@@ -81,16 +94,35 @@ impl Bench {
         for k in 0..accounts {
             let id = format!("apikey_bench{k:06}");
             for day in days {
-                rows.push(
-                    standin::Usage::new(
-                        Some(&id),
-                        Some("wrkspc_bench"),
-                        day,
-                        1_000 + k as u64,
-                        100,
-                    )
-                    .requests(10),
-                );
+                let row = standin::Usage::new(
+                    Some(&id),
+                    Some("wrkspc_bench"),
+                    day,
+                    1_000 + k as u64,
+                    100,
+                )
+                .requests(10);
+                if scoped {
+                    // The same day's usage, in two models' rows.
+                    rows.push(
+                        standin::Usage::new(Some(&id), Some("wrkspc_bench"), day, 500, 50)
+                            .requests(5)
+                            .model("claude-opus-5"),
+                    );
+                    rows.push(
+                        standin::Usage::new(
+                            Some(&id),
+                            Some("wrkspc_bench"),
+                            day,
+                            500 + k as u64,
+                            50,
+                        )
+                        .requests(5)
+                        .model("claude-sonnet-5"),
+                    );
+                } else {
+                    rows.push(row);
+                }
             }
             // Every tenth account is over 80 %, so the first sync creates alerts.
             let limit = if k % 10 == 0 {
@@ -687,6 +719,9 @@ fn main() {
             n.next().and_then(|m| u32::try_from(m).ok()).unwrap_or(60),
         );
         return;
+    }
+    if args.iter().any(|a| a == "scoped") {
+        SCOPED.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     for (arg, mode) in [("daily", 1), ("daily-each", 2)] {
         if args.iter().any(|a| a == arg) {

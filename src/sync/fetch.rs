@@ -1,14 +1,14 @@
 //! The reads of a sync: usage with one grouped request (and its pages), streamed into the
 //! store's staging; the cost report when due.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Plan, Request};
-use crate::account::{Account, Selector};
+use crate::account::{Account, ModelGlob, Selector};
 use crate::api::{self, Client, analytics, usage::Fetched};
 use crate::config::{Config, UsageSource};
 use crate::quota::DayUsage;
@@ -31,10 +31,11 @@ pub(super) fn usage(
 ) -> Result<(Fetched, Staged, Option<Models>)> {
     let source = config.api.usage_source;
     // Grouped by model only while an account is scoped to models: one request either way.
-    let mut by_model = accounts
-        .iter()
-        .any(|a| a.model.is_some())
-        .then(ByModel::default);
+    let globs: Vec<ModelGlob> = accounts.iter().filter_map(|a| a.model.clone()).collect();
+    let mut by_model = (!globs.is_empty()).then(|| ByModel {
+        globs,
+        ..ByModel::default()
+    });
     let narrowed = !req.accounts.is_empty()
         && accounts
             .iter()
@@ -74,6 +75,7 @@ pub(super) fn usage(
             .unwrap_or(plan.resume.unwrap_or(plan.first_day)),
         keys: key_ids.iter().map(|k| (*k).to_string()).collect(),
         rows: m.take(),
+        seen: std::mem::take(&mut m.seen).into_iter().collect(),
     });
     Ok((fetched, staging.finish()?, models))
 }
@@ -83,7 +85,10 @@ pub(super) fn usage(
 pub(super) struct Models {
     pub from: NaiveDate,
     pub keys: Vec<String>,
+    /// The rows of the models scoped accounts match.
     pub rows: Vec<(String, DayUsage)>,
+    /// Every model the read saw.
+    pub seen: Vec<String>,
 }
 
 /// The per-model rows of a read grouped by model, kept as its pages are: a page's rows
@@ -91,6 +96,10 @@ pub(super) struct Models {
 /// grouped by are summed.
 #[derive(Debug, Default)]
 pub(crate) struct ByModel {
+    /// Only the rows of models some scoped account matches are kept.
+    globs: Vec<ModelGlob>,
+    /// Every model the read saw (for `config check`).
+    seen: BTreeSet<String>,
     kept: HashMap<(Option<String>, Option<String>, String, NaiveDate), DayUsage>,
     page: Vec<(String, DayUsage)>,
     /// The days of windows already stored (an analytics read commits as it goes).
@@ -126,7 +135,12 @@ impl UsageSink for Tee<'_> {
 
     fn add_model(&mut self, model: &str, row: &DayUsage) -> Result<()> {
         if let Some(m) = self.models.as_mut() {
-            m.page.push((model.to_string(), row.clone()));
+            if !m.seen.contains(model) {
+                m.seen.insert(model.to_string());
+            }
+            if m.globs.iter().any(|g| g.matches(model)) {
+                m.page.push((model.to_string(), row.clone()));
+            }
         }
         Ok(())
     }

@@ -59,10 +59,7 @@ pub(super) fn usage_and_evaluate(
                 let w = if Some(w.as_str()) == default.as_deref() { "" } else { &w };
                 changed.usage(&k, w);
             }
-            let mut seen: Vec<&str> = m.rows.iter().map(|(model, _)| model.as_str()).collect();
-            seen.sort_unstable();
-            seen.dedup();
-            store::set_state(tx, Fact::ModelsSeen, &seen.join(","))?;
+            store::set_state(tx, Fact::ModelsSeen, &m.seen.join(","))?;
         }
         if scope == Scope::All {
             // Burn rates measure growth between reads of every account's usage.

@@ -43,7 +43,11 @@ fn a_scoped_account_sums_only_its_models_rows_in_the_same_one_request() {
         let opus = env.status_of("opus");
         assert_eq!(opus[0]["quotas"]["tokens"]["used"], 90, "{source}: {opus}");
         // With any selector: the organization's Opus rows, of every key.
-        assert_eq!(env.status_of("org-opus")[0]["quotas"]["tokens"]["used"], 5090, "{source}");
+        assert_eq!(
+            env.status_of("org-opus")[0]["quotas"]["tokens"]["used"],
+            5090,
+            "{source}"
+        );
         // Cost per model comes from the analytics source only; with the messages source it
         // is not measured, and the reason says what to do.
         let cost = &opus[0]["quotas"]["cost_usd"];
