@@ -217,3 +217,34 @@ fn a_scoped_developer_counts_its_models_share_of_the_report() {
         .collect();
     assert_eq!(who, [("alice-opus", 80)]);
 }
+
+/// An analytics read cut by its deadline stores its whole windows' per-model rows with their
+/// sums, so the run that carries on counts every day of a scoped account once.
+#[test]
+fn a_cut_short_analytics_read_keeps_the_per_model_rows_of_its_stored_windows() {
+    use crate::env::at;
+    use crate::standin::Fault;
+    let config = "[api]\nusage_source = \"analytics\"\ndeadline_secs = 1\ntimeout_secs = 0.5\n\n\
+                  [[accounts]]\nname = \"opus\"\napi_key_id = \"apikey_prod\"\nmodel = \"claude-opus*\"\ntoken_limit = 100000\n";
+    let (mut env, api) = setup(config, "2026-09-01T06:00:00Z");
+    env.run(&["sync"]).ok();
+    for (day, n) in [("2026-09-05", 5), ("2026-10-05", 50), ("2026-10-20", 500)] {
+        api.put(Usage::new(Some("apikey_prod"), None, day, n, 0).model("claude-opus-5"));
+        api.put_all(vec![
+            Usage::new(Some("apikey_prod"), None, day, 7_000, 0).model("claude-sonnet-5"),
+        ]);
+    }
+    at(&mut env, &api, "2026-10-20T06:00:00Z");
+    api.fail_after(1, Fault::Hang);
+    env.run(&["sync"]).code(1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM usage_models"),
+        1,
+        "the first window's Opus row, stored with its sums"
+    );
+    api.heal();
+    at(&mut env, &api, "2026-10-20T06:01:00Z");
+    env.run(&["sync"]).ok();
+    let s = env.status_of("opus");
+    assert_eq!(s[0]["quotas"]["tokens"]["used"], 550, "{s}");
+}
