@@ -131,25 +131,22 @@ fn the_password_comes_from_a_file_or_pgpass_and_is_never_shown() {
     assert!(!run.stderr.contains("Wrong-PW-777"), "{}", run.stderr);
 }
 
-/// A SQLite store with every kind of row (usage, cost, a developer, alerts, deliveries, a
-/// silence), moved into PostgreSQL and back into a file: every command reads the same.
+/// A SQLite store with every kind of row (usage, per model too, cost, a developer, alerts,
+/// deliveries, a silence, burn-rate totals), moved into PostgreSQL and back into a file:
+/// every command reads the same.
 #[test]
 fn db_copy_moves_a_sqlite_store_into_postgres_and_back() {
     let hook = Capture::start();
     let config = format!(
-        "{PROD}\n[[accounts]]\nname = \"alice\"\nclaude_code_user = \"alice@example.com\"\ncost_limit_usd = \"10.00\"\n\n[[accounts]]\nname = \"everything\"\norganization = true\ncost_limit_usd = \"50.00\"\n\n[[notify]]\ntype = \"webhook\"\nurl = \"{}/hook\"\n",
+        "{PROD}\n[[accounts]]\nname = \"alice\"\nclaude_code_user = \"alice@example.com\"\ncost_limit_usd = \"10.00\"\n\n[[accounts]]\nname = \"everything\"\norganization = true\ncost_limit_usd = \"50.00\"\n\n[[accounts]]\nname = \"prod-sonnet\"\napi_key_id = \"apikey_prod\"\nmodel = \"claude-sonnet*\"\ntoken_limit = 5000\n\n[[notify]]\ntype = \"webhook\"\nurl = \"{}/hook\"\n",
         hook.url
     );
     let (mut lite, api) = setup(&config, "2026-11-20T12:00:00Z");
     lite.pg = None;
-    api.put(Usage::new(
-        Some("apikey_prod"),
-        None,
-        "2026-11-19",
-        400,
-        100,
-    ));
-    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 400, 60));
+    api.put(
+        Usage::new(Some("apikey_prod"), None, "2026-11-19", 400, 100).model("claude-sonnet-4-5"),
+    );
+    api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 400, 60).model("claude-opus-4-1"));
     api.put_cost(None, "2026-11-19", "1234.5");
     api.put_code_day(
         "2026-11-19",
@@ -162,6 +159,10 @@ fn db_copy_moves_a_sqlite_store_into_postgres_and_back() {
         ],
     );
     lite.run(&["sync"]).ok();
+    for table in ["usage_models", "developer_models", "burn_series", "usage_reads"] {
+        let n = lite.count(&format!("SELECT count(*) FROM {table}"));
+        assert!(n > 0, "{table} has rows to copy");
+    }
     let id = lite.open_alerts()[0]["id"].as_str().unwrap().to_string();
     lite.run(&["alerts", "silence", &id[..8], "--for", "2h"])
         .ok();
