@@ -159,7 +159,12 @@ fn db_copy_moves_a_sqlite_store_into_postgres_and_back() {
         ],
     );
     lite.run(&["sync"]).ok();
-    for table in ["usage_models", "developer_models", "burn_series", "usage_reads"] {
+    for table in [
+        "usage_models",
+        "developer_models",
+        "burn_series",
+        "usage_reads",
+    ] {
         let n = lite.count(&format!("SELECT count(*) FROM {table}"));
         assert!(n > 0, "{table} has rows to copy");
     }
