@@ -415,34 +415,27 @@ fn daily(
     match (account.selector.actor(), &account.model) {
         (Some(actor), Some(glob)) => {
             // Its models' share of the report's model_breakdown.
-            let days: Vec<DeveloperDay> = inputs
-                .developers_by_model
-                .iter()
-                .filter(|(m, _)| glob.matches(m))
-                .map(|(_, d)| d.clone())
-                .collect();
+            let days = of_models(inputs.developers_by_model, glob);
             developer_days(&by_actor(&days), actor, range)
         }
         (Some(actor), None) => developer_days(developers, actor, range),
         (None, Some(glob)) => {
             // Its models' rows only, of usage and of cost.
-            let rows: Vec<DayUsage> = inputs
-                .by_model
-                .iter()
-                .filter(|(m, _)| glob.matches(m))
-                .map(|(_, r)| r.clone())
-                .collect();
-            let cost: Option<Vec<CostDay>> = inputs.cost_by_model.map(|c| {
-                c.iter()
-                    .filter(|(m, _)| glob.matches(m))
-                    .map(|(_, r)| r.clone())
-                    .collect()
-            });
+            let rows = of_models(inputs.by_model, glob);
+            let cost = inputs.cost_by_model.map(|c| of_models(c, glob));
             let index = Index::new(&rows, inputs.default_workspace);
             usage_days(&index, cost.as_deref(), account, range)
         }
         (None, None) => usage_days(index, inputs.cost, account, range),
     }
+}
+
+/// The rows of the models `glob` matches, of rows tagged with their model.
+fn of_models<T: Clone>(rows: &[(String, T)], glob: &crate::account::ModelGlob) -> Vec<T> {
+    rows.iter()
+        .filter(|(m, _)| glob.matches(m))
+        .map(|(_, r)| r.clone())
+        .collect()
 }
 
 /// Sums each account's rows over its period containing `now`, and projects where each quota

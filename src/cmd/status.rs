@@ -264,7 +264,7 @@ fn print_table(s: &Shown<'_>, wide: bool) -> Result<()> {
     let mut t = Table::new(columns);
     for (i, v) in s.views.iter().enumerate() {
         for w in v.all() {
-            for r in w.readings.iter().filter(|r| shown(&w, r)) {
+            for r in w.readings.iter().filter(|r| shown(w.window, r)) {
                 let burns = s.burns(i, w.window, r.quota_type);
                 let mut row = table_row(s, v, &w, r, &burns, wide);
                 if wide && !burning {
@@ -309,8 +309,8 @@ fn print_burn_notes(s: &Shown<'_>) -> Result<()> {
 
 /// Tokens of the period always (usage is tracked even without a limit), other quotas and
 /// day and week windows when limited.
-fn shown(w: &WindowView<'_>, r: &Reading) -> bool {
-    (w.window == Window::Period && r.quota_type == QuotaType::Tokens) || r.limit.is_some()
+fn shown(window: Window, r: &Reading) -> bool {
+    (window == Window::Period && r.quota_type == QuotaType::Tokens) || r.limit.is_some()
 }
 
 /// Yellow at a warning threshold, red at a critical one (or exhausted).
@@ -513,11 +513,10 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
     // Why each shown quota without a value is not measured, once per quota type and reason.
     let mut notes: BTreeMap<(QuotaType, String), Vec<&str>> = BTreeMap::new();
     for v in &s.views {
-        let period = v.all().next().expect("the period comes first");
         for r in v
             .readings
             .iter()
-            .filter(|r| shown(&period, r) && r.used.is_none())
+            .filter(|r| shown(Window::Period, r) && r.used.is_none())
         {
             let why = s.why(v, r.quota_type);
             notes

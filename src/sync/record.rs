@@ -50,17 +50,13 @@ pub(super) fn usage_and_evaluate(
                 "another run took over the Admin API read (a later minute) while this one was reading: nothing of this read was stored"
             );
         }
-        let (written, mut changed) =
-            store_read(tx, config, read.staged, &read.fetched, now, incremental)?;
-        if let Some(m) = &read.models {
-            let keys: Vec<&str> = m.keys.iter().map(String::as_str).collect();
-            let default = store::get_state(tx, Fact::DefaultWorkspace)?;
-            for (k, w) in usage::models::replace(tx, (m.from, None), &keys, &m.rows, now)? {
-                let w = if Some(w.as_str()) == default.as_deref() { "" } else { &w };
-                changed.usage(&k, w);
-            }
-            store::set_state(tx, Fact::ModelsSeen, &m.seen.join(","))?;
-        }
+        let (written, mut changed) = store_read(
+            tx,
+            config,
+            (read.staged, &read.fetched, read.models.as_ref()),
+            now,
+            incremental,
+        )?;
         if scope == Scope::All {
             // Burn rates measure growth between reads of every account's usage.
             store::burn::record_read(tx, now)?;
@@ -116,30 +112,37 @@ pub(super) fn usage_and_evaluate(
     Ok(evaluated.changes)
 }
 
-/// Moves the staged usage into the store with the read's facts: its "data as of", what it
-/// left out (which changes what is measured for every account), and no resume mark (the
-/// read is whole). Returns the rows written and, for an incremental pass, what changed.
+/// Moves the staged usage (and its per-model rows) into the store with the read's facts: its
+/// "data as of", what it left out (which changes what is measured for every account), and
+/// no resume mark (the read is whole). Returns the rows written and, for an incremental
+/// pass, what changed.
 fn store_read(
     tx: &Tx<'_>,
     config: &Config,
-    staged: Staged,
-    fetched: &Fetched,
+    (staged, fetched, models): (Staged, &Fetched, Option<&super::fetch::Models>),
     now: DateTime<Utc>,
     incremental: bool,
 ) -> Result<(usize, Changed)> {
     let source = config.api.usage_source.as_str();
     let mut changed = Changed::default();
+    // The Default Workspace's rows are the "default" account's, under either id.
+    let default = store::get_state(tx, Fact::DefaultWorkspace)?;
+    let mut seen = |k: &str, w: &str| {
+        let w = if Some(w) == default.as_deref() { "" } else { w };
+        changed.usage(k, w);
+    };
     let written = if incremental {
-        // The Default Workspace's rows are the "default" account's, under either id.
-        let default = store::get_state(tx, Fact::DefaultWorkspace)?;
-        let mut seen = |k: &str, w: &str| {
-            let w = if Some(w) == default.as_deref() { "" } else { w };
-            changed.usage(k, w);
-        };
         usage::upsert_staged(tx, staged, source, now, Some(&mut seen))?
     } else {
         usage::upsert_staged(tx, staged, source, now, None)?
     };
+    if let Some(m) = models {
+        let keys: Vec<&str> = m.keys.iter().map(String::as_str).collect();
+        for (k, w) in usage::models::replace(tx, (m.from, None), &keys, &m.rows, now)? {
+            seen(&k, &w);
+        }
+        store::set_state(tx, Fact::ModelsSeen, &m.seen.join(","))?;
+    }
     if let Some(as_of) = &fetched.data_as_of {
         store::set_state(tx, Fact::UsageAsOf, as_of)?;
     }
