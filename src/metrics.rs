@@ -14,6 +14,7 @@ use crate::alert::{AccountStatus, Severity};
 use crate::evaluate::View;
 use crate::period::Window;
 use crate::quota::QuotaType;
+use crate::reconcile::Reading;
 use crate::secret::Secret;
 
 /// How the run that writes the textfile went.
@@ -65,43 +66,20 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
     };
-    // Every quota of the period; a day or week window's quotas that it limits.
-    let per_quota =
-        |f: &dyn Fn(&crate::reconcile::Reading) -> Option<String>| -> Vec<(String, String)> {
-            let mut samples = Vec::new();
-            for v in s.views {
-                for w in v.all() {
-                    let shown = |r: &&crate::reconcile::Reading| {
-                        w.window == Window::Period || r.limit.is_some()
-                    };
-                    for r in w.readings.iter().filter(shown) {
-                        if let Some(value) = f(r) {
-                            let labels = labels(&[
-                                ("account", &v.account.name),
-                                ("quota_type", r.quota_type.as_str()),
-                                ("window", w.window.as_str()),
-                            ]);
-                            samples.push((labels, value));
-                        }
-                    }
-                }
-            }
-            samples
-        };
     family(
         "quota_usage",
         "Usage in the current billing period, UTC day or ISO week (tokens, requests or USD).",
-        per_quota(&|r| r.used.map(|u| u.to_string())),
+        per_quota(s, &|r| r.used.map(|u| u.to_string())),
     );
     family(
         "quota_limit",
         "The configured limit for the billing period, UTC day or ISO week.",
-        per_quota(&|r| r.limit.map(|l| l.to_string())),
+        per_quota(s, &|r| r.limit.map(|l| l.to_string())),
     );
     family(
         "quota_usage_ratio",
         "Usage divided by the limit (1 = the limit is reached).",
-        per_quota(&|r| match (r.used, r.limit) {
+        per_quota(s, &|r| match (r.used, r.limit) {
             (Some(u), Some(l)) if !l.is_zero() => u
                 .checked_div(l)
                 .map(|x| x.round_dp(6).normalize().to_string()),
@@ -111,18 +89,7 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
     family(
         "quota_burn_rate",
         "Usage in the lookback over what the window allows in that time (1 = on pace to use the limit exactly).",
-        s.burn_rates
-            .iter()
-            .map(|((account, q, w, lookback), x)| {
-                let labels = labels(&[
-                    ("account", account),
-                    ("quota_type", q.as_str()),
-                    ("window", w.as_str()),
-                    ("lookback", lookback),
-                ]);
-                (labels, x.normalize().to_string())
-            })
-            .collect(),
+        burn_samples(s),
     );
     family(
         "quota_account_exhausted",
@@ -165,6 +132,43 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
     );
     render_health(s, &mut family);
     out
+}
+
+/// Every quota of the period and a day or week window's quotas that it limits, labelled,
+/// with `f`'s value where it has one.
+fn per_quota(s: &Snapshot<'_>, f: &dyn Fn(&Reading) -> Option<String>) -> Vec<(String, String)> {
+    let mut samples = Vec::new();
+    for v in s.views {
+        for w in v.all() {
+            let shown = |r: &&Reading| w.window == Window::Period || r.limit.is_some();
+            for r in w.readings.iter().filter(shown) {
+                if let Some(value) = f(r) {
+                    let labels = labels(&[
+                        ("account", &v.account.name),
+                        ("quota_type", r.quota_type.as_str()),
+                        ("window", w.window.as_str()),
+                    ]);
+                    samples.push((labels, value));
+                }
+            }
+        }
+    }
+    samples
+}
+
+fn burn_samples(s: &Snapshot<'_>) -> Vec<(String, String)> {
+    s.burn_rates
+        .iter()
+        .map(|((account, q, w, lookback), x)| {
+            let labels = labels(&[
+                ("account", account),
+                ("quota_type", q.as_str()),
+                ("window", w.as_str()),
+                ("lookback", lookback),
+            ]);
+            (labels, x.normalize().to_string())
+        })
+        .collect()
 }
 
 /// Writes one metric family: its name, help and samples (labels, value).

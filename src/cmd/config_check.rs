@@ -215,36 +215,8 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx, warnings: &mut Vec<String>)
     for a in &c.accounts {
         let p = Period::containing(a.billing_day, ctx.now);
         writeln!(out, "  {}: {}", a.name, a.selector)?;
-        if let Some(glob) = a.model.as_ref().filter(|_| a.selector.is_developer()) {
-            writeln!(
-                out,
-                "    model {}: its share of the Claude Code report's model_breakdown",
-                glob.as_str()
-            )?;
-        } else if let Some(glob) = &a.model {
-            let matched: Vec<&str> = seen
-                .iter()
-                .map(String::as_str)
-                .filter(|m| glob.matches(m))
-                .collect();
-            if matched.is_empty() {
-                warnings.push(format!(
-                    "account {}: model = {:?} matches no model the last read saw ({}); check the glob (it matches the whole model id, * for any run of characters)",
-                    a.name,
-                    glob.as_str(),
-                    if seen.is_empty() { "none read yet".to_string() } else { seen.join(", ") }
-                ));
-            }
-            writeln!(
-                out,
-                "    model {}: {}",
-                glob.as_str(),
-                if matched.is_empty() {
-                    "no model seen matches".to_string()
-                } else {
-                    format!("{} (seen in the last read)", matched.join(", "))
-                }
-            )?;
+        if let Some(line) = model_line(a, &seen, warnings) {
+            writeln!(out, "    {line}")?;
         }
         let listed = |limits: &crate::quota::Limits| -> Vec<String> {
             QuotaType::ALL
@@ -270,42 +242,17 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx, warnings: &mut Vec<String>)
                 limits.join(", ")
             }
         )?;
-        let thresholds: Vec<String> = a.thresholds.iter().map(|t| format!("{t}%")).collect();
         writeln!(
             out,
             "    billing day {}: current period {} to {}; thresholds {}",
             a.billing_day,
             p.start.format("%Y-%m-%d"),
             p.end.format("%Y-%m-%d"),
-            thresholds.join(", ")
+            percents(&a.thresholds)
         )?;
-        let rules: Vec<String> = a
-            .burn
-            .iter()
-            .map(|r| {
-                format!(
-                    "{}× over {} and {} ({})",
-                    r.factor().normalize(),
-                    crate::burn::lookback(r.long),
-                    crate::burn::lookback(r.short),
-                    r.severity
-                )
-            })
-            .collect();
-        writeln!(
-            out,
-            "    burn rate: {}",
-            if a.burn.is_empty() {
-                "off".to_string()
-            } else if a.selector.is_developer() {
-                "not evaluated for developer accounts (the report is daily)".to_string()
-            } else {
-                rules.join(", ")
-            }
-        )?;
+        writeln!(out, "    burn rate: {}", burn_line(a))?;
         for w in a.windows.iter() {
             let span = w.window.containing(a.billing_day, ctx.now);
-            let thresholds: Vec<String> = w.thresholds.iter().map(|t| format!("{t}%")).collect();
             writeln!(
                 out,
                 "    {}: {} (now {} to {}; thresholds {})",
@@ -313,11 +260,72 @@ fn accounts(out: &mut String, c: &Config, ctx: &Ctx, warnings: &mut Vec<String>)
                 listed(&w.limits).join(", "),
                 span.start.format("%Y-%m-%d"),
                 span.end.format("%Y-%m-%d"),
-                thresholds.join(", ")
+                percents(&w.thresholds)
             )?;
         }
     }
     Ok(())
+}
+
+/// "80%, 95%, 100%".
+fn percents(thresholds: &[u32]) -> String {
+    let listed: Vec<String> = thresholds.iter().map(|t| format!("{t}%")).collect();
+    listed.join(", ")
+}
+
+/// What a scoped account's glob matches; a glob matching no model the last read saw is a
+/// warning.
+fn model_line(a: &Account, seen: &[String], warnings: &mut Vec<String>) -> Option<String> {
+    let glob = a.model.as_ref()?;
+    if a.selector.is_developer() {
+        return Some(format!(
+            "model {}: its share of the Claude Code report's model_breakdown",
+            glob.as_str()
+        ));
+    }
+    let matched: Vec<&str> = seen
+        .iter()
+        .map(String::as_str)
+        .filter(|m| glob.matches(m))
+        .collect();
+    if matched.is_empty() {
+        warnings.push(format!(
+            "account {}: model = {:?} matches no model the last read saw ({}); check the glob (it matches the whole model id, * for any run of characters)",
+            a.name,
+            glob.as_str(),
+            if seen.is_empty() { "none read yet".to_string() } else { seen.join(", ") }
+        ));
+        return Some(format!("model {}: no model seen matches", glob.as_str()));
+    }
+    Some(format!(
+        "model {}: {} (seen in the last read)",
+        glob.as_str(),
+        matched.join(", ")
+    ))
+}
+
+/// The account's burn-rate rules, or why there are none.
+fn burn_line(a: &Account) -> String {
+    if a.burn.is_empty() {
+        return "off".to_string();
+    }
+    if a.selector.is_developer() {
+        return "not evaluated for developer accounts (the report is daily)".to_string();
+    }
+    let rules: Vec<String> = a
+        .burn
+        .iter()
+        .map(|r| {
+            format!(
+                "{}× over {} and {} ({})",
+                r.factor().normalize(),
+                crate::burn::lookback(r.long),
+                crate::burn::lookback(r.short),
+                r.severity
+            )
+        })
+        .collect();
+    rules.join(", ")
 }
 
 fn channels(out: &mut String, c: &Config, warnings: &mut Vec<String>) -> Result<()> {

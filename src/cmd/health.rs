@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::Ctx;
@@ -43,79 +44,96 @@ pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
         e.pending += b.pending;
         e.failed += b.failed;
     }
+    let lease = lease
+        .as_ref()
+        .map(|(holder, minute)| (holder.as_str(), *minute));
     if args.json {
-        output::json(&json!({
-            "healthy": health.healthy(),
-            "data_age_seconds": health.data_age().map(|d| d.num_seconds()),
-            "reads": reads.iter().map(|r| json!({
-                "read": r.read,
-                "last_success_at": r.last_success_at.map(ts),
-                "last_attempt_at": ts(r.last_attempt_at),
-                "failing_since": r.failing_since.map(ts),
-                "failures": r.failures,
-                "last_error": r.last_error,
-            })).collect::<Vec<_>>(),
-            "notifications": channels.iter().map(|(c, b)| {
-                (c.to_string(), json!({"pending": b.pending, "failed": b.failed}))
-            }).collect::<serde_json::Map<_, _>>(),
-            "admin_api_read_by": lease.as_ref().map(|(holder, minute)| json!({
-                "run": holder,
-                "minute": ts(*minute),
-            })),
-        }))?;
+        json_report(&health, &channels, lease)?;
     } else {
-        let mut t = Table::new(vec![
-            Column::left("READ"),
-            Column::left("LAST SUCCESS"),
-            Column::left("FAILING SINCE"),
-            Column::right("FAILED RUNS"),
-            Column::shrink("LAST ERROR"),
-        ]);
-        for r in &reads {
-            let failing = r.failures > 0;
-            t.row(vec![
-                describe(&r.read).into(),
-                r.last_success_at
-                    .map_or_else(|| "never".to_string(), output::time)
-                    .into(),
-                r.failing_since
-                    .map_or_else(|| "-".to_string(), output::time)
-                    .into(),
-                r.failures.to_string().into(),
-                if failing {
-                    r.last_error.clone().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-                .into(),
-            ]);
-        }
-        let screen = Screen::detect();
-        if !reads.is_empty() {
-            output::text(&t.render(screen.width, screen.color))?;
-        }
-        for (c, b) in &channels {
-            output::line(&format!(
-                "notifications to {c}: {} pending, {} failed",
-                b.pending, b.failed
-            ))?;
-        }
-        if let Some((holder, minute)) = &lease {
-            let line = format!(
-                "Admin API read taken by {holder} for the minute of {}",
-                output::time(*minute)
-            );
-            output::line(&crate::table::wrap(&line, screen.width))?;
-        }
-        let verdict = match health.footer() {
-            None => "healthy".to_string(),
-            Some(why) => format!("not healthy: {why}"),
-        };
-        output::line(&crate::table::wrap(&verdict, screen.width))?;
+        text_report(&health, &channels, lease)?;
     }
     Ok(if health.healthy() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Which run has the Admin API read, for which minute (hosts sharing a store).
+type Lease<'a> = Option<(&'a str, DateTime<Utc>)>;
+
+/// `quota health --json`: every read, the backlog per channel, the lease.
+fn json_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<'_>) -> Result<()> {
+    output::json(&json!({
+        "healthy": h.healthy(),
+        "data_age_seconds": h.data_age().map(|d| d.num_seconds()),
+        "reads": h.reads.iter().map(|r| json!({
+            "read": r.read,
+            "last_success_at": r.last_success_at.map(ts),
+            "last_attempt_at": ts(r.last_attempt_at),
+            "failing_since": r.failing_since.map(ts),
+            "failures": r.failures,
+            "last_error": r.last_error,
+        })).collect::<Vec<_>>(),
+        "notifications": channels.iter().map(|(c, b)| {
+            (c.to_string(), json!({"pending": b.pending, "failed": b.failed}))
+        }).collect::<serde_json::Map<_, _>>(),
+        "admin_api_read_by": lease.map(|(holder, minute)| json!({
+            "run": holder,
+            "minute": ts(minute),
+        })),
+    }))
+}
+
+/// The reads as a table, then a line per channel with a backlog, the lease, the verdict.
+fn text_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<'_>) -> Result<()> {
+    let mut t = Table::new(vec![
+        Column::left("READ"),
+        Column::left("LAST SUCCESS"),
+        Column::left("FAILING SINCE"),
+        Column::right("FAILED RUNS"),
+        Column::shrink("LAST ERROR"),
+    ]);
+    for r in h.reads {
+        let failing = r.failures > 0;
+        t.row(vec![
+            describe(&r.read).into(),
+            r.last_success_at
+                .map_or_else(|| "never".to_string(), output::time)
+                .into(),
+            r.failing_since
+                .map_or_else(|| "-".to_string(), output::time)
+                .into(),
+            r.failures.to_string().into(),
+            if failing {
+                r.last_error.clone().unwrap_or_default()
+            } else {
+                String::new()
+            }
+            .into(),
+        ]);
+    }
+    let screen = Screen::detect();
+    if !h.reads.is_empty() {
+        output::text(&t.render(screen.width, screen.color))?;
+    }
+    for (c, b) in channels {
+        output::line(&format!(
+            "notifications to {c}: {} pending, {} failed",
+            b.pending, b.failed
+        ))?;
+    }
+    if let Some((holder, minute)) = lease {
+        let line = format!(
+            "Admin API read taken by {holder} for the minute of {}",
+            output::time(minute)
+        );
+        output::line(&crate::table::wrap(&line, screen.width))?;
+    }
+    let verdict = match h.footer() {
+        None => "healthy".to_string(),
+        Some(why) => format!("not healthy: {why}"),
+    };
+    output::line(&crate::table::wrap(&verdict, screen.width))?;
+    Ok(())
 }

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use anyhow::Result;
 use rust_decimal::Decimal;
 
+use super::shapes::{burn_rules, check_windows, merge_windows, windows_written};
 use super::{Err, in_range};
-use crate::account::{Account, BurnRules, ModelGlob, Selector, Thresholds, WindowRule, Windows};
-use crate::burn::BurnRule;
-use crate::config::raw::{RawAccount, RawBurn, RawDefaults, RawLimits, RawWindow};
+use crate::account::{Account, ModelGlob, Selector, Thresholds, WindowRule};
+use crate::config::raw::{RawAccount, RawBurn, RawDefaults, RawLimits};
 use crate::config::{Defaults, UsageSource};
-use crate::period::Window;
-use crate::quota::{Limits, QuotaType};
+use crate::quota::Limits;
 
 const DEFAULT_THRESHOLDS: [u32; 3] = [80, 95, 100];
 
@@ -62,174 +61,6 @@ pub(super) fn defaults_of(
             Some(b) => burn_rules(b, &crate::burn::STANDARD, &|| key("burn_rate"), err)?,
         },
     })
-}
-
-/// `burn_rate`: `false` switches the rules off, `true` keeps `inherited` (the standard rules
-/// where the defaults have none), and tables replace them.
-fn burn_rules(
-    raw: &RawBurn,
-    inherited: &[BurnRule],
-    at: &dyn Fn() -> String,
-    err: Err<'_>,
-) -> Result<BurnRules> {
-    let rules = match raw {
-        RawBurn::Switch(false) => return Ok(Vec::new().into()),
-        RawBurn::Switch(true) if inherited.is_empty() => return Ok(crate::burn::STANDARD.into()),
-        RawBurn::Switch(true) => return Ok(inherited.into()),
-        RawBurn::Rules(rules) => rules,
-    };
-    let mut out: Vec<BurnRule> = Vec::with_capacity(rules.len());
-    for (i, r) in rules.iter().enumerate() {
-        let key = || format!("{}[{i}]", at());
-        let lookback = |text: &str, name: &str| {
-            crate::time::duration(text)
-                .filter(|d| *d >= chrono::Duration::minutes(1) && *d <= crate::burn::MAX_LOOKBACK)
-                .ok_or_else(|| {
-                    err(
-                        &format!("{}.{name}", key()),
-                        format!("{text:?} is not a lookback like \"5m\" or \"6h\" (1 minute to 24 hours)"),
-                    )
-                })
-        };
-        let (long, short) = (lookback(&r.long, "long")?, lookback(&r.short, "short")?);
-        if short >= long {
-            return Err(err(
-                &format!("{}.short", key()),
-                format!("{:?} must be shorter than long ({:?})", r.short, r.long),
-            ));
-        }
-        let tenths = r.factor * 10.0;
-        if !(r.factor > 0.0 && r.factor <= 1000.0) || (tenths - tenths.round()).abs() > 1e-9 {
-            return Err(err(
-                &format!("{}.factor", key()),
-                format!(
-                    "{} is not a burn factor above 0 with at most one decimal (like 14.4)",
-                    r.factor
-                ),
-            ));
-        }
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked above
-        let factor_tenths = tenths.round() as u32;
-        if out.iter().any(|o| o.factor_tenths == factor_tenths) {
-            return Err(err(
-                &format!("{}.factor", key()),
-                format!(
-                    "{} is another rule's factor too: each rule needs its own (it tells their alerts apart)",
-                    r.factor
-                ),
-            ));
-        }
-        out.push(BurnRule {
-            long,
-            short,
-            factor_tenths,
-            severity: r.severity.unwrap_or(crate::alert::Severity::Warning),
-        });
-    }
-    Ok(out.into())
-}
-
-/// A `[….daily]` or `[….weekly]` table as written: its limits, and its thresholds if set.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct WrittenWindow {
-    window: Window,
-    limits: Limits,
-    thresholds: Option<Thresholds>,
-}
-
-/// The window tables of `[defaults]` or an account (`at` names it), validated: each sets at
-/// least one limit.
-fn windows_written(
-    [daily, weekly]: [&Option<RawWindow>; 2],
-    at: &dyn Fn() -> String,
-    warnings: &mut Vec<String>,
-    err: Err<'_>,
-) -> Result<Vec<WrittenWindow>> {
-    let mut written = Vec::new();
-    for (window, raw) in [(Window::Day, daily), (Window::Week, weekly)] {
-        let Some(raw) = raw else { continue };
-        let table = || format!("{}.{}", at(), window.table());
-        let limits = limits(&raw.limits(), &table, err)?;
-        if QuotaType::ALL.iter().all(|q| limits.get(*q).is_none()) {
-            return Err(err(
-                &table(),
-                "sets no limit: add token_limit, input_token_limit, output_token_limit, request_limit or cost_limit_usd, or remove the table".into(),
-            ));
-        }
-        let key = || format!("{}.thresholds", table());
-        let thresholds = match &raw.thresholds {
-            Some(t) => Some(
-                thresholds(t, warnings, &key)
-                    .map_err(|p| err(&key(), p))?
-                    .into(),
-            ),
-            None => None,
-        };
-        written.push(WrittenWindow {
-            window,
-            limits,
-            thresholds,
-        });
-    }
-    Ok(written)
-}
-
-/// An account's window rules: its own tables over the defaults' (limit by limit, as the
-/// period's limits are), with the table's thresholds, else the defaults' table's, else the
-/// account's own.
-fn merge_windows(
-    own: &[WrittenWindow],
-    defaults: &[WrittenWindow],
-    account_thresholds: &Thresholds,
-) -> Windows {
-    [Window::Day, Window::Week]
-        .into_iter()
-        .filter_map(|window| {
-            let mine = own.iter().find(|w| w.window == window);
-            let theirs = defaults.iter().find(|w| w.window == window);
-            let (m, t) = (
-                mine.map(|w| &w.limits).cloned().unwrap_or_default(),
-                theirs.map(|w| &w.limits).cloned().unwrap_or_default(),
-            );
-            (mine.is_some() || theirs.is_some()).then(|| WindowRule {
-                window,
-                limits: Limits {
-                    tokens: m.tokens.or(t.tokens),
-                    input_tokens: m.input_tokens.or(t.input_tokens),
-                    output_tokens: m.output_tokens.or(t.output_tokens),
-                    requests: m.requests.or(t.requests),
-                    cost_usd: m.cost_usd.or(t.cost_usd),
-                },
-                thresholds: mine
-                    .and_then(|w| w.thresholds.clone())
-                    .or_else(|| theirs.and_then(|w| w.thresholds.clone()))
-                    .unwrap_or_else(|| account_thresholds.clone()),
-            })
-        })
-        .collect()
-}
-
-/// A daily limit above the weekly one of the same quota could never be reached before the
-/// week's: a mistake (most likely a misplaced digit), refused.
-fn check_windows(windows: &[WindowRule], at: &dyn Fn() -> String, err: Err<'_>) -> Result<()> {
-    let of = |w: Window| windows.iter().find(|r| r.window == w).map(|r| &r.limits);
-    let (Some(day), Some(week)) = (of(Window::Day), of(Window::Week)) else {
-        return Ok(());
-    };
-    for q in QuotaType::ALL {
-        if let (Some(d), Some(w)) = (day.get(q), week.get(q))
-            && d > w
-        {
-            return Err(err(
-                &format!("{}.daily.{}", at(), q.limit_key()),
-                format!(
-                    "{d} is above the weekly {} ({w}): the day's limit could never be reached before the week's; lower it or raise the weekly one",
-                    q.limit_key()
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// `defaults` are `[defaults]` for key, workspace and organization accounts and
@@ -293,26 +124,13 @@ fn account(
     let defaults = defaults[usize::from(selector.is_developer())];
     let own = limits(&a.limits(), &at, err)?;
     let key_account = matches!(selector, Selector::ApiKey(_));
-    let key = key_account;
-    if own.cost_usd.is_some() && key && source != UsageSource::Analytics {
+    if own.cost_usd.is_some() && key_account && source != UsageSource::Analytics {
         warnings.push(format!(
             "{}.cost_limit_usd is not measured: the \"messages\" usage source reads cost per workspace only (set [api] usage_source = \"analytics\" for cost per API key)",
             at()
         ));
     }
-    let d = &defaults.limits;
-    let limits = Limits {
-        tokens: own.tokens.or(d.tokens),
-        input_tokens: own.input_tokens.or(d.input_tokens),
-        output_tokens: own.output_tokens.or(d.output_tokens),
-        requests: own.requests.or(d.requests),
-        // A default cost limit applies to key accounts only where their cost is read.
-        cost_usd: own.cost_usd.or(if key {
-            defaults.key_limits.cost_usd
-        } else {
-            d.cost_usd
-        }),
-    };
+    let limits = merged_limits(&own, defaults, key_account);
     let key = || format!("{}.thresholds", at());
     let thresholds: Thresholds = match &a.thresholds {
         Some(t) => thresholds(t, warnings, &key)
@@ -351,24 +169,7 @@ fn account(
         None => Arc::clone(&defaults.burn),
         Some(raw) => burn_rules(raw, &defaults.burn, &|| format!("{}.burn_rate", at()), err)?,
     };
-    let model = match a.model.as_deref().map(str::trim) {
-        None => None,
-        Some(m)
-            if !m.is_empty()
-                && m.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.:@/*".contains(c)) =>
-        {
-            Some(ModelGlob::new(m))
-        }
-        Some(m) => {
-            return Err(err(
-                &format!("{}.model", at()),
-                format!(
-                    "{m:?} is not a model id or a glob on one (like \"claude-opus-4*\": letters, digits, - _ . : @ / and *)"
-                ),
-            ));
-        }
-    };
+    let model = model_glob(a.model.as_deref()).map_err(|p| err(&format!("{}.model", at()), p))?;
     Ok(Account {
         name,
         selector,
@@ -387,12 +188,46 @@ fn account(
     })
 }
 
+/// The account's own limits, each missing one from the defaults. A default cost limit
+/// applies to key accounts only where their cost is read.
+fn merged_limits(own: &Limits, defaults: &Defaults, key_account: bool) -> Limits {
+    let d = &defaults.limits;
+    Limits {
+        tokens: own.tokens.or(d.tokens),
+        input_tokens: own.input_tokens.or(d.input_tokens),
+        output_tokens: own.output_tokens.or(d.output_tokens),
+        requests: own.requests.or(d.requests),
+        cost_usd: own.cost_usd.or(if key_account {
+            defaults.key_limits.cost_usd
+        } else {
+            d.cost_usd
+        }),
+    }
+}
+
+/// `model = "claude-opus-4*"`: a model id or a glob on one.
+fn model_glob(raw: Option<&str>) -> Result<Option<ModelGlob>, String> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some(m)
+            if !m.is_empty()
+                && m.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:@/*".contains(c)) =>
+        {
+            Ok(Some(ModelGlob::new(m)))
+        }
+        Some(m) => Err(format!(
+            "{m:?} is not a model id or a glob on one (like \"claude-opus-4*\": letters, digits, - _ . : @ / and *)"
+        )),
+    }
+}
+
 fn billing_day(v: Option<i64>) -> Result<u32, String> {
     in_range(v, 1, 1, 31)
         .map_err(|_| format!("{} is not a day of the month (1–31)", v.unwrap_or_default()))
 }
 
-fn thresholds(
+pub(super) fn thresholds(
     values: &[i64],
     warnings: &mut Vec<String>,
     key: &dyn Fn() -> String,
@@ -418,7 +253,7 @@ fn thresholds(
     Ok(sorted)
 }
 
-fn limits(raw: &RawLimits, at: &dyn Fn() -> String, err: Err<'_>) -> Result<Limits> {
+pub(super) fn limits(raw: &RawLimits, at: &dyn Fn() -> String, err: Err<'_>) -> Result<Limits> {
     let positive = |v: Option<i64>, key: &str| -> Result<Option<u64>> {
         match v {
             None => Ok(None),

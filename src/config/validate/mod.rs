@@ -1,25 +1,26 @@
 //! Raw config → validated config. Each check names the file and the key.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::raw::{ChannelType, RawApi, RawConfig, RawNotify};
+use super::raw::{RawApi, RawConfig, RawDatabase, RawMetrics};
 use super::{
     Api, Config, DEFAULT_BASE_URL, Database, Discovery, Located, Metrics, Origin, Postgres,
     UsageSource,
 };
-use crate::account::{Channel, ChannelKind};
-use crate::alert::Severity;
+use crate::account::Account;
 use crate::error::bad_input;
-use crate::secret::{Secret, SecretSource};
+use crate::secret::Secret;
 
 mod accounts;
+mod channels;
+mod shapes;
 
-pub(super) use accounts::WrittenWindow;
 use accounts::{accounts, defaults_of};
+use channels::channels;
+pub(super) use shapes::WrittenWindow;
 
 /// Makes the one-line error for a key of the file.
 type Err<'a> = &'a dyn Fn(&str, String) -> anyhow::Error;
@@ -33,32 +34,7 @@ pub(super) fn validate(
     let err = |key: &str, problem: String| bad_input!("{file}: {key}: {problem}");
     let mut warnings = Vec::new();
     let api = api(&raw.api, env, &err)?;
-    let database = Database {
-        // Resolved after validation, once the whole config is known.
-        path: Located {
-            path: raw.database.path.clone().unwrap_or_default(),
-            origin: Origin::ConfigFile,
-        },
-        postgres: raw.database.url.clone().map(|url| Postgres {
-            url: Secret::new(url),
-            origin: Origin::ConfigFile,
-            password_file: raw.database.password_file.clone(),
-        }),
-        retention_days: in_range(raw.database.retention_days, 400, 1, 36_500)
-            .map_err(|p| err("database.retention_days", p))?,
-    };
-    if raw.database.path.is_some() && raw.database.url.is_some() {
-        return Err(err(
-            "database",
-            "path (a SQLite file) and url (PostgreSQL) name two stores: keep one".into(),
-        ));
-    }
-    if raw.database.password_file.is_some() && raw.database.url.is_none() {
-        return Err(err(
-            "database.password_file",
-            "is the PostgreSQL password: set url too, or remove it".into(),
-        ));
-    }
+    let database = database(&raw.database, &err)?;
     let source = api.usage_source;
     let defaults = defaults_of(&raw.defaults, "defaults", source, &mut warnings, &err)?;
     let developer_defaults = defaults_of(
@@ -75,46 +51,9 @@ pub(super) fn validate(
         &mut warnings,
         &err,
     )?;
-    for a in accounts
-        .iter()
-        .filter(|a| a.selector.is_developer() && a.limits.requests.is_some())
-    {
-        warnings.push(format!(
-            "account {:?}: request_limit is not measured: the Claude Code usage report has no request counts",
-            a.name
-        ));
-    }
-    if !api.usage_source.measures_requests() {
-        for a in accounts
-            .iter()
-            .filter(|a| a.limits.requests.is_some() && !a.selector.is_developer())
-        {
-            warnings.push(format!(
-                "account {:?}: request_limit is not measured: the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
-                a.name
-            ));
-        }
-    }
-    let mut notify = raw
-        .notify
-        .iter()
-        .enumerate()
-        .try_fold(Vec::new(), |mut out, (i, n)| {
-            let c = channel(i, n, &out, &err)?;
-            out.push(c);
-            Ok::<_, anyhow::Error>(out)
-        })?;
-    route_by_labels(&mut notify, &raw, &mut warnings);
-    let metrics = Metrics {
-        textfile: raw.metrics.textfile.clone(),
-        heartbeat_url: match &raw.metrics.heartbeat_url {
-            Some(u) => {
-                check_url(u).map_err(|p| err("metrics.heartbeat_url", p))?;
-                Some(Secret::new(u.clone()))
-            }
-            None => None,
-        },
-    };
+    unmeasured_request_limits(&accounts, source, &mut warnings);
+    let notify = channels(&raw, &mut warnings, &err)?;
+    let metrics = metrics(&raw.metrics, &err)?;
     if let Some(path) = &api.admin_key_file
         && crate::secret::readable_by_others(path)
     {
@@ -139,6 +78,72 @@ pub(super) fn validate(
                 .map_err(|p| err("health.failing_after_minutes", p))?,
         ),
         warnings,
+    })
+}
+
+/// `[database]`: a SQLite file or a PostgreSQL URL, never both.
+fn database(raw: &RawDatabase, err: Err<'_>) -> Result<Database> {
+    if raw.path.is_some() && raw.url.is_some() {
+        return Err(err(
+            "database",
+            "path (a SQLite file) and url (PostgreSQL) name two stores: keep one".into(),
+        ));
+    }
+    if raw.password_file.is_some() && raw.url.is_none() {
+        return Err(err(
+            "database.password_file",
+            "is the PostgreSQL password: set url too, or remove it".into(),
+        ));
+    }
+    Ok(Database {
+        // Resolved after validation, once the whole config is known.
+        path: Located {
+            path: raw.path.clone().unwrap_or_default(),
+            origin: Origin::ConfigFile,
+        },
+        postgres: raw.url.clone().map(|url| Postgres {
+            url: Secret::new(url),
+            origin: Origin::ConfigFile,
+            password_file: raw.password_file.clone(),
+        }),
+        retention_days: in_range(raw.retention_days, 400, 1, 36_500)
+            .map_err(|p| err("database.retention_days", p))?,
+    })
+}
+
+/// A request limit that nothing measures is a warning: developers' reports have no request
+/// counts, and neither has the messages source.
+fn unmeasured_request_limits(
+    accounts: &[Account],
+    source: UsageSource,
+    warnings: &mut Vec<String>,
+) {
+    for a in accounts.iter().filter(|a| a.limits.requests.is_some()) {
+        if a.selector.is_developer() {
+            warnings.push(format!(
+                "account {:?}: request_limit is not measured: the Claude Code usage report has no request counts",
+                a.name
+            ));
+        } else if !source.measures_requests() {
+            warnings.push(format!(
+                "account {:?}: request_limit is not measured: the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
+                a.name
+            ));
+        }
+    }
+}
+
+fn metrics(raw: &RawMetrics, err: Err<'_>) -> Result<Metrics> {
+    let heartbeat_url = match &raw.heartbeat_url {
+        Some(u) => {
+            check_url(u).map_err(|p| err("metrics.heartbeat_url", p))?;
+            Some(Secret::new(u.clone()))
+        }
+        None => None,
+    };
+    Ok(Metrics {
+        textfile: raw.textfile.clone(),
+        heartbeat_url,
     })
 }
 
@@ -230,153 +235,6 @@ fn in_range<T: TryFrom<i64>>(v: Option<i64>, default: T, min: i64, max: i64) -> 
     }
 }
 
-/// The `i`th `[[notify]]` channel; `earlier` are the channels before it (names are unique).
-/// A channel's `labels` select the configured accounts that carry every one of them (and
-/// fit its `accounts` globs, when it has both): they become the names the channel takes.
-/// Discovered accounts have no labels, so a label route never takes them.
-fn route_by_labels(channels: &mut [Channel], raw: &RawConfig, warnings: &mut Vec<String>) {
-    for (c, n) in channels.iter_mut().zip(&raw.notify) {
-        let Some(wanted) = n.labels.as_ref().filter(|l| !l.is_empty()) else {
-            continue;
-        };
-        let names: Vec<String> = raw
-            .accounts
-            .iter()
-            .filter(|a| {
-                wanted.iter().all(|(k, v)| {
-                    a.labels
-                        .as_ref()
-                        .and_then(|l| l.get(k))
-                        .is_some_and(|have| have == v)
-                })
-            })
-            .filter_map(|a| a.name.clone())
-            .filter(|name| c.takes(name))
-            .collect();
-        if names.is_empty() {
-            warnings.push(format!(
-                "channel {}: its labels select no configured account",
-                c.name
-            ));
-        }
-        c.accounts = Some(names);
-    }
-}
-
-fn channel(i: usize, n: &RawNotify, earlier: &[Channel], err: Err<'_>) -> Result<Channel> {
-    let at = format!("notify[{i}]");
-    let kind = n.kind.ok_or_else(|| {
-        err(
-            &format!("{at}.type"),
-            "missing (slack, webhook, pagerduty or email)".into(),
-        )
-    })?;
-    // Keys that do not belong to this type are errors, like unknown keys.
-    if let Some(key) = n.foreign_key(kind) {
-        return Err(err(
-            &format!("{at}.{key}"),
-            format!("is not a key of a {} channel", kind.as_str()),
-        ));
-    }
-    let name = match &n.name {
-        Some(name) if !name.trim().is_empty() => name.trim().to_string(),
-        Some(_) => return Err(err(&format!("{at}.name"), "must not be empty".into())),
-        None => {
-            let same = earlier
-                .iter()
-                .filter(|c| c.kind.type_name() == kind.as_str())
-                .count();
-            if same == 0 {
-                kind.as_str().to_string()
-            } else {
-                format!("{}-{}", kind.as_str(), same + 1)
-            }
-        }
-    };
-    if earlier.iter().any(|c| c.name == name) {
-        return Err(err(
-            &format!("{at}.name"),
-            format!("duplicate channel name {name:?}"),
-        ));
-    }
-    Ok(Channel {
-        name,
-        kind: channel_kind(&at, kind, n, err)?,
-        min_severity: n.min_severity.unwrap_or(Severity::Warning),
-        send_resolved: n.send_resolved.unwrap_or(true),
-        accounts: match &n.accounts {
-            Some(globs) if globs.is_empty() || globs.iter().any(|g| g.trim().is_empty()) => {
-                return Err(err(
-                    &format!("{at}.accounts"),
-                    "names no account: give names or globs such as \"prod-*\", or leave it out for every account".into(),
-                ));
-            }
-            other => other.clone(),
-        },
-    })
-}
-
-fn channel_kind(at: &str, kind: ChannelType, n: &RawNotify, err: Err<'_>) -> Result<ChannelKind> {
-    let secret = |inline: &Option<String>, file: &Option<PathBuf>, key: &str, url: bool| match (
-        inline, file,
-    ) {
-        (Some(v), None) => {
-            if url {
-                check_url(v).map_err(|p| err(&format!("{at}.{key}"), p))?;
-            }
-            Ok(SecretSource::Inline(Secret::new(v.clone())))
-        }
-        (None, Some(p)) => Ok(SecretSource::File(p.clone())),
-        (Some(_), Some(_)) => Err(err(at, format!("set {key} or {key}_file, not both"))),
-        (None, None) => Err(err(
-            at,
-            format!("a {} channel needs {key} or {key}_file", kind.as_str()),
-        )),
-    };
-    Ok(match kind {
-        ChannelType::Slack => ChannelKind::Slack {
-            url: secret(&n.url, &n.url_file, "url", true)?,
-        },
-        ChannelType::Webhook => ChannelKind::Webhook {
-            url: secret(&n.url, &n.url_file, "url", true)?,
-        },
-        ChannelType::PagerDuty => {
-            if let Some(u) = &n.url {
-                check_url(u).map_err(|p| err(&format!("{at}.url"), p))?;
-            }
-            ChannelKind::PagerDuty {
-                routing_key: secret(&n.routing_key, &n.routing_key_file, "routing_key", false)?,
-                url: n.url.clone(),
-            }
-        }
-        ChannelType::Email => email(at, n, err)?,
-    })
-}
-
-fn email(at: &str, n: &RawNotify, err: Err<'_>) -> Result<ChannelKind> {
-    let address = |v: &Option<String>, key: &str, example: &str| {
-        v.clone().filter(|s| s.contains('@')).ok_or_else(|| {
-            err(
-                &format!("{at}.{key}"),
-                format!("an email channel needs {key} = \"{example}\""),
-            )
-        })
-    };
-    let to = address(&n.to, "to", "ops@example.com")?;
-    let from = address(&n.from, "from", "quota@example.com")?;
-    let command = n
-        .command
-        .clone()
-        .unwrap_or_else(|| vec!["/usr/sbin/sendmail".into(), "-t".into()]);
-    if command.first().is_none_or(String::is_empty) {
-        return Err(err(
-            &format!("{at}.command"),
-            "needs a program to run (argv array)".into(),
-        ));
-    }
-    Ok(ChannelKind::Email { to, from, command })
-}
-
 /// The admin key may only travel over https, or plain http to a loopback address (tests).
 fn check_base_url(url: &str) -> Result<(), String> {
     check_url(url)?;
@@ -406,7 +264,7 @@ fn check_base_url(url: &str) -> Result<(), String> {
 }
 
 /// A URL quota will send to; the value is a secret, so it is never echoed.
-fn check_url(url: &str) -> Result<(), String> {
+pub(super) fn check_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
