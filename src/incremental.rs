@@ -10,11 +10,13 @@
 //!   written, its developer's report was read, or cost was read (workspace and organization);
 //! - its config changed: its fingerprint (limits, thresholds, billing day, forecast switch,
 //!   selector, usage source) differs from the one it was last evaluated with, or it never was;
-//! - time moved it: its period (or day or week window) rolled over; or, with forecasts on, a UTC day began (the
-//!   daily rate is taken over the last full days) or its forecasts started (after a fifth of
-//!   the period or window); or its recheck moment came (`recheck_at`: the projection of unchanged
-//!   usage falls as the period runs out, and an open forecast alert recovers when it falls
-//!   below `FORECAST_CLEAR` percent of the limit).
+//! - time moved it: its period (or day or week window) rolled over; or its recheck moment
+//!   came: a forecast's (`recheck_at`: the projection of unchanged usage falls as the period
+//!   runs out, and an open forecast alert recovers when it falls below `FORECAST_CLEAR`
+//!   percent of the limit) or a burn rate's (a lookback passing a stored total, for a rule
+//!   that could then fire or an open alert that could resolve: `apply::burn`); or, with
+//!   forecasts on, a UTC day began (the daily rate is taken over the last full days) or its
+//!   forecasts started (after a fifth of the period or window).
 //!
 //! Between those moments, unchanged usage cannot change a decision: a threshold depends on
 //! the total only, and a projection with the same rate can only fall, which can only
@@ -254,15 +256,15 @@ pub(crate) fn dirty(
     let rolled = account
         .each_window(now)
         .any(|(w, span, _, _)| w.containing(account.billing_day, since).start != span.start);
-    if rolled {
+    // Its recheck moment: a forecast's, or a burn rate's (with or without forecasts).
+    if rolled || last.recheck_due {
         return true;
     }
     if !account.forecast {
         return false;
     }
     let starts = |span| evaluate::forecasts_from(span);
-    last.recheck_due
-        || since.date_naive() != now.date_naive()
+    since.date_naive() != now.date_naive()
         || account.each_window(now).any(|(_, span, _, _)| {
             let starts = starts(span);
             since < starts && starts <= now

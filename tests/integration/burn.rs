@@ -233,6 +233,23 @@ fn an_accounts_own_rule_fires_with_its_severity_and_others_stay_off() {
     assert_eq!(who, [("prod", "warning", 10_035)]);
 }
 
+/// With forecasts off, passing time alone still resolves a burn-rate alert: a sync that
+/// reads nothing new evaluates the account when its short lookback passes the last growth.
+#[test]
+fn with_forecasts_off_a_burn_alert_still_resolves_when_the_pace_stops() {
+    let config = "[[accounts]]\nname = \"prod\"\napi_key_id = \"apikey_prod\"\n\
+                  token_limit = 1000000\nforecast = false\n\n\
+                  [[accounts.burn_rate]]\nlong = \"10m\"\nshort = \"2m\"\nfactor = 3.5\n";
+    let mut m = Minutes::with_config(config);
+    m.minutes(12, 100);
+    assert_eq!(m.burn_alerts().len(), 1);
+    // The usage stops: nothing new is read, and within the short lookback the alert
+    // resolves, not at the next hourly full pass.
+    m.minutes(3, 0);
+    let alerts = m.burn_alerts();
+    assert_eq!(alerts[0]["resolution"], "recovered", "{alerts:?}");
+}
+
 #[test]
 fn the_textfile_has_each_lookbacks_burn() {
     let hook = Capture::start();
