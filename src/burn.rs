@@ -216,6 +216,34 @@ pub(crate) fn next_change(
         .min()
 }
 
+/// Whether passing time alone could make `rule` fire over this window instance's stored
+/// `snapshots` (ascending) with usage staying at `used`: from now on, the short lookback
+/// starts at or after the total it starts at now, so its burn can be no more than the growth
+/// from the lowest of those totals to `used`, over what the lookback allows. An account
+/// whose usage has not grown that much needs no recheck for the rule. (The lowest, not the
+/// first, so that a total corrected downwards is covered; rounded as a burn is, so the bound
+/// is never below the burn it bounds.)
+pub(crate) fn may_fire(
+    rule: &BurnRule,
+    span: Period,
+    limit: Decimal,
+    used: Decimal,
+    snapshots: &[Snapshot],
+    now: DateTime<Utc>,
+) -> bool {
+    let from = snapshots
+        .iter()
+        .rposition(|s| s.at <= now - rule.short)
+        .unwrap_or(0);
+    let lowest = snapshots[from..]
+        .iter()
+        .map(|s| s.used)
+        .fold(used, Decimal::min);
+    let window = Decimal::from((span.end - span.start).num_seconds());
+    let allowed = limit * Decimal::from(rule.short.num_seconds()) / window;
+    allowed <= Decimal::ZERO || ((used - lowest) / allowed).round_dp(2) >= rule.factor()
+}
+
 /// What a stored series keeps of `points` (ascending) at `now`: every total of the last 35
 /// minutes (the short lookbacks, to the minute), the oldest of each 2 minutes up to 70 minutes
 /// old and of each 10 minutes beyond (a long lookback may so reach up to one such step
@@ -386,6 +414,47 @@ mod tests {
         // At this pace: 1,000,000 − 72,000 left at 24,000 an hour is 38 h 40 m.
         let left = b[0].limit_in(used, Decimal::from(1_000_000)).unwrap();
         assert_eq!(left, Duration::minutes(38 * 60 + 40));
+    }
+
+    #[test]
+    fn only_recent_growth_can_make_a_rule_fire_with_time_alone() {
+        let fast = &STANDARD[0]; // 14.4 over 1 h and 5 min: 1,667 tokens in 5 minutes
+        let may = |s: &[Snapshot], used: u64, now: &str| {
+            may_fire(
+                fast,
+                period(),
+                Decimal::from(1_000_000),
+                Decimal::from(used),
+                s,
+                at(now),
+            )
+        };
+        // A first total, unchanged since: nothing can come of waiting.
+        let first = [Snapshot {
+            at: at("2026-11-01T10:00:00Z"),
+            used: Decimal::from(5_000),
+        }];
+        assert!(!may(&first, 5_000, "2026-11-01T10:01:00Z"));
+        // Three hours at 100 a minute: 500 in any 5 minutes, under the factor.
+        let (s, _, used) = steady(100, "2026-11-01T13:00:00Z");
+        let used = u64::try_from(used).unwrap();
+        assert!(!may(&s, used, "2026-11-01T13:00:00Z"));
+        // At 400 a minute: 2,000 in 5 minutes.
+        let (s, _, used) = steady(400, "2026-11-01T13:00:00Z");
+        assert!(may(
+            &s,
+            u64::try_from(used).unwrap(),
+            "2026-11-01T13:00:00Z"
+        ));
+        // A total corrected downwards a minute ago counts from its lower value.
+        let corrected = [
+            first[0],
+            Snapshot {
+                at: at("2026-11-01T10:04:00Z"),
+                used: Decimal::from(3_000),
+            },
+        ];
+        assert!(may(&corrected, 5_000, "2026-11-01T10:05:00Z"));
     }
 
     #[test]

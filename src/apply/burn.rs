@@ -84,18 +84,32 @@ impl BurnHistory {
     }
 
     /// When passing time alone could next change a burn of `account`'s window
-    /// (`burn::next_change`), for the incremental evaluation's recheck.
+    /// (`burn::next_change`), for the incremental evaluation's recheck; with `recorded`, a
+    /// total was just stored for it, whose passing out of the short lookback counts too.
+    /// A rule that cannot fire by time alone (`burn::may_fire`) needs no moment, unless a
+    /// burn-rate alert of the account is open (`open`): it resolves as time passes.
     pub(crate) fn next_change(
         &self,
         account: &Account,
         w: &Evaluation<'_>,
+        recorded: bool,
+        open: bool,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
         w.burns
             .iter()
             .filter_map(|b| {
                 let points = self.points(&account.name, w.window, w.period, b.quota_type);
+                let reading = w.readings.iter().find(|r| r.quota_type == b.quota_type)?;
+                let (limit, used) = (reading.limit?, reading.used?);
+                if !open && !burn::may_fire(&b.rule, w.period, limit, used, points, now) {
+                    return None;
+                }
+                let passing = recorded.then(|| now + b.rule.short);
                 burn::next_change(std::slice::from_ref(&b.rule), points, &self.gaps, now)
+                    .into_iter()
+                    .chain(passing)
+                    .min()
             })
             .min()
     }

@@ -9,7 +9,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use crate::account::{Account, Channel};
-use crate::alert::AccountStatus;
+use crate::alert::{AccountStatus, AlertType};
 use crate::config::UsageSource;
 use crate::evaluate::{self};
 use crate::incremental::{self, Changed};
@@ -334,18 +334,17 @@ fn evaluate_chunk(
             })
             .collect();
         let recorded = history.record(tx, view.account, &windows, now)?;
-        // A burn changes with time alone when a lookback's start passes a stored total,
-        // the one just recorded too: the account is evaluated again then.
-        let shortest = view.account.burn.iter().map(|r| r.short).min();
+        let open_burn = alerts
+            .iter()
+            .any(|a| a.alert_type == AlertType::BurnRate && a.is_open());
         let recheck = windows
             .iter()
             .filter_map(|w| incremental::recheck_at(&w.readings, w.period, now))
             .chain(
                 windows
                     .iter()
-                    .filter_map(|w| history.next_change(view.account, w, now)),
+                    .filter_map(|w| history.next_change(view.account, w, recorded, open_burn, now)),
             )
-            .chain(shortest.filter(|_| recorded).map(|s| now + s))
             .min()
             .map(|t| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t));
         let actions = reconcile(&windows, &alerts, status);
