@@ -21,7 +21,7 @@
 //!   (`Fact::LastSuccess`, `Fact::CostSynced`, `Fact::KeysListed`, `Fact::UsageAsOf`, `Fact::UsageUnreported`,
 //!   `Fact::UsageResume`, `Fact::SyncedAllAt`, `Fact::EvaluatedAt`, `Fact::FullPassAt`, `Fact::EvaluationStale`,
 //!   `Fact::ClaudeCodePending`, `Fact::EvaluatedRoster`) as text.
-//! - **`usage`**: a staging sink (rows in batches, a failed page taken back, `finish()`
+//! - **`usage`**: a staging sink, filled by `ingest(fetch)` (rows in batches, a failed page taken back, `finish()`
 //!   saying whether rows repeat a day; `skip_stored(source, from)`: rows the store holds
 //!   as they are need not be staged) and `upsert_staged(staged, source, now, changed)`
 //!   per (key, workspace, day), replacing, never

@@ -514,15 +514,15 @@ mod tests {
         assert_eq!(first.uncached_input_tokens, Some(101));
     }
 
-    /// Through the pipe, pages are taken back and summed as when staged directly; the
-    /// staging thread's failure is the result, not the fetch's "staging stopped".
+    /// Through `ingest`, pages are taken back and summed, and a row staging refuses fails
+    /// the read.
     #[test]
-    fn a_pipelined_fetch_stages_in_order_and_reports_the_staging_failure() {
+    fn an_ingested_fetch_stages_in_order_and_reports_a_staging_failure() {
         let (_dir, mut store) = crate::store::Store::temporary();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
         let mut staging = store.staging().unwrap();
         let rows = staging
-            .pipelined(|sink| {
+            .ingest(|sink| {
                 sink.begin_page()?;
                 for k in 0..2500 {
                     sink.add(row(&format!("apikey_{k}"), 20, 999))?; // a try that fails
@@ -551,7 +551,7 @@ mod tests {
         );
 
         let mut staging = store.staging().unwrap();
-        let failed = staging.pipelined(|sink| {
+        let failed = staging.ingest(|sink| {
             sink.begin_page()?;
             for k in 0..5000 {
                 let input = if k == 1500 { u64::MAX } else { 1 };

@@ -55,7 +55,7 @@ pub(super) fn usage(
         staging.skip_stored(source.as_str(), plan.resume.unwrap_or(plan.first_day));
     }
     let fetched = match source {
-        UsageSource::Messages => staging.pipelined(|sink| {
+        UsageSource::Messages => staging.ingest(|sink| {
             let grouped = by_model.is_some();
             let mut tee = Tee::new(sink, by_model.as_mut());
             api::usage::fetch(client, plan.first_day, &key_ids, grouped, &mut tee)
@@ -215,7 +215,7 @@ fn analytics_usage(
     let mut seen = analytics::Reported::default();
     for (i, w) in windows.iter().enumerate() {
         let grouped = by_model.is_some();
-        let read = staging.pipelined(|sink| {
+        let read = staging.ingest(|sink| {
             let mut tee = Tee::new(sink, by_model.as_deref_mut());
             analytics::read_usage(client, &ep, *w, key_ids, grouped, &mut tee)
         });

@@ -1,6 +1,5 @@
-//! Staging: the rows of a fetch in progress, written to a temporary table as they stream in
-//! (on a thread of their own while the fetch parses), and moved into `usage_daily` in the
-//! caller's transaction. What makes writing fast stays here, behind `Staging` and
+//! Staging: the rows of a fetch in progress, written to a temporary table a batch at a time
+//! as they stream in, and moved into `usage_daily` in the caller's transaction. What makes writing fast stays here, behind `Staging` and
 //! `upsert_staged`.
 
 use anyhow::{Context, Result};
@@ -142,9 +141,8 @@ impl crate::store::Store {
 impl Staging<'_> {
     /// Rows the store already holds from `source`, from day `from` on, with the same numbers
     /// are not staged: a steady read is mostly such rows. (Up to `twins::HELD` stored rows are
-    /// held, as hashes; a window with more holds none.) They are read when the first row
-    /// comes, on the staging thread of a pipelined fetch, so the read overlaps the request,
-    /// and hold until the next `commit`.
+    /// held, as hashes; a window with more holds none.) They are read when a read begins
+    /// (`ingest`), or when the first row comes, and hold until the next `commit`.
     ///
     /// Another writer between that read and the commit is another sync, with numbers as
     /// fresh, or a prune of days before the window: a row skipped against what it replaced
@@ -167,7 +165,8 @@ impl Staging<'_> {
     }
 
     fn push(&mut self, row: DayUsage) -> Result<()> {
-        if batched(&mut self.batch, row) {
+        self.batch.push(row);
+        if self.batch.len() >= BATCH {
             self.flush()?;
         }
         Ok(())
@@ -204,44 +203,15 @@ impl Staging<'_> {
         Ok(n)
     }
 
-    /// Runs `fetch` on this thread and stages the rows it reads on another, so that parsing
-    /// one batch overlaps writing the last (a steady sync of 100,000 keys reads 200,000
-    /// rows). At most `PIPELINE` batches wait between them. The result is the fetch's, or the
-    /// staging's error when that failed first.
-    pub(crate) fn pipelined<T>(
+    /// Runs `fetch` with this staging as its sink: the one way a read's rows reach the store.
+    /// The stored rows to compare with (`skip_stored`) are read first.
+    pub(crate) fn ingest<T>(
         &mut self,
         fetch: impl FnOnce(&mut dyn crate::records::UsageSink) -> Result<T>,
     ) -> Result<T> {
-        use crate::records::UsageSink;
         self.read_mark = self.page_mark;
-        let (to_writer, from_reader) = std::sync::mpsc::sync_channel::<Piped>(PIPELINE);
-        std::thread::scope(|scope| {
-            let writer = scope.spawn(move || -> Result<()> {
-                self.load_twins()?;
-                for piped in from_reader {
-                    match piped {
-                        Piped::Rows(rows) => rows.into_iter().try_for_each(|r| self.add(r))?,
-                        Piped::Begin => self.begin_page()?,
-                        Piped::End => self.end_page()?,
-                        Piped::Restart => self.restart()?,
-                    }
-                }
-                Ok(())
-            });
-            let mut sink = Pipe {
-                to_writer,
-                batch: Vec::with_capacity(BATCH),
-            };
-            let fetched = fetch(&mut sink);
-            drop(sink); // the writer drains what was sent, then ends
-            let staged = writer
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the staging thread panicked")));
-            match (fetched, staged) {
-                (_, Err(e)) => Err(e),
-                (fetched, Ok(())) => fetched,
-            }
-        })
+        self.load_twins()?;
+        fetch(self)
     }
 
     /// What is staged, for `upsert_staged` in the caller's transaction.
@@ -260,69 +230,6 @@ impl Staging<'_> {
         );
         (self.read, self.skipped) = (0, 0);
         Ok(Staged(()))
-    }
-}
-
-/// Batches in flight between a pipelined fetch and its staging.
-const PIPELINE: usize = 4;
-
-/// What a pipelined fetch sends the staging thread, in order.
-enum Piped {
-    Rows(Vec<DayUsage>),
-    Begin,
-    End,
-    Restart,
-}
-
-/// The fetch's end of the pipe: rows in batches, page marks in order with them.
-struct Pipe {
-    to_writer: std::sync::mpsc::SyncSender<Piped>,
-    batch: Vec<DayUsage>,
-}
-
-impl Pipe {
-    fn send(&mut self, piped: Piped) -> Result<()> {
-        self.to_writer
-            .send(piped)
-            .map_err(|_| anyhow::anyhow!("staging stopped"))
-    }
-
-    fn send_batch(&mut self) -> Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let rows = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        self.send(Piped::Rows(rows))
-    }
-}
-
-/// Adds `row` to `batch`: whether the batch is now full.
-fn batched(batch: &mut Vec<DayUsage>, row: DayUsage) -> bool {
-    batch.push(row);
-    batch.len() >= BATCH
-}
-
-impl crate::records::UsageSink for Pipe {
-    fn add(&mut self, row: DayUsage) -> Result<()> {
-        if batched(&mut self.batch, row) {
-            self.send_batch()?;
-        }
-        Ok(())
-    }
-
-    fn begin_page(&mut self) -> Result<()> {
-        self.batch.clear();
-        self.send(Piped::Begin)
-    }
-
-    fn end_page(&mut self) -> Result<()> {
-        self.send_batch()?;
-        self.send(Piped::End)
-    }
-
-    fn restart(&mut self) -> Result<()> {
-        self.batch.clear();
-        self.send(Piped::Restart)
     }
 }
 
