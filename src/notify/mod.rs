@@ -127,25 +127,10 @@ fn deliver_claimed(
     let agent = crate::http::agent();
     for (name, deliveries) in by_channel {
         let Some(channel) = channels.iter().find(|c| c.name == name) else {
-            let why = format!("channel {name:?} is no longer configured");
-            store.write(|tx| {
-                deliveries
-                    .iter()
-                    .try_for_each(|d| outbox::mark_failed(tx, d.id, &why))
-            })?;
-            log::error!(
-                "{} notification(s) for {why}: marked failed",
-                deliveries.len()
-            );
-            report.failed += deliveries.len();
+            report.failed += fail_unconfigured(store, name, &deliveries)?;
             continue;
         };
-        let batches: Vec<Vec<&Delivery>> = match channel.kind {
-            ChannelKind::Slack { .. } => {
-                deliveries.chunks(SLACK_BATCH).map(<[_]>::to_vec).collect()
-            }
-            _ => deliveries.iter().map(|d| vec![*d]).collect(),
-        };
+        let batches = batches(channel, &deliveries);
         let mut last_slack: Option<Instant> = None;
         for (i, batch) in batches.iter().enumerate() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -183,6 +168,29 @@ fn deliver_claimed(
         }
     }
     Ok(report)
+}
+
+/// Deliveries to a channel no longer in the config are marked failed: how many.
+fn fail_unconfigured(store: &mut Store, name: &str, deliveries: &[&Delivery]) -> Result<usize> {
+    let why = format!("channel {name:?} is no longer configured");
+    store.write(|tx| {
+        deliveries
+            .iter()
+            .try_for_each(|d| outbox::mark_failed(tx, d.id, &why))
+    })?;
+    log::error!(
+        "{} notification(s) for {why}: marked failed",
+        deliveries.len()
+    );
+    Ok(deliveries.len())
+}
+
+/// What one request carries: up to `SLACK_BATCH` notices to Slack, one to the others.
+fn batches<'d>(channel: &Channel, deliveries: &[&'d Delivery]) -> Vec<Vec<&'d Delivery>> {
+    match channel.kind {
+        ChannelKind::Slack { .. } => deliveries.chunks(SLACK_BATCH).map(<[_]>::to_vec).collect(),
+        _ => deliveries.iter().map(|d| vec![*d]).collect(),
+    }
 }
 
 /// Holds back what a silence covers, until it ends; after a silence, drops a firing notice

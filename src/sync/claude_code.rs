@@ -56,22 +56,7 @@ pub(super) fn read(
     if !req.full && !fresh && !due {
         return Ok(None);
     }
-    let first = if developers.is_empty() {
-        // Discovery with no developer account yet: the defaults' whole period.
-        Period::containing(config.claude_code_defaults.billing_day, now).start_day()
-    } else {
-        window::first_day(
-            &developers,
-            synced,
-            req.full,
-            config.database.retention_days,
-            now,
-        )
-    };
-    let days: Vec<NaiveDate> = first
-        .iter_days()
-        .take_while(|d| *d <= now.date_naive())
-        .collect();
+    let days = days_to_read(config, &developers, synced, req.full, now);
     let mut rows = Vec::new();
     let mut by_model = Vec::new();
     for d in &days {
@@ -81,17 +66,7 @@ pub(super) fn read(
     }
     let seen: BTreeSet<(ActorKind, &str)> =
         rows.iter().map(|r| (r.kind, r.actor.as_str())).collect();
-    // An actor a configured account covers is not discovered: the configured account wins.
-    let configured: HashSet<(ActorKind, &str)> = config
-        .accounts
-        .iter()
-        .filter_map(|a| a.selector.actor())
-        .collect();
-    let unconfigured: Vec<(ActorKind, &str)> = seen
-        .iter()
-        .copied()
-        .filter(|a| !configured.contains(a))
-        .collect();
+    let unconfigured = unconfigured(config, &seen);
     let reserved: HashSet<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
     let discovered = store.write(|tx| {
         store::developers::replace_days(tx, &days, &rows, now)?;
@@ -124,6 +99,49 @@ pub(super) fn read(
         actors: seen.len(),
         discovered,
     }))
+}
+
+/// The days the report is read for: from the first day an account needs (its whole period
+/// when new or with `--full`) through today.
+fn days_to_read(
+    config: &Config,
+    developers: &[&Account],
+    synced: impl Fn(&Account) -> Option<DateTime<Utc>>,
+    full: bool,
+    now: DateTime<Utc>,
+) -> Vec<NaiveDate> {
+    let first = if developers.is_empty() {
+        // Discovery with no developer account yet: the defaults' whole period.
+        Period::containing(config.claude_code_defaults.billing_day, now).start_day()
+    } else {
+        window::first_day(
+            developers,
+            synced,
+            full,
+            config.database.retention_days,
+            now,
+        )
+    };
+    first
+        .iter_days()
+        .take_while(|d| *d <= now.date_naive())
+        .collect()
+}
+
+/// The actors of the report no configured account covers (the configured account wins).
+fn unconfigured<'r>(
+    config: &Config,
+    seen: &BTreeSet<(ActorKind, &'r str)>,
+) -> Vec<(ActorKind, &'r str)> {
+    let configured: HashSet<(ActorKind, &str)> = config
+        .accounts
+        .iter()
+        .filter_map(|a| a.selector.actor())
+        .collect();
+    seen.iter()
+        .copied()
+        .filter(|a| !configured.contains(a))
+        .collect()
 }
 
 /// Records the developer accounts as read through `now` ("data as of" in `status`).

@@ -29,6 +29,44 @@ pub(super) fn run(
     let c = &ctx.config;
     let mut out = String::new();
     let mut warnings = c.warnings.clone();
+    where_from(&mut out, ctx, env, &mut warnings)?;
+    let discovery = match c.discovery {
+        Discovery::Auto => "auto (every active key when no [[accounts]] exist)",
+        Discovery::Always => "always",
+        Discovery::Never => "never",
+    };
+    writeln!(out, "discovery:    {discovery}")?;
+    developers(&mut out, ctx)?;
+    accounts(&mut out, c, ctx, &mut warnings)?;
+    channels(&mut out, c, &mut warnings)?;
+    metrics(&mut out, c)?;
+    if warnings.is_empty() {
+        writeln!(out, "warnings:     none")?;
+    } else {
+        writeln!(out, "warnings:")?;
+        for w in &warnings {
+            writeln!(out, "  - {w}")?;
+        }
+    }
+    output::line(out.trim_end())?;
+    if strict && !warnings.is_empty() {
+        anyhow::bail!(
+            "{} warning{} (--strict)",
+            warnings.len(),
+            crate::output::plural(warnings.len())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the config, the database, the Admin API and the admin key come from.
+fn where_from(
+    out: &mut String,
+    ctx: &Ctx,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let c = &ctx.config;
     match &c.file {
         Some(f) => writeln!(
             out,
@@ -79,15 +117,11 @@ pub(super) fn run(
             warnings.push(format!("{e:#} (needed by quota sync)"));
         }
     }
-    let discovery = match c.discovery {
-        Discovery::Auto => "auto (every active key when no [[accounts]] exist)",
-        Discovery::Always => "always",
-        Discovery::Never => "never",
-    };
-    writeln!(out, "discovery:    {discovery}")?;
-    developers(&mut out, ctx)?;
-    accounts(&mut out, c, ctx, &mut warnings)?;
-    channels(&mut out, c, &mut warnings)?;
+    Ok(())
+}
+
+/// The textfile and the heartbeat (its URL is a secret: never shown).
+fn metrics(out: &mut String, c: &Config) -> Result<()> {
     match (&c.metrics.textfile, &c.metrics.heartbeat_url) {
         (None, None) => writeln!(out, "metrics:      none")?,
         (t, h) => writeln!(
@@ -102,23 +136,7 @@ pub(super) fn run(
             }
         )?,
     }
-    if warnings.is_empty() {
-        writeln!(out, "warnings:     none")?;
-    } else {
-        writeln!(out, "warnings:")?;
-        for w in &warnings {
-            writeln!(out, "  - {w}")?;
-        }
-    }
-    output::line(out.trim_end())?;
-    if strict && !warnings.is_empty() {
-        anyhow::bail!(
-            "{} warning{} (--strict)",
-            warnings.len(),
-            crate::output::plural(warnings.len())
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The Claude Code report's interval, developer discovery, and the developer accounts it
