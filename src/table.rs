@@ -296,20 +296,23 @@ fn middle_cut(s: &str, width: usize) -> String {
 }
 
 /// Prose wrapped at spaces to `width` (a word longer than the width stays whole): notes
-/// under a table never break a date or a number across lines.
+/// under a table never break a date or a number across lines. A line keeps its indent, and
+/// what wraps is indented two more.
 pub(crate) fn wrap(text: &str, width: Option<usize>) -> String {
     let Some(width) = width else {
         return text.to_string();
     };
+    let body = text.trim_start_matches(' ');
+    let indent = " ".repeat(text.len() - body.len());
     let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && chars(&line) + 1 + chars(word) > width {
+    let mut line = indent.clone();
+    for (i, word) in body.split(' ').enumerate() {
+        if i > 0 && chars(&line) + 1 + chars(word) > width {
             out.push_str(&line);
             out.push('\n');
-            line = format!("  {word}");
+            line = format!("{indent}  {word}");
         } else {
-            if !line.is_empty() {
+            if i > 0 {
                 line.push(' ');
             }
             line.push_str(word);
@@ -390,6 +393,15 @@ mod tests {
         let out = wrap(text, Some(30));
         assert!(out.lines().all(|l| l.chars().count() <= 30), "{out}");
         assert!(out.contains("2026-11-20"));
+        // An indented line stays indented, and wraps two further in.
+        let out = wrap(
+            "    limits: token_limit 1,000, request_limit 10 (not measured)",
+            Some(30),
+        );
+        assert_eq!(
+            out,
+            "    limits: token_limit 1,000,\n      request_limit 10 (not\n      measured)"
+        );
     }
 
     #[test]

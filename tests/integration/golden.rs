@@ -193,6 +193,21 @@ fn alerts_list_tables() {
     );
 }
 
+/// `config check` in a terminal: each line wrapped to it between words, keeping its indent;
+/// the same words as when piped.
+#[test]
+fn config_check_wraps_to_the_terminal() {
+    let env = scenario();
+    let piped = env.run(&["config", "check"]).ok().stdout;
+    assert!(piped.lines().any(|l| l.chars().count() > 80), "{piped}");
+    let shown = env.run_in_terminal(80, false, &["config", "check"]);
+    for line in shown.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}\n{shown}");
+    }
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    assert_eq!(words(&shown), words(&piped));
+}
+
 #[test]
 fn tables_fit_the_terminal_and_break_no_value() {
     let env = scenario();

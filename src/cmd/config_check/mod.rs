@@ -48,7 +48,14 @@ pub(super) fn run(
             writeln!(out, "  - {w}")?;
         }
     }
-    output::line(out.trim_end())?;
+    // Wrapped to the terminal, each line keeping its indent; whole lines when piped.
+    let width = crate::table::Screen::detect().width;
+    let wrapped: Vec<String> = out
+        .trim_end()
+        .lines()
+        .map(|l| crate::table::wrap(l, width))
+        .collect();
+    output::line(&wrapped.join("\n"))?;
     if strict && !warnings.is_empty() {
         anyhow::bail!(
             "{} warning{} (--strict)",
