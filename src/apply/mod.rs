@@ -687,6 +687,42 @@ mod tests {
         assert_eq!((one.accounts, one.full), (3, false));
     }
 
+    /// Burn-rate rules on every account: after the first full pass stored a total for each,
+    /// waiting re-evaluates none of them while their usage does not grow (their lookbacks
+    /// passing those totals cannot make a rule fire); an account whose usage grows fast is
+    /// evaluated again when its short lookback passes the growth.
+    #[test]
+    fn unchanged_usage_sets_no_burn_recheck() {
+        let (_dir, mut store) = store::Store::temporary();
+        let universe = universe();
+        let accounts: Vec<&Account> = universe.iter().map(|(a, _)| a).collect();
+        let now = crate::time::parse("2026-03-20T09:30:00Z").unwrap();
+        let r = |input| row(Some("apikey_1"), None, now.date_naive(), input, 1);
+        let first = sync(&mut store, &[r(100)], &accounts, true, now);
+        assert_eq!((first.accounts, first.full), (5, true));
+        for minutes in [2, 5, 11, 30] {
+            let later = now + chrono::Duration::minutes(minutes);
+            let quiet = sync(&mut store, &[], &accounts, true, later);
+            assert_eq!(quiet.accounts, 0, "{minutes} minutes on");
+        }
+        // 5,000 more tokens in a minute: a burn far over the quick rule's 3 (key, Default
+        // Workspace, organization), evaluated as it is read and again as its 2-minute
+        // lookback passes the growth.
+        let t = now + chrono::Duration::minutes(31);
+        assert_eq!(
+            sync(&mut store, &[r(5_100)], &accounts, true, t).accounts,
+            3
+        );
+        let passing = sync(
+            &mut store,
+            &[],
+            &accounts,
+            true,
+            t + chrono::Duration::minutes(2),
+        );
+        assert_eq!(passing.accounts, 3);
+    }
+
     /// On the last day of a period, an open forecast alert recovers at a moment within the
     /// day, with no usage written and no day boundary: the incremental pass evaluates the
     /// account at the first sync after that moment, and not before.
