@@ -32,6 +32,18 @@ impl BurnHistory {
         names: Option<&[&str]>,
         now: DateTime<Utc>,
     ) -> Result<BurnHistory> {
+        let mut history = BurnHistory::reads_for(tx, accounts, now)?;
+        history.series_of(tx, accounts, names)?;
+        Ok(history)
+    }
+
+    /// The usage reads and their gaps that the rules of `accounts` look back over, no series
+    /// yet (`series_of`); nothing when none has rules.
+    pub(crate) fn reads_for(
+        tx: &Tx<'_>,
+        accounts: &[&Account],
+        now: DateTime<Utc>,
+    ) -> Result<BurnHistory> {
         if accounts.iter().all(|a| a.burn.is_empty()) {
             return Ok(BurnHistory::default());
         }
@@ -47,10 +59,25 @@ impl BurnHistory {
             .map(|p| (p[0], p[1]))
             .collect();
         Ok(BurnHistory {
-            series: store::burn::history(tx, names)?,
+            series: HashMap::new(),
             reads,
             gaps,
         })
+    }
+
+    /// The stored series of `accounts` (by `names`, or all), in place of the last ones.
+    pub(crate) fn series_of(
+        &mut self,
+        tx: &Tx<'_>,
+        accounts: &[&Account],
+        names: Option<&[&str]>,
+    ) -> Result<()> {
+        self.series = if accounts.iter().all(|a| a.burn.is_empty()) {
+            HashMap::new()
+        } else {
+            store::burn::history(tx, names)?
+        };
+        Ok(())
     }
 
     /// The stored totals of one quota of `account`'s window instance.

@@ -130,8 +130,8 @@ pub(crate) fn evaluate_accounts(
     // Most accounts changed (a new day with forecasts on, a new period): read by key
     // spans, as a full pass does, not key by key.
     let dense = full || dirty.len() * 2 >= accounts.len();
-    let at = (channels, now);
-    let mut changes = evaluate_some(tx, &dirty, dense, &states, source, at, &mut journal)?;
+    let run = (channels, source, now);
+    let mut changes = evaluate_some(tx, &dirty, dense, &states, run, &mut journal)?;
     journal.finish();
     if scope == Scope::All {
         if !as_left {
@@ -263,10 +263,11 @@ fn evaluate_some(
     accounts: &[&Account],
     dense: bool,
     states: &HashMap<String, AccountRow>,
-    source: UsageSource,
-    at: (&[Channel], DateTime<Utc>),
+    run: (&[Channel], UsageSource, DateTime<Utc>),
     journal: &mut Journal,
 ) -> Result<Changes> {
+    // The usage reads burn rates need are the same for every chunk: read once.
+    let mut history = BurnHistory::reads_for(tx, accounts, run.2)?;
     let (mut keyed, mut others): (Vec<&Account>, Vec<&Account>) = accounts
         .iter()
         .partition(|a| a.selector.api_key_id().is_some());
@@ -286,13 +287,25 @@ fn evaluate_some(
             Rows::Keys(&ids)
         };
         changes.add(evaluate_chunk(
-            tx, chunk, rows, states, source, at, journal,
+            tx,
+            chunk,
+            rows,
+            states,
+            run,
+            &mut history,
+            journal,
         )?);
     }
     for chunk in others.chunks(CHUNK) {
         let rows = Rows::ByWorkspace;
         changes.add(evaluate_chunk(
-            tx, chunk, rows, states, source, at, journal,
+            tx,
+            chunk,
+            rows,
+            states,
+            run,
+            &mut history,
+            journal,
         )?);
     }
     Ok(changes)
@@ -305,8 +318,8 @@ fn evaluate_chunk(
     accounts: &[&Account],
     rows: Rows<'_>,
     states: &HashMap<String, AccountRow>,
-    source: UsageSource,
-    (channels, now): (&[Channel], DateTime<Utc>),
+    (channels, source, now): (&[Channel], UsageSource, DateTime<Utc>),
+    history: &mut BurnHistory,
     journal: &mut Journal,
 ) -> Result<Changes> {
     let earliest = evaluate::earliest_start(accounts, now);
@@ -314,7 +327,7 @@ fn evaluate_chunk(
     let loaded = load_with(tx, accounts, &bounds, earliest.date_naive(), rows)?;
     let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
     let mut existing = store::alerts::for_reconcile(tx, earliest, Some(&names))?;
-    let history = BurnHistory::load(tx, accounts, Some(&names), now)?;
+    history.series_of(tx, accounts, Some(&names))?;
     let mut changes = Changes::default();
     for view in evaluate::views(accounts, &loaded.inputs(source), now) {
         let name = view.account.name.as_str();
