@@ -35,12 +35,7 @@ pub(super) fn defaults_of(
     let written = windows_written([&d.daily, &d.weekly], &|| table.to_string(), warnings, err)?;
     let windows = merge_windows(&[], &written, &thresholds);
     check_windows(&windows, &|| table.to_string(), err)?;
-    // A key's cost is read only by the analytics source: with the messages source a
-    // default cost limit is for workspace and organization accounts only.
-    let for_keys = |l: &Limits| Limits {
-        cost_usd: l.cost_usd.filter(|_| source == UsageSource::Analytics),
-        ..l.clone()
-    };
+    let for_keys = |l: &Limits| for_keys(l, source);
     Ok(Defaults {
         billing_day: billing_day(d.billing_day).map_err(|p| err(&key("billing_day"), p))?,
         key_limits: Arc::new(for_keys(&limits)),
@@ -61,6 +56,16 @@ pub(super) fn defaults_of(
             Some(b) => burn_rules(b, &crate::burn::STANDARD, &|| key("burn_rate"), err)?,
         },
     })
+}
+
+/// A default's limits as they apply to key accounts: a key's cost is read only by the
+/// analytics source, so with the messages source a default cost limit is for workspace and
+/// organization accounts only.
+fn for_keys(l: &Limits, source: UsageSource) -> Limits {
+    Limits {
+        cost_usd: l.cost_usd.filter(|_| source == UsageSource::Analytics),
+        ..l.clone()
+    }
 }
 
 /// `defaults` are `[defaults]` for key, workspace and organization accounts and
@@ -157,9 +162,9 @@ fn account(
         })
     } else {
         let mut written = defaults.windows_written.clone();
-        if key_account && source != UsageSource::Analytics {
+        if key_account {
             for w in &mut written {
-                w.limits.cost_usd = None;
+                w.limits = for_keys(&w.limits, source);
             }
         }
         merge_windows(&own_windows, &written, &thresholds)
