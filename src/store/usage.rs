@@ -76,6 +76,31 @@ fn pg_counts<const N: usize>(r: &postgres::Row, first: usize) -> Result<[Option<
     Ok(counts)
 }
 
+/// A stored row of `api_key_id`, `workspace_id` and `day`, its seven counts read from column
+/// `first` on (uncached input, 5 m and 1 h cache creation, cache read, output, total,
+/// requests).
+fn stored_usage(
+    r: &super::sql::Row<'_>,
+    first: usize,
+    (api_key_id, workspace_id, day): (Option<String>, Option<String>, NaiveDate),
+) -> Result<DayUsage> {
+    let count = |i: usize| -> Result<Option<u64>> {
+        Ok(r.opt_int(first + i)?.map(u64::try_from).transpose()?)
+    };
+    Ok(DayUsage {
+        api_key_id,
+        workspace_id,
+        day,
+        uncached_input_tokens: count(0)?,
+        cache_creation_5m_tokens: count(1)?,
+        cache_creation_1h_tokens: count(2)?,
+        cache_read_tokens: count(3)?,
+        output_tokens: count(4)?,
+        total_tokens: count(5)?,
+        requests: count(6)?,
+    })
+}
+
 fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).with_context(|| format!("count {v} does not fit a 64-bit signed integer"))
 }

@@ -18,7 +18,7 @@ type Key = (String, String, String, NaiveDate);
 type Counts = [Option<i64>; 7];
 
 fn counts(r: &DayUsage) -> Result<Counts> {
-    let c = |v: Option<u64>| v.map(i64::try_from).transpose();
+    let c = |v: Option<u64>| v.map(super::to_i64).transpose();
     Ok([
         c(r.uncached_input_tokens)?,
         c(r.cache_creation_5m_tokens)?,
@@ -138,24 +138,9 @@ pub(crate) fn since(
             if !wanted(&r.text(2)?) {
                 return Ok(());
             }
-            let c = read(&r, 4)?;
-            let u = |i: usize| c[i].map(u64::try_from).transpose();
             let id = |s: String| (!s.is_empty()).then_some(s);
-            out.push((
-                r.text(2)?,
-                DayUsage {
-                    api_key_id: id(r.text(0)?),
-                    workspace_id: id(r.text(1)?),
-                    day: r.day(3)?,
-                    uncached_input_tokens: u(0)?,
-                    cache_creation_5m_tokens: u(1)?,
-                    cache_creation_1h_tokens: u(2)?,
-                    cache_read_tokens: u(3)?,
-                    output_tokens: u(4)?,
-                    total_tokens: u(5)?,
-                    requests: u(6)?,
-                },
-            ));
+            let at = (id(r.text(0)?), id(r.text(1)?), r.day(3)?);
+            out.push((r.text(2)?, super::stored_usage(&r, 4, at)?));
             Ok(())
         },
     )?;

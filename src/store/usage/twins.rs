@@ -225,21 +225,8 @@ impl Twins {
                 &self.source,
             ],
             |r| {
-                let count = |i: usize| -> Result<Option<u64>> {
-                    Ok(r.opt_int(i)?.map(u64::try_from).transpose()?)
-                };
-                Ok(DayUsage {
-                    api_key_id: row.api_key_id.clone(),
-                    workspace_id: row.workspace_id.clone(),
-                    day: row.day,
-                    uncached_input_tokens: count(0)?,
-                    cache_creation_5m_tokens: count(1)?,
-                    cache_creation_1h_tokens: count(2)?,
-                    cache_read_tokens: count(3)?,
-                    output_tokens: count(4)?,
-                    total_tokens: count(5)?,
-                    requests: count(6)?,
-                })
+                let at = (row.api_key_id.clone(), row.workspace_id.clone(), row.day);
+                super::stored_usage(&r, 0, at)
             },
         )
     }
