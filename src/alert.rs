@@ -1,44 +1,11 @@
 //! The alert model of SPEC §4: types, severities, resolutions, and how a threshold maps to
 //! an alert.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::period::{Period, Window};
 use crate::quota::QuotaType;
-
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub(crate) enum $name { $($variant),+ }
-
-        impl $name {
-            pub(crate) fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub(crate) fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Self::parse(&s).ok_or_else(|| serde::de::Error::unknown_variant(&s, &[$($text),+]))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 string_enum!(
     /// Ordered: `Warning < Critical`.

@@ -2,6 +2,41 @@
 //! is private to the crate, so rustc sees dead code. The small facade below is what the
 //! binary, the fuzz targets, the benchmark and the generated-files test reach.
 
+/// An enum of names: `as_str`, `parse`, `ALL` (in declaration order), `Display` and
+/// `Deserialize` (an unknown name lists the known ones), from one list of variants.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub(crate) enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            pub(crate) const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
+
+            pub(crate) fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub(crate) fn parse(s: &str) -> Option<Self> {
+                Self::ALL.into_iter().find(|v| v.as_str() == s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(&s).ok_or_else(|| serde::de::Error::unknown_variant(&s, &[$($text),+]))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub(crate) mod account;
 pub(crate) mod alert;
 pub(crate) mod api;

@@ -6,30 +6,13 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
-/// Which window a limit applies to: the billing period, the UTC day, or the ISO week
-/// (Monday 00:00 UTC to the next).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Window {
-    Period,
-    Day,
-    Week,
-}
+string_enum!(
+    /// Which window a limit applies to: the billing period, the UTC day, or the ISO week
+    /// (Monday 00:00 UTC to the next).
+    Window { Period => "period", Day => "day", Week => "week" }
+);
 
 impl Window {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Window::Period => "period",
-            Window::Day => "day",
-            Window::Week => "week",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Window> {
-        [Window::Period, Window::Day, Window::Week]
-            .into_iter()
-            .find(|w| w.as_str() == s)
-    }
-
     /// The config table that sets this window's limits (`[accounts.daily]`).
     pub(crate) fn table(self) -> &'static str {
         match self {
@@ -54,12 +37,6 @@ impl Window {
                 7,
             ),
         }
-    }
-}
-
-impl std::fmt::Display for Window {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

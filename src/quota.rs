@@ -2,42 +2,17 @@
 //! totals they are compared with. Values are exact decimals so that token counts (u64) and
 //! USD cost (a decimal string from the API) share one comparison path without floats.
 
-use std::fmt;
-
 use rust_decimal::Decimal;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum QuotaType {
-    Tokens,
-    InputTokens,
-    OutputTokens,
-    Requests,
-    CostUsd,
-}
+string_enum!(QuotaType {
+    Tokens => "tokens",
+    InputTokens => "input_tokens",
+    OutputTokens => "output_tokens",
+    Requests => "requests",
+    CostUsd => "cost_usd",
+});
 
 impl QuotaType {
-    pub(crate) const ALL: [QuotaType; 5] = [
-        QuotaType::Tokens,
-        QuotaType::InputTokens,
-        QuotaType::OutputTokens,
-        QuotaType::Requests,
-        QuotaType::CostUsd,
-    ];
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            QuotaType::Tokens => "tokens",
-            QuotaType::InputTokens => "input_tokens",
-            QuotaType::OutputTokens => "output_tokens",
-            QuotaType::Requests => "requests",
-            QuotaType::CostUsd => "cost_usd",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<QuotaType> {
-        QuotaType::ALL.into_iter().find(|q| q.as_str() == s)
-    }
-
     /// The config key that sets this quota's limit.
     pub(crate) fn limit_key(self) -> &'static str {
         match self {
@@ -94,12 +69,6 @@ impl QuotaType {
             QuotaType::CostUsd => format!("${}", group_thousands(&format!("{:.2}", v.round_dp(2)))),
             _ => group_thousands(&v.trunc().to_string()),
         }
-    }
-}
-
-impl fmt::Display for QuotaType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -27,30 +27,11 @@ pub(crate) struct ListedKey {
     pub workspace_id: Option<String>,
 }
 
-/// Who a Claude Code record is about: a user (by e-mail, kept lowercase) or an API actor
-/// (by its key name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum ActorKind {
-    User,
-    ApiKey,
-}
-
-impl ActorKind {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::User => "user",
-            ActorKind::ApiKey => "api_key",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<ActorKind> {
-        match s {
-            "user" => Some(ActorKind::User),
-            "api_key" => Some(ActorKind::ApiKey),
-            _ => None,
-        }
-    }
-}
+string_enum!(
+    /// Who a Claude Code record is about: a user (by e-mail, kept lowercase) or an API
+    /// actor (by its key name).
+    ActorKind { User => "user", ApiKey => "api_key" }
+);
 
 /// One actor's Claude Code usage on one UTC day, summed over terminals, local/remote and
 /// models (ADMIN_API.md §5).

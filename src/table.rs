@@ -32,13 +32,19 @@ pub(crate) struct Column {
 }
 
 impl Column {
+    /// A plain column: left-aligned, never shortened.
+    const PLAIN: Column = Column {
+        header: "",
+        align: Align::Left,
+        shrink: false,
+        name: false,
+        optional: false,
+    };
+
     pub(crate) const fn left(header: &'static str) -> Column {
         Column {
             header,
-            align: Align::Left,
-            shrink: false,
-            name: false,
-            optional: false,
+            ..Column::PLAIN
         }
     }
 
@@ -54,10 +60,8 @@ impl Column {
     pub(crate) const fn name(header: &'static str) -> Column {
         Column {
             header,
-            align: Align::Left,
-            shrink: false,
             name: true,
-            optional: false,
+            ..Column::PLAIN
         }
     }
 
@@ -65,19 +69,15 @@ impl Column {
         Column {
             header,
             align: Align::Right,
-            shrink: false,
-            name: false,
-            optional: false,
+            ..Column::PLAIN
         }
     }
 
     pub(crate) const fn shrink(header: &'static str) -> Column {
         Column {
             header,
-            align: Align::Left,
             shrink: true,
-            name: false,
-            optional: false,
+            ..Column::PLAIN
         }
     }
 }

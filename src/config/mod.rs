@@ -161,23 +161,14 @@ impl Defaults {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum UsageSource {
+string_enum!(UsageSource {
     /// `usage_report/messages`: stable, tokens only.
-    Messages,
+    Messages => "messages",
     /// The analytics beta: tokens and request counts.
-    Analytics,
-}
+    Analytics => "analytics",
+});
 
 impl UsageSource {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            UsageSource::Messages => "messages",
-            UsageSource::Analytics => "analytics",
-        }
-    }
-
     pub(crate) fn measures_requests(self) -> bool {
         self == UsageSource::Analytics
     }

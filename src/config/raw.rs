@@ -8,26 +8,12 @@ use serde::Deserialize;
 use super::{DeveloperDiscovery, Discovery, UsageSource};
 use crate::alert::Severity;
 
-/// A `[[notify]]` channel's `type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(super) enum ChannelType {
-    Slack,
-    Webhook,
-    PagerDuty,
-    Email,
-}
+string_enum!(
+    /// A `[[notify]]` channel's `type`.
+    ChannelType { Slack => "slack", Webhook => "webhook", PagerDuty => "pagerduty", Email => "email" }
+);
 
 impl ChannelType {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            ChannelType::Slack => "slack",
-            ChannelType::Webhook => "webhook",
-            ChannelType::PagerDuty => "pagerduty",
-            ChannelType::Email => "email",
-        }
-    }
-
     /// The keys a channel of this type may have besides the common ones.
     fn keys(self) -> &'static [&'static str] {
         match self {

@@ -70,6 +70,14 @@
 //! transaction-scoped advisory lock (`pg`), so the runs of every host decide one after
 //! another; reads are `REPEATABLE READ` snapshots.
 
+/// A schema's migrations in order, one file a version: `(name, SQL)`, from
+/// `migrations/<dir>`. Append-only: never edit, reorder or remove an entry once released.
+macro_rules! migrations {
+    ($dir:literal: $($name:literal),+ $(,)?) => {
+        &[$(($name, include_str!(concat!("../../migrations/", $dir, $name, ".sql")))),+]
+    };
+}
+
 pub(crate) mod accounts;
 pub(crate) mod alerts;
 mod backup;

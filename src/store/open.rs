@@ -9,77 +9,26 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use super::BUSY_TIMEOUT;
 
-/// The schema, one file per version. Append-only: never edit, reorder or remove an entry
-/// once released; `PRAGMA user_version` is the number applied.
-pub(super) const MIGRATIONS: &[(&str, &str)] = &[
-    (
-        "0001_initial",
-        include_str!("../../migrations/0001_initial.sql"),
-    ),
-    (
-        "0002_discovery_and_cost",
-        include_str!("../../migrations/0002_discovery_and_cost.sql"),
-    ),
-    (
-        "0003_usage_by_day",
-        include_str!("../../migrations/0003_usage_by_day.sql"),
-    ),
-    (
-        "0004_unreported_counts",
-        include_str!("../../migrations/0004_unreported_counts.sql"),
-    ),
-    (
-        "0005_claude_code",
-        include_str!("../../migrations/0005_claude_code.sql"),
-    ),
-    (
-        "0006_account_removed",
-        include_str!("../../migrations/0006_account_removed.sql"),
-    ),
-    (
-        "0007_evaluated_as",
-        include_str!("../../migrations/0007_evaluated_as.sql"),
-    ),
-    (
-        "0008_recheck_at",
-        include_str!("../../migrations/0008_recheck_at.sql"),
-    ),
-    (
-        "0009_sync_indexes",
-        include_str!("../../migrations/0009_sync_indexes.sql"),
-    ),
-    (
-        "0010_read_health",
-        include_str!("../../migrations/0010_read_health.sql"),
-    ),
-    (
-        "0011_health_alerts",
-        include_str!("../../migrations/0011_health_alerts.sql"),
-    ),
-    (
-        "0012_silences",
-        include_str!("../../migrations/0012_silences.sql"),
-    ),
-    (
-        "0013_leases",
-        include_str!("../../migrations/0013_leases.sql"),
-    ),
-    (
-        "0014_cost_per_key",
-        include_str!("../../migrations/0014_cost_per_key.sql"),
-    ),
-    (
-        "0015_alert_windows",
-        include_str!("../../migrations/0015_alert_windows.sql"),
-    ),
-    (
-        "0016_burn_rate",
-        include_str!("../../migrations/0016_burn_rate.sql"),
-    ),
-    (
-        "0017_usage_models",
-        include_str!("../../migrations/0017_usage_models.sql"),
-    ),
+/// The schema, one file per version; `PRAGMA user_version` is the number applied.
+pub(super) const MIGRATIONS: &[(&str, &str)] = migrations![
+    "":
+    "0001_initial",
+    "0002_discovery_and_cost",
+    "0003_usage_by_day",
+    "0004_unreported_counts",
+    "0005_claude_code",
+    "0006_account_removed",
+    "0007_evaluated_as",
+    "0008_recheck_at",
+    "0009_sync_indexes",
+    "0010_read_health",
+    "0011_health_alerts",
+    "0012_silences",
+    "0013_leases",
+    "0014_cost_per_key",
+    "0015_alert_windows",
+    "0016_burn_rate",
+    "0017_usage_models",
 ];
 
 /// Creates the folder (0700) and the file (0600) if missing. Existing ones keep their mode:
@@ -170,7 +119,6 @@ fn user_version(conn: &Connection) -> Result<usize> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, usize>(0))?)
 }
 
-/// Turns SQLite's terse open errors into what an operator can act on.
 /// The SQLite error code in `err`'s chain, if any.
 fn sqlite_code(err: &anyhow::Error) -> Option<rusqlite::ffi::Error> {
     err.chain()
@@ -183,9 +131,7 @@ fn sqlite_code(err: &anyhow::Error) -> Option<rusqlite::ffi::Error> {
 /// Turns the SQLite failures a write can meet into one line that names the file and the fix
 /// (the raw error says the same thing twice and no fix). Anything else passes unchanged.
 pub(super) fn explain_write_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
-    let dir = path
-        .parent()
-        .map_or_else(|| ".".into(), |d| d.display().to_string());
+    let dir = folder(path);
     let file = path.display();
     match sqlite_code(&err).map(|f| f.code) {
         Some(ErrorCode::DiskFull) => anyhow::anyhow!(
@@ -202,6 +148,13 @@ pub(super) fn explain_write_error(path: &Path, err: anyhow::Error) -> anyhow::Er
     }
 }
 
+/// The folder holding `path`, for messages.
+fn folder(path: &Path) -> String {
+    path.parent()
+        .map_or_else(|| ".".into(), |d| d.display().to_string())
+}
+
+/// Turns SQLite's terse open errors into what an operator can act on.
 pub(super) fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Error {
     if path.is_dir() {
         return anyhow::anyhow!(
@@ -210,26 +163,19 @@ pub(super) fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Err
             path.join("quota.db").display()
         );
     }
-    let code = err
-        .chain()
-        .find_map(|e| match e.downcast_ref::<rusqlite::Error>() {
-            Some(rusqlite::Error::SqliteFailure(f, _)) => Some(f.code),
-            _ => None,
-        });
+    let failure = sqlite_code(&err);
+    let code = failure.map(|f| f.code);
     let denied = err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
     });
     // A full disk shows up at open as SQLITE_FULL, or as IOERR_SHMSIZE when the WAL index
     // (the -shm file) cannot grow.
-    let full = err.chain().any(|e| {
-        matches!(e.downcast_ref::<rusqlite::Error>(), Some(rusqlite::Error::SqliteFailure(f, _))
-            if f.code == ErrorCode::DiskFull || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE)
+    let full = failure.is_some_and(|f| {
+        f.code == ErrorCode::DiskFull || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE
     });
+    let dir = folder(path);
     if full {
-        let dir = path
-            .parent()
-            .map_or_else(|| ".".into(), |d| d.display().to_string());
         return anyhow::anyhow!(
             "the disk holding {dir} is full (cannot open {}): nothing from this run was stored; free some space and quota catches up on the next run",
             path.display()
@@ -241,9 +187,6 @@ pub(super) fn explain_open_error(path: &Path, err: anyhow::Error) -> anyhow::Err
             Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied)
         );
     if needs_write {
-        let dir = path
-            .parent()
-            .map_or_else(|| ".".into(), |d| d.display().to_string());
         // SQLite's own message once, without rusqlite's repetition of it.
         let cause = err
             .chain()

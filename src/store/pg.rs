@@ -13,24 +13,13 @@ mod tls;
 use super::sql::PgStatements;
 use super::{Tx, TxInner};
 
-/// The schema, one file per version, as `MIGRATIONS` is for SQLite: append-only.
-const MIGRATIONS: &[(&str, &str)] = &[
-    (
-        "0001_initial",
-        include_str!("../../migrations/postgres/0001_initial.sql"),
-    ),
-    (
-        "0002_alert_windows",
-        include_str!("../../migrations/postgres/0002_alert_windows.sql"),
-    ),
-    (
-        "0003_burn_rate",
-        include_str!("../../migrations/postgres/0003_burn_rate.sql"),
-    ),
-    (
-        "0004_usage_models",
-        include_str!("../../migrations/postgres/0004_usage_models.sql"),
-    ),
+/// The schema, one file per version, as `MIGRATIONS` is for SQLite.
+const MIGRATIONS: &[(&str, &str)] = migrations![
+    "postgres/":
+    "0001_initial",
+    "0002_alert_windows",
+    "0003_burn_rate",
+    "0004_usage_models",
 ];
 
 /// The advisory lock every writing transaction takes first (an arbitrary number: "quota"
