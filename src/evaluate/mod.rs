@@ -3,17 +3,24 @@
 //! rows come in as plain data (`Loaded`); reading them from the store and applying what
 //! reconciliation decides is `apply`'s work.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::account::{Account, Selector, UsageRows};
+use crate::account::Account;
 use crate::config::UsageSource;
 use crate::period::{Period, Window};
 use crate::quota::{DayUsage, QuotaType, Totals};
 use crate::reconcile::{Forecast, Reading};
-use crate::records::{ActorKind, CostDay, DeveloperDay};
+use crate::records::{CostDay, DeveloperDay};
+
+mod days;
+mod unmeasured;
+
+pub(crate) use days::{DayValues, by_day};
+use days::{Index, by_actor, daily};
+pub(crate) use unmeasured::{Unmeasured, never_measured, reason, unmeasurable};
 
 /// One account at `now`: its period, its totals and a reading per quota type; the same for
 /// each day or week window it has limits for.
@@ -56,222 +63,6 @@ impl View<'_> {
             .copied()
             .find(|r| r.quota_type == q)
             .expect("a reading per quota type")
-    }
-}
-
-/// Why a quota has no value, for `status`, `config check` and the sync log: callers branch
-/// on the variant, people read its `Display`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Unmeasured {
-    /// The "messages" source has no request counts.
-    NoRequestCounts,
-    /// No cost report has been read yet.
-    NoCostYet,
-    /// An API key's cost, which only the analytics source reads.
-    KeyCostNeedsAnalytics,
-    /// The Claude Code report has no request counts.
-    DeveloperRequests,
-    /// The Claude Code report has not been read yet.
-    DeveloperNotRead,
-    /// The source's last read found these count fields in no row (`total_tokens` too, for
-    /// a token quota).
-    NotReported {
-        source: UsageSource,
-        missing: Vec<&'static str>,
-        nor_total: bool,
-    },
-    /// Some days in the period lack this count.
-    SomeDays,
-    /// No sync has read the account's usage yet: its stored sums mean nothing so far.
-    NotSynced,
-    /// Cost of an account scoped to models: only the analytics source reads it per model.
-    ModelCost,
-}
-
-impl std::fmt::Display for Unmeasured {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unmeasured::NoRequestCounts => f.write_str(
-                "the \"messages\" usage source has no request counts (set [api] usage_source = \"analytics\")",
-            ),
-            Unmeasured::NoCostYet => f.write_str(
-                "no cost report has been read yet (cost is read for accounts with a cost_limit_usd: workspaces, the organization, and API keys with the analytics source)",
-            ),
-            Unmeasured::KeyCostNeedsAnalytics => f.write_str(
-                "the \"messages\" usage source reads cost per workspace only (set [api] usage_source = \"analytics\" for cost per API key)",
-            ),
-            Unmeasured::DeveloperRequests => {
-                f.write_str("the Claude Code usage report has no request counts")
-            }
-            Unmeasured::DeveloperNotRead => {
-                f.write_str("the Claude Code usage report has not been read yet")
-            }
-            Unmeasured::NotReported {
-                source,
-                missing,
-                nor_total,
-            } => write!(
-                f,
-                "the {} source reported no {}{} in its last read",
-                source.as_str(),
-                missing.join(", "),
-                if *nor_total { " (nor total_tokens)" } else { "" }
-            ),
-            Unmeasured::SomeDays => f.write_str("some days in the period lack this count"),
-            Unmeasured::NotSynced => f.write_str("not synced yet (run quota sync)"),
-            Unmeasured::ModelCost => f.write_str(
-                "the \"messages\" usage source reads cost per workspace, not per model (set [api] usage_source = \"analytics\" for cost per model)",
-            ),
-        }
-    }
-}
-
-/// Why a quota has no value. `unreported` are the count fields the last usage read found in
-/// no row (`store::Fact::UsageUnreported`).
-pub(crate) fn unmeasured_reason(
-    q: QuotaType,
-    source: UsageSource,
-    unreported: &[String],
-) -> Unmeasured {
-    const SPLIT: [&str; 5] = [
-        "uncached_input_tokens",
-        "cache_creation.ephemeral_5m_input_tokens",
-        "cache_creation.ephemeral_1h_input_tokens",
-        "cache_read_input_tokens",
-        "output_tokens",
-    ];
-    let needs: &[&'static str] = match q {
-        QuotaType::Requests if !source.measures_requests() => return Unmeasured::NoRequestCounts,
-        QuotaType::CostUsd => return Unmeasured::NoCostYet,
-        QuotaType::Tokens if !unreported.iter().any(|f| f == "total_tokens") => &[],
-        QuotaType::Tokens => &SPLIT,
-        QuotaType::InputTokens => &SPLIT[..4],
-        QuotaType::OutputTokens => &SPLIT[4..],
-        QuotaType::Requests => &["requests"],
-    };
-    let missing: Vec<&'static str> = needs
-        .iter()
-        .copied()
-        .filter(|f| unreported.iter().any(|u| u == f))
-        .collect();
-    if missing.is_empty() {
-        return Unmeasured::SomeDays;
-    }
-    Unmeasured::NotReported {
-        source,
-        missing,
-        nor_total: q == QuotaType::Tokens,
-    }
-}
-
-/// The quotas a read that found `unreported` fields in no row cannot measure.
-pub(crate) fn unmeasurable(unreported: &[String]) -> Vec<QuotaType> {
-    [
-        QuotaType::Tokens,
-        QuotaType::InputTokens,
-        QuotaType::OutputTokens,
-        QuotaType::Requests,
-    ]
-    .into_iter()
-    .filter(|q| {
-        matches!(
-            unmeasured_reason(*q, UsageSource::Analytics, unreported),
-            Unmeasured::NotReported { .. }
-        )
-    })
-    .collect()
-}
-
-/// Why a quota of a developer account has no value.
-pub(crate) fn developer_reason(q: QuotaType) -> Unmeasured {
-    match q {
-        QuotaType::Requests => Unmeasured::DeveloperRequests,
-        _ => Unmeasured::DeveloperNotRead,
-    }
-}
-
-/// Why a quota of `account` has no value (see `unmeasured_reason`).
-pub(crate) fn reason(
-    account: &Account,
-    q: QuotaType,
-    source: UsageSource,
-    unreported: &[String],
-) -> Unmeasured {
-    if account.selector.is_developer() {
-        developer_reason(q)
-    } else if q == QuotaType::CostUsd && account.model.is_some() && source != UsageSource::Analytics
-    {
-        Unmeasured::ModelCost
-    } else if q == QuotaType::CostUsd && !account.selector.reads_cost(source) {
-        Unmeasured::KeyCostNeedsAnalytics
-    } else {
-        unmeasured_reason(q, source, unreported)
-    }
-}
-
-/// A quota that is not measured by design, whatever the data: for `config check`.
-pub(crate) fn never_measured(
-    account: &Account,
-    q: QuotaType,
-    source: UsageSource,
-) -> Option<Unmeasured> {
-    if q == QuotaType::CostUsd && account.model.is_some() && !account.selector.is_developer() {
-        return (source != UsageSource::Analytics).then_some(Unmeasured::ModelCost);
-    }
-    if q == QuotaType::CostUsd && !account.selector.is_developer() {
-        return (!account.selector.reads_cost(source)).then_some(Unmeasured::KeyCostNeedsAnalytics);
-    }
-    if q != QuotaType::Requests {
-        return None;
-    }
-    if account.selector.is_developer() {
-        return Some(developer_reason(q));
-    }
-    (!source.measures_requests()).then(|| unmeasured_reason(q, source, &[]))
-}
-
-/// Rows indexed by what selectors ask for, so each account sums only its own rows.
-struct Index<'r> {
-    by_key: HashMap<&'r str, Vec<&'r DayUsage>>,
-    /// The Default Workspace (null id) under "", which no real id is.
-    by_workspace: HashMap<&'r str, Vec<&'r DayUsage>>,
-    all: Vec<&'r DayUsage>,
-    default_workspace: Option<&'r str>,
-}
-
-impl<'r> Index<'r> {
-    fn new(rows: &'r [DayUsage], default_workspace: Option<&'r str>) -> Index<'r> {
-        let mut ix = Index {
-            by_key: HashMap::new(),
-            by_workspace: HashMap::new(),
-            all: Vec::with_capacity(rows.len()),
-            default_workspace,
-        };
-        for r in rows {
-            if let Some(k) = r.api_key_id.as_deref() {
-                ix.by_key.entry(k).or_default().push(r);
-            }
-            let ws = ix.workspace(r.workspace_id.as_deref());
-            ix.by_workspace.entry(ws.unwrap_or("")).or_default().push(r);
-            ix.all.push(r);
-        }
-        ix
-    }
-
-    /// A reported workspace id as quota keeps it: the Default Workspace's real id is `None`,
-    /// as the legacy reports give it.
-    fn workspace<'w>(&self, id: Option<&'w str>) -> Option<&'w str> {
-        id.filter(|id| Some(*id) != self.default_workspace)
-    }
-
-    fn rows(&self, s: &Selector) -> &[&'r DayUsage] {
-        let found = match s.usage_rows() {
-            UsageRows::Key(id) => self.by_key.get(id),
-            UsageRows::Workspace(ws) => self.by_workspace.get(ws),
-            UsageRows::All => return &self.all,
-            UsageRows::Report => None,
-        };
-        found.map_or(&[], Vec::as_slice)
     }
 }
 
@@ -404,40 +195,6 @@ fn value(account: &Account, inputs: &Inputs<'_>, t: &Totals, q: QuotaType) -> Op
     }
 }
 
-/// An account's totals per day in `range` (a period, or any span of whole days).
-fn daily(
-    account: &Account,
-    index: &Index<'_>,
-    developers: &ByActor<'_>,
-    inputs: &Inputs<'_>,
-    range: Period,
-) -> BTreeMap<NaiveDate, Totals> {
-    match (account.selector.actor(), &account.model) {
-        (Some(actor), Some(glob)) => {
-            // Its models' share of the report's model_breakdown.
-            let days = of_models(inputs.developers_by_model, glob);
-            developer_days(&by_actor(&days), actor, range)
-        }
-        (Some(actor), None) => developer_days(developers, actor, range),
-        (None, Some(glob)) => {
-            // Its models' rows only, of usage and of cost.
-            let rows = of_models(inputs.by_model, glob);
-            let cost = inputs.cost_by_model.map(|c| of_models(c, glob));
-            let index = Index::new(&rows, inputs.default_workspace);
-            usage_days(&index, cost.as_deref(), account, range)
-        }
-        (None, None) => usage_days(index, inputs.cost, account, range),
-    }
-}
-
-/// The rows of the models `glob` matches, of rows tagged with their model.
-fn of_models<T: Clone>(rows: &[(String, T)], glob: &crate::account::ModelGlob) -> Vec<T> {
-    rows.iter()
-        .filter(|(m, _)| glob.matches(m))
-        .map(|(_, r)| r.clone())
-        .collect()
-}
-
 /// Sums each account's rows over its period containing `now`, and projects where each quota
 /// is heading.
 pub(crate) fn views<'a>(
@@ -489,79 +246,6 @@ fn reach(account: &Account, now: DateTime<Utc>) -> Period {
     reach
 }
 
-/// One UTC day of one account: each quota type's value in `QuotaType::ALL` order, `None`
-/// where not measured.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct DayValues {
-    pub day: NaiveDate,
-    pub values: [Option<Decimal>; 5],
-}
-
-/// Each account's values for every day from `first` to `last` (inclusive): what
-/// `quota usage` shows. Days without rows count as zero where the quota is measured.
-pub(crate) fn by_day<'a>(
-    ranges: &[(&'a Account, NaiveDate, NaiveDate)],
-    inputs: &Inputs<'_>,
-) -> Vec<(&'a Account, Vec<DayValues>)> {
-    let index = Index::new(inputs.usage, inputs.default_workspace);
-    let developers = by_actor(inputs.developers.unwrap_or_default());
-    let midnight = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .map_or_else(Utc::now, |t| t.and_utc())
-    };
-    ranges
-        .iter()
-        .map(|&(account, first, last)| {
-            let range = Period {
-                start: midnight(first),
-                end: midnight(last + chrono::Duration::days(1)),
-            };
-            let days = daily(account, &index, &developers, inputs, range);
-            let rows = first
-                .iter_days()
-                .take_while(|d| *d <= last)
-                .map(|day| {
-                    let mut t = days.get(&day).cloned().unwrap_or_else(Totals::empty);
-                    t.cost_usd.get_or_insert(Decimal::ZERO);
-                    DayValues {
-                        day,
-                        values: QuotaType::ALL.map(|q| value(account, inputs, &t, q)),
-                    }
-                })
-                .collect();
-            (account, rows)
-        })
-        .collect()
-}
-
-/// An account's usage and cost rows in `period`, as totals per day.
-fn usage_days(
-    index: &Index<'_>,
-    cost: Option<&[CostDay]>,
-    account: &Account,
-    period: Period,
-) -> BTreeMap<NaiveDate, Totals> {
-    let mut daily: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
-    for r in index
-        .rows(&account.selector)
-        .iter()
-        .filter(|r| period.contains_day(r.day))
-    {
-        daily.entry(r.day).or_insert_with(Totals::empty).add(r);
-    }
-    for c in cost.into_iter().flatten().filter(|c| {
-        period.contains_day(c.day)
-            && account.selector.owns_cost(
-                c.api_key_id.as_deref(),
-                index.workspace(c.workspace_id.as_deref()),
-            )
-    }) {
-        let t = daily.entry(c.day).or_insert_with(Totals::empty);
-        t.cost_usd = Some(t.cost_usd.unwrap_or_default() + c.cents / Decimal::ONE_HUNDRED);
-    }
-    daily
-}
-
 /// The readings of one window instance (`span`) of an account from its daily totals:
 /// `value` says what each quota type is worth in a sum (or that it is not measured).
 fn readings(
@@ -601,37 +285,6 @@ fn readings(
             }
         })
         .collect()
-}
-
-/// Developer days by actor.
-type ByActor<'r> = HashMap<(ActorKind, &'r str), Vec<&'r DeveloperDay>>;
-
-fn by_actor(days: &[DeveloperDay]) -> ByActor<'_> {
-    let mut ix: ByActor<'_> = HashMap::new();
-    for d in days {
-        ix.entry((d.kind, d.actor.as_str())).or_default().push(d);
-    }
-    ix
-}
-
-/// A developer account's days in `period`, as totals with their cost.
-fn developer_days(
-    index: &ByActor<'_>,
-    actor: (ActorKind, &str),
-    period: Period,
-) -> BTreeMap<NaiveDate, Totals> {
-    let mut daily: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
-    for d in index
-        .get(&actor)
-        .into_iter()
-        .flatten()
-        .filter(|d| period.contains_day(d.day))
-    {
-        let t = daily.entry(d.day).or_insert_with(Totals::empty);
-        t.add(&d.usage());
-        t.cost_usd = Some(t.cost_usd.unwrap_or_default() + d.cents / Decimal::ONE_HUNDRED);
-    }
-    daily
 }
 
 /// `used` plus the average daily rate of the last full days (up to 7, none before
@@ -688,6 +341,7 @@ pub(crate) fn earliest_start(accounts: &[&Account], now: DateTime<Utc>) -> DateT
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::account::Selector;
     use crate::quota::Limits;
     use chrono::NaiveDate;
     use proptest::prelude::*;
