@@ -129,28 +129,45 @@ pub(crate) enum Row<'r> {
 }
 
 impl Row<'_> {
+    /// A column both backends read as the same Rust type.
+    fn get<T>(&self, i: usize) -> Result<T>
+    where
+        T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>,
+    {
+        Ok(match self {
+            Row::Lite(r) => r.get(i)?,
+            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        })
+    }
+
+    /// A column SQLite keeps as text that `parse` reads, and PostgreSQL as a `T`.
+    fn parsed<T>(&self, i: usize, parse: impl FnOnce(&str) -> Result<T>) -> Result<Option<T>>
+    where
+        T: for<'a> postgres::types::FromSql<'a>,
+    {
+        match self {
+            Row::Lite(r) => r
+                .get::<_, Option<String>>(i)?
+                .map(|t| parse(&t))
+                .transpose(),
+            Row::Pg(r) => r.try_get(i).map_err(pg_err),
+        }
+    }
+
     pub(crate) fn text(&self, i: usize) -> Result<String> {
-        self.opt_text(i)?
-            .ok_or_else(|| anyhow!("column {i} is null where text was expected"))
+        required(self.opt_text(i)?, i, "text")
     }
 
     pub(crate) fn opt_text(&self, i: usize) -> Result<Option<String>> {
-        Ok(match self {
-            Row::Lite(r) => r.get(i)?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
-        })
+        self.get(i)
     }
 
     pub(crate) fn int(&self, i: usize) -> Result<i64> {
-        self.opt_int(i)?
-            .ok_or_else(|| anyhow!("column {i} is null where a number was expected"))
+        required(self.opt_int(i)?, i, "a number")
     }
 
     pub(crate) fn opt_int(&self, i: usize) -> Result<Option<i64>> {
-        Ok(match self {
-            Row::Lite(r) => r.get(i)?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
-        })
+        self.get(i)
     }
 
     /// A count: never negative.
@@ -160,81 +177,50 @@ impl Row<'_> {
     }
 
     pub(crate) fn real(&self, i: usize) -> Result<f64> {
-        Ok(match self {
-            Row::Lite(r) => r.get(i)?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
-        })
+        self.get(i)
     }
 
     pub(crate) fn opt_real(&self, i: usize) -> Result<Option<f64>> {
-        Ok(match self {
-            Row::Lite(r) => r.get(i)?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
-        })
-    }
-
-    pub(crate) fn opt_day(&self, i: usize) -> Result<Option<NaiveDate>> {
-        Ok(match self {
-            Row::Lite(r) => r
-                .get::<_, Option<String>>(i)?
-                .map(|d| crate::time::parse_day(&d))
-                .transpose()?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
-        })
-    }
-
-    pub(crate) fn opt_money(&self, i: usize) -> Result<Option<Decimal>> {
-        Ok(match self {
-            Row::Lite(r) => r
-                .get::<_, Option<String>>(i)?
-                .map(|t| {
-                    t.parse()
-                        .with_context(|| format!("column {i}: {t:?} is not a decimal"))
-                })
-                .transpose()?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
-        })
+        self.get(i)
     }
 
     pub(crate) fn opt_bool(&self, i: usize) -> Result<Option<bool>> {
-        Ok(match self {
-            Row::Lite(r) => r.get(i)?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        self.get(i)
+    }
+
+    pub(crate) fn day(&self, i: usize) -> Result<NaiveDate> {
+        required(self.opt_day(i)?, i, "a day")
+    }
+
+    pub(crate) fn opt_day(&self, i: usize) -> Result<Option<NaiveDate>> {
+        self.parsed(i, |d| Ok(crate::time::parse_day(d)?))
+    }
+
+    pub(crate) fn money(&self, i: usize) -> Result<Decimal> {
+        required(self.opt_money(i)?, i, "an amount")
+    }
+
+    pub(crate) fn opt_money(&self, i: usize) -> Result<Option<Decimal>> {
+        self.parsed(i, |t| {
+            t.parse()
+                .with_context(|| format!("column {i}: {t:?} is not a decimal"))
         })
     }
 
     pub(crate) fn time(&self, i: usize) -> Result<DateTime<Utc>> {
-        self.opt_time(i)?
-            .ok_or_else(|| anyhow!("column {i} is null where a time was expected"))
+        required(self.opt_time(i)?, i, "a time")
     }
 
     pub(crate) fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
-        Ok(match self {
-            Row::Lite(r) => r
-                .get::<_, Option<String>>(i)?
-                .map(|t| crate::time::parse(&t).with_context(|| format!("column {i}")))
-                .transpose()?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
+        self.parsed(i, |t| {
+            crate::time::parse(t).with_context(|| format!("column {i}"))
         })
     }
+}
 
-    pub(crate) fn day(&self, i: usize) -> Result<NaiveDate> {
-        Ok(match self {
-            Row::Lite(r) => crate::time::parse_day(&r.get::<_, String>(i)?)?,
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
-        })
-    }
-
-    pub(crate) fn money(&self, i: usize) -> Result<Decimal> {
-        Ok(match self {
-            Row::Lite(r) => {
-                let text: String = r.get(i)?;
-                text.parse()
-                    .with_context(|| format!("column {i}: {text:?} is not a decimal"))?
-            }
-            Row::Pg(r) => r.try_get(i).map_err(pg_err)?,
-        })
-    }
+/// A value that must not be null.
+fn required<T>(v: Option<T>, i: usize, what: &str) -> Result<T> {
+    v.ok_or_else(|| anyhow!("column {i} is null where {what} was expected"))
 }
 
 /// The prepared statements of a PostgreSQL session, by their text: each is parsed once per

@@ -1,6 +1,6 @@
 //! Staging: the rows of a fetch in progress, written to a temporary table a batch at a time
-//! as they stream in, and moved into `usage_daily` in the caller's transaction. What makes writing fast stays here, behind `Staging` and
-//! `upsert_staged`.
+//! as they stream in, and moved into `usage_daily` in the caller's transaction. What makes
+//! writing fast stays here, behind `Staging` and `upsert_staged`.
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -319,7 +319,7 @@ pub(crate) fn upsert_staged(
         // every row that meets ON CONFLICT, changed or not, and a window read whole (a
         // first sync, `--full`) would lock and rewrite every stored row of it.
         format!(
-            "WITH g AS ({SELECT_GROUPED_NAMED}, CAST(?1 AS text) AS source,
+            "WITH g AS ({SELECT_GROUPED}, CAST(?1 AS text) AS source,
                  CAST(?2 AS timestamptz) AS fetched_at
                  FROM usage_staging GROUP BY day, api_key_id, workspace_id)
              {INSERT} SELECT g.* FROM g LEFT JOIN usage_daily AS s
@@ -365,30 +365,18 @@ const INSERT: &str =
         cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, output_tokens,
         total_tokens, requests, source, fetched_at)";
 
-/// Staged rows summed per (key, workspace, day), like `DayUsage::absorb` (the source and
-/// time follow).
+/// Staged rows summed per (key, workspace, day), like `DayUsage::absorb`, each sum named
+/// (the source and time follow).
 const SELECT_GROUPED: &str = "SELECT api_key_id, workspace_id, day,
-        CASE WHEN count(u) = count(*) THEN sum(u) END,
-        CASE WHEN count(c5) = count(*) THEN sum(c5) END,
-        CASE WHEN count(c1) = count(*) THEN sum(c1) END,
-        CASE WHEN count(cr) = count(*) THEN sum(cr) END,
-        CASE WHEN count(o) = count(*) THEN sum(o) END,
-        CASE WHEN count(*) = 1 THEN max(t)
+        CAST(CASE WHEN count(u) = count(*) THEN sum(u) END AS bigint) AS u,
+        CAST(CASE WHEN count(c5) = count(*) THEN sum(c5) END AS bigint) AS c5,
+        CAST(CASE WHEN count(c1) = count(*) THEN sum(c1) END AS bigint) AS c1,
+        CAST(CASE WHEN count(cr) = count(*) THEN sum(cr) END AS bigint) AS cr,
+        CAST(CASE WHEN count(o) = count(*) THEN sum(o) END AS bigint) AS o,
+        CAST(CASE WHEN count(*) = 1 THEN max(t)
              WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
-             THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END,
-        CASE WHEN count(r) = count(*) THEN sum(r) END";
-
-/// `SELECT_GROUPED` with its sums named, for PostgreSQL's filter of unchanged rows.
-const SELECT_GROUPED_NAMED: &str = "SELECT api_key_id, workspace_id, day,
-        CASE WHEN count(u) = count(*) THEN sum(u) END::bigint AS u,
-        CASE WHEN count(c5) = count(*) THEN sum(c5) END::bigint AS c5,
-        CASE WHEN count(c1) = count(*) THEN sum(c1) END::bigint AS c1,
-        CASE WHEN count(cr) = count(*) THEN sum(cr) END::bigint AS cr,
-        CASE WHEN count(o) = count(*) THEN sum(o) END::bigint AS o,
-        CASE WHEN count(*) = 1 THEN max(t)
-             WHEN count(coalesce(u + c5 + c1 + cr + o, t)) = count(*)
-             THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END::bigint AS t,
-        CASE WHEN count(r) = count(*) THEN sum(r) END::bigint AS r";
+             THEN sum(coalesce(u + c5 + c1 + cr + o, t)) END AS bigint) AS t,
+        CAST(CASE WHEN count(r) = count(*) THEN sum(r) END AS bigint) AS r";
 
 const ON_CONFLICT: &str = "ON CONFLICT (day, api_key_id, workspace_id) DO UPDATE SET
         uncached_input_tokens = excluded.uncached_input_tokens,
