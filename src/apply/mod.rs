@@ -276,37 +276,19 @@ fn evaluate_some(
     // Workspace and organization accounts first: developer-only chunks read no usage.
     others.sort_by_key(|a| a.selector.is_developer());
     let mut changes = Changes::default();
-    for chunk in keyed.chunks(CHUNK) {
+    let chunks = keyed.chunks(CHUNK).map(|c| (c, true));
+    for (chunk, by_key) in chunks.chain(others.chunks(CHUNK).map(|c| (c, false))) {
         let ids: Vec<&str> = chunk
             .iter()
             .filter_map(|a| a.selector.api_key_id())
             .collect();
-        let rows = if dense {
-            Rows::KeySpan(&ids)
-        } else {
-            Rows::Keys(&ids)
+        let rows = match (by_key, dense) {
+            (true, true) => Rows::KeySpan(&ids),
+            (true, false) => Rows::Keys(&ids),
+            (false, _) => Rows::ByWorkspace,
         };
-        changes.add(evaluate_chunk(
-            tx,
-            chunk,
-            rows,
-            states,
-            run,
-            &mut history,
-            journal,
-        )?);
-    }
-    for chunk in others.chunks(CHUNK) {
-        let rows = Rows::ByWorkspace;
-        changes.add(evaluate_chunk(
-            tx,
-            chunk,
-            rows,
-            states,
-            run,
-            &mut history,
-            journal,
-        )?);
+        let chunk_changes = evaluate_chunk(tx, chunk, rows, states, run, &mut history, journal)?;
+        changes.add(chunk_changes);
     }
     Ok(changes)
 }
