@@ -547,11 +547,15 @@ mod tests {
     ) -> Evaluated {
         let staged = {
             use crate::records::UsageSink;
-            let mut staging = store.staging().unwrap();
-            if let Some(from) = rows.iter().map(|r| r.day).min() {
-                // As a sync does: rows the store holds as they are, are not staged.
-                staging.skip_stored("messages", from);
-            }
+            // As a sync of every key does: rows the store holds as they are, are not staged.
+            let from = rows.iter().map(|r| r.day).min();
+            let mut staging = store
+                .staging(store::usage::UsageRead {
+                    source: "messages",
+                    from: from.unwrap_or_else(|| now.date_naive()),
+                    every_key: from.is_some(),
+                })
+                .unwrap();
             staging.begin_page().unwrap();
             for r in rows {
                 staging.add(r.clone()).unwrap();

@@ -18,13 +18,13 @@
 //!   process, written without a lock on the store). Everything below takes the
 //!   transaction, `Tx`.
 //! - **state** (`get_state`, `set_state`, `clear_state`): small named facts
-//!   (`Fact::LastSuccess`, `Fact::CostSynced`, `Fact::KeysListed`, `Fact::UsageAsOf`, `Fact::UsageUnreported`,
-//!   `Fact::UsageResume`, `Fact::SyncedAllAt`, `Fact::EvaluatedAt`, `Fact::FullPassAt`, `Fact::EvaluationStale`,
-//!   `Fact::ClaudeCodePending`, `Fact::EvaluatedRoster`) as text.
-//! - **`usage`**: a staging sink, filled by `ingest(fetch)` (rows in batches, a failed page taken back, `finish()`
-//!   saying whether rows repeat a day; `skip_stored(source, from)`: rows the store holds
-//!   as they are need not be staged) and `upsert_staged(staged, source, now, changed)`
-//!   per (key, workspace, day), replacing, never
+//!   (`Fact`: when each read last ran, where a cut-short read resumes, what the last
+//!   evaluation covered) as text.
+//! - **`usage`**: `staging(read)` for a read (its source, first day, and whether it reads
+//!   every key: rows the store holds as they are need not be staged), filled by
+//!   `ingest(fetch)` (rows in batches, a failed page taken back); `commit` stores a part
+//!   of a long read, `finish()` hands the rest to `upsert_staged(staged, source, now,
+//!   changed)` in the caller's transaction: per (key, workspace, day), replacing, never
 //!   adding, and telling `changed` which (key, workspace) it wrote; `segment_sums(bounds,
 //!   rows)` sums per (key, workspace) (or per workspace) between ascending bounds, for all
 //!   keys, a list or a range of them; `prune(before)`.

@@ -17,7 +17,7 @@ mod staging;
 mod twins;
 
 use staging::stage;
-pub(crate) use staging::{Staged, Staging, upsert_staged};
+pub(crate) use staging::{Staged, Staging, UsageRead, upsert_staged};
 
 /// Stores each row, replacing what was stored for its (key, workspace, day): re-reading a
 /// day is idempotent and late data corrects itself. Never adds deltas; rows of one key,
@@ -345,6 +345,15 @@ mod tests {
     use super::*;
     use crate::records::UsageSink;
 
+    /// A read of a few keys: every row is staged.
+    fn a_few_keys() -> UsageRead<'static> {
+        UsageRead {
+            source: "messages",
+            from: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            every_key: false,
+        }
+    }
+
     fn row(key: &str, day: u32, input: u64) -> DayUsage {
         DayUsage {
             api_key_id: Some(key.into()),
@@ -390,7 +399,7 @@ mod tests {
     fn staging_takes_back_a_failed_page_and_sums_split_rows() {
         let (_dir, mut store) = crate::store::Store::temporary();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
-        let mut staging = store.staging().unwrap();
+        let mut staging = store.staging(a_few_keys()).unwrap();
         staging.begin_page().unwrap();
         for k in 0..1500 {
             staging.add(row(&format!("apikey_{k}"), 19, 10)).unwrap();
@@ -441,8 +450,13 @@ mod tests {
             let rows: Vec<DayUsage> = keys.iter().map(|k| row(k, 20, 10)).collect();
             store.write(|tx| upsert(tx, &rows, source, now)).unwrap();
         }
-        let mut staging = store.staging().unwrap();
-        staging.skip_stored("messages", NaiveDate::from_ymd_opt(2026, 11, 19).unwrap());
+        let mut staging = store
+            .staging(UsageRead {
+                source: "messages",
+                from: NaiveDate::from_ymd_opt(2026, 11, 19).unwrap(),
+                every_key: true,
+            })
+            .unwrap();
         let page = |staging: &mut Staging<'_>, extra: &[DayUsage]| {
             staging.begin_page().unwrap();
             for k in keys.iter().filter(|k| *k != "apikey_4") {
@@ -545,7 +559,7 @@ mod tests {
     fn an_ingested_fetch_stages_in_order_and_reports_a_staging_failure() {
         let (_dir, mut store) = crate::store::Store::temporary();
         let now = crate::time::parse("2026-11-20T12:00:00Z").unwrap();
-        let mut staging = store.staging().unwrap();
+        let mut staging = store.staging(a_few_keys()).unwrap();
         let rows = staging
             .ingest(|sink| {
                 sink.begin_page()?;
@@ -575,7 +589,7 @@ mod tests {
             2502
         );
 
-        let mut staging = store.staging().unwrap();
+        let mut staging = store.staging(a_few_keys()).unwrap();
         let failed = staging.ingest(|sink| {
             sink.begin_page()?;
             for k in 0..5000 {

@@ -13,7 +13,7 @@ use crate::api::{self, Client, analytics, usage::Fetched};
 use crate::config::{Config, UsageSource};
 use crate::quota::DayUsage;
 use crate::records::{CostDay, UsageSink};
-use crate::store::usage::{Staged, Staging};
+use crate::store::usage::{Staged, Staging, UsageRead};
 use crate::store::{self, Fact, Store};
 use crate::window;
 
@@ -48,12 +48,11 @@ pub(super) fn usage(
     } else {
         Vec::new()
     };
-    let mut staging = store.staging()?;
-    if !narrowed {
-        // Every key is read: rows the store holds as they are need not be staged. (A narrowed
-        // read is a few keys; holding the whole window's rows would cost more.)
-        staging.skip_stored(source.as_str(), plan.resume.unwrap_or(plan.first_day));
-    }
+    let mut staging = store.staging(UsageRead {
+        source: source.as_str(),
+        from: plan.resume.unwrap_or(plan.first_day),
+        every_key: !narrowed,
+    })?;
     let fetched = match source {
         UsageSource::Messages => staging.ingest(|sink| {
             let grouped = by_model.is_some();

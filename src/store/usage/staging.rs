@@ -104,7 +104,7 @@ pub(crate) struct Staging<'s> {
     page_mark: i64,
     /// The last row staged before the current read began (`restart` goes back to it).
     read_mark: i64,
-    /// Which stored rows to compare with (`skip_stored`), and once the first row came,
+    /// Which stored rows to compare with (see `Store::staging`), and once the first row came,
     /// what is known of them, until the next `commit`.
     skip: Option<(String, NaiveDate)>,
     twins: Option<Twins>,
@@ -113,9 +113,28 @@ pub(crate) struct Staging<'s> {
     skipped: usize,
 }
 
+/// What a usage read asks for, so that the store can stage it well.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UsageRead<'a> {
+    pub source: &'a str,
+    /// Its first day.
+    pub from: NaiveDate,
+    /// Whether it reads every key, not a few that `--account` named.
+    pub every_key: bool,
+}
+
 impl crate::store::Store {
-    /// An empty staging table for a new fetch.
-    pub(crate) fn staging(&mut self) -> Result<Staging<'_>> {
+    /// An empty staging table for a new read.
+    ///
+    /// A read of every key is mostly rows the store already holds from the same source with
+    /// the same numbers: those are not staged. (Up to `twins::HELD` stored rows of the
+    /// window are held, as hashes; a window with more holds none. A read of a few keys holds
+    /// none: the whole window's rows would cost more than they save.) They are read when
+    /// the read begins (`ingest`), or when its first row comes, and hold until the next
+    /// `commit`. Another writer between that read and the commit is another sync, with
+    /// numbers as fresh, or a prune of days before the window: a row skipped against what it
+    /// replaced is read and compared again by the next sync.
+    pub(crate) fn staging(&mut self, read: UsageRead<'_>) -> Result<Staging<'_>> {
         if let Some((conn, _)) = self.lite() {
             // Staged rows are written once and read once: a small cache for the temp
             // database keeps a sync's memory flat; the rest spills to its file.
@@ -130,7 +149,7 @@ impl crate::store::Store {
             batch: Vec::with_capacity(BATCH),
             page_mark: 0,
             read_mark: 0,
-            skip: None,
+            skip: read.every_key.then(|| (read.source.to_owned(), read.from)),
             twins: None,
             read: 0,
             skipped: 0,
@@ -139,18 +158,6 @@ impl crate::store::Store {
 }
 
 impl Staging<'_> {
-    /// Rows the store already holds from `source`, from day `from` on, with the same numbers
-    /// are not staged: a steady read is mostly such rows. (Up to `twins::HELD` stored rows are
-    /// held, as hashes; a window with more holds none.) They are read when a read begins
-    /// (`ingest`), or when the first row comes, and hold until the next `commit`.
-    ///
-    /// Another writer between that read and the commit is another sync, with numbers as
-    /// fresh, or a prune of days before the window: a row skipped against what it replaced
-    /// is read and compared again by the next sync.
-    pub(crate) fn skip_stored(&mut self, source: &str, from: NaiveDate) {
-        self.skip = Some((source.to_owned(), from));
-    }
-
     fn load_twins(&mut self) -> Result<()> {
         if self.twins.is_none()
             && let Some((source, from)) = &self.skip
@@ -204,7 +211,7 @@ impl Staging<'_> {
     }
 
     /// Runs `fetch` with this staging as its sink: the one way a read's rows reach the store.
-    /// The stored rows to compare with (`skip_stored`) are read first.
+    /// The stored rows to compare with (see `Store::staging`) are read first.
     pub(crate) fn ingest<T>(
         &mut self,
         fetch: impl FnOnce(&mut dyn crate::records::UsageSink) -> Result<T>,
