@@ -4,7 +4,9 @@
 //! per UTC day and per ISO week (`Window`): each window's instance containing `now` is a
 //! `Period` too.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+
+use crate::time::start_of;
 
 string_enum!(
     /// Which window a limit applies to: the billing period, the UTC day, or the ISO week
@@ -26,8 +28,8 @@ impl Window {
     pub(crate) fn containing(self, billing_day: u32, now: DateTime<Utc>) -> Period {
         let today = now.date_naive();
         let days = |first: NaiveDate, n: i64| Period {
-            start: midnight(first),
-            end: midnight(first + Duration::days(n)),
+            start: start_of(first),
+            end: start_of(first + Duration::days(n)),
         };
         match self {
             Window::Period => Period::containing(billing_day, now),
@@ -38,10 +40,6 @@ impl Window {
             ),
         }
     }
-}
-
-fn midnight(day: NaiveDate) -> DateTime<Utc> {
-    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
 /// A half-open interval `[start, end)` of whole UTC days.
@@ -92,7 +90,7 @@ impl Period {
 
 fn start_in_month(billing_day: u32, year: i32, month: u32) -> DateTime<Utc> {
     let day = billing_day.clamp(1, last_day_of_month(year, month));
-    midnight(NaiveDate::from_ymd_opt(year, month, day).expect("day clamped to the month"))
+    start_of(NaiveDate::from_ymd_opt(year, month, day).expect("day clamped to the month"))
 }
 
 pub(crate) fn last_day_of_month(year: i32, month: u32) -> u32 {

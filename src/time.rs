@@ -28,6 +28,11 @@ pub(crate) fn parse_day(s: &str) -> Result<NaiveDate, chrono::ParseError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
 }
 
+/// 00:00 UTC of a day.
+pub(crate) fn start_of(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 /// Midnight UTC of a day, as the report endpoints take `starting_at`.
 pub(crate) fn midnight(d: NaiveDate) -> String {
     format!("{}T00:00:00Z", day(d))

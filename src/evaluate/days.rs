@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{Inputs, value};
@@ -107,10 +107,7 @@ pub(crate) fn by_day<'a>(
 ) -> Vec<(&'a Account, Vec<DayValues>)> {
     let index = Index::new(inputs.usage, inputs.default_workspace);
     let developers = by_actor(inputs.developers.unwrap_or_default());
-    let midnight = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .map_or_else(Utc::now, |t| t.and_utc())
-    };
+    let midnight = crate::time::start_of;
     ranges
         .iter()
         .map(|&(account, first, last)| {

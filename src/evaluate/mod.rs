@@ -504,7 +504,7 @@ pub(crate) mod tests {
                         Selector::Organization => true,
                         Selector::ClaudeCodeUser(_) | Selector::ClaudeCodeApiKey(_) => false,
                     };
-                    let day = r.day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+                    let day = crate::time::start_of(r.day);
                     selected && v.period.start <= day && day < v.period.end
                 }).collect();
                 let tokens: u64 = mine.iter().map(|r| r.tokens().unwrap()).sum();

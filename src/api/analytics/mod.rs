@@ -76,10 +76,7 @@ impl std::fmt::Display for Window {
 pub(crate) fn windows(first_day: NaiveDate, now: DateTime<Utc>) -> Vec<Window> {
     let earliest = NaiveDate::from_ymd_opt(EARLIEST.0, EARLIEST.1, EARLIEST.2).unwrap_or_default();
     let horizon = (now.date_naive() - Duration::days(MAX_AGE_DAYS - 1)).max(earliest);
-    let mut start = first_day
-        .max(horizon)
-        .and_hms_opt(0, 0, 0)
-        .map_or(now, |t| t.and_utc());
+    let mut start = crate::time::start_of(first_day.max(horizon));
     let mut out = Vec::new();
     while start < now {
         let end = (start + Duration::days(MAX_WINDOW_DAYS)).min(now);
