@@ -31,7 +31,7 @@ fn config() -> Option<Config> {
 fn open() -> Option<(Config, Store)> {
     let ctx = crate::cmd::Ctx {
         config: config()?,
-        now: chrono::Utc::now(),
+        now: crate::cmd::now(&|k| std::env::var_os(k)).ok()?,
         pgpass: crate::cmd::pgpass(&|k| std::env::var_os(k)),
         run_id: String::new(),
     };

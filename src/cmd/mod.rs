@@ -167,17 +167,15 @@ pub(crate) fn pgpass(env: &dyn Fn(&str) -> Option<OsString>) -> Option<std::path
 }
 
 /// The current time, or `$QUOTA_NOW` (RFC 3339) for tests, replays and backfills.
-fn now(env: &dyn Fn(&str) -> Option<OsString>) -> Result<DateTime<Utc>> {
+pub(crate) fn now(env: &dyn Fn(&str) -> Option<OsString>) -> Result<DateTime<Utc>> {
     match env("QUOTA_NOW").filter(|v| !v.is_empty()) {
         Some(v) => {
             let v = v.to_string_lossy();
-            DateTime::parse_from_rfc3339(&v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| {
-                    bad_input!(
-                        "$QUOTA_NOW {v:?} is not an RFC 3339 time like 2026-11-28T12:00:00Z: {e}"
-                    )
-                })
+            crate::time::parse(&v).map_err(|e| {
+                bad_input!(
+                    "$QUOTA_NOW {v:?} is not an RFC 3339 time like 2026-11-28T12:00:00Z: {e}"
+                )
+            })
         }
         None => Ok(Utc::now()),
     }
