@@ -7,7 +7,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::output;
 use crate::period::human_duration;
 use crate::store::health::ReadHealth;
 
@@ -56,7 +55,7 @@ impl Health<'_> {
         match self.usage().and_then(|u| u.last_success_at) {
             Some(t) => parts.push(format!(
                 "last successful sync {} ({} ago)",
-                output::time(t),
+                crate::time::minute(t),
                 human_duration(self.now - t)
             )),
             None => parts.push("no successful sync yet".to_string()),
@@ -71,7 +70,8 @@ impl Health<'_> {
                 "{what}{} run{} since {} failed: {}",
                 r.failures,
                 if r.failures == 1 { "" } else { "s" },
-                r.failing_since.map_or_else(String::new, output::time),
+                r.failing_since
+                    .map_or_else(String::new, crate::time::minute),
                 r.last_error.as_deref().unwrap_or("no error recorded")
             ));
         }

@@ -5,7 +5,6 @@
 use std::io::{self, Write};
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 
 pub(crate) fn line(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
@@ -35,8 +34,4 @@ pub(crate) fn json(value: &impl serde::Serialize) -> Result<()> {
 
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-pub(crate) fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

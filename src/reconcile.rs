@@ -236,11 +236,11 @@ fn forecast_firing(
 ) -> Firing {
     let when = f.exhausts_at.map_or_else(
         || format!("before the {} ends", eval.window),
-        |t| format!("around {}", t.format("%Y-%m-%d %H:%M UTC")),
+        |t| format!("around {}", crate::time::minute(t)),
     );
     let by = match eval.window {
-        Window::Day => eval.period.end.format("%Y-%m-%d %H:%M UTC"),
-        Window::Period | Window::Week => eval.period.end.format("%Y-%m-%d"),
+        Window::Day => crate::time::minute(eval.period.end),
+        Window::Period | Window::Week => eval.period.end_day().to_string(),
     };
     let message = format!(
         "{account}: {q} is projected to reach its limit {when}: {used} of {limit} used, {projected} projected by {by}",
@@ -306,10 +306,7 @@ fn firing(eval: &Evaluation<'_>, q: QuotaType, used: Decimal, limit: Decimal, t:
         AlertType::QuotaExceeded => "has exceeded its limit".to_string(),
         _ => format!("has reached {t}% of its limit"),
     };
-    let (start, end) = (
-        eval.period.start.format("%Y-%m-%d"),
-        eval.period.end.format("%Y-%m-%d"),
-    );
+    let (start, end) = (eval.period.start_day(), eval.period.end_day());
     let when = match eval.window {
         Window::Period => format!("in the period {start} to {end}"),
         Window::Day => format!("on {start} (UTC)"),

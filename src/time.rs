@@ -13,6 +13,11 @@ pub(crate) fn parse(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc))
 }
 
+/// A time for people, to the minute: `2026-11-20 12:00 UTC`.
+pub(crate) fn minute(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// A UTC day as `YYYY-MM-DD`.
 pub(crate) fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

@@ -190,13 +190,13 @@ fn alert_row(a: &Alert, all: bool, wide: bool, now: DateTime<Utc>, silenced: boo
             .into(),
         );
         row.push(percent(a).into());
-        row.push(output::time(a.created_at).into());
+        row.push(crate::time::minute(a.created_at).into());
         if all {
             row.push(
                 match (a.resolved_at, a.resolution) {
                     (Some(at), Some(r)) => {
                         let by = a.resolved_by.as_deref().map(|w| format!(" by {w}"));
-                        format!("{r} {}{}", output::time(at), by.unwrap_or_default())
+                        format!("{r} {}{}", crate::time::minute(at), by.unwrap_or_default())
                     }
                     _ => "open".to_string(),
                 }
@@ -292,7 +292,7 @@ pub(super) fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<ExitCode> {
                 // The same alert named twice.
             } else {
                 let how = match (a.resolution, a.resolved_at) {
-                    (Some(r), Some(at)) => format!("{r} at {}", output::time(at)),
+                    (Some(r), Some(at)) => format!("{r} at {}", crate::time::minute(at)),
                     _ => "earlier".to_string(),
                 };
                 lines.push(format!("{} was already resolved ({what}; {how})", a.id));

@@ -99,10 +99,10 @@ fn text_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<
         t.row(vec![
             describe(&r.read).into(),
             r.last_success_at
-                .map_or_else(|| "never".to_string(), output::time)
+                .map_or_else(|| "never".to_string(), crate::time::minute)
                 .into(),
             r.failing_since
-                .map_or_else(|| "-".to_string(), output::time)
+                .map_or_else(|| "-".to_string(), crate::time::minute)
                 .into(),
             r.failures.to_string().into(),
             if failing {
@@ -126,7 +126,7 @@ fn text_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<
     if let Some((holder, minute)) = lease {
         let line = format!(
             "Admin API read taken by {holder} for the minute of {}",
-            output::time(minute)
+            crate::time::minute(minute)
         );
         output::line(&crate::table::wrap(&line, screen.width))?;
     }

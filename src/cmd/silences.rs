@@ -72,7 +72,7 @@ pub(super) fn silence(ctx: &Ctx, args: &SilenceArgs) -> Result<ExitCode> {
         output::line(&format!(
             "silenced {} until {} (silence {})",
             what(&s),
-            output::time(s.ends_at),
+            crate::time::minute(s.ends_at),
             s.id
         ))?;
     }
@@ -97,7 +97,7 @@ pub(super) fn list(ctx: &Ctx) -> Result<ExitCode> {
         t.row(vec![
             short_id(&s.id).into(),
             what(s).into(),
-            output::time(s.ends_at).into(),
+            crate::time::minute(s.ends_at).into(),
             s.created_by.clone().unwrap_or_else(|| "-".into()).into(),
             s.comment.clone().unwrap_or_default().into(),
         ]);

@@ -28,7 +28,7 @@ pub(crate) fn summary_line(a: &Alert, event: Event, now: DateTime<Utc>) -> Strin
             a.account,
             a.what_window(),
             a.window,
-            a.period_end.format("%Y-%m-%d %H:%M UTC"),
+            crate::time::minute(a.period_end),
             human_duration(a.period_end - now),
             a.id
         ),

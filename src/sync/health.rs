@@ -119,7 +119,7 @@ fn raise(
     let message = format!(
         "the {} has failed since {} ({} run{}): {}",
         describe(&state.read),
-        crate::output::time(since),
+        crate::time::minute(since),
         state.failures,
         if state.failures == 1 { "" } else { "s" },
         state.last_error.as_deref().unwrap_or("no error recorded")

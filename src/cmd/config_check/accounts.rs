@@ -97,8 +97,8 @@ pub(super) fn accounts(
             out,
             "    billing day {}: current period {} to {}; thresholds {}",
             a.billing_day,
-            p.start.format("%Y-%m-%d"),
-            p.end.format("%Y-%m-%d"),
+            p.start_day(),
+            p.end_day(),
             percents(&a.thresholds)
         )?;
         writeln!(out, "    burn rate: {}", burn_line(a))?;
@@ -109,8 +109,8 @@ pub(super) fn accounts(
                 "    {}: {} (now {} to {}; thresholds {})",
                 w.window.table(),
                 listed(&w.limits).join(", "),
-                span.start.format("%Y-%m-%d"),
-                span.end.format("%Y-%m-%d"),
+                span.start_day(),
+                span.end_day(),
                 percents(&w.thresholds)
             )?;
         }

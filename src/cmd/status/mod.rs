@@ -200,7 +200,7 @@ fn print_developers(s: &Shown<'_>) -> Result<()> {
         .max()
         .map_or_else(
             || "not read yet".to_string(),
-            |t| format!("read {}", output::time(t)),
+            |t| format!("read {}", crate::time::minute(t)),
         );
     note(
         s,
