@@ -8,12 +8,27 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::alert::Severity;
-use crate::config::UsageSource;
 use crate::error::bad_input;
 use crate::period::{Period, Window};
 use crate::quota::Limits;
 use crate::records::ActorKind;
 use crate::secret::SecretSource;
+
+string_enum!(
+    /// Where usage is read from (`[api] usage_source`).
+    UsageSource {
+        /// `usage_report/messages`: stable, tokens only.
+        Messages => "messages",
+        /// The analytics beta: tokens and request counts.
+        Analytics => "analytics",
+    }
+);
+
+impl UsageSource {
+    pub(crate) fn measures_requests(self) -> bool {
+        self == UsageSource::Analytics
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Account {

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::period::human_duration;
-use crate::store::health::ReadHealth;
+use crate::records::ReadHealth;
 
 /// The read that every run makes.
 pub(crate) const USAGE: &str = "usage";

@@ -26,8 +26,8 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
+use crate::account::UsageSource;
 use crate::account::{Account, Selector, UsageRows};
-use crate::config::UsageSource;
 use crate::evaluate;
 use crate::period::Period;
 use crate::quota::{self, QuotaType};

@@ -1,7 +1,7 @@
 //! Plain records that cross layers: what the API readers produce and the store keeps. They
 //! carry data only; deciding what it means is the core's work.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::quota::DayUsage;
@@ -81,4 +81,19 @@ pub(crate) trait UsageSink {
     /// The read starts over from its first page (an expired cursor): everything it added
     /// since it began goes.
     fn restart(&mut self) -> anyhow::Result<()>;
+}
+
+/// How one read of quota's has been going, as the store keeps it (`store::health`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReadHealth {
+    /// `usage`, `cost`, `claude_code`, `discovery` or `delivery:<channel>`.
+    pub read: String,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_attempt_at: DateTime<Utc>,
+    /// When the current failure streak began; `None` while the read succeeds.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Runs in a row that failed.
+    pub failures: u64,
+    /// The last error line of the streak (kept after a success, for the record).
+    pub last_error: Option<String>,
 }

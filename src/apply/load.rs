@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::Account;
-use crate::config::UsageSource;
+use crate::account::UsageSource;
 use crate::evaluate::{self, Loaded};
 use crate::incremental;
 use crate::store::accounts::{AccountRecord, AccountRow};

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use crate::account::UsageSource;
 use crate::account::{Account, Channel};
 use crate::alert::{AccountStatus, AlertType};
-use crate::config::UsageSource;
 use crate::evaluate::{self};
 use crate::incremental::{self, Changed};
 use crate::reconcile::{Evaluation, reconcile};

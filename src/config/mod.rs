@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::account::{Account, BurnRules, Channel, Selector, Thresholds, Windows};
+use crate::account::{Account, BurnRules, Channel, Selector, Thresholds, UsageSource, Windows};
 use crate::error::bad_input;
 use crate::quota::Limits;
 use crate::secret::Secret;
@@ -158,19 +158,6 @@ impl Defaults {
             burn: Arc::clone(&self.burn),
             model: None,
         }
-    }
-}
-
-string_enum!(UsageSource {
-    /// `usage_report/messages`: stable, tokens only.
-    Messages => "messages",
-    /// The analytics beta: tokens and request counts.
-    Analytics => "analytics",
-});
-
-impl UsageSource {
-    pub(crate) fn measures_requests(self) -> bool {
-        self == UsageSource::Analytics
     }
 }
 

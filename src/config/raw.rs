@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{DeveloperDiscovery, Discovery, UsageSource};
+use super::{DeveloperDiscovery, Discovery};
+use crate::account::UsageSource;
 use crate::alert::Severity;
 
 string_enum!(

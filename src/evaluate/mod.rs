@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::account::Account;
-use crate::config::UsageSource;
+use crate::account::UsageSource;
 use crate::period::{Period, Window};
 use crate::quota::{DayUsage, QuotaType, Totals};
 use crate::reconcile::{Forecast, Reading};

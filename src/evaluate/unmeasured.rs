@@ -1,7 +1,7 @@
 //! Why a quota has no value: a typed reason callers branch on, and its sentence for people.
 
 use crate::account::Account;
-use crate::config::UsageSource;
+use crate::account::UsageSource;
 use crate::quota::QuotaType;
 
 /// Why a quota has no value, for `status`, `config check` and the sync log: callers branch

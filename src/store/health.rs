@@ -5,21 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::Tx;
 use super::sql::vals;
-
-/// One read's state, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ReadHealth {
-    /// `usage`, `cost`, `claude_code`, `discovery` or `delivery:<channel>`.
-    pub read: String,
-    pub last_success_at: Option<DateTime<Utc>>,
-    pub last_attempt_at: DateTime<Utc>,
-    /// When the current failure streak began; `None` while the read succeeds.
-    pub failing_since: Option<DateTime<Utc>>,
-    /// Runs in a row that failed.
-    pub failures: u64,
-    /// The last error line of the streak (kept after a success, for the record).
-    pub last_error: Option<String>,
-}
+use crate::records::ReadHealth;
 
 /// Records an attempt of `read` at `now`: a success ends any streak; a failure starts or
 /// extends one, with its error line.

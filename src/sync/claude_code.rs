@@ -148,7 +148,7 @@ fn unconfigured<'r>(
 fn mark_read(
     tx: &store::Tx<'_>,
     developers: &[&Account],
-    source: crate::config::UsageSource,
+    source: crate::account::UsageSource,
     now: DateTime<Utc>,
 ) -> Result<()> {
     crate::apply::record_accounts(tx, developers, source, now)?;

@@ -77,7 +77,7 @@ pub(super) fn default_workspace(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Option<()>> {
-    let wanted = config.api.usage_source == crate::config::UsageSource::Analytics
+    let wanted = config.api.usage_source == crate::account::UsageSource::Analytics
         && config
             .accounts
             .iter()

@@ -8,9 +8,10 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Plan, Request};
+use crate::account::UsageSource;
 use crate::account::{Account, ModelGlob, Selector};
 use crate::api::{self, Client, analytics, usage::Fetched};
-use crate::config::{Config, UsageSource};
+use crate::config::Config;
 use crate::quota::DayUsage;
 use crate::records::{CostDay, UsageSink};
 use crate::store::usage::{Staged, Staging, UsageRead};

@@ -111,7 +111,7 @@ pub(crate) fn record(
 /// was raised now.
 fn raise(
     tx: &store::Tx<'_>,
-    state: &store::health::ReadHealth,
+    state: &crate::records::ReadHealth,
     since: DateTime<Utc>,
     channels: &[crate::account::Channel],
     now: DateTime<Utc>,

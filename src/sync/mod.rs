@@ -29,9 +29,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub(crate) use roster::Roster;
 
 use crate::account::Account;
+use crate::account::UsageSource;
 use crate::api::Client;
 use crate::apply::{self, Changes, Scope};
-use crate::config::{Config, UsageSource};
+use crate::config::Config;
 use crate::store::{self, Store, accounts, lease};
 use crate::window;
 

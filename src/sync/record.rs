@@ -5,10 +5,10 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::Account;
+use crate::account::UsageSource;
 use crate::api::usage::Fetched;
 use crate::apply::{self, Changes, Pass, Scope};
 use crate::config::Config;
-use crate::config::UsageSource;
 use crate::evaluate;
 use crate::incremental::Changed;
 use crate::quota::QuotaType;

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 
 use super::Ctx;
 use crate::account::Selector;
+use crate::account::UsageSource;
 use crate::alert::AccountStatus;
 use crate::apply;
 use crate::burn::Burn;
 use crate::cli::StatusArgs;
-use crate::config::UsageSource;
 use crate::evaluate::{self, View, reason};
 use crate::output;
 use crate::period::Window;

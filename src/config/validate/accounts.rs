@@ -9,9 +9,10 @@ use rust_decimal::Decimal;
 
 use super::shapes::{burn_rules, check_windows, merge_windows, windows_written};
 use super::{Err, in_range};
+use crate::account::UsageSource;
 use crate::account::{Account, ModelGlob, Selector, Thresholds, WindowRule};
+use crate::config::Defaults;
 use crate::config::raw::{RawAccount, RawBurn, RawDefaults, RawLimits};
-use crate::config::{Defaults, UsageSource};
 use crate::quota::Limits;
 
 const DEFAULT_THRESHOLDS: [u32; 3] = [80, 95, 100];

@@ -8,9 +8,8 @@ use anyhow::Result;
 use super::raw::{RawApi, RawConfig, RawDatabase, RawMetrics};
 use super::{
     Api, Config, DEFAULT_BASE_URL, Database, Discovery, Located, Metrics, Origin, Postgres,
-    UsageSource,
 };
-use crate::account::Account;
+use crate::account::{Account, UsageSource};
 use crate::error::bad_input;
 use crate::secret::Secret;
 
