@@ -80,15 +80,8 @@ pub(super) fn accounts(
 ) -> Result<Vec<Account>> {
     let mut accounts = Vec::with_capacity(raw.len());
     let mut names = HashSet::new();
-    // An account with the limits of the one before shares them: a large config usually
-    // repeats one set (an equality test, cheaper than hashing every account's).
-    let mut last: Option<Arc<Limits>> = None;
     for (i, a) in raw.iter().enumerate() {
-        let mut account = account(i, a, defaults, source, warnings, err)?;
-        match &last {
-            Some(limits) if **limits == *account.limits => account.limits = Arc::clone(limits),
-            _ => last = Some(Arc::clone(&account.limits)),
-        }
+        let account = account(i, a, defaults, source, warnings, err)?;
         if !names.insert(account.name.clone()) {
             return Err(err(
                 &format!("{}.name", account_key(i, a)),
