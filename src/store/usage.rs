@@ -17,7 +17,17 @@ mod staging;
 mod twins;
 
 use staging::stage;
-pub(crate) use staging::{Staged, Staging, UsageRead, upsert_staged};
+pub(crate) use staging::{Staged, Staging, upsert_staged};
+
+/// What a usage read asks for, so that the store can stage it well.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UsageRead<'a> {
+    pub source: &'a str,
+    /// Its first day.
+    pub from: NaiveDate,
+    /// Whether it reads every key, not a few that `--account` named.
+    pub every_key: bool,
+}
 
 /// Stores each row, replacing what was stored for its (key, workspace, day): re-reading a
 /// day is idempotent and late data corrects itself. Never adds deltas; rows of one key,

@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::params;
 
-use super::to_i64;
 use super::twins::{self, Seen, Twins};
+use super::{UsageRead, to_i64};
 use crate::quota::DayUsage;
 use crate::store::Tx;
 use crate::store::sql::{Val, vals};
@@ -111,16 +111,6 @@ pub(crate) struct Staging<'s> {
     /// Rows read, and of those not staged because the store holds them as they are.
     read: usize,
     skipped: usize,
-}
-
-/// What a usage read asks for, so that the store can stage it well.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct UsageRead<'a> {
-    pub source: &'a str,
-    /// Its first day.
-    pub from: NaiveDate,
-    /// Whether it reads every key, not a few that `--account` named.
-    pub every_key: bool,
 }
 
 impl crate::store::Store {
