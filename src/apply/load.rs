@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::account::Account;
-use crate::account::UsageSource;
+use crate::account::{Account, UsageSource};
 use crate::evaluate::{self, Loaded};
 use crate::incremental;
 use crate::store::accounts::{AccountRecord, AccountRow};

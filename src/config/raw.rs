@@ -11,7 +11,12 @@ use crate::alert::Severity;
 
 string_enum!(
     /// A `[[notify]]` channel's `type`.
-    ChannelType { Slack => "slack", Webhook => "webhook", PagerDuty => "pagerduty", Email => "email" }
+    ChannelType {
+        Slack => "slack",
+        Webhook => "webhook",
+        PagerDuty => "pagerduty",
+        Email => "email",
+    }
 );
 
 impl ChannelType {

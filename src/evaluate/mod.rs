@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::account::Account;
-use crate::account::UsageSource;
+use crate::account::{Account, UsageSource};
 use crate::period::{Period, Window};
 use crate::quota::{DayUsage, QuotaType, Totals};
 use crate::reconcile::{Forecast, Reading};

@@ -1,7 +1,6 @@
 //! Why a quota has no value: a typed reason callers branch on, and its sentence for people.
 
-use crate::account::Account;
-use crate::account::UsageSource;
+use crate::account::{Account, UsageSource};
 use crate::quota::QuotaType;
 
 /// Why a quota has no value, for `status`, `config check` and the sync log: callers branch

@@ -28,8 +28,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 pub(crate) use roster::Roster;
 
-use crate::account::Account;
-use crate::account::UsageSource;
+use crate::account::{Account, UsageSource};
 use crate::api::Client;
 use crate::apply::{self, Changes, Scope};
 use crate::config::Config;

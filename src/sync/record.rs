@@ -4,8 +4,7 @@
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::account::Account;
-use crate::account::UsageSource;
+use crate::account::{Account, UsageSource};
 use crate::api::usage::Fetched;
 use crate::apply::{self, Changes, Pass, Scope};
 use crate::config::Config;

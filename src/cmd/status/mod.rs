@@ -7,8 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
-use crate::account::Selector;
-use crate::account::UsageSource;
+use crate::account::{Selector, UsageSource};
 use crate::alert::AccountStatus;
 use crate::apply;
 use crate::burn::Burn;
