@@ -26,8 +26,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::account::UsageSource;
-use crate::account::{Account, Selector, UsageRows};
+use crate::account::{Account, Selector, UsageRows, UsageSource};
 use crate::evaluate;
 use crate::period::Period;
 use crate::quota::{self, QuotaType};

@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use crate::account::UsageSource;
-use crate::account::{Account, Channel};
+use crate::account::{Account, Channel, UsageSource};
 use crate::alert::{AccountStatus, AlertType};
 use crate::evaluate::{self};
 use crate::incremental::{self, Changed};

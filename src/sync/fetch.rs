@@ -8,8 +8,7 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Plan, Request};
-use crate::account::UsageSource;
-use crate::account::{Account, ModelGlob, Selector};
+use crate::account::{Account, ModelGlob, Selector, UsageSource};
 use crate::api::{self, Client, analytics, usage::Fetched};
 use crate::config::Config;
 use crate::quota::DayUsage;

@@ -9,8 +9,7 @@ use rust_decimal::Decimal;
 
 use super::shapes::{burn_rules, check_windows, merge_windows, windows_written};
 use super::{Err, in_range};
-use crate::account::UsageSource;
-use crate::account::{Account, ModelGlob, Selector, Thresholds, WindowRule};
+use crate::account::{Account, ModelGlob, Selector, Thresholds, UsageSource, WindowRule};
 use crate::config::Defaults;
 use crate::config::raw::{RawAccount, RawBurn, RawDefaults, RawLimits};
 use crate::quota::Limits;
