@@ -111,6 +111,21 @@ fn stored_usage(
     })
 }
 
+/// A row's seven counts as the store keeps them, in `stored_usage`'s column order (uncached
+/// input, 5 m and 1 h cache creation, cache read, output, total, requests).
+fn stored_counts(r: &DayUsage) -> Result<[Option<i64>; 7]> {
+    let c = |v: Option<u64>| v.map(to_i64).transpose();
+    Ok([
+        c(r.uncached_input_tokens)?,
+        c(r.cache_creation_5m_tokens)?,
+        c(r.cache_creation_1h_tokens)?,
+        c(r.cache_read_tokens)?,
+        c(r.output_tokens)?,
+        c(r.total_tokens)?,
+        c(r.requests)?,
+    ])
+}
+
 fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).with_context(|| format!("count {v} does not fit a 64-bit signed integer"))
 }

@@ -17,19 +17,6 @@ const COUNTS: &str = "uncached_input_tokens, cache_creation_5m_tokens, cache_cre
 type Key = (String, String, String, NaiveDate);
 type Counts = [Option<i64>; 7];
 
-fn counts(r: &DayUsage) -> Result<Counts> {
-    let c = |v: Option<u64>| v.map(super::to_i64).transpose();
-    Ok([
-        c(r.uncached_input_tokens)?,
-        c(r.cache_creation_5m_tokens)?,
-        c(r.cache_creation_1h_tokens)?,
-        c(r.cache_read_tokens)?,
-        c(r.output_tokens)?,
-        c(r.total_tokens)?,
-        c(r.requests)?,
-    ])
-}
-
 fn key(model: &str, r: &DayUsage) -> Key {
     (
         r.api_key_id.clone().unwrap_or_default(),
@@ -67,7 +54,7 @@ pub(crate) fn replace(
     })?;
     let mut changed: Vec<(String, String)> = Vec::new();
     for (model, row) in rows {
-        let (k, c) = (key(model, row), counts(row)?);
+        let (k, c) = (key(model, row), super::stored_counts(row)?);
         if old.remove(&k).as_ref() == Some(&c) {
             continue;
         }

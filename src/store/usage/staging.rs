@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::params;
 
 use super::twins::{self, Seen, Twins};
-use super::{UsageRead, to_i64};
+use super::{UsageRead, stored_counts};
 use crate::quota::DayUsage;
 use crate::store::Tx;
 use crate::store::sql::{Val, vals};
@@ -30,14 +30,10 @@ pub(super) fn create(tx: &Tx<'_>) -> Result<()> {
 
 /// Adds rows to the staging table.
 pub(super) fn stage(tx: &Tx<'_>, rows: &[DayUsage]) -> Result<()> {
-    let count = |v: Option<u64>| v.map(to_i64).transpose();
     let Some(conn) = tx.lite() else {
         // PostgreSQL: the batch as one statement of arrays, one round trip.
-        let column = |f: fn(&DayUsage) -> Option<u64>| -> Result<Val> {
-            Ok(Val::Ints(
-                rows.iter().map(|r| count(f(r))).collect::<Result<_>>()?,
-            ))
-        };
+        let counts = rows.iter().map(stored_counts).collect::<Result<Vec<_>>>()?;
+        let column = |i: usize| Val::Ints(counts.iter().map(|c| c[i]).collect());
         let text = |f: fn(&DayUsage) -> Option<&str>| {
             Val::Texts(rows.iter().map(|r| f(r).unwrap_or("").to_owned()).collect())
         };
@@ -49,13 +45,13 @@ pub(super) fn stage(tx: &Tx<'_>, rows: &[DayUsage]) -> Result<()> {
                 text(|r| r.api_key_id.as_deref()),
                 text(|r| r.workspace_id.as_deref()),
                 Val::Days(rows.iter().map(|r| r.day).collect()),
-                column(|r| r.uncached_input_tokens)?,
-                column(|r| r.cache_creation_5m_tokens)?,
-                column(|r| r.cache_creation_1h_tokens)?,
-                column(|r| r.cache_read_tokens)?,
-                column(|r| r.output_tokens)?,
-                column(|r| r.total_tokens)?,
-                column(|r| r.requests)?,
+                column(0),
+                column(1),
+                column(2),
+                column(3),
+                column(4),
+                column(5),
+                column(6),
             ],
         )
         .context("cannot stage usage rows")?;
@@ -72,17 +68,18 @@ pub(super) fn stage(tx: &Tx<'_>, rows: &[DayUsage]) -> Result<()> {
             d = Some((r.day, day(r.day)));
         }
         let d = d.as_ref().map_or("", |(_, text)| text.as_str());
+        let [u, c5, c1, cr, o, t, rq] = stored_counts(r)?;
         stmt.execute(params![
             r.api_key_id.as_deref().unwrap_or(""),
             r.workspace_id.as_deref().unwrap_or(""),
             d,
-            count(r.uncached_input_tokens)?,
-            count(r.cache_creation_5m_tokens)?,
-            count(r.cache_creation_1h_tokens)?,
-            count(r.cache_read_tokens)?,
-            count(r.output_tokens)?,
-            count(r.total_tokens)?,
-            count(r.requests)?,
+            u,
+            c5,
+            c1,
+            cr,
+            o,
+            t,
+            rq,
         ])
         .with_context(|| format!("cannot store usage for {d}"))?;
     }
