@@ -50,12 +50,19 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
             store::silences::active(tx, ctx.now)?,
         ))
     })?;
+    // Until when an open alert's deliveries are held back, if they are.
+    let silenced = |a: &Alert| {
+        a.is_open()
+            .then(|| super::silences::silenced_until(&silences, &a.id, &a.account))
+            .flatten()
+    };
     if args.json {
-        // The alert columns of SPEC §4, and who resolved an alert by hand (null otherwise).
-        // Webhooks carry the columns only.
+        // The alert columns of SPEC §4, who resolved an alert by hand and until when an open
+        // one is silenced (null otherwise). Webhooks carry the columns only.
         let rows = alerts.iter().map(|a| {
             let mut v = a.to_json();
             v["resolved_by"] = serde_json::json!(a.resolved_by);
+            v["silenced_until"] = serde_json::json!(silenced(a).map(crate::time::ts));
             v
         });
         output::json(&Value::Array(rows.collect()))?;
@@ -69,9 +76,6 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<ExitCode> {
             "no open alerts"
         })?;
     } else {
-        let silenced = |a: &Alert| {
-            a.is_open() && super::silences::silenced_until(&silences, &a.id, &a.account).is_some()
-        };
         let table = alerts_table(&alerts, args.all, args.wide, ctx.now, &silenced);
         output::text(&table.render(if args.wide { None } else { screen.width }, screen.color))?;
     }
@@ -125,7 +129,7 @@ fn alerts_table(
     all: bool,
     wide: bool,
     now: DateTime<Utc>,
-    silenced: &dyn Fn(&Alert) -> bool,
+    silenced: &dyn Fn(&Alert) -> Option<DateTime<Utc>>,
 ) -> Table {
     let state = if all && !wide { "STATE" } else { "SEVERITY" };
     let mut columns = vec![Column::left("ID"), Column::left(state)];
@@ -154,7 +158,7 @@ fn alerts_table(
     }
     let mut t = Table::new(columns);
     for a in alerts {
-        t.row(alert_row(a, all, wide, now, silenced(a)));
+        t.row(alert_row(a, all, wide, now, silenced(a).is_some()));
     }
     t
 }
@@ -164,11 +168,13 @@ fn alert_row(a: &Alert, all: bool, wide: bool, now: DateTime<Utc>, silenced: boo
         Severity::Critical => Color::Red,
         Severity::Warning => Color::Yellow,
     };
-    // A silenced alert is listed all the same, marked: its notifications wait.
+    // A silenced alert is listed all the same, marked: its notifications wait. The default
+    // width has room for the mark only (a terminal still colours it by severity).
     let state = match a.resolution {
-        Some(r) if all && !wide => r.as_str(),
-        None if silenced => "silenced",
-        _ => a.severity.as_str(),
+        Some(r) if all && !wide => r.to_string(),
+        None if silenced && wide => format!("{} (silenced)", a.severity),
+        None if silenced => "silenced".to_string(),
+        _ => a.severity.to_string(),
     };
     let mut row: Vec<Cell> = vec![
         (if wide { a.id.as_str() } else { short_id(&a.id) }).into(),

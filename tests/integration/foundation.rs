@@ -173,6 +173,7 @@ fn alerts_json_has_exactly_the_contract_columns() {
         "resolution",
         "comment",
         "resolved_by",
+        "silenced_until",
     ]
     .into();
     assert_eq!(keys, want);

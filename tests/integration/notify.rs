@@ -584,6 +584,12 @@ fn a_silence_holds_a_delivery_and_releases_it_once() {
     assert!(hook.bodies().is_empty(), "held back");
     let listed = env.run(&["alerts", "list"]).ok().stdout;
     assert!(listed.contains("silenced  production"), "{listed}");
+    // The severity stays in view where there is room, and the end of the silence in JSON.
+    let wide = env.run(&["alerts", "list", "--wide"]).ok().stdout;
+    assert!(wide.contains("  warning (silenced)  production"), "{wide}");
+    let json = env.run(&["alerts", "list", "--json"]).ok().json();
+    assert_eq!(json[0]["severity"], "warning");
+    assert_eq!(json[0]["silenced_until"], "2026-11-20T14:00:00Z");
     assert_eq!(env.open_alerts().len(), 1, "recorded all the same");
 
     at(&mut env, &api, "2026-11-20T13:00:00Z");
