@@ -91,6 +91,11 @@ impl Bench {
             writeln!(config, "[defaults.daily]\ntoken_limit = 1200\n").unwrap();
         }
         let mut rows = Vec::with_capacity(accounts * 2);
+        api.put_keys(
+            (0..accounts)
+                .map(|k| bench_key(&format!("apikey_bench{k:06}"), k))
+                .collect(),
+        );
         for k in 0..accounts {
             let id = format!("apikey_bench{k:06}");
             for day in days {
@@ -493,24 +498,30 @@ fn scale_bench(keys: usize, day: u32, accounts: Accounts) -> Bench {
                 100,
             ));
         }
-        match accounts {
-            Accounts::Configured => writeln!(
+        if let Accounts::Configured = accounts {
+            writeln!(
                 config,
                 "[[accounts]]\nname = \"key-{k}\"\napi_key_id = \"{id}\"\ntoken_limit = {limit}\n"
             )
-            .unwrap(),
-            Accounts::Discovered => listed.push(standin::Key {
-                id: id.clone(),
-                name: format!("key-{k}"),
-                status: "active",
-                workspace_id: Some("wrkspc_bench".into()),
-                ga: false,
-            }),
+            .unwrap();
         }
+        // Listed either way: discovery makes the accounts, or checks the configured ids.
+        listed.push(bench_key(&id, k));
     }
     api.put_all(rows);
     api.put_keys(listed);
     Bench::from_parts(dir, api, &config)
+}
+
+/// The bench's key `k` as the API lists it.
+fn bench_key(id: &str, k: usize) -> standin::Key {
+    standin::Key {
+        id: id.to_string(),
+        name: format!("key-{k}"),
+        status: "active",
+        workspace_id: Some("wrkspc_bench".into()),
+        ga: false,
+    }
 }
 
 /// Every key's usage grows every minute, for `minutes` syncs one minute apart: the burn

@@ -88,7 +88,7 @@ pub(crate) fn describe(read: &str) -> String {
         USAGE => "usage read".into(),
         "cost" => "cost report".into(),
         "claude_code" => "Claude Code report".into(),
-        "discovery" => "key discovery".into(),
+        "discovery" => "API key listing".into(),
         "workspaces" => "workspace listing".into(),
         other => match other.strip_prefix("delivery:") {
             Some(channel) => format!("delivery to {channel}"),

@@ -51,6 +51,19 @@ pub(crate) fn stage_page(tx: &Tx<'_>, keys: &[ListedKey]) -> Result<()> {
     Ok(())
 }
 
+/// Of `ids`, those the listing in progress does not have.
+pub(crate) fn unlisted(tx: &Tx<'_>, ids: &[&str]) -> Result<Vec<String>> {
+    staging(tx)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let sql = "SELECT 1 FROM keys_listed WHERE id = ?1";
+        if tx.first(sql, &vals![*id], |_| Ok(()))?.is_none() {
+            out.push((*id).to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// Empties the staging table for a new listing.
 pub(crate) fn begin_listing(tx: &Tx<'_>) -> Result<()> {
     staging(tx)?;

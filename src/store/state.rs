@@ -16,8 +16,11 @@ pub(crate) enum Fact {
     CostSynced,
     /// The last successful read of the Claude Code report.
     ClaudeCodeRead,
-    /// The last api_keys listing (discovery).
+    /// The last api_keys listing (discovery, and the check of the configured keys).
     KeysListed,
+    /// The configured `api_key_id`s that the last listing did not have as active keys of the
+    /// organization (comma-separated): a typo, or a key rotated away, whose usage reads 0.
+    KeysUnlisted,
     /// The usage source's own "data as of" watermark (analytics).
     UsageAsOf,
     /// The count fields the last usage read found in no row (comma-separated), for the "not
@@ -70,6 +73,7 @@ impl Fact {
             Fact::CostSynced => "cost_synced_at",
             Fact::ClaudeCodeRead => "claude_code_read_at",
             Fact::KeysListed => "keys_listed_at",
+            Fact::KeysUnlisted => "keys_unlisted",
             Fact::UsageAsOf => "usage_data_as_of",
             Fact::UsageUnreported => "usage_unreported",
             Fact::ModelsSeen => "models_seen",

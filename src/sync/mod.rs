@@ -9,7 +9,9 @@
 //! 5. [`fetch::usage`] and [`fetch::cost`]: the usage read streams into the store's staging
 //!    ([`Store::staging`]), the cost report is held;
 //! 6. [`record`]: in one transaction, the staged usage, the cost, the evaluation of every
-//!    account, and the marks of what this run read.
+//!    account, and the marks of what this run read;
+//! 7. [`discover::check_configured`]: with discovery off, the hourly check that each
+//!    configured `api_key_id` is an active key of the organization.
 //!
 //! Every `sync_state` fact (`store::Fact`) is set and cleared here or in the evaluation it
 //! calls (`apply`): the command only reads the outcome.
@@ -26,6 +28,7 @@ mod roster;
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub(crate) use discover::{unlisted_accounts, unlisted_line};
 pub(crate) use roster::Roster;
 
 use crate::account::{Account, UsageSource};
@@ -241,6 +244,13 @@ fn phases(
         },
         now,
     )?;
+    let checked = discover::check_configured(store, client, config, now);
+    reads.side(
+        health::DISCOVERY,
+        checked,
+        "listing the API keys failed",
+        &mut problems,
+    );
     Ok(Synced {
         accounts: accounts.len(),
         first_day: plan.first_day,

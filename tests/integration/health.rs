@@ -53,9 +53,14 @@ fn a_failure_streak_shows_everywhere_and_clears_after_one_good_run() {
     let json = env.run(&["health", "--json"]).code(1).json();
     assert_eq!(json["healthy"], false);
     assert_eq!(json["data_age_seconds"], 3 * 3600);
-    assert_eq!(json["reads"][0]["read"], "usage");
-    assert_eq!(json["reads"][0]["failures"], 3);
-    assert_eq!(json["reads"][0]["failing_since"], "2026-11-20T12:01:00Z");
+    let usage = &json["reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["read"] == "usage");
+    let usage = usage.expect("the usage read");
+    assert_eq!(usage["failures"], 3);
+    assert_eq!(usage["failing_since"], "2026-11-20T12:01:00Z");
     let m = crate::notify::parse_textfile(&std::fs::read_to_string(&prom).unwrap());
     assert_eq!(m["quota_read_success{read=\"usage\"}"], 0.0);
     assert_eq!(m["quota_data_age_seconds"], 10_800.0);

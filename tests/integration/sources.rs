@@ -71,16 +71,59 @@ fn discovery_tracks_active_keys_hourly_with_defaults() {
     env.run(&["status", "--account", "prod-eu-2"]).code(2);
 }
 
+/// Configured accounts turn `auto` discovery off: no account is made from a key. The hourly
+/// listing of the active keys still checks each configured `api_key_id`, after the usage
+/// read: one that is not an active key (a typo, a key rotated away) would read 0 for ever, so
+/// it is logged when found, and shown under `status` and in `config check` until it is one.
 #[test]
-fn configured_accounts_turn_auto_discovery_off() {
+fn configured_accounts_turn_auto_discovery_off_and_their_keys_are_checked() {
     let config = "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\n";
-    let (env, api) = setup(config, "2026-11-20T12:00:00Z");
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
     api.put_key("apikey_other", "Other", "active");
+    let run = env.run(&["sync"]).ok();
+    assert!(run.stdout.starts_with("synced 1 account"), "{}", run.stdout);
+    assert_eq!(api.count(KEYS_PATH), 1);
+    assert_eq!(
+        api.requests().last().unwrap().path,
+        KEYS_PATH,
+        "after usage"
+    );
+    let finding = "production: api_key_id apikey_prod is not an active key of the organization (keys listed 2026-11-20 12:00 UTC): its usage reads 0";
+    assert!(run.stderr.contains(finding), "{}", run.stderr);
+    assert!(env.run(&["status"]).ok().stdout.contains(finding));
+    let check = env.run(&["config", "check", "--strict"]).code(1);
+    assert!(check.stdout.contains(finding), "{}", check.stdout);
+
+    // Logged once: not listed again within the hour, and not logged again after it.
+    at(&mut env, &api, "2026-11-20T12:30:00Z");
     env.run(&["sync"]).ok();
-    assert_eq!(api.count(KEYS_PATH), 0);
+    assert_eq!(api.count(KEYS_PATH), 1);
+    at(&mut env, &api, "2026-11-20T13:01:00Z");
+    let run = env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 2);
+    assert!(!run.stderr.contains("not an active key"), "{}", run.stderr);
+
+    // The key is active again (or the id fixed): the next listing clears the finding.
+    api.put_key("apikey_prod", "Production key", "active");
+    at(&mut env, &api, "2026-11-20T14:02:00Z");
+    env.run(&["sync"]).ok();
+    assert!(
+        !env.run(&["status"])
+            .ok()
+            .stdout
+            .contains("not an active key")
+    );
+    env.run(&["config", "check", "--strict"]).ok();
+
     let always = format!("[discovery]\napi_keys = \"always\"\n{config}");
     env.write_config(&always);
-    api.put_key("apikey_prod", "Production key", "active");
+    let out = env.run(&["sync", "--full"]).ok();
+    assert!(
+        out.stdout.starts_with("synced 1 account"),
+        "within the hour, no listing yet: {}",
+        out.stdout
+    );
+    at(&mut env, &api, "2026-11-20T15:03:00Z");
     let out = env.run(&["sync"]).ok();
     assert!(
         out.stdout.starts_with("synced 2 accounts"),

@@ -2,7 +2,7 @@
 //! raises across syncs, periods and billing days.
 
 use crate::env::{ACCOUNTS, KEY, TestEnv, at, setup};
-use crate::standin::{StandIn, USAGE_PATH, Usage};
+use crate::standin::{KEYS_PATH, StandIn, USAGE_PATH, Usage};
 
 #[test]
 fn one_grouped_request_with_the_documented_headers() {
@@ -14,8 +14,11 @@ fn one_grouped_request_with_the_documented_headers() {
         "{}",
         out.stdout
     );
-    let reqs = api.requests();
-    assert_eq!(reqs.len(), 1, "one request for all accounts");
+    let reqs = api.requests_to(USAGE_PATH);
+    assert_eq!(reqs.len(), 1, "one usage request for all accounts");
+    // Then, hourly, the active keys: is each configured api_key_id one of them?
+    assert_eq!(api.count(KEYS_PATH), 1);
+    assert_eq!(api.requests()[1].path, KEYS_PATH);
     let r = &reqs[0];
     assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", USAGE_PATH));
     assert_eq!(r.header("x-api-key"), Some(KEY));
@@ -291,7 +294,7 @@ fn a_long_gap_follows_pagination() {
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-19", 7, 0));
     api.clear_requests();
     env.run(&["sync"]).ok();
-    let reqs = api.requests();
+    let reqs = api.requests_to(USAGE_PATH);
     assert_eq!(reqs.len(), 3, "81 days at 31 buckets a page");
     assert_eq!(reqs[1].param("page"), Some("page_2026-10-02"));
     let days = env.count("SELECT count(*) FROM usage_daily");

@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
-use crate::account::{Selector, UsageSource};
+use crate::account::{Account, Selector, UsageSource};
 use crate::alert::AccountStatus;
 use crate::apply;
 use crate::burn::Burn;
@@ -45,6 +45,8 @@ struct Shown<'a> {
     screen: Screen,
     /// Whether quota can see, when it cannot: one line under the table.
     health: Option<String>,
+    /// Shown accounts whose `api_key_id` the last key listing did not have, and its time.
+    unlisted: (Vec<&'a Account>, Option<DateTime<Utc>>),
 }
 
 impl Shown<'_> {
@@ -91,23 +93,33 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let mut store = ctx.open_existing_store()?;
     let all = crate::sync::Roster::load(&ctx.config, &mut store)?;
     let accounts = all.select(&args.filter.accounts)?;
-    let (loaded, (states, synced_all), open, backlog, (data_as_of, unreported), (reads, history)) =
-        store.read(|tx| {
-            Ok((
-                apply::load(tx, &accounts, ctx.now)?,
-                (store::accounts::states(tx)?, apply::synced_all_at(tx)?),
-                store::alerts::open_counts(tx)?,
-                store::outbox::backlog(tx)?,
+    let (
+        loaded,
+        (states, synced_all),
+        open,
+        backlog,
+        (data_as_of, unreported),
+        (reads, history, unlisted),
+    ) = store.read(|tx| {
+        Ok((
+            apply::load(tx, &accounts, ctx.now)?,
+            (store::accounts::states(tx)?, apply::synced_all_at(tx)?),
+            store::alerts::open_counts(tx)?,
+            store::outbox::backlog(tx)?,
+            (
+                store::get_state(tx, store::Fact::UsageAsOf)?,
+                store::get_state(tx, store::Fact::UsageUnreported)?,
+            ),
+            (
+                store::health::all(tx)?,
+                apply::BurnHistory::load(tx, &accounts, None, ctx.now)?,
                 (
-                    store::get_state(tx, store::Fact::UsageAsOf)?,
-                    store::get_state(tx, store::Fact::UsageUnreported)?,
+                    crate::sync::unlisted_accounts(tx, &ctx.config)?,
+                    store::get_time(tx, store::Fact::KeysListed)?,
                 ),
-                (
-                    store::health::all(tx)?,
-                    apply::BurnHistory::load(tx, &accounts, None, ctx.now)?,
-                ),
-            ))
-        })?;
+            ),
+        ))
+    })?;
     let health = crate::health::Health {
         reads: &reads,
         failing_after: ctx.config.failing_after,
@@ -155,6 +167,14 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         now: ctx.now,
         screen: Screen::detect(),
         health,
+        unlisted: (
+            unlisted
+                .0
+                .into_iter()
+                .filter(|a| accounts.iter().any(|b| b.name == a.name))
+                .collect(),
+            unlisted.1,
+        ),
     };
     if args.json {
         print_json(&shown)?;
@@ -264,6 +284,20 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
             n => format!("{} and {} more", names[..3].join(", "), n - 3),
         };
         note(s, &format!("{q} not measured ({who}): {why}"))?;
+    }
+    // A configured key that is not an active key reads 0: never an "all clear".
+    if let (unlisted, Some(listed)) = &s.unlisted {
+        for a in unlisted.iter().take(3) {
+            note(s, &crate::sync::unlisted_line(a, *listed))?;
+        }
+        if let Some(more) = unlisted.len().checked_sub(3).filter(|m| *m > 0) {
+            note(
+                s,
+                &format!(
+                    "{more} more accounts' api_key_id is not an active key: see quota config check"
+                ),
+            )?;
+        }
     }
     if let Some(health) = &s.health {
         note(s, health)?;
