@@ -3,8 +3,6 @@
 //! null. It is the workspace that `include_default=true` lists and the plain list does not
 //! (a workspace has no "is default" flag).
 
-use std::collections::HashSet;
-
 use anyhow::{Result, bail};
 use serde::Deserialize;
 
@@ -19,23 +17,25 @@ struct Workspace {
     id: String,
 }
 
-/// The Default Workspace's id: `None` when both lists are the same (an API that does not
-/// list it, or reports it as null elsewhere too).
-pub(crate) fn default_id(client: &mut Client) -> Result<Option<String>> {
+/// The Default Workspace's id, and the plain list (every active workspace but the default):
+/// `None` when both lists are the same (an API that does not list it, or reports it as null
+/// elsewhere too).
+pub(crate) fn default_id(client: &mut Client) -> Result<(Option<String>, Vec<String>)> {
     let with = ids(client, true)?;
-    let without: HashSet<String> = ids(client, false)?.into_iter().collect();
+    let without = ids(client, false)?;
     let mut extra = with.into_iter().filter(|id| !without.contains(id));
     match (extra.next(), extra.next()) {
-        (Some(id), None) => Ok(Some(id)),
-        (None, _) => Ok(None),
+        (Some(id), None) => Ok((Some(id), without)),
+        (None, _) => Ok((None, without)),
         (Some(_), Some(_)) => bail!(
             "GET {PATH}: include_default=true lists more than one workspace the plain list does not: cannot tell the Default Workspace"
         ),
     }
 }
 
-/// Every workspace's id.
-fn ids(client: &mut Client, include_default: bool) -> Result<Vec<String>> {
+/// Every workspace's id (the plain list: active workspaces, the Default Workspace only
+/// with `include_default`).
+pub(crate) fn ids(client: &mut Client, include_default: bool) -> Result<Vec<String>> {
     let query: Vec<(&str, String)> = if include_default {
         vec![("include_default", "true".to_string())]
     } else {

@@ -63,6 +63,10 @@ pub(crate) enum Fact {
     DefaultWorkspace,
     /// The last listing of the workspaces (for the Default Workspace's id).
     WorkspacesListed,
+    /// The last listing of the workspaces that checked the configured `workspace_id`s.
+    WorkspacesChecked,
+    /// The configured `workspace_id`s that listing did not have (comma-separated).
+    WorkspacesUnlisted,
 }
 
 impl Fact {
@@ -88,6 +92,8 @@ impl Fact {
             Fact::ConfigWarnings => "config_warnings",
             Fact::DefaultWorkspace => "default_workspace",
             Fact::WorkspacesListed => "workspaces_listed_at",
+            Fact::WorkspacesChecked => "workspaces_checked_at",
+            Fact::WorkspacesUnlisted => "workspaces_unlisted",
         }
     }
 }

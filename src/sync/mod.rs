@@ -10,8 +10,8 @@
 //!    ([`Store::staging`]), the cost report is held;
 //! 6. [`record`]: in one transaction, the staged usage, the cost, the evaluation of every
 //!    account, and the marks of what this run read;
-//! 7. [`discover::check_configured`]: with discovery off, the hourly check that each
-//!    configured `api_key_id` is an active key of the organization.
+//! 7. [`unlisted::check_keys`] and [`unlisted::check_workspaces`]: hourly, that each
+//!    configured `api_key_id` and `workspace_id` is one the organization lists.
 //!
 //! Every `sync_state` fact (`store::Fact`) is set and cleared here or in the evaluation it
 //! calls (`apply`): the command only reads the outcome.
@@ -24,12 +24,13 @@ mod fetch;
 pub(crate) mod health;
 mod record;
 mod roster;
+mod unlisted;
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub(crate) use discover::{unlisted_accounts, unlisted_line};
 pub(crate) use roster::Roster;
+pub(crate) use unlisted::findings as unlisted_findings;
 
 use crate::account::{Account, UsageSource};
 use crate::api::Client;
@@ -244,11 +245,18 @@ fn phases(
         },
         now,
     )?;
-    let checked = discover::check_configured(store, client, config, now);
+    let checked = unlisted::check_keys(store, client, config, now);
     reads.side(
         health::DISCOVERY,
         checked,
         "listing the API keys failed",
+        &mut problems,
+    );
+    let checked = unlisted::check_workspaces(store, client, config, now);
+    reads.side(
+        health::WORKSPACES,
+        checked,
+        "listing the workspaces failed",
         &mut problems,
     );
     Ok(Synced {

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::env::{at, setup};
-use crate::standin::{COST_PATH, Fault, KEYS_PATH, Usage};
+use crate::standin::{COST_PATH, Fault, KEYS_PATH, Usage, WORKSPACES_PATH};
 
 #[test]
 fn messages_source_never_alerts_on_requests() {
@@ -88,7 +88,7 @@ fn configured_accounts_turn_auto_discovery_off_and_their_keys_are_checked() {
         KEYS_PATH,
         "after usage"
     );
-    let finding = "production: api_key_id apikey_prod is not an active key of the organization (keys listed 2026-11-20 12:00 UTC): its usage reads 0";
+    let finding = "production: api_key_id apikey_prod is not an active key of the organization (listed 2026-11-20 12:00 UTC): its usage reads 0";
     assert!(run.stderr.contains(finding), "{}", run.stderr);
     assert!(env.run(&["status"]).ok().stdout.contains(finding));
     let check = env.run(&["config", "check", "--strict"]).code(1);
@@ -130,6 +130,54 @@ fn configured_accounts_turn_auto_discovery_off_and_their_keys_are_checked() {
         "configured key not doubled: {}",
         out.stdout
     );
+}
+
+/// A configured `workspace_id` that the organization does not list (a typo, an archived
+/// workspace) is told like a key; the Default Workspace is never checked (it has no id).
+#[test]
+fn configured_workspaces_are_checked_against_the_list() {
+    let config = "[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\n\n\
+                  [[accounts]]\nname = \"typo\"\nworkspace_id = \"wrkspc_rx\"\n\n\
+                  [[accounts]]\nname = \"default-ws\"\nworkspace_id = \"default\"\n";
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put_workspaces(&["wrkspc_r", "wrkspc_other"]);
+    let run = env.run(&["sync"]).ok();
+    assert_eq!(api.count(WORKSPACES_PATH), 1);
+    assert_eq!(api.count(KEYS_PATH), 0, "no account names a key");
+    let finding = "typo: workspace_id wrkspc_rx is not a workspace of the organization (listed 2026-11-20 12:00 UTC): its usage reads 0";
+    assert!(run.stderr.contains(finding), "{}", run.stderr);
+    assert!(!run.stderr.contains("research:"), "{}", run.stderr);
+    let status = env.run(&["status"]).ok().stdout;
+    assert!(
+        status.contains(finding) && !status.contains("default-ws:"),
+        "{status}"
+    );
+    let check = env.run(&["config", "check", "--strict"]).code(1);
+    assert!(check.stdout.contains(finding), "{}", check.stdout);
+
+    // A failing listing is a failing read, not a finding; the next hour's listing is whole.
+    api.fail_path(
+        WORKSPACES_PATH,
+        Fault::Status {
+            status: 403,
+            kind: "permission_error",
+            retry_after: None,
+        },
+    );
+    at(&mut env, &api, "2026-11-20T13:01:00Z");
+    env.run(&["sync"]).code(1);
+    assert!(env.run(&["status"]).ok().stdout.contains(finding));
+    api.heal();
+    api.put_workspaces(&["wrkspc_r", "wrkspc_rx"]);
+    at(&mut env, &api, "2026-11-20T13:02:00Z");
+    env.run(&["sync"]).ok();
+    assert!(
+        !env.run(&["status"])
+            .ok()
+            .stdout
+            .contains("is not a workspace")
+    );
+    env.run(&["config", "check", "--strict"]).ok();
 }
 
 #[test]

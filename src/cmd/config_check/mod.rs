@@ -38,7 +38,7 @@ pub(super) fn run(
     writeln!(out, "discovery:    {discovery}")?;
     developers(&mut out, ctx)?;
     accounts(&mut out, c, ctx, &mut warnings)?;
-    warnings.extend(unlisted_keys(ctx));
+    warnings.extend(unlisted_ids(ctx));
     channels(&mut out, c, &mut warnings)?;
     metrics(&mut out, c)?;
     if warnings.is_empty() {
@@ -67,19 +67,13 @@ pub(super) fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The configured keys that the last listing did not have as active keys of the
-/// organization, from the database if there is one (config check never creates it).
-fn unlisted_keys(ctx: &Ctx) -> Vec<String> {
+/// The configured ids that the last listings of keys and workspaces did not have, from the
+/// database if there is one (config check never creates it).
+fn unlisted_ids(ctx: &Ctx) -> Vec<String> {
     let read = ctx.peek_store().and_then(|store| match store {
         Some(mut s) => s.read(|tx| {
-            let listed = crate::store::get_time(tx, crate::store::Fact::KeysListed)?;
-            let accounts = crate::sync::unlisted_accounts(tx, &ctx.config)?;
-            Ok(listed.map_or_else(Vec::new, |at| {
-                accounts
-                    .into_iter()
-                    .map(|a| crate::sync::unlisted_line(a, at))
-                    .collect()
-            }))
+            let found = crate::sync::unlisted_findings(tx, &ctx.config)?;
+            Ok(found.into_iter().map(|(_, _, line)| line).collect())
         }),
         None => Ok(Vec::new()),
     });

@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
-use crate::account::{Account, Selector, UsageSource};
+use crate::account::{Selector, UsageSource};
 use crate::alert::AccountStatus;
 use crate::apply;
 use crate::burn::Burn;
@@ -45,8 +45,9 @@ struct Shown<'a> {
     screen: Screen,
     /// Whether quota can see, when it cannot: one line under the table.
     health: Option<String>,
-    /// Shown accounts whose `api_key_id` the last key listing did not have, and its time.
-    unlisted: (Vec<&'a Account>, Option<DateTime<Utc>>),
+    /// What the last listings of keys and workspaces lacked of the shown accounts' ids
+    /// (`sync::unlisted_findings`), one line each.
+    unlisted: Vec<String>,
 }
 
 impl Shown<'_> {
@@ -113,10 +114,7 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
             (
                 store::health::all(tx)?,
                 apply::BurnHistory::load(tx, &accounts, None, ctx.now)?,
-                (
-                    crate::sync::unlisted_accounts(tx, &ctx.config)?,
-                    store::get_time(tx, store::Fact::KeysListed)?,
-                ),
+                crate::sync::unlisted_findings(tx, &ctx.config)?,
             ),
         ))
     })?;
@@ -167,14 +165,11 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         now: ctx.now,
         screen: Screen::detect(),
         health,
-        unlisted: (
-            unlisted
-                .0
-                .into_iter()
-                .filter(|a| accounts.iter().any(|b| b.name == a.name))
-                .collect(),
-            unlisted.1,
-        ),
+        unlisted: unlisted
+            .into_iter()
+            .filter(|(a, _, _)| accounts.iter().any(|b| b.name == a.name))
+            .map(|(_, _, line)| line)
+            .collect(),
     };
     if args.json {
         print_json(&shown)?;
@@ -285,19 +280,17 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
         };
         note(s, &format!("{q} not measured ({who}): {why}"))?;
     }
-    // A configured key that is not an active key reads 0: never an "all clear".
-    if let (unlisted, Some(listed)) = &s.unlisted {
-        for a in unlisted.iter().take(3) {
-            note(s, &crate::sync::unlisted_line(a, *listed))?;
-        }
-        if let Some(more) = unlisted.len().checked_sub(3).filter(|m| *m > 0) {
-            note(
-                s,
-                &format!(
-                    "{more} more accounts' api_key_id is not an active key: see quota config check"
-                ),
-            )?;
-        }
+    // A configured id the organization does not list reads 0: never an "all clear".
+    for line in s.unlisted.iter().take(3) {
+        note(s, line)?;
+    }
+    if let Some(more) = s.unlisted.len().checked_sub(3).filter(|m| *m > 0) {
+        note(
+            s,
+            &format!(
+                "{more} more accounts' ids are not listed by the organization: see quota config check"
+            ),
+        )?;
     }
     if let Some(health) = &s.health {
         note(s, health)?;

@@ -1,0 +1,181 @@
+//! Configured ids checked against the organization's own lists. A configured `api_key_id`
+//! that is not an active key, or a `workspace_id` that is not a workspace (a typo, a key
+//! rotated away, a workspace archived), has no usage rows: its account would read 0 for
+//! ever, an "all clear" nobody asked for. The hourly listings find them; each finding is a
+//! `sync_state` fact, logged when it changes, and shown by `status` and `config check`.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use super::discover::{INTERVAL, MAX_DROPPED_LINES, list_keys_when_due};
+use crate::account::{Account, Selector};
+use crate::api::{self, Client};
+use crate::config::Config;
+use crate::store::{self, Fact, Store, Tx, keys};
+
+/// The organization's lists that configured ids are checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing {
+    Keys,
+    Workspaces,
+}
+
+impl Listing {
+    const ALL: [Listing; 2] = [Listing::Keys, Listing::Workspaces];
+
+    /// The id of this list an account is configured with (never the Default Workspace's:
+    /// it has no id of its own to check).
+    fn id_of(self, a: &Account) -> Option<&str> {
+        match (self, &a.selector) {
+            (Listing::Keys, Selector::ApiKey(id)) => Some(id),
+            (Listing::Workspaces, Selector::Workspace(Some(id))) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub(super) fn configured(self, config: &Config) -> Vec<&str> {
+        config
+            .accounts
+            .iter()
+            .filter_map(|a| self.id_of(a))
+            .collect()
+    }
+
+    /// When the list was last read, and the configured ids it lacked.
+    fn facts(self) -> (Fact, Fact) {
+        match self {
+            Listing::Keys => (Fact::KeysListed, Fact::KeysUnlisted),
+            Listing::Workspaces => (Fact::WorkspacesChecked, Fact::WorkspacesUnlisted),
+        }
+    }
+
+    fn line(self, a: &Account, listed: DateTime<Utc>) -> String {
+        let (key, what, replaced) = match self {
+            Listing::Keys => ("api_key_id", "an active key", "key"),
+            Listing::Workspaces => ("workspace_id", "a workspace", "workspace"),
+        };
+        format!(
+            "{}: {key} {} is not {what} of the organization (listed {}): its usage reads 0; check the id, or point the account at the {replaced} that replaced it",
+            a.name,
+            self.id_of(a).unwrap_or_default(),
+            crate::time::minute(listed)
+        )
+    }
+}
+
+/// With discovery off, lists the active keys when due to check the configured
+/// `api_key_id`s (with it on, discovery's own listing does): `None` when not due or nothing
+/// to check. After the usage read, which does not need it.
+pub(super) fn check_keys(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Option<()>> {
+    let configured = Listing::Keys.configured(config);
+    if config.discovers_keys() || configured.is_empty() || !list_keys_when_due(store, client, now)?
+    {
+        return Ok(None);
+    }
+    store.write(|tx| {
+        let missing = keys::unlisted(tx, &configured)?;
+        record(tx, config, Listing::Keys, &missing, now)
+    })?;
+    Ok(Some(()))
+}
+
+/// Lists the workspaces when due to check the configured `workspace_id`s: `None` when not
+/// due or nothing to check.
+pub(super) fn check_workspaces(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Option<()>> {
+    let configured = Listing::Workspaces.configured(config);
+    let last = store.read(|tx| store::get_time(tx, Fact::WorkspacesChecked))?;
+    if configured.is_empty() || !super::due(last, INTERVAL, now) {
+        return Ok(None);
+    }
+    let listed = api::workspaces::ids(client, false)?;
+    store.write(|tx| record_workspaces(tx, config, &listed, now))?;
+    Ok(Some(()))
+}
+
+/// Records which configured workspace ids `listed` (the plain list) lacks.
+pub(super) fn record_workspaces(
+    tx: &Tx<'_>,
+    config: &Config,
+    listed: &[String],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let missing: Vec<String> = Listing::Workspaces
+        .configured(config)
+        .into_iter()
+        .filter(|id| !listed.iter().any(|l| l == id))
+        .map(String::from)
+        .collect();
+    record(tx, config, Listing::Workspaces, &missing, now)
+}
+
+/// Records a listing's time and the configured ids it lacked, and logs them when they
+/// change.
+pub(super) fn record(
+    tx: &Tx<'_>,
+    config: &Config,
+    listing: Listing,
+    missing: &[String],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (listed, unlisted) = listing.facts();
+    store::set_time(tx, listed, now)?;
+    let missing = missing.join(",");
+    if store::get_state(tx, unlisted)?.unwrap_or_default() == missing {
+        return Ok(());
+    }
+    if missing.is_empty() {
+        return store::clear_state(tx, unlisted);
+    }
+    store::set_state(tx, unlisted, &missing)?;
+    let found: Vec<String> = findings(tx, config)?
+        .into_iter()
+        .filter(|(_, l, _)| *l == listing)
+        .map(|(_, _, line)| line)
+        .collect();
+    for line in found.iter().take(MAX_DROPPED_LINES) {
+        log::warn!("{line}");
+    }
+    if let Some(more) = found
+        .len()
+        .checked_sub(MAX_DROPPED_LINES)
+        .filter(|m| *m > 0)
+    {
+        log::warn!("{more} more configured ids are not listed: see quota config check");
+    }
+    Ok(())
+}
+
+/// Every configured account whose id the last listing of its kind lacked, with the line
+/// that says so.
+pub(crate) fn findings<'a>(
+    tx: &Tx<'_>,
+    config: &'a Config,
+) -> Result<Vec<(&'a Account, Listing, String)>> {
+    let mut out = Vec::new();
+    for listing in Listing::ALL {
+        let (listed, unlisted) = listing.facts();
+        let (Some(at), Some(ids)) = (
+            store::get_time(tx, listed)?,
+            store::get_state(tx, unlisted)?,
+        ) else {
+            continue;
+        };
+        let ids: Vec<&str> = ids.split(',').collect();
+        for a in &config.accounts {
+            if listing.id_of(a).is_some_and(|id| ids.contains(&id)) {
+                out.push((a, listing, listing.line(a, at)));
+            }
+        }
+    }
+    Ok(out)
+}
