@@ -10,8 +10,8 @@
 //!    ([`Store::staging`]), the cost report is held;
 //! 6. [`record`]: in one transaction, the staged usage, the cost, the evaluation of every
 //!    account, and the marks of what this run read;
-//! 7. [`unlisted::check_keys`] and [`unlisted::check_workspaces`]: hourly, that each
-//!    configured `api_key_id` and `workspace_id` is one the organization lists.
+//! 7. [`unlisted::check`]: hourly, that each configured `api_key_id` and `workspace_id` is
+//!    one the organization lists.
 //!
 //! Every `sync_state` fact (`store::Fact`) is set and cleared here or in the evaluation it
 //! calls (`apply`): the command only reads the outcome.
@@ -245,20 +245,7 @@ fn phases(
         },
         now,
     )?;
-    let checked = unlisted::check_keys(store, client, config, now);
-    reads.side(
-        health::DISCOVERY,
-        checked,
-        "listing the API keys failed",
-        &mut problems,
-    );
-    let checked = unlisted::check_workspaces(store, client, config, now);
-    reads.side(
-        health::WORKSPACES,
-        checked,
-        "listing the workspaces failed",
-        &mut problems,
-    );
+    unlisted::check(store, client, config, now, (reads, &mut problems));
     Ok(Synced {
         accounts: accounts.len(),
         first_day: plan.first_day,

@@ -8,6 +8,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::discover::{INTERVAL, MAX_DROPPED_LINES, list_keys_when_due};
+use super::health;
 use crate::account::{Account, Selector};
 use crate::api::{self, Client};
 use crate::config::Config;
@@ -63,10 +64,30 @@ impl Listing {
     }
 }
 
+/// Both checks, when due, each a read of its own in `reads` (`discovery`, `workspaces`).
+pub(super) fn check(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    now: DateTime<Utc>,
+    (reads, problems): (&mut health::Reads, &mut Vec<String>),
+) {
+    let keys = check_keys(store, client, config, now);
+    reads.side(
+        health::DISCOVERY,
+        keys,
+        "listing the API keys failed",
+        problems,
+    );
+    let workspaces = check_workspaces(store, client, config, now);
+    let failed = "listing the workspaces failed";
+    reads.side(health::WORKSPACES, workspaces, failed, problems);
+}
+
 /// With discovery off, lists the active keys when due to check the configured
 /// `api_key_id`s (with it on, discovery's own listing does): `None` when not due or nothing
 /// to check. After the usage read, which does not need it.
-pub(super) fn check_keys(
+fn check_keys(
     store: &mut Store,
     client: &mut Client,
     config: &Config,
@@ -86,7 +107,7 @@ pub(super) fn check_keys(
 
 /// Lists the workspaces when due to check the configured `workspace_id`s: `None` when not
 /// due or nothing to check.
-pub(super) fn check_workspaces(
+fn check_workspaces(
     store: &mut Store,
     client: &mut Client,
     config: &Config,
@@ -137,11 +158,8 @@ pub(super) fn record(
         return store::clear_state(tx, unlisted);
     }
     store::set_state(tx, unlisted, &missing)?;
-    let found: Vec<String> = findings(tx, config)?
-        .into_iter()
-        .filter(|(_, l, _)| *l == listing)
-        .map(|(_, _, line)| line)
-        .collect();
+    let accounts: Vec<&Account> = config.accounts.iter().collect();
+    let found = findings_of(tx, &accounts, &[listing])?;
     for line in found.iter().take(MAX_DROPPED_LINES) {
         log::warn!("{line}");
     }
@@ -155,14 +173,14 @@ pub(super) fn record(
     Ok(())
 }
 
-/// Every configured account whose id the last listing of its kind lacked, with the line
-/// that says so.
-pub(crate) fn findings<'a>(
-    tx: &Tx<'_>,
-    config: &'a Config,
-) -> Result<Vec<(&'a Account, Listing, String)>> {
+/// A line for each of `accounts` whose id the last listing of its kind lacked.
+pub(crate) fn findings(tx: &Tx<'_>, accounts: &[&Account]) -> Result<Vec<String>> {
+    findings_of(tx, accounts, &Listing::ALL)
+}
+
+fn findings_of(tx: &Tx<'_>, accounts: &[&Account], listings: &[Listing]) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    for listing in Listing::ALL {
+    for &listing in listings {
         let (listed, unlisted) = listing.facts();
         let (Some(at), Some(ids)) = (
             store::get_time(tx, listed)?,
@@ -171,11 +189,10 @@ pub(crate) fn findings<'a>(
             continue;
         };
         let ids: Vec<&str> = ids.split(',').collect();
-        for a in &config.accounts {
-            if listing.id_of(a).is_some_and(|id| ids.contains(&id)) {
-                out.push((a, listing, listing.line(a, at)));
-            }
-        }
+        let found = accounts
+            .iter()
+            .filter(|a| listing.id_of(a).is_some_and(|id| ids.contains(&id)));
+        out.extend(found.map(|a| listing.line(a, at)));
     }
     Ok(out)
 }

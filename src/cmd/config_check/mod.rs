@@ -72,8 +72,8 @@ pub(super) fn run(
 fn unlisted_ids(ctx: &Ctx) -> Vec<String> {
     let read = ctx.peek_store().and_then(|store| match store {
         Some(mut s) => s.read(|tx| {
-            let found = crate::sync::unlisted_findings(tx, &ctx.config)?;
-            Ok(found.into_iter().map(|(_, _, line)| line).collect())
+            let accounts: Vec<&_> = ctx.config.accounts.iter().collect();
+            crate::sync::unlisted_findings(tx, &accounts)
         }),
         None => Ok(Vec::new()),
     });

@@ -114,7 +114,7 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
             (
                 store::health::all(tx)?,
                 apply::BurnHistory::load(tx, &accounts, None, ctx.now)?,
-                crate::sync::unlisted_findings(tx, &ctx.config)?,
+                crate::sync::unlisted_findings(tx, &accounts)?,
             ),
         ))
     })?;
@@ -165,11 +165,7 @@ pub(super) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
         now: ctx.now,
         screen: Screen::detect(),
         health,
-        unlisted: unlisted
-            .into_iter()
-            .filter(|(a, _, _)| accounts.iter().any(|b| b.name == a.name))
-            .map(|(_, _, line)| line)
-            .collect(),
+        unlisted,
     };
     if args.json {
         print_json(&shown)?;
@@ -223,6 +219,22 @@ fn print_developers(s: &Shown<'_>) -> Result<()> {
             who.join(", ")
         ),
     )
+}
+
+/// A configured id the organization does not list reads 0: never an "all clear".
+fn print_unlisted(s: &Shown<'_>) -> Result<()> {
+    for line in s.unlisted.iter().take(3) {
+        note(s, line)?;
+    }
+    match s.unlisted.len().checked_sub(3).filter(|m| *m > 0) {
+        Some(more) => note(
+            s,
+            &format!(
+                "{more} more accounts' ids are not listed by the organization: see quota config check"
+            ),
+        ),
+        None => Ok(()),
+    }
 }
 
 /// A note under the table, wrapped to the terminal between words.
@@ -280,18 +292,7 @@ fn print_footer(s: &Shown<'_>) -> Result<()> {
         };
         note(s, &format!("{q} not measured ({who}): {why}"))?;
     }
-    // A configured id the organization does not list reads 0: never an "all clear".
-    for line in s.unlisted.iter().take(3) {
-        note(s, line)?;
-    }
-    if let Some(more) = s.unlisted.len().checked_sub(3).filter(|m| *m > 0) {
-        note(
-            s,
-            &format!(
-                "{more} more accounts' ids are not listed by the organization: see quota config check"
-            ),
-        )?;
-    }
+    print_unlisted(s)?;
     if let Some(health) = &s.health {
         note(s, health)?;
     }
