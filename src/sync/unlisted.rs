@@ -160,7 +160,7 @@ pub(super) fn record(
     store::set_state(tx, unlisted, &missing)?;
     let accounts: Vec<&Account> = config.accounts.iter().collect();
     let found = findings_of(tx, &accounts, &[listing])?;
-    for line in found.iter().take(MAX_DROPPED_LINES) {
+    for (_, line) in found.iter().take(MAX_DROPPED_LINES) {
         log::warn!("{line}");
     }
     if let Some(more) = found
@@ -173,12 +173,17 @@ pub(super) fn record(
     Ok(())
 }
 
-/// A line for each of `accounts` whose id the last listing of its kind lacked.
-pub(crate) fn findings(tx: &Tx<'_>, accounts: &[&Account]) -> Result<Vec<String>> {
+/// Each of `accounts` whose id the last listing of its kind lacked, by name, with the line
+/// that says so.
+pub(crate) fn findings(tx: &Tx<'_>, accounts: &[&Account]) -> Result<Vec<(String, String)>> {
     findings_of(tx, accounts, &Listing::ALL)
 }
 
-fn findings_of(tx: &Tx<'_>, accounts: &[&Account], listings: &[Listing]) -> Result<Vec<String>> {
+fn findings_of(
+    tx: &Tx<'_>,
+    accounts: &[&Account],
+    listings: &[Listing],
+) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for &listing in listings {
         let (listed, unlisted) = listing.facts();
@@ -192,7 +197,7 @@ fn findings_of(tx: &Tx<'_>, accounts: &[&Account], listings: &[Listing]) -> Resu
         let found = accounts
             .iter()
             .filter(|a| listing.id_of(a).is_some_and(|id| ids.contains(&id)));
-        out.extend(found.map(|a| listing.line(a, at)));
+        out.extend(found.map(|a| (a.name.clone(), listing.line(a, at))));
     }
     Ok(out)
 }

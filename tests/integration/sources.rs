@@ -91,6 +91,11 @@ fn configured_accounts_turn_auto_discovery_off_and_their_keys_are_checked() {
     let finding = "production: api_key_id apikey_prod is not an active key of the organization (listed 2026-11-20 12:00 UTC): its usage reads 0";
     assert!(run.stderr.contains(finding), "{}", run.stderr);
     assert!(env.run(&["status"]).ok().stdout.contains(finding));
+    let json = env.status_of("production");
+    assert!(
+        json[0]["unlisted"].as_str().unwrap().starts_with(finding),
+        "{json}"
+    );
     let check = env.run(&["config", "check", "--strict"]).code(1);
     assert!(check.stdout.contains(finding), "{}", check.stdout);
 

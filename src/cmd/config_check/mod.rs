@@ -73,7 +73,8 @@ fn unlisted_ids(ctx: &Ctx) -> Vec<String> {
     let read = ctx.peek_store().and_then(|store| match store {
         Some(mut s) => s.read(|tx| {
             let accounts: Vec<&_> = ctx.config.accounts.iter().collect();
-            crate::sync::unlisted_findings(tx, &accounts)
+            let found = crate::sync::unlisted_findings(tx, &accounts)?;
+            Ok(found.into_iter().map(|(_, line)| line).collect())
         }),
         None => Ok(Vec::new()),
     });

@@ -66,6 +66,11 @@ pub(super) fn print_json(s: &Shown<'_>) -> Result<()> {
                 .collect(),
             open_alerts: s.open(v),
             notifications: s.backlog.get(&v.account.name),
+            unlisted: s
+                .unlisted
+                .iter()
+                .find(|(name, _)| *name == v.account.name)
+                .map(|(_, line)| line.as_str()),
         })
         .collect();
     output::json(&items)
@@ -98,6 +103,10 @@ struct AccountJson<'a> {
     open_alerts: usize,
     #[serde(serialize_with = "backlog_json")]
     notifications: Option<&'a BTreeMap<String, Backlog>>,
+    /// Only when the organization's last listing lacked the account's key or workspace id:
+    /// why its usage reads 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unlisted: Option<&'a str>,
 }
 
 #[derive(Serialize)]

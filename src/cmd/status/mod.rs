@@ -45,9 +45,9 @@ struct Shown<'a> {
     screen: Screen,
     /// Whether quota can see, when it cannot: one line under the table.
     health: Option<String>,
-    /// What the last listings of keys and workspaces lacked of the shown accounts' ids
-    /// (`sync::unlisted_findings`), one line each.
-    unlisted: Vec<String>,
+    /// The shown accounts whose id the last listing of keys or workspaces lacked, by name,
+    /// with the line that says so (`sync::unlisted_findings`).
+    unlisted: Vec<(String, String)>,
 }
 
 impl Shown<'_> {
@@ -223,7 +223,7 @@ fn print_developers(s: &Shown<'_>) -> Result<()> {
 
 /// A configured id the organization does not list reads 0: never an "all clear".
 fn print_unlisted(s: &Shown<'_>) -> Result<()> {
-    for line in s.unlisted.iter().take(3) {
+    for (_, line) in s.unlisted.iter().take(3) {
         note(s, line)?;
     }
     match s.unlisted.len().checked_sub(3).filter(|m| *m > 0) {
