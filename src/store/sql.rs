@@ -146,11 +146,16 @@ impl Row<'_> {
         T: for<'a> postgres::types::FromSql<'a>,
     {
         match self {
-            Row::Lite(r) => r
-                .get::<_, Option<String>>(i)?
-                .map(|t| parse(&t))
-                .transpose(),
+            Row::Lite(r) => r.get_ref(i)?.as_str_or_null()?.map(parse).transpose(),
             Row::Pg(r) => r.try_get(i).map_err(pg_err),
+        }
+    }
+
+    /// A text column, borrowed for `f`: no copy on either backend (the rows of a period).
+    pub(crate) fn with_text<T>(&self, i: usize, f: impl FnOnce(&str) -> Result<T>) -> Result<T> {
+        match self {
+            Row::Lite(r) => f(r.get_ref(i)?.as_str()?),
+            Row::Pg(r) => f(r.try_get(i).map_err(pg_err)?),
         }
     }
 

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::types::ValueRef;
 
 use super::sql::Val;
 
@@ -49,39 +48,10 @@ pub(crate) fn upsert(
 
 /// `N` counts from consecutive columns of `r`, from `first` on (a count is never negative:
 /// the table checks it).
-fn read_counts<const N: usize>(
-    r: &rusqlite::Row<'_>,
-    first: usize,
-) -> rusqlite::Result<[Option<u64>; N]> {
+fn read_counts<const N: usize>(r: &super::sql::Row<'_>, first: usize) -> Result<[Option<u64>; N]> {
     let mut counts = [None; N];
     for (i, c) in counts.iter_mut().enumerate() {
-        // The value as SQLite holds it, matched here rather than through `Row::get`'s
-        // generic conversion, which stood out in profiles of the twins' fill (200,000 rows,
-        // 7 counts each).
-        *c = match r.get_ref(first + i)? {
-            ValueRef::Integer(v) => Some(
-                u64::try_from(v)
-                    .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(first + i, v))?,
-            ),
-            ValueRef::Null => None,
-            other => {
-                return Err(rusqlite::Error::InvalidColumnType(
-                    first + i,
-                    format!("count {}", first + i),
-                    other.data_type(),
-                ));
-            }
-        };
-    }
-    Ok(counts)
-}
-
-/// `read_counts` of a PostgreSQL row.
-fn pg_counts<const N: usize>(r: &postgres::Row, first: usize) -> Result<[Option<u64>; N]> {
-    let mut counts = [None; N];
-    for (i, c) in counts.iter_mut().enumerate() {
-        let v: Option<i64> = r.try_get(first + i).map_err(super::sql::pg_err)?;
-        *c = v.map(u64::try_from).transpose()?;
+        *c = r.opt_int(first + i)?.map(u64::try_from).transpose()?;
     }
     Ok(counts)
 }
@@ -152,39 +122,20 @@ pub(crate) fn segment_sums(
     // large period's evaluation holds.
     let mut sums: HashMap<(u32, u32, usize), Sum> = HashMap::new();
     let by_workspace = matches!(rows, Rows::ByWorkspace);
-    match tx.lite() {
-        Some(conn) => {
-            let bound_text: Vec<String> = bounds.iter().map(|d| day(*d)).collect();
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut found = stmt.query(rusqlite::params_from_iter(args))?;
-            while let Some(r) = found.next()? {
-                let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-                let d = text(2)?;
-                // The segment is the last bound not after the row's day.
-                let seg = bound_text.partition_point(|b| b.as_str() <= d) - 1;
-                let k = if by_workspace { "" } else { text(0)? };
-                let key = (ids.id(k)?, ids.id(text(1)?)?, seg);
-                sums.entry(key)
-                    .or_default()
-                    .add(read_counts(r, 3)?, r.get(9)?);
-            }
-        }
-        None => tx.each(&sql, &args, |r| {
-            let super::sql::Row::Pg(r) = r else {
-                anyhow::bail!("a PostgreSQL row expected")
-            };
-            let text = |i: usize| -> Result<&str> { r.try_get(i).map_err(super::sql::pg_err) };
-            let d: NaiveDate = r.try_get(2).map_err(super::sql::pg_err)?;
-            let seg = bounds.partition_point(|b| *b <= d) - 1;
-            let k = if by_workspace { "" } else { text(0)? };
-            let key = (ids.id(k)?, ids.id(text(1)?)?, seg);
-            let total: Option<i64> = r.try_get(9).map_err(super::sql::pg_err)?;
-            sums.entry(key)
-                .or_default()
-                .add(pg_counts(r, 3)?, total.map(u64::try_from).transpose()?);
-            Ok(())
-        })?,
-    }
+    tx.each(&sql, &args, |r| {
+        let d = r.day(2)?;
+        // The segment is the last bound not after the row's day.
+        let seg = bounds.partition_point(|b| *b <= d) - 1;
+        let k = if by_workspace {
+            ids.id("")?
+        } else {
+            r.with_text(0, |k| ids.id(k))?
+        };
+        let key = (k, r.with_text(1, |w| ids.id(w))?, seg);
+        let [total] = read_counts(&r, 9)?;
+        sums.entry(key).or_default().add(read_counts(&r, 3)?, total);
+        Ok(())
+    })?;
     Ok(sums
         .into_iter()
         .map(|((k, w, seg), sum)| {

@@ -7,13 +7,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
-use rusqlite::params;
 
 use crate::store::Tx;
 use crate::store::sql::vals;
 
 use crate::quota::DayUsage;
-use crate::time::day;
 
 /// Rows held at most, as two 64-bit hashes each (a few MiB with the map's slack and the
 /// undo log): a steady read of 100,000 keys (yesterday and today, 200,000 rows) fits, and
@@ -151,33 +149,12 @@ impl Twins {
                 .and_modify(|e| *e = AMBIGUOUS)
                 .or_insert(entry | UNSEEN);
         };
-        match tx.lite() {
-            Some(conn) => {
-                let mut stmt = conn.prepare(SQL)?;
-                let mut found = stmt.query(params![day(from), source, i64::try_from(room)?])?;
-                // Rows come in day order (the table's key): each day's text is parsed once.
-                let mut d: Option<(String, NaiveDate)> = None;
-                while let Some(r) = found.next()? {
-                    let text = r.get_ref(0)?.as_str()?;
-                    if d.as_ref().is_none_or(|(t, _)| t != text) {
-                        d = Some((text.to_owned(), crate::time::parse_day(text)?));
-                    }
-                    let at = d.as_ref().map(|(_, at)| *at).expect("set above");
-                    let id = identity(at, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
-                    hold(id, super::read_counts(r, 3)?);
-                }
-            }
-            None => tx.each(SQL, &vals![from, source, i64::try_from(room)?], |r| {
-                let crate::store::sql::Row::Pg(r) = r else {
-                    anyhow::bail!("a PostgreSQL row expected")
-                };
-                let text =
-                    |i: usize| -> Result<&str> { r.try_get(i).map_err(crate::store::sql::pg_err) };
-                let at: NaiveDate = r.try_get(0).map_err(crate::store::sql::pg_err)?;
-                hold(identity(at, text(1)?, text(2)?), super::pg_counts(r, 3)?);
-                Ok(())
-            })?,
-        }
+        tx.each(SQL, &vals![from, source, i64::try_from(room)?], |r| {
+            let at = r.day(0)?;
+            let id = r.with_text(1, |k| r.with_text(2, |w| Ok(identity(at, k, w))))?;
+            hold(id, super::read_counts(&r, 3)?);
+            Ok(())
+        })?;
         log::debug!(
             "{} stored rows from {from} held to compare",
             twins.rows.len()
