@@ -130,33 +130,20 @@ pub(crate) fn last_synced(tx: &Tx<'_>) -> Result<LastSynced> {
         &[],
         |r| Ok((r.text(0)?, r.time(1)?)),
     )?;
-    Ok(LastSynced {
-        marks,
-        next: std::cell::Cell::new(0),
-    })
+    Ok(LastSynced(marks))
 }
 
-/// Accounts' own last-synced marks, in order of name (bytes, as `str` orders them): no map
-/// to build for the 100,000 accounts a sync looks up before every fetch.
-pub(crate) struct LastSynced {
-    marks: Vec<(String, DateTime<Utc>)>,
-    /// Where the mark after the last one found is: discovered accounts come in name order
-    /// too (`keys::active`), so most lookups are one comparison, not a binary search.
-    next: std::cell::Cell<usize>,
-}
+/// Accounts' own last-synced marks, in order of name (bytes, as `str` orders them): a
+/// sorted list, not a map, for the 100,000 accounts a sync looks up before every fetch.
+pub(crate) struct LastSynced(Vec<(String, DateTime<Utc>)>);
 
 impl LastSynced {
     pub(crate) fn get(&self, name: &str) -> Option<DateTime<Utc>> {
-        let next = self.next.get();
-        let i = match self.marks.get(next) {
-            Some((n, _)) if n == name => next,
-            _ => self
-                .marks
-                .binary_search_by(|(n, _)| n.as_str().cmp(name))
-                .ok()?,
-        };
-        self.next.set(i + 1);
-        Some(self.marks[i].1)
+        let i = self
+            .0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()?;
+        Some(self.0[i].1)
     }
 }
 
@@ -224,19 +211,17 @@ pub(crate) fn mark_synced(tx: &Tx<'_>, names: &[&str], as_of: DateTime<Utc>) -> 
 mod tests {
     use super::*;
 
-    /// Lookups in name order, out of it, and of names without a mark all find what a
-    /// binary search would.
+    /// Lookups in name order, out of it, and of names without a mark.
     #[test]
     fn last_synced_finds_marks_in_any_order() {
         let at = |s: &str| crate::time::parse(s).unwrap();
-        let marks = LastSynced {
-            marks: ["a", "b", "c", "e"]
+        let marks = LastSynced(
+            ["a", "b", "c", "e"]
                 .iter()
                 .enumerate()
                 .map(|(i, n)| ((*n).to_string(), at(&format!("2026-11-2{i}T00:00:00Z"))))
                 .collect(),
-            next: std::cell::Cell::new(0),
-        };
+        );
         let looked = |names: &[&str]| -> Vec<Option<String>> {
             names
                 .iter()
