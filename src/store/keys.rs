@@ -42,9 +42,9 @@ pub(crate) struct Refresh {
 pub(crate) fn stage_page(tx: &Tx<'_>, keys: &[ListedKey]) -> Result<()> {
     staging(tx)?;
     if tx.is_pg() {
-        // One statement a page: a round trip a key made a listing of 100,000 keys take
-        // 10 s. A key listed twice in a page is staged once (one statement cannot update a
-        // row twice): where it was first listed, as it was last, like the loop below.
+        // One statement a page, not a round trip a key. A key listed twice in a page is
+        // staged once (one statement cannot update a row twice): where it was first listed,
+        // as it was last, like the loop below.
         let mut first: std::collections::HashMap<&str, usize> = Default::default();
         let mut page: Vec<&ListedKey> = Vec::with_capacity(keys.len());
         for k in keys {

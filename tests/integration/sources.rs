@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::env::{at, setup};
-use crate::standin::{COST_PATH, Fault, KEYS_PATH, Usage, WORKSPACES_PATH};
+use crate::standin::{COST_PATH, Fault, KEYS_PATH, Key, Usage, WORKSPACES_PATH};
 
 #[test]
 fn messages_source_never_alerts_on_requests() {
@@ -75,6 +75,32 @@ fn discovery_tracks_active_keys_hourly_with_defaults() {
 /// listing of the active keys still checks each configured `api_key_id`, after the usage
 /// read: one that is not an active key (a typo, a key rotated away) would read 0 for ever, so
 /// it is logged when found, and shown under `status` and in `config check` until it is one.
+/// A key listed twice in one page (a page the API should not send) is one account, named
+/// as it was last listed, on either store.
+#[test]
+fn a_key_listed_twice_in_a_page_is_one_account() {
+    let (env, api) = setup("[defaults]\ntoken_limit = 1000\n", "2026-11-20T12:00:00Z");
+    let key = |id: &str, name: &str| Key {
+        id: id.into(),
+        name: name.into(),
+        status: "active",
+        workspace_id: None,
+        ga: false,
+    };
+    api.put_keys(vec![
+        key("apikey_a", "Alpha"),
+        key("apikey_b", "Beta"),
+        key("apikey_a", "Alpha two"),
+    ]);
+    let out = env.run(&["sync"]).ok();
+    assert!(
+        out.stdout.starts_with("synced 2 accounts"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(env.status_of("alpha-two")[0]["api_key_id"], "apikey_a");
+}
+
 #[test]
 fn configured_accounts_turn_auto_discovery_off_and_their_keys_are_checked() {
     let config = "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\n";
