@@ -52,6 +52,11 @@ impl PgTarget {
         })?;
         config.ssl_mode(tls.ssl_mode());
         config.application_name("quota");
+        if config.get_options().is_none() {
+            // The server's notices ("relation … already exists, skipping", for the temporary
+            // tables a run creates if it has none) are not quota's to log; warnings still are.
+            config.options("-c client_min_messages=warning");
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }

@@ -252,3 +252,22 @@ fn a_copy_that_fails_leaves_the_target_empty_and_runs_again() {
         lite.run(&["status", "--json"]).ok().json()
     );
 }
+
+/// The server's notices ("relation … already exists, skipping", for the temporary tables a
+/// run creates if it has none) stay out of the log, even at `-vv`; quota's own lines do not.
+#[test]
+fn server_notices_stay_out_of_the_log() {
+    let config = "[discovery]\napi_keys = \"always\"\n";
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    env.pg = Some(Cluster::shared().create_database());
+    for i in 0..1500 {
+        api.put_key(&format!("apikey_{i:04}"), &format!("Key {i}"), "active");
+    }
+    let run = env.run(&["-vv", "sync"]).ok();
+    assert!(
+        run.stderr.contains("discovered 1500 API key accounts"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("NOTICE"), "{}", run.stderr);
+}
