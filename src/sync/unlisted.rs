@@ -4,6 +4,8 @@
 //! ever, an "all clear" nobody asked for. The hourly listings find them; each finding is a
 //! `sync_state` fact, logged when it changes, and shown by `status` and `config check`.
 
+use std::collections::HashSet;
+
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
@@ -150,18 +152,22 @@ pub(super) fn record(
 ) -> Result<()> {
     let (listed, unlisted) = listing.facts();
     store::set_time(tx, listed, now)?;
-    let missing = missing.join(",");
-    if store::get_state(tx, unlisted)?.unwrap_or_default() == missing {
+    let joined = missing.join(",");
+    if store::get_state(tx, unlisted)?.unwrap_or_default() == joined {
         return Ok(());
     }
-    if missing.is_empty() {
+    if joined.is_empty() {
         return store::clear_state(tx, unlisted);
     }
-    store::set_state(tx, unlisted, &missing)?;
-    let accounts: Vec<&Account> = config.accounts.iter().collect();
-    let found = findings_of(tx, &accounts, &[listing])?;
-    for (_, line) in found.iter().take(MAX_DROPPED_LINES) {
-        log::warn!("{line}");
+    store::set_state(tx, unlisted, &joined)?;
+    let missing: HashSet<&str> = missing.iter().map(String::as_str).collect();
+    let found: Vec<&Account> = config
+        .accounts
+        .iter()
+        .filter(|a| listing.id_of(a).is_some_and(|id| missing.contains(id)))
+        .collect();
+    for a in found.iter().take(MAX_DROPPED_LINES) {
+        log::warn!("{}", listing.line(a, now));
     }
     if let Some(more) = found
         .len()
@@ -176,16 +182,8 @@ pub(super) fn record(
 /// Each of `accounts` whose id the last listing of its kind lacked, by name, with the line
 /// that says so.
 pub(crate) fn findings(tx: &Tx<'_>, accounts: &[&Account]) -> Result<Vec<(String, String)>> {
-    findings_of(tx, accounts, &Listing::ALL)
-}
-
-fn findings_of(
-    tx: &Tx<'_>,
-    accounts: &[&Account],
-    listings: &[Listing],
-) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
-    for &listing in listings {
+    for listing in Listing::ALL {
         let (listed, unlisted) = listing.facts();
         let (Some(at), Some(ids)) = (
             store::get_time(tx, listed)?,
@@ -193,10 +191,10 @@ fn findings_of(
         ) else {
             continue;
         };
-        let ids: Vec<&str> = ids.split(',').collect();
+        let ids: HashSet<&str> = ids.split(',').collect();
         let found = accounts
             .iter()
-            .filter(|a| listing.id_of(a).is_some_and(|id| ids.contains(&id)));
+            .filter(|a| listing.id_of(a).is_some_and(|id| ids.contains(id)));
         out.extend(found.map(|a| (a.name.clone(), listing.line(a, at))));
     }
     Ok(out)
