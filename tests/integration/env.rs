@@ -31,13 +31,23 @@ output_token_limit = 100
 billing_day = 31
 "#;
 
-/// `http://127.0.0.1:<port>` where nothing listens: a port bound, noted and closed.
+/// `http://127.0.0.1:<port>` where nothing listens, for as long as the suite runs.
+///
+/// The port is held by a socket that is bound but never listens: a connection to it is
+/// refused, and no stand-in started by another test can be given it. (Binding a listener,
+/// noting its port and closing it was a race: a parallel test's stand-in could get the port
+/// in between and answer.)
 pub(crate) fn nothing_listens() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    use socket2::{Domain, Socket, Type};
+    static HELD: std::sync::OnceLock<(Socket, u16)> = std::sync::OnceLock::new();
+    let (_, port) = HELD.get_or_init(|| {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        socket
+            .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+        (socket, port)
+    });
     format!("http://127.0.0.1:{port}")
 }
 

@@ -56,11 +56,7 @@ impl Cluster {
         }
         let data = dir.join("data");
         // A free port for TCP on 127.0.0.1, where only TLS connections are taken.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port_below_ephemeral();
         let out = as_server_user(root, "initdb")
             .args(["-D", &data.to_string_lossy(), "-U", "quota", "-A", "trust"])
             .args(["--no-sync", "-E", "UTF8", "--locale=C.UTF-8"])
@@ -324,4 +320,26 @@ fn remove_stale(base: &Path) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
+}
+
+/// A free TCP port on 127.0.0.1 below the kernel's ephemeral range.
+///
+/// The server binds its port a second or so after it is chosen, while other tests start
+/// stand-ins on port 0. Those are given ports from the ephemeral range only, so a port
+/// below it cannot be taken in between (a port from the range could, and the server would
+/// then fail to start).
+fn free_port_below_ephemeral() -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let ports = low.saturating_sub(10_000).max(1024)..low.max(1025);
+    let start = std::process::id() as usize % ports.len();
+    ports
+        .clone()
+        .cycle()
+        .skip(start)
+        .take(ports.len())
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port on 127.0.0.1 below the ephemeral range")
 }
