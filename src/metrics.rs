@@ -47,6 +47,8 @@ pub(crate) struct Snapshot<'a> {
     pub channels: &'a [(String, usize, usize)],
     /// Burn rates: (account, quota type, window, lookback) and the burn.
     pub burn_rates: &'a [BurnSample],
+    /// Configured accounts whose id a listing checked, and whether it was missing.
+    pub unlisted: &'a [(String, bool)],
 }
 
 /// One `quota_burn_rate` sample.
@@ -101,6 +103,19 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
                 (
                     labels(&[("account", &v.account.name)]),
                     u8::from(exhausted).to_string(),
+                )
+            })
+            .collect(),
+    );
+    family(
+        "quota_account_unlisted",
+        "1 while the account's configured api_key_id or workspace_id is missing from the organization's list (its usage reads 0).",
+        s.unlisted
+            .iter()
+            .map(|(account, missing)| {
+                (
+                    labels(&[("account", account)]),
+                    u8::from(*missing).to_string(),
                 )
             })
             .collect(),
@@ -185,7 +200,7 @@ fn render_health(s: &Snapshot<'_>, family: &mut Family<'_>) {
     }
     family(
         "quota_read_success",
-        "1 if the read's last attempt succeeded, else 0 (usage, cost, claude_code, discovery).",
+        "1 if the read's last attempt succeeded, else 0 (usage, cost, claude_code, discovery, workspaces).",
         s.reads
             .iter()
             .map(|(read, ok)| (labels(&[("read", read)]), u8::from(*ok).to_string()))

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::Roster;
+use crate::account::Account;
 use crate::alert::{AccountStatus, Severity};
 use crate::config::Config;
 use crate::evaluate::Loaded;
@@ -27,7 +28,8 @@ pub(crate) fn textfile(
     let read = store.map(|s| {
         let roster = Roster::load(config, s)?;
         let accounts = roster.all();
-        let (loaded, states, open, last, (reads, backlog, history)) = s.read(|tx| {
+        let configured: Vec<&Account> = config.accounts.iter().collect();
+        let (loaded, states, open, last, (reads, backlog, history, unlisted)) = s.read(|tx| {
             Ok((
                 apply::load(tx, &accounts, now)?,
                 store::accounts::states(tx)?,
@@ -37,12 +39,14 @@ pub(crate) fn textfile(
                     store::health::all(tx)?,
                     store::outbox::backlog(tx)?,
                     apply::BurnHistory::load(tx, &accounts, None, now)?,
+                    super::unlisted::checked(tx, &configured)?,
                 ),
             ))
         })?;
-        anyhow::Ok((roster, loaded, states, open, last, reads, backlog, history))
+        let rest = (reads, backlog, history, unlisted);
+        anyhow::Ok((roster, loaded, states, open, last, rest))
     });
-    let (roster, loaded, states, open, last, reads, backlog, history) = match read {
+    let (roster, loaded, states, open, last, (reads, backlog, history, unlisted)) = match read {
         Some(Ok(v)) => v,
         Some(Err(e)) => {
             log::error!("metrics: cannot read the database: {e:#}");
@@ -88,6 +92,7 @@ pub(crate) fn textfile(
         reads: &read_ok,
         channels: &channels,
         burn_rates: &burn_rates,
+        unlisted: &unlisted,
     })
 }
 
@@ -126,9 +131,12 @@ type Read<'c> = (
     HashMap<String, AccountRow>,
     Vec<(Severity, usize)>,
     Option<DateTime<Utc>>,
-    Vec<ReadHealth>,
-    BTreeMap<String, BTreeMap<String, Backlog>>,
-    apply::BurnHistory,
+    (
+        Vec<ReadHealth>,
+        BTreeMap<String, BTreeMap<String, Backlog>>,
+        apply::BurnHistory,
+        Vec<(String, bool)>,
+    ),
 );
 
 /// What the textfile reports of a database it cannot read: the configured accounts only.
@@ -139,8 +147,11 @@ fn empty(config: &Config) -> Read<'_> {
         HashMap::new(),
         Vec::new(),
         None,
-        Vec::new(),
-        BTreeMap::new(),
-        apply::BurnHistory::default(),
+        (
+            Vec::new(),
+            BTreeMap::new(),
+            apply::BurnHistory::default(),
+            Vec::new(),
+        ),
     )
 }

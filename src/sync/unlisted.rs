@@ -182,20 +182,48 @@ pub(super) fn record(
 /// Each of `accounts` whose id the last listing of its kind lacked, by name, with the line
 /// that says so.
 pub(crate) fn findings(tx: &Tx<'_>, accounts: &[&Account]) -> Result<Vec<(String, String)>> {
+    Ok(verdicts(tx, accounts)?
+        .into_iter()
+        .filter(|v| v.unlisted)
+        .map(|v| (v.account.name.clone(), v.listing.line(v.account, v.listed)))
+        .collect())
+}
+
+/// Each of `accounts` whose id a listing has checked, by name, and whether it was missing
+/// (the textfile's `quota_account_unlisted`).
+pub(crate) fn checked(tx: &Tx<'_>, accounts: &[&Account]) -> Result<Vec<(String, bool)>> {
+    Ok(verdicts(tx, accounts)?
+        .into_iter()
+        .map(|v| (v.account.name.clone(), v.unlisted))
+        .collect())
+}
+
+/// An account's id, as the last listing of its kind found it.
+struct Verdict<'a> {
+    account: &'a Account,
+    listing: Listing,
+    listed: DateTime<Utc>,
+    unlisted: bool,
+}
+
+fn verdicts<'a>(tx: &Tx<'_>, accounts: &[&'a Account]) -> Result<Vec<Verdict<'a>>> {
     let mut out = Vec::new();
     for listing in Listing::ALL {
         let (listed, unlisted) = listing.facts();
-        let (Some(at), Some(ids)) = (
-            store::get_time(tx, listed)?,
-            store::get_state(tx, unlisted)?,
-        ) else {
+        let Some(at) = store::get_time(tx, listed)? else {
             continue;
         };
-        let ids: HashSet<&str> = ids.split(',').collect();
-        let found = accounts
-            .iter()
-            .filter(|a| listing.id_of(a).is_some_and(|id| ids.contains(id)));
-        out.extend(found.map(|a| (a.name.clone(), listing.line(a, at))));
+        let missing = store::get_state(tx, unlisted)?.unwrap_or_default();
+        let ids: HashSet<&str> = missing.split(',').filter(|id| !id.is_empty()).collect();
+        out.extend(accounts.iter().filter_map(|a| {
+            let id = listing.id_of(a)?;
+            Some(Verdict {
+                account: a,
+                listing,
+                listed: at,
+                unlisted: ids.contains(id),
+            })
+        }));
     }
     Ok(out)
 }

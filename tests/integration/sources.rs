@@ -171,8 +171,22 @@ fn configured_workspaces_are_checked_against_the_list() {
                   [[accounts]]\nname = \"typo\"\nworkspace_id = \"wrkspc_rx\"\n\n\
                   [[accounts]]\nname = \"default-ws\"\nworkspace_id = \"default\"\n";
     let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    let prom = env.path().join("quota.prom");
+    env.write_config(&format!(
+        "{config}\n[metrics]\ntextfile = \"{}\"\n",
+        prom.display()
+    ));
+    let unlisted = |prom: &std::path::Path| {
+        let m = crate::notify::parse_textfile(&std::fs::read_to_string(prom).unwrap());
+        let of = |account: &str| {
+            m.get(&format!("quota_account_unlisted{{account=\"{account}\"}}"))
+                .copied()
+        };
+        (of("research"), of("typo"), of("default-ws"))
+    };
     api.put_workspaces(&["wrkspc_r", "wrkspc_other"]);
     let run = env.run(&["sync"]).ok();
+    assert_eq!(unlisted(&prom), (Some(0.0), Some(1.0), None));
     assert_eq!(api.count(WORKSPACES_PATH), 1);
     assert_eq!(api.count(KEYS_PATH), 0, "no account names a key");
     let finding = "typo: workspace_id wrkspc_rx is not a workspace of the organization (listed 2026-11-20 12:00 UTC): its usage reads 0";
@@ -198,6 +212,7 @@ fn configured_workspaces_are_checked_against_the_list() {
     at(&mut env, &api, "2026-11-20T13:01:00Z");
     env.run(&["sync"]).code(1);
     assert!(env.run(&["status"]).ok().stdout.contains(finding));
+    assert_eq!(unlisted(&prom), (Some(0.0), Some(1.0), None));
     api.heal();
     api.put_workspaces(&["wrkspc_r", "wrkspc_rx"]);
     at(&mut env, &api, "2026-11-20T13:02:00Z");
@@ -208,6 +223,7 @@ fn configured_workspaces_are_checked_against_the_list() {
             .stdout
             .contains("is not a workspace")
     );
+    assert_eq!(unlisted(&prom), (Some(0.0), Some(0.0), None));
     env.run(&["config", "check", "--strict"]).ok();
 }
 
