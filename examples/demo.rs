@@ -15,32 +15,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::{Datelike, Duration, Utc};
-use quota_testkit::standin::{CodeRecord, StandIn, Usage};
-
-const KEY: &str = "sk-ant-admin01-demo";
-
-const CONFIG: &str = r#"# quota demo: three keys and one developer against the local stand-in.
-[[accounts]]
-name = "production"
-api_key_id = "apikey_demo_production"
-token_limit = 50000000
-
-[[accounts]]
-name = "staging"
-api_key_id = "apikey_demo_staging"
-token_limit = 50000000
-
-[[accounts]]
-name = "batch-jobs"
-api_key_id = "apikey_demo_batch"
-output_token_limit = 20000000
-
-[[accounts]]
-name = "alice"
-claude_code_user = "alice@example.com"
-cost_limit_usd = "150.00"
-"#;
+use chrono::Utc;
+use quota_testkit::demo::{self, CONFIG, KEY};
 
 fn main() {
     let once = std::env::args().any(|a| a == "--once");
@@ -49,8 +25,7 @@ fn main() {
         .prefix("quota-demo-")
         .tempdir()
         .expect("a temp folder");
-    let api = StandIn::start(KEY);
-    history(&api);
+    let api = demo::start(Utc::now().date_naive());
     std::fs::write(dir.path().join("config.toml"), CONFIG).expect("write config.toml");
     let env = Env {
         dir: dir.path(),
@@ -100,53 +75,6 @@ fn main() {
     .expect("a Ctrl-C handler");
     let _ = stopped.recv();
     println!("\nstopped; removed {}", dir.path().display());
-}
-
-/// This period so far: production climbs past 80 % of its limit, the others stay low, and
-/// alice's Claude Code spend nears her budget.
-fn history(api: &StandIn) {
-    let today = Utc::now().date_naive();
-    let first = today.with_day(1).expect("the 1st");
-    let mut rows = Vec::new();
-    let n = u64::from(today.day());
-    for (i, day) in (1..).zip(first.iter_days().take_while(|d| *d <= today)) {
-        let d = day.format("%Y-%m-%d").to_string();
-        // Production climbs day by day to 43M of its 50M: 2·i/(n·(n+1)) of it on day i.
-        let share = |total: u64| total * 2 * i / (n * (n + 1));
-        rows.push(Usage::new(
-            Some("apikey_demo_production"),
-            None,
-            &d,
-            share(42_000_000),
-            share(1_000_000),
-        ));
-        rows.push(Usage::new(
-            Some("apikey_demo_staging"),
-            None,
-            &d,
-            300_000,
-            20_000,
-        ));
-        rows.push(Usage::new(
-            Some("apikey_demo_batch"),
-            Some("wrkspc_demo_batch"),
-            &d,
-            1_000_000,
-            400_000,
-        ));
-    }
-    api.put_all(rows);
-    for day in [today - Duration::days(1), today] {
-        let d = day.format("%Y-%m-%d").to_string();
-        api.put_code_day(
-            &d,
-            vec![CodeRecord::user("alice@example.com", &d, "vscode").model(
-                "claude-opus-5",
-                [900_000, 150_000, 2_000_000, 80_000],
-                6_500,
-            )],
-        );
-    }
 }
 
 struct Env<'a> {

@@ -9,9 +9,10 @@
 //! ```
 //!
 //! It serves `GET /v1/organizations/usage_report/messages` on 127.0.0.1 with made-up usage
-//! for `--keys` keys over the last `--days` days, and stops with Ctrl-C. With `--discover`,
-//! the keys are listed by `GET /v1/organizations/api_keys` and the config has no accounts:
-//! discovery makes them.
+//! for `--keys` keys over the last `--days` days, and lists them as the organization's
+//! active keys (`GET /v1/organizations/api_keys`, which quota checks configured ids
+//! against); it stops with Ctrl-C. With `--discover` the config has no accounts: discovery
+//! makes them from that list.
 
 use quota_testkit::standin;
 
@@ -57,15 +58,14 @@ fn main() {
                 tokens / 10,
             ));
         }
-        if discover {
-            listed.push(standin::Key {
-                id: id.clone(),
-                name: format!("key-{k}"),
-                status: "active",
-                workspace_id: None,
-                ga: false,
-            });
-        } else {
+        listed.push(standin::Key {
+            id: id.clone(),
+            name: format!("key-{k}"),
+            status: "active",
+            workspace_id: None,
+            ga: false,
+        });
+        if !discover {
             config.push_str(&format!(
                 "[[accounts]]\nname = \"key-{k}\"\napi_key_id = \"{id}\"\ntoken_limit = {}\n\n",
                 600_000 * (k as u64 + 1)

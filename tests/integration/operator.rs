@@ -1,8 +1,9 @@
 //! What operators do and see: a manual resolve reaching the channels that heard the alert,
-//! alerts of removed accounts resolved by the next full run, and forecasts switched off.
+//! alerts of removed accounts resolved by the next full run, forecasts switched off, and the
+//! demo that the Quick start runs.
 
 use crate::capture::Capture;
-use crate::env::{at, setup};
+use crate::env::{TestEnv, at, setup};
 use crate::standin::Usage;
 
 const PROD: &str =
@@ -259,5 +260,63 @@ fn forecasts_can_be_switched_off_and_the_open_one_recovers() {
     env.run(&["check"]).ok();
     assert!(
         env.run(&["status", "--json"]).ok().json()[0]["quotas"]["tokens"]["forecast"].is_null()
+    );
+}
+
+/// The README's Quick start (`cargo run --example demo`): the world it shows raises what
+/// it says it does (production past 80 %, alice near her budget) and nothing it does not
+/// explain: no failing read, no configured id the organization fails to list.
+#[test]
+fn the_demo_warns_of_production_and_alice_and_of_nothing_else() {
+    use quota_testkit::demo;
+    let mut env = TestEnv::with_config(demo::CONFIG);
+    let api = demo::start(chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+    api.set_now("2026-11-20T12:00:00Z");
+    env.now = "2026-11-20T12:00:00Z".into();
+    env.api_url = Some(api.url.clone());
+    env.extra_env
+        .push(("ANTHROPIC_ADMIN_API_KEY".into(), demo::KEY.into()));
+    let sync = env.run(&["sync"]).ok();
+    let unexplained = sync
+        .stderr
+        .lines()
+        .filter(|l| !l.contains(" quota::apply::actions] alert "));
+    assert_eq!(unexplained.count(), 0, "{}", sync.stderr);
+    let status = env.run(&["status"]).ok().stdout;
+    let notes: Vec<&str> = status
+        .lines()
+        .skip(1)
+        .filter(|l| !l.contains(" active "))
+        .collect();
+    assert_eq!(notes.len(), 1, "{status}");
+    assert!(notes[0].starts_with("developers: alice"), "{status}");
+    let alerts = env.open_alerts();
+    let mut open: Vec<(&str, &str)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["account"].as_str().unwrap(),
+                a["quota_type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    open.sort_unstable();
+    open.dedup();
+    assert_eq!(
+        open,
+        [("alice", "cost_usd"), ("production", "tokens")],
+        "{alerts:?}"
+    );
+    assert!(
+        alerts.iter().all(|a| a["severity"] == "warning"),
+        "{alerts:?}"
+    );
+    assert!(
+        env.run(&["health"])
+            .ok()
+            .stdout
+            .lines()
+            .all(|l| !l.contains("fail")),
+        "every read succeeded"
     );
 }
