@@ -158,6 +158,18 @@ pub(crate) fn roster(accounts: &[&Account], fingerprints: &[i64]) -> String {
     format!("{}:{:016x}", accounts.len(), h.0)
 }
 
+/// A digest of a set of ids, whatever their order: equal sets, equal digests.
+pub(crate) fn set_digest(ids: &[&str]) -> String {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut h = Fnv::default();
+    for id in &sorted {
+        h.tagged(b'i', id.as_bytes());
+    }
+    format!("{}:{:016x}", sorted.len(), h.0)
+}
+
 /// FNV-1a, 64 bits.
 struct Fnv(u64);
 
@@ -277,6 +289,15 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         crate::time::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_set_digest_ignores_order_and_repeats_and_nothing_else() {
+        let d = set_digest(&["apikey_a", "apikey_b"]);
+        assert_eq!(d, set_digest(&["apikey_b", "apikey_a", "apikey_b"]));
+        assert_ne!(d, set_digest(&["apikey_a"]));
+        assert_ne!(d, set_digest(&["apikey_a", "apikey_c"]));
+        assert_ne!(set_digest(&["ab", "c"]), set_digest(&["a", "bc"]));
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub(crate) enum Fact {
     /// The configured `api_key_id`s that the last listing did not have as active keys of the
     /// organization (comma-separated): a typo, or a key rotated away, whose usage reads 0.
     KeysUnlisted,
+    /// A digest of the configured `api_key_id`s the last listing checked: when the config's
+    /// differ, the next sync lists the keys again without waiting for the hour.
+    KeysCheckedFor,
     /// The usage source's own "data as of" watermark (analytics).
     UsageAsOf,
     /// The count fields the last usage read found in no row (comma-separated), for the "not
@@ -67,6 +70,8 @@ pub(crate) enum Fact {
     WorkspacesChecked,
     /// The configured `workspace_id`s that listing did not have (comma-separated).
     WorkspacesUnlisted,
+    /// A digest of the configured `workspace_id`s that listing checked (as `KeysCheckedFor`).
+    WorkspacesCheckedFor,
 }
 
 impl Fact {
@@ -78,6 +83,7 @@ impl Fact {
             Fact::ClaudeCodeRead => "claude_code_read_at",
             Fact::KeysListed => "keys_listed_at",
             Fact::KeysUnlisted => "keys_unlisted",
+            Fact::KeysCheckedFor => "keys_checked_for",
             Fact::UsageAsOf => "usage_data_as_of",
             Fact::UsageUnreported => "usage_unreported",
             Fact::ModelsSeen => "models_seen",
@@ -94,6 +100,7 @@ impl Fact {
             Fact::WorkspacesListed => "workspaces_listed_at",
             Fact::WorkspacesChecked => "workspaces_checked_at",
             Fact::WorkspacesUnlisted => "workspaces_unlisted",
+            Fact::WorkspacesCheckedFor => "workspaces_checked_for",
         }
     }
 }

@@ -31,7 +31,11 @@ pub(super) fn keys(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Option<()>> {
-    if !config.discovers_keys() || !list_keys_when_due(store, client, now)? {
+    if !config.discovers_keys() {
+        return Ok(None);
+    }
+    let changed = unlisted::changed(store, config, Listing::Keys)?;
+    if !list_keys_when_due(store, client, now, changed)? {
         return Ok(None);
     }
     let reserved = config.accounts.iter().map(|a| a.name.clone()).collect();
@@ -63,14 +67,15 @@ pub(super) fn keys(
 }
 
 /// Lists the active keys into the store's staging when an hour has passed since the last
-/// listing; whether it did.
+/// listing, or at once when the configured ids `changed` since; whether it did.
 pub(super) fn list_keys_when_due(
     store: &mut Store,
     client: &mut Client,
     now: DateTime<Utc>,
+    changed: bool,
 ) -> Result<bool> {
     let last = store.read(|tx| store::get_time(tx, Fact::KeysListed))?;
-    if !super::due(last, INTERVAL, now) {
+    if !changed && !super::due(last, INTERVAL, now) {
         return Ok(false);
     }
     store.scratch(keys::begin_listing)?;

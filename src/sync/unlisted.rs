@@ -1,8 +1,10 @@
 //! Configured ids checked against the organization's own lists. A configured `api_key_id`
 //! that is not an active key, or a `workspace_id` that is not a workspace (a typo, a key
 //! rotated away, a workspace archived), has no usage rows: its account would read 0 for
-//! ever, an "all clear" nobody asked for. The hourly listings find them; each finding is a
-//! `sync_state` fact, logged when it changes, and shown by `status` and `config check`.
+//! ever, an "all clear" nobody asked for. The hourly listings find them, and a listing runs
+//! on the next sync whenever the configured ids change (so a mistyped id is told the minute
+//! after the edit); each finding is a `sync_state` fact, logged when it changes, and shown
+//! by `status`, `config check` and the textfile.
 
 use std::collections::HashSet;
 
@@ -14,6 +16,7 @@ use super::health;
 use crate::account::{Account, Selector};
 use crate::api::{self, Client};
 use crate::config::Config;
+use crate::incremental::set_digest;
 use crate::store::{self, Fact, Store, Tx, keys};
 
 /// The organization's lists that configured ids are checked against.
@@ -49,6 +52,14 @@ impl Listing {
         match self {
             Listing::Keys => (Fact::KeysListed, Fact::KeysUnlisted),
             Listing::Workspaces => (Fact::WorkspacesChecked, Fact::WorkspacesUnlisted),
+        }
+    }
+
+    /// The digest of the configured ids the last listing checked.
+    fn checked_for(self) -> Fact {
+        match self {
+            Listing::Keys => Fact::KeysCheckedFor,
+            Listing::Workspaces => Fact::WorkspacesCheckedFor,
         }
     }
 
@@ -96,8 +107,11 @@ fn check_keys(
     now: DateTime<Utc>,
 ) -> Result<Option<()>> {
     let configured = Listing::Keys.configured(config);
-    if config.discovers_keys() || configured.is_empty() || !list_keys_when_due(store, client, now)?
-    {
+    if config.discovers_keys() || configured.is_empty() {
+        return Ok(None);
+    }
+    let changed = changed(store, config, Listing::Keys)?;
+    if !list_keys_when_due(store, client, now, changed)? {
         return Ok(None);
     }
     store.write(|tx| {
@@ -115,9 +129,12 @@ fn check_workspaces(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Option<()>> {
-    let configured = Listing::Workspaces.configured(config);
+    if Listing::Workspaces.configured(config).is_empty() {
+        return Ok(None);
+    }
     let last = store.read(|tx| store::get_time(tx, Fact::WorkspacesChecked))?;
-    if configured.is_empty() || !super::due(last, INTERVAL, now) {
+    let changed = changed(store, config, Listing::Workspaces)?;
+    if !changed && !super::due(last, INTERVAL, now) {
         return Ok(None);
     }
     let listed = api::workspaces::ids(client, false)?;
@@ -141,6 +158,18 @@ pub(super) fn record_workspaces(
     record(tx, config, Listing::Workspaces, &missing, now)
 }
 
+/// Whether the configured ids of `listing` are not the ones its last listing checked (an
+/// account added or its id edited): then they are checked on this sync, not within the hour,
+/// so a mistyped id is told the minute after the edit.
+pub(super) fn changed(store: &mut Store, config: &Config, listing: Listing) -> Result<bool> {
+    let configured = listing.configured(config);
+    if configured.is_empty() {
+        return Ok(false);
+    }
+    let checked = store.read(|tx| store::get_state(tx, listing.checked_for()))?;
+    Ok(checked.is_none_or(|c| c != set_digest(&configured)))
+}
+
 /// Records a listing's time and the configured ids it lacked, and logs them when they
 /// change.
 pub(super) fn record(
@@ -152,6 +181,8 @@ pub(super) fn record(
 ) -> Result<()> {
     let (listed, unlisted) = listing.facts();
     store::set_time(tx, listed, now)?;
+    let checked_for = set_digest(&listing.configured(config));
+    store::set_state(tx, listing.checked_for(), &checked_for)?;
     let joined = missing.join(",");
     if store::get_state(tx, unlisted)?.unwrap_or_default() == joined {
         return Ok(());

@@ -163,6 +163,50 @@ fn configured_accounts_turn_auto_discovery_off_and_their_keys_are_checked() {
     );
 }
 
+/// An edited config is checked on the next sync, not within the hour: an account added
+/// with a mistyped key id is told the minute after; a reordered config lists nothing again.
+#[test]
+fn an_id_added_to_the_config_is_checked_on_the_next_sync() {
+    let prod = "[[accounts]]\nname = \"production\"\napi_key_id = \"apikey_prod\"\n";
+    let research = "[[accounts]]\nname = \"research\"\nworkspace_id = \"wrkspc_r\"\n";
+    let (mut env, api) = setup(&format!("{prod}\n{research}"), "2026-11-20T12:00:00Z");
+    api.put_key("apikey_prod", "Production key", "active");
+    api.put_workspaces(&["wrkspc_r"]);
+    env.run(&["sync"]).ok();
+    assert_eq!((api.count(KEYS_PATH), api.count(WORKSPACES_PATH)), (1, 1));
+
+    // Reordered: the same ids, nothing listed again within the hour.
+    env.write_config(&format!("{research}\n{prod}"));
+    at(&mut env, &api, "2026-11-20T12:10:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!((api.count(KEYS_PATH), api.count(WORKSPACES_PATH)), (1, 1));
+
+    // An account added with a typo: both lists are read at once, and the typo is told.
+    let typo = "[[accounts]]\nname = \"typo\"\napi_key_id = \"apikey_prdo\"\n";
+    env.write_config(&format!("{research}\n{prod}\n{typo}"));
+    at(&mut env, &api, "2026-11-20T12:11:00Z");
+    let run = env.run(&["sync"]).ok();
+    assert_eq!((api.count(KEYS_PATH), api.count(WORKSPACES_PATH)), (2, 1));
+    let finding = "typo: api_key_id apikey_prdo is not an active key of the organization (listed 2026-11-20 12:11 UTC)";
+    assert!(run.stderr.contains(finding), "{}", run.stderr);
+    assert!(!run.stderr.contains("production:"), "{}", run.stderr);
+
+    // The id fixed: checked at once again, and the finding goes.
+    let fixed = typo.replace("apikey_prdo", "apikey_prod2");
+    api.put_key("apikey_prod2", "Second production key", "active");
+    env.write_config(&format!("{research}\n{prod}\n{fixed}"));
+    at(&mut env, &api, "2026-11-20T12:12:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 3);
+    assert!(
+        !env.run(&["status"])
+            .ok()
+            .stdout
+            .contains("not an active key")
+    );
+    env.run(&["config", "check", "--strict"]).ok();
+}
+
 /// A configured `workspace_id` that the organization does not list (a typo, an archived
 /// workspace) is told like a key; the Default Workspace is never checked (it has no id).
 #[test]
