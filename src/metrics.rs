@@ -109,7 +109,7 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
     );
     family(
         "quota_account_unlisted",
-        "1 while the account's configured api_key_id or workspace_id is missing from the organization's list (its usage reads 0).",
+        "1 while the account's configured api_key_id, claude_code_api_key or workspace_id is missing from the organization's list (its usage reads 0).",
         s.unlisted
             .iter()
             .map(|(account, missing)| {

@@ -80,11 +80,18 @@ pub(crate) fn stage_page(tx: &Tx<'_>, keys: &[ListedKey]) -> Result<()> {
     Ok(())
 }
 
-/// Of `ids`, those the listing in progress does not have.
-pub(crate) fn unlisted(tx: &Tx<'_>, ids: &[&str]) -> Result<Vec<String>> {
+/// Of `ids`, those the listing in progress does not have in `column` (`id` or `name`).
+pub(crate) fn unlisted(tx: &Tx<'_>, column: &str, ids: &[&str]) -> Result<Vec<String>> {
+    debug_assert!(column == "id" || column == "name");
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     staging(tx)?;
     let ids_val = Val::Texts(ids.iter().map(|i| (*i).to_owned()).collect());
-    let sql = format!("SELECT id FROM keys_listed WHERE {}", tx.in_list("id", 1));
+    let sql = format!(
+        "SELECT DISTINCT {column} FROM keys_listed WHERE {}",
+        tx.in_list(column, 1)
+    );
     let listed: HashSet<String> = tx
         .rows(&sql, &[ids_val], |r| r.text(0))?
         .into_iter()

@@ -24,6 +24,11 @@ pub(crate) enum Fact {
     /// A digest of the configured `api_key_id`s the last listing checked: when the config's
     /// differ, the next sync lists the keys again without waiting for the hour.
     KeysCheckedFor,
+    /// The configured `claude_code_api_key`s that the last listing had as no active key's
+    /// name (one per line: a name may hold a comma).
+    KeyNamesUnlisted,
+    /// A digest of the configured `claude_code_api_key`s the last listing checked.
+    KeyNamesCheckedFor,
     /// The usage source's own "data as of" watermark (analytics).
     UsageAsOf,
     /// The count fields the last usage read found in no row (comma-separated), for the "not
@@ -84,6 +89,8 @@ impl Fact {
             Fact::KeysListed => "keys_listed_at",
             Fact::KeysUnlisted => "keys_unlisted",
             Fact::KeysCheckedFor => "keys_checked_for",
+            Fact::KeyNamesUnlisted => "key_names_unlisted",
+            Fact::KeyNamesCheckedFor => "key_names_checked_for",
             Fact::UsageAsOf => "usage_data_as_of",
             Fact::UsageUnreported => "usage_unreported",
             Fact::ModelsSeen => "models_seen",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use super::unlisted::{self, Listing};
+use super::unlisted;
 use crate::alert::Resolution;
 use crate::api::{self, Client};
 use crate::apply;
@@ -34,14 +34,13 @@ pub(super) fn keys(
     if !config.discovers_keys() {
         return Ok(None);
     }
-    let changed = unlisted::changed(store, config, Listing::Keys)?;
+    let changed = unlisted::keys_changed(store, config)?;
     if !list_keys_when_due(store, client, now, changed)? {
         return Ok(None);
     }
     let reserved = config.accounts.iter().map(|a| a.name.clone()).collect();
     store.write(|tx| {
-        let missing = keys::unlisted(tx, &Listing::Keys.configured(config))?;
-        unlisted::record(tx, config, Listing::Keys, &missing, now)?;
+        unlisted::record_keys(tx, config, now)?;
         let refresh = keys::refresh_staged(tx, &reserved, now)?;
         super::log_names("API key", &refresh.added);
         for (i, name) in refresh.deactivated.iter().enumerate() {

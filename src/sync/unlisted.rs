@@ -1,6 +1,7 @@
 //! Configured ids checked against the organization's own lists. A configured `api_key_id`
-//! that is not an active key, or a `workspace_id` that is not a workspace (a typo, a key
-//! rotated away, a workspace archived), has no usage rows: its account would read 0 for
+//! that is not an active key, a `claude_code_api_key` that is no active key's name, or a
+//! `workspace_id` that is not a workspace (a typo, a key rotated away, a workspace
+//! archived), has no usage rows: its account would read 0 for
 //! ever, an "all clear" nobody asked for. The hourly listings find them, and a listing runs
 //! on the next sync whenever the configured ids change (so a mistyped id is told the minute
 //! after the edit); each finding is a `sync_state` fact, logged when it changes, and shown
@@ -21,25 +22,29 @@ use crate::store::{self, Fact, Store, Tx, keys};
 
 /// The organization's lists that configured ids are checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Listing {
+enum Listing {
+    /// The active keys, by id.
     Keys,
+    /// The active keys, by name (a Claude Code API actor is named by its key's name).
+    KeyNames,
     Workspaces,
 }
 
 impl Listing {
-    const ALL: [Listing; 2] = [Listing::Keys, Listing::Workspaces];
+    const ALL: [Listing; 3] = [Listing::Keys, Listing::KeyNames, Listing::Workspaces];
 
     /// The id of this list an account is configured with (never the Default Workspace's:
     /// it has no id of its own to check).
     fn id_of(self, a: &Account) -> Option<&str> {
         match (self, &a.selector) {
             (Listing::Keys, Selector::ApiKey(id)) => Some(id),
+            (Listing::KeyNames, Selector::ClaudeCodeApiKey(name)) => Some(name),
             (Listing::Workspaces, Selector::Workspace(Some(id))) => Some(id),
             _ => None,
         }
     }
 
-    pub(super) fn configured(self, config: &Config) -> Vec<&str> {
+    fn configured(self, config: &Config) -> Vec<&str> {
         config
             .accounts
             .iter()
@@ -51,6 +56,7 @@ impl Listing {
     fn facts(self) -> (Fact, Fact) {
         match self {
             Listing::Keys => (Fact::KeysListed, Fact::KeysUnlisted),
+            Listing::KeyNames => (Fact::KeysListed, Fact::KeyNamesUnlisted),
             Listing::Workspaces => (Fact::WorkspacesChecked, Fact::WorkspacesUnlisted),
         }
     }
@@ -59,19 +65,34 @@ impl Listing {
     fn checked_for(self) -> Fact {
         match self {
             Listing::Keys => Fact::KeysCheckedFor,
+            Listing::KeyNames => Fact::KeyNamesCheckedFor,
             Listing::Workspaces => Fact::WorkspacesCheckedFor,
         }
     }
 
+    /// How the missing ids are stored in one fact: a key's name may hold a comma.
+    fn separator(self) -> char {
+        match self {
+            Listing::KeyNames => '\n',
+            Listing::Keys | Listing::Workspaces => ',',
+        }
+    }
+
     fn line(self, a: &Account, listed: DateTime<Utc>) -> String {
-        let (key, what, replaced) = match self {
-            Listing::Keys => ("api_key_id", "an active key", "key"),
-            Listing::Workspaces => ("workspace_id", "a workspace", "workspace"),
+        let id = self.id_of(a).unwrap_or_default();
+        let (key, id, what, replaced) = match self {
+            Listing::Keys => ("api_key_id", id.to_string(), "an active key", "key"),
+            Listing::KeyNames => (
+                "claude_code_api_key",
+                format!("{id:?}"),
+                "the name of an active key",
+                "key",
+            ),
+            Listing::Workspaces => ("workspace_id", id.to_string(), "a workspace", "workspace"),
         };
         format!(
-            "{}: {key} {} is not {what} of the organization (listed {}): its usage reads 0; check the id, or point the account at the {replaced} that replaced it",
+            "{}: {key} {id} is not {what} of the organization (listed {}): its usage reads 0; check the id, or point the account at the {replaced} that replaced it",
             a.name,
-            self.id_of(a).unwrap_or_default(),
             crate::time::minute(listed)
         )
     }
@@ -98,27 +119,38 @@ pub(super) fn check(
 }
 
 /// With discovery off, lists the active keys when due to check the configured
-/// `api_key_id`s (with it on, discovery's own listing does): `None` when not due or nothing
-/// to check. After the usage read, which does not need it.
+/// `api_key_id`s and `claude_code_api_key`s (with it on, discovery's own listing does):
+/// `None` when not due or nothing to check. After the usage read, which does not need it.
 fn check_keys(
     store: &mut Store,
     client: &mut Client,
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Option<()>> {
-    let configured = Listing::Keys.configured(config);
-    if config.discovers_keys() || configured.is_empty() {
+    let named = [Listing::Keys, Listing::KeyNames].map(|l| !l.configured(config).is_empty());
+    if config.discovers_keys() || named == [false, false] {
         return Ok(None);
     }
-    let changed = changed(store, config, Listing::Keys)?;
+    let changed = keys_changed(store, config)?;
     if !list_keys_when_due(store, client, now, changed)? {
         return Ok(None);
     }
-    store.write(|tx| {
-        let missing = keys::unlisted(tx, &configured)?;
-        record(tx, config, Listing::Keys, &missing, now)
-    })?;
+    store.write(|tx| record_keys(tx, config, now))?;
     Ok(Some(()))
+}
+
+/// Whether the configured key ids or names are not the ones the last key listing checked.
+pub(super) fn keys_changed(store: &mut Store, config: &Config) -> Result<bool> {
+    Ok(changed(store, config, Listing::Keys)? || changed(store, config, Listing::KeyNames)?)
+}
+
+/// Records which configured key ids and names the listing just staged lacks.
+pub(super) fn record_keys(tx: &Tx<'_>, config: &Config, now: DateTime<Utc>) -> Result<()> {
+    for (listing, column) in [(Listing::Keys, "id"), (Listing::KeyNames, "name")] {
+        let missing = keys::unlisted(tx, column, &listing.configured(config))?;
+        record(tx, config, listing, &missing, now)?;
+    }
+    Ok(())
 }
 
 /// Lists the workspaces when due to check the configured `workspace_id`s: `None` when not
@@ -161,7 +193,7 @@ pub(super) fn record_workspaces(
 /// Whether the configured ids of `listing` are not the ones its last listing checked (an
 /// account added or its id edited): then they are checked on this sync, not within the hour,
 /// so a mistyped id is told the minute after the edit.
-pub(super) fn changed(store: &mut Store, config: &Config, listing: Listing) -> Result<bool> {
+fn changed(store: &mut Store, config: &Config, listing: Listing) -> Result<bool> {
     let configured = listing.configured(config);
     if configured.is_empty() {
         return Ok(false);
@@ -172,7 +204,7 @@ pub(super) fn changed(store: &mut Store, config: &Config, listing: Listing) -> R
 
 /// Records a listing's time and the configured ids it lacked, and logs them when they
 /// change.
-pub(super) fn record(
+fn record(
     tx: &Tx<'_>,
     config: &Config,
     listing: Listing,
@@ -183,7 +215,7 @@ pub(super) fn record(
     store::set_time(tx, listed, now)?;
     let checked_for = set_digest(&listing.configured(config));
     store::set_state(tx, listing.checked_for(), &checked_for)?;
-    let joined = missing.join(",");
+    let joined = missing.join(&listing.separator().to_string());
     if store::get_state(tx, unlisted)?.unwrap_or_default() == joined {
         return Ok(());
     }
@@ -245,7 +277,10 @@ fn verdicts<'a>(tx: &Tx<'_>, accounts: &[&'a Account]) -> Result<Vec<Verdict<'a>
             continue;
         };
         let missing = store::get_state(tx, unlisted)?.unwrap_or_default();
-        let ids: HashSet<&str> = missing.split(',').filter(|id| !id.is_empty()).collect();
+        let ids: HashSet<&str> = missing
+            .split(listing.separator())
+            .filter(|id| !id.is_empty())
+            .collect();
         out.extend(accounts.iter().filter_map(|a| {
             let id = listing.id_of(a)?;
             Some(Verdict {

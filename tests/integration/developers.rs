@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::env::{at, setup};
-use crate::standin::{CLAUDE_CODE_PATH, CodeRecord, Fault, USAGE_PATH, Usage};
+use crate::standin::{CLAUDE_CODE_PATH, CodeRecord, Fault, KEYS_PATH, USAGE_PATH, Usage};
 
 const DEVELOPERS: &str = r#"
 [[accounts]]
@@ -56,6 +56,8 @@ fn alice_and_ci(day: &str, alice_cents: [u64; 3]) -> Vec<CodeRecord> {
 fn user_and_api_actors_sum_terminals_and_models_in_exact_cents() {
     let (env, api) = setup(DEVELOPERS, "2026-11-20T12:00:00Z");
     api.put(Usage::new(Some("apikey_prod"), None, "2026-11-20", 100, 10));
+    api.put_key("apikey_prod", "production", "active");
+    api.put_key("apikey_ci", "ci-bot", "active");
     // 300 + 200 + 350 cents = $8.50: 85 % of alice's $10 budget.
     api.put_code_day("2026-11-20", alice_and_ci("2026-11-20", [300, 200, 350]));
     let out = env.run(&["sync"]).ok();
@@ -140,6 +142,7 @@ fn user_and_api_actors_sum_terminals_and_models_in_exact_cents() {
         table.contains("developers: alice = alice@example.com, ci = API key ci-bot; Claude Code usage read 2026-11-20 12:00 UTC"),
         "{table}"
     );
+    assert!(!table.contains("is not"), "every key is listed: {table}");
     let check = env.run(&["config", "check"]).ok().stdout;
     assert!(
         check.contains("alice: claude_code_user = alice@example.com"),
@@ -148,6 +151,57 @@ fn user_and_api_actors_sum_terminals_and_models_in_exact_cents() {
     assert!(
         check.contains("usage report read at most every 15 min; 2 configured developer accounts"),
         "{check}"
+    );
+}
+
+/// A configured `claude_code_api_key` that is no active key's name (a typo, a key archived)
+/// is told like a mistyped `api_key_id`; a name may hold a comma.
+#[test]
+fn an_api_actor_that_is_no_active_keys_name_is_told() {
+    let config = "[[accounts]]\nname = \"ci\"\nclaude_code_api_key = \"ci-bot\"\n\n\
+                  [[accounts]]\nname = \"nightly\"\nclaude_code_api_key = \"build, nightly\"\n\n\
+                  [[accounts]]\nname = \"typo\"\nclaude_code_api_key = \"ci-bto\"\n";
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put_key("apikey_ci", "ci-bot", "active");
+    api.put_key("apikey_n", "build, nightly", "active");
+    let run = env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 1);
+    let typo = "typo: claude_code_api_key \"ci-bto\" is not the name of an active key of the organization (listed 2026-11-20 12:00 UTC): its usage reads 0";
+    assert!(run.stderr.contains(typo), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("is not the name").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    let check = env.run(&["config", "check", "--strict"]).code(1);
+    assert!(check.stdout.contains(typo), "{}", check.stdout);
+
+    // The typo fixed (checked on the next sync), then both keys archived (the next hour's
+    // listing): each account is told, the name with a comma too.
+    env.write_config(&config.replace("ci-bto", "ci-bot"));
+    at(&mut env, &api, "2026-11-20T12:01:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 2);
+    env.run(&["config", "check", "--strict"]).ok();
+    api.put_key("apikey_ci", "ci-bot", "archived");
+    api.put_key("apikey_n", "build, nightly", "archived");
+    at(&mut env, &api, "2026-11-20T13:02:00Z");
+    env.run(&["sync"]).ok();
+    let status = env.run(&["status", "--json"]).ok().json();
+    let told: Vec<(&str, &str)> = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| Some((a["account"].as_str()?, a.get("unlisted")?.as_str()?)))
+        .collect();
+    let names: Vec<&str> = told.iter().map(|(a, _)| *a).collect();
+    assert_eq!(names, ["ci", "nightly", "typo"], "{status}");
+    assert!(
+        told[1]
+            .1
+            .contains("\"build, nightly\" is not the name of an active key"),
+        "{status}"
     );
 }
 
