@@ -18,6 +18,16 @@ pub(crate) fn minute(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A time for a table cell, short: `11-20 12:00` in `now`'s year, `2025-11-20` before it.
+pub(crate) fn short(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    if t.year() == now.year() {
+        t.format("%m-%d %H:%M").to_string()
+    } else {
+        t.format("%Y-%m-%d").to_string()
+    }
+}
+
 /// A UTC day as `YYYY-MM-DD`.
 pub(crate) fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::Ctx;
@@ -214,12 +214,7 @@ fn alert_row(a: &Alert, all: bool, wide: bool, now: DateTime<Utc>, silenced: boo
         row.push(a.what_window().into());
         row.push(what(a).into());
         row.push(percent(a).into());
-        let created = if a.created_at.year() == now.year() {
-            a.created_at.format("%m-%d %H:%M")
-        } else {
-            a.created_at.format("%Y-%m-%d")
-        };
-        row.push(created.to_string().into());
+        row.push(crate::time::short(a.created_at, now).into());
         row.push(detail(a).into());
     }
     row

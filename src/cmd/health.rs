@@ -15,6 +15,7 @@ use crate::health::{Health, describe};
 use crate::output;
 use crate::store::{self, outbox::Backlog};
 use crate::table::{Column, Screen, Table};
+use crate::time::short;
 use crate::time::ts;
 
 pub(super) fn run(ctx: &Ctx, args: &HealthArgs) -> Result<ExitCode> {
@@ -85,7 +86,9 @@ fn json_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<
     }))
 }
 
-/// The reads as a table, then a line per channel with a backlog, the lease, the verdict.
+/// The reads as a table (times short, as in `alerts list`, so that the last error has room
+/// at 80 columns; the verdict under it gives them whole), then a line per channel with a
+/// backlog, the lease, the verdict.
 fn text_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<'_>) -> Result<()> {
     let mut t = Table::new(vec![
         Column::left("READ"),
@@ -99,10 +102,10 @@ fn text_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<
         t.row(vec![
             describe(&r.read).into(),
             r.last_success_at
-                .map_or_else(|| "never".to_string(), crate::time::minute)
+                .map_or_else(|| "never".to_string(), |t| short(t, h.now))
                 .into(),
             r.failing_since
-                .map_or_else(|| "-".to_string(), crate::time::minute)
+                .map_or_else(|| "-".to_string(), |t| short(t, h.now))
                 .into(),
             r.failures.to_string().into(),
             if failing {

@@ -245,6 +245,18 @@ impl TestEnv {
     /// reports no width), as an operator's shell would: what it printed, with `\r\n` made
     /// `\n`. `NO_COLOR` is set unless `color`.
     pub(crate) fn run_in_terminal(&self, cols: u16, color: bool, args: &[&str]) -> String {
+        let (out, code) = self.run_in_terminal_code(cols, color, args);
+        assert_eq!(code, 0, "{out}");
+        out
+    }
+
+    /// `run_in_terminal`, whatever quota exits with: what it printed, and its exit code.
+    pub(crate) fn run_in_terminal_code(
+        &self,
+        cols: u16,
+        color: bool,
+        args: &[&str],
+    ) -> (String, i32) {
         let command = self.command(args);
         let mut line = format!(
             "stty cols {cols} rows 50; exec {}",
@@ -265,12 +277,9 @@ impl TestEnv {
             c.env("NO_COLOR", "1");
         }
         let out = c.stdin(Stdio::null()).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+        let code = out.status.code().expect("script exited");
+        let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        (text, code)
     }
 
     pub(crate) fn run_at(&self, now: &str, args: &[&str]) -> Run {

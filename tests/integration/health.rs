@@ -45,6 +45,18 @@ fn a_failure_streak_shows_everywhere_and_clears_after_one_good_run() {
     assert!(alerts.contains(expected), "{alerts}");
     let health = env.run(&["health"]).code(1);
     assert!(health.stdout.contains("usage read"), "{}", health.stdout);
+    // In an 80-column terminal the table fits, the last error cut, never wrapped.
+    let (narrow, code) = env.run_in_terminal_code(80, false, &["health"]);
+    assert_eq!(code, 1, "{narrow}");
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
+    let usage = narrow.lines().find(|l| l.starts_with("usage read"));
+    let usage: Vec<&str> = usage.expect("the usage row").split_whitespace().collect();
+    assert_eq!(
+        usage[2..7],
+        ["11-20", "12:00", "11-20", "12:01", "3"],
+        "{narrow}"
+    );
+    assert!(usage[7..].join(" ").starts_with("GET /v1/"), "{narrow}");
     assert!(
         health.stdout.contains(&format!("not healthy: {expected}")),
         "{}",
