@@ -68,6 +68,39 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
     };
+    render_accounts(s, &mut family);
+    family(
+        "quota_alerts_open",
+        "Open alerts by severity.",
+        s.open_alerts
+            .iter()
+            .map(|(sev, n)| (labels(&[("severity", sev.as_str())]), n.to_string()))
+            .collect(),
+    );
+    if let Some(t) = s.last_success {
+        family(
+            "quota_last_success_timestamp_seconds",
+            "When the last successful sync finished (Unix time).",
+            vec![(String::new(), t.timestamp().to_string())],
+        );
+    }
+    family(
+        "quota_sync_duration_seconds",
+        "How long the last sync took.",
+        vec![(String::new(), format!("{:.3}", s.duration.as_secs_f64()))],
+    );
+    family(
+        "quota_sync_success",
+        "1 if the last sync succeeded, else 0.",
+        vec![(String::new(), u8::from(s.success).to_string())],
+    );
+    render_health(s, &mut family);
+    out
+}
+
+/// The per-account families: usage, limits and their ratio, burn rates, and whether each
+/// account is exhausted or its configured id unlisted.
+fn render_accounts(s: &Snapshot<'_>, family: &mut Family<'_>) {
     family(
         "quota_usage",
         "Usage in the current billing period, UTC day or ISO week (tokens, requests or USD).",
@@ -120,33 +153,6 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
             })
             .collect(),
     );
-    family(
-        "quota_alerts_open",
-        "Open alerts by severity.",
-        s.open_alerts
-            .iter()
-            .map(|(sev, n)| (labels(&[("severity", sev.as_str())]), n.to_string()))
-            .collect(),
-    );
-    if let Some(t) = s.last_success {
-        family(
-            "quota_last_success_timestamp_seconds",
-            "When the last successful sync finished (Unix time).",
-            vec![(String::new(), t.timestamp().to_string())],
-        );
-    }
-    family(
-        "quota_sync_duration_seconds",
-        "How long the last sync took.",
-        vec![(String::new(), format!("{:.3}", s.duration.as_secs_f64()))],
-    );
-    family(
-        "quota_sync_success",
-        "1 if the last sync succeeded, else 0.",
-        vec![(String::new(), u8::from(s.success).to_string())],
-    );
-    render_health(s, &mut family);
-    out
 }
 
 /// Every quota of the period and a day or week window's quotas that it limits, labelled,

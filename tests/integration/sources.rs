@@ -3,8 +3,15 @@
 
 use serde_json::Value;
 
-use crate::env::{at, setup};
+use crate::env::{TestEnv, at, setup};
 use crate::standin::{COST_PATH, Fault, KEYS_PATH, Key, Usage, WORKSPACES_PATH};
+
+/// No configured id is told as unlisted: not under `status`, not by `config check --strict`.
+fn assert_nothing_unlisted(env: &TestEnv) {
+    let status = env.run(&["status"]).ok().stdout;
+    assert!(!status.contains(" is not "), "{status}");
+    env.run(&["config", "check", "--strict"]).ok();
+}
 
 #[test]
 fn messages_source_never_alerts_on_requests() {
@@ -138,13 +145,7 @@ fn configured_accounts_turn_auto_discovery_off_and_their_keys_are_checked() {
     api.put_key("apikey_prod", "Production key", "active");
     at(&mut env, &api, "2026-11-20T14:02:00Z");
     env.run(&["sync"]).ok();
-    assert!(
-        !env.run(&["status"])
-            .ok()
-            .stdout
-            .contains("not an active key")
-    );
-    env.run(&["config", "check", "--strict"]).ok();
+    assert_nothing_unlisted(&env);
 
     let always = format!("[discovery]\napi_keys = \"always\"\n{config}");
     env.write_config(&always);
@@ -198,13 +199,7 @@ fn an_id_added_to_the_config_is_checked_on_the_next_sync() {
     at(&mut env, &api, "2026-11-20T12:12:00Z");
     env.run(&["sync"]).ok();
     assert_eq!(api.count(KEYS_PATH), 3);
-    assert!(
-        !env.run(&["status"])
-            .ok()
-            .stdout
-            .contains("not an active key")
-    );
-    env.run(&["config", "check", "--strict"]).ok();
+    assert_nothing_unlisted(&env);
 }
 
 /// A configured `workspace_id` that the organization does not list (a typo, an archived
@@ -261,14 +256,8 @@ fn configured_workspaces_are_checked_against_the_list() {
     api.put_workspaces(&["wrkspc_r", "wrkspc_rx"]);
     at(&mut env, &api, "2026-11-20T13:02:00Z");
     env.run(&["sync"]).ok();
-    assert!(
-        !env.run(&["status"])
-            .ok()
-            .stdout
-            .contains("is not a workspace")
-    );
+    assert_nothing_unlisted(&env);
     assert_eq!(unlisted(&prom), (Some(0.0), Some(0.0), None));
-    env.run(&["config", "check", "--strict"]).ok();
 }
 
 #[test]
