@@ -91,7 +91,7 @@ fn json_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<
 /// backlog, the lease, the verdict.
 fn text_report(h: &Health<'_>, channels: &BTreeMap<&str, Backlog>, lease: Lease<'_>) -> Result<()> {
     let mut t = Table::new(vec![
-        Column::left("READ"),
+        Column::name("READ"),
         Column::left("LAST SUCCESS"),
         Column::left("FAILING SINCE"),
         Column::right("FAILED RUNS"),
