@@ -1,11 +1,11 @@
 //! Configured ids checked against the organization's own lists. A configured `api_key_id`
 //! that is not an active key, a `claude_code_api_key` that is no active key's name, or a
 //! `workspace_id` that is not a workspace (a typo, a key rotated away, a workspace
-//! archived), has no usage rows: its account would read 0 for
-//! ever, an "all clear" nobody asked for. The hourly listings find them, and a listing runs
-//! on the next sync whenever the configured ids change (so a mistyped id is told the minute
-//! after the edit); each finding is a `sync_state` fact, logged when it changes, and shown
-//! by `status`, `config check` and the textfile.
+//! archived), has no usage rows: its account would read 0 for ever, an "all clear" nobody
+//! asked for. The hourly listings find them, and a listing runs on the next sync whenever
+//! the configured ids change (so a mistyped id is told the minute after the edit); each
+//! finding is a `sync_state` fact, logged when it changes, and shown by `status`, `config
+//! check` and the textfile.
 
 use std::collections::HashSet;
 
@@ -90,8 +90,13 @@ impl Listing {
             ),
             Listing::Workspaces => ("workspace_id", id.to_string(), "a workspace", "workspace"),
         };
+        let checked = if self == Listing::KeyNames {
+            "name"
+        } else {
+            "id"
+        };
         format!(
-            "{}: {key} {id} is not {what} of the organization (listed {}): its usage reads 0; check the id, or point the account at the {replaced} that replaced it",
+            "{}: {key} {id} is not {what} of the organization (listed {}): its usage reads 0; check the {checked}, or point the account at the {replaced} that replaced it",
             a.name,
             crate::time::minute(listed)
         )
@@ -127,8 +132,10 @@ fn check_keys(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Option<()>> {
-    let named = [Listing::Keys, Listing::KeyNames].map(|l| !l.configured(config).is_empty());
-    if config.discovers_keys() || named == [false, false] {
+    let none = [Listing::Keys, Listing::KeyNames]
+        .iter()
+        .all(|l| l.configured(config).is_empty());
+    if config.discovers_keys() || none {
         return Ok(None);
     }
     let changed = keys_changed(store, config)?;
