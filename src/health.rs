@@ -3,7 +3,9 @@
 //!
 //! Healthy means: the usage read has succeeded, no read is failing now, and the last
 //! successful usage read is no older than `failing_after` (`[health]
-//! failing_after_minutes`; a stopped timer fails nothing, but its data grows old).
+//! failing_after_minutes`; a stopped timer fails nothing, but its data grows old). The
+//! checks of configured ids (`ADVISORY`) are shown and exported like any read, but their
+//! failing makes nothing unhealthy: no usage depends on them.
 
 use chrono::{DateTime, Utc};
 
@@ -12,6 +14,10 @@ use crate::records::ReadHealth;
 
 /// The read that every run makes.
 pub(crate) const USAGE: &str = "usage";
+
+/// The listings that only check configured ids (`sync::unlisted`), when no other read
+/// needs them: a failure is logged and shown, and tried again the next run.
+pub(crate) const ADVISORY: [&str; 2] = ["key_check", "workspace_check"];
 
 /// The reads' states at `now`.
 pub(crate) struct Health<'a> {
@@ -38,8 +44,11 @@ impl Health<'_> {
         self.data_age().is_none_or(|age| age > limit)
     }
 
+    /// The failing reads that make quota unhealthy (not the advisory checks).
     pub(crate) fn failing(&self) -> impl Iterator<Item = &ReadHealth> {
-        self.reads.iter().filter(|r| r.failures > 0)
+        self.reads
+            .iter()
+            .filter(|r| r.failures > 0 && !ADVISORY.contains(&r.read.as_str()))
     }
 
     pub(crate) fn healthy(&self) -> bool {
@@ -90,6 +99,8 @@ pub(crate) fn describe(read: &str) -> String {
         "claude_code" => "Claude Code report".into(),
         "discovery" => "API key listing".into(),
         "workspaces" => "workspace listing".into(),
+        "key_check" => "configured key check".into(),
+        "workspace_check" => "configured workspace check".into(),
         other => match other.strip_prefix("delivery:") {
             Some(channel) => format!("delivery to {channel}"),
             None => other.into(),
@@ -161,5 +172,14 @@ mod tests {
                 .ends_with("; cost report 1 run since 2026-11-20 14:00 UTC failed: 500")
         );
         assert!(!h(&[], "2026-11-20T15:00:00Z").0, "never synced");
+        let advisory = [
+            read("usage", Some("2026-11-20T15:00:00Z"), None),
+            read(
+                "key_check",
+                None,
+                Some(("2026-11-20T12:00:00Z", 180, "500")),
+            ),
+        ];
+        assert_eq!(h(&advisory, "2026-11-20T15:00:00Z"), (true, None));
     }
 }

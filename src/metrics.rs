@@ -206,7 +206,7 @@ fn render_health(s: &Snapshot<'_>, family: &mut Family<'_>) {
     }
     family(
         "quota_read_success",
-        "1 if the read's last attempt succeeded, else 0 (usage, cost, claude_code, discovery, workspaces).",
+        "1 if the read's last attempt succeeded, else 0 (usage, cost, claude_code, discovery, workspaces, key_check, workspace_check).",
         s.reads
             .iter()
             .map(|(read, ok)| (labels(&[("read", read)]), u8::from(*ok).to_string()))

@@ -17,6 +17,8 @@ pub(crate) const COST: &str = "cost";
 pub(crate) const CLAUDE_CODE: &str = "claude_code";
 pub(crate) const DISCOVERY: &str = "discovery";
 pub(crate) const WORKSPACES: &str = "workspaces";
+pub(crate) const KEY_CHECK: &str = crate::health::ADVISORY[0];
+pub(crate) const WORKSPACE_CHECK: &str = crate::health::ADVISORY[1];
 
 /// An error line is cut to this many characters.
 const MAX_ERROR: usize = 400;
@@ -37,6 +39,26 @@ impl Reads {
             None => line,
         };
         self.0.push((read.to_string(), Some(line)));
+    }
+
+    /// An advisory read (`crate::health::ADVISORY`): recorded like any, but a failure is a
+    /// warning, not a problem of the run. `None` when it was not due or failed.
+    pub(crate) fn advisory<T>(&mut self, read: &str, result: Result<Option<T>>) -> Option<T> {
+        match result {
+            Ok(Some(v)) => {
+                self.ok(read);
+                Some(v)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                log::warn!(
+                    "the {} failed (tried again on the next sync): {e:#}",
+                    describe(read)
+                );
+                self.failed(read, &e);
+                None
+            }
+        }
     }
 
     /// A side read (one whose failure does not stop the sync): `None` when it was not due
@@ -91,6 +113,7 @@ pub(crate) fn record(
                         recovered(tx, a, &config.notify, now)?;
                     }
                 }
+                Some(_) if crate::health::ADVISORY.contains(&read.as_str()) => {}
                 Some(_) => {
                     let state = states.iter().find(|s| &s.read == read);
                     if let Some((since, state)) =

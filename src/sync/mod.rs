@@ -245,7 +245,7 @@ fn phases(
         },
         now,
     )?;
-    unlisted::check(store, client, config, now, (reads, &mut problems));
+    unlisted::check(store, client, config, now, reads);
     Ok(Synced {
         accounts: accounts.len(),
         first_day: plan.first_day,

@@ -103,24 +103,20 @@ impl Listing {
     }
 }
 
-/// Both checks, when due, each a read of its own in `reads` (`discovery`, `workspaces`).
+/// Both checks, when due, each an advisory read of its own in `reads` (`key_check`,
+/// `workspace_check`): no usage depends on them, so a failing listing is a warning and
+/// is tried again on the next sync; it neither fails the sync nor raises `sync_failing`.
 pub(super) fn check(
     store: &mut Store,
     client: &mut Client,
     config: &Config,
     now: DateTime<Utc>,
-    (reads, problems): (&mut health::Reads, &mut Vec<String>),
+    reads: &mut health::Reads,
 ) {
     let keys = check_keys(store, client, config, now);
-    reads.side(
-        health::DISCOVERY,
-        keys,
-        "listing the API keys failed",
-        problems,
-    );
+    reads.advisory(health::KEY_CHECK, keys);
     let workspaces = check_workspaces(store, client, config, now);
-    let failed = "listing the workspaces failed";
-    reads.side(health::WORKSPACES, workspaces, failed, problems);
+    reads.advisory(health::WORKSPACE_CHECK, workspaces);
 }
 
 /// With discovery off, lists the active keys when due to check the configured

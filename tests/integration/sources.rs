@@ -239,7 +239,9 @@ fn configured_workspaces_are_checked_against_the_list() {
     let check = env.run(&["config", "check", "--strict"]).code(1);
     assert!(check.stdout.contains(finding), "{}", check.stdout);
 
-    // A failing listing is a failing read, not a finding; the next hour's listing is whole.
+    // A failing listing is an advisory read, not a finding: a warning each run, shown by
+    // `health` and the textfile, but the sync succeeds, quota stays healthy and no
+    // sync_failing alert is raised, however long it fails. The next listing is whole.
     api.fail_path(
         WORKSPACES_PATH,
         Fault::Status {
@@ -248,13 +250,35 @@ fn configured_workspaces_are_checked_against_the_list() {
             retry_after: None,
         },
     );
-    at(&mut env, &api, "2026-11-20T13:01:00Z");
-    env.run(&["sync"]).code(1);
+    for t in ["2026-11-20T13:01:00Z", "2026-11-20T13:30:00Z"] {
+        at(&mut env, &api, t);
+        let run = env.run(&["sync"]).ok();
+        assert!(
+            run.stderr
+                .contains("the configured workspace check failed (tried again on the next sync)"),
+            "{}",
+            run.stderr
+        );
+    }
     assert!(env.run(&["status"]).ok().stdout.contains(finding));
     assert_eq!(unlisted(&prom), (Some(0.0), Some(1.0), None));
+    let health = env.run(&["health", "--json"]).ok().json();
+    let check = health["reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["read"] == "workspace_check")
+        .expect("the workspace check's read");
+    assert_eq!(
+        (check["failures"].as_u64(), &health["healthy"]),
+        (Some(2), &Value::Bool(true))
+    );
+    let m = crate::notify::parse_textfile(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(m["quota_read_success{read=\"workspace_check\"}"], 0.0);
+    assert!(env.open_alerts().is_empty(), "{:?}", env.open_alerts());
     api.heal();
     api.put_workspaces(&["wrkspc_r", "wrkspc_rx"]);
-    at(&mut env, &api, "2026-11-20T13:02:00Z");
+    at(&mut env, &api, "2026-11-20T13:31:00Z");
     env.run(&["sync"]).ok();
     assert_nothing_unlisted(&env);
     assert_eq!(unlisted(&prom), (Some(0.0), Some(0.0), None));
