@@ -44,21 +44,13 @@ impl Reads {
     /// An advisory read (`crate::health::ADVISORY`): recorded like any, but a failure is a
     /// warning, not a problem of the run. `None` when it was not due or failed.
     pub(crate) fn advisory<T>(&mut self, read: &str, result: Result<Option<T>>) -> Option<T> {
-        match result {
-            Ok(Some(v)) => {
-                self.ok(read);
-                Some(v)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                log::warn!(
-                    "the {} failed (tried again on the next sync): {e:#}",
-                    describe(read)
-                );
-                self.failed(read, &e);
-                None
-            }
-        }
+        self.settle(read, result).unwrap_or_else(|e| {
+            log::warn!(
+                "the {} failed (tried again on the next sync): {e:#}",
+                describe(read)
+            );
+            None
+        })
     }
 
     /// A side read (one whose failure does not stop the sync): `None` when it was not due
@@ -70,16 +62,23 @@ impl Reads {
         problem: &str,
         problems: &mut Vec<String>,
     ) -> Option<T> {
+        self.settle(read, result).unwrap_or_else(|e| {
+            problems.push(format!("{problem}: {e:#}"));
+            None
+        })
+    }
+
+    /// Records how a read that may not have been due went, and hands its error on.
+    fn settle<T>(&mut self, read: &str, result: Result<Option<T>>) -> Result<Option<T>> {
         match result {
             Ok(Some(v)) => {
                 self.ok(read);
-                Some(v)
+                Ok(Some(v))
             }
-            Ok(None) => None,
+            Ok(None) => Ok(None),
             Err(e) => {
                 self.failed(read, &e);
-                problems.push(format!("{problem}: {e:#}"));
-                None
+                Err(e)
             }
         }
     }
