@@ -235,6 +235,12 @@ impl Config {
             Discovery::Never => false,
         }
     }
+
+    /// Whether quota lists the keys at all: not with `never`, which also turns off the
+    /// check of configured `api_key_id`s and `claude_code_api_key`s against the list.
+    pub(crate) fn lists_keys(&self) -> bool {
+        self.discovery != Discovery::Never
+    }
 }
 
 fn raw_from_file(located: &Located) -> Result<raw::RawConfig> {

@@ -128,6 +128,10 @@ fn check_keys(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Option<()>> {
+    if !config.lists_keys() {
+        forget_keys(store)?;
+        return Ok(None);
+    }
     let none = [Listing::Keys, Listing::KeyNames]
         .iter()
         .all(|l| l.configured(config).is_empty());
@@ -140,6 +144,29 @@ fn check_keys(
     }
     store.write(|tx| record_keys(tx, config, now))?;
     Ok(Some(()))
+}
+
+/// With `api_keys = "never"` nothing is checked against the keys: what earlier listings
+/// found is forgotten (read first, so that a steady sync writes nothing), and the next
+/// listing, if the setting changes, checks every id at once.
+fn forget_keys(store: &mut Store) -> Result<()> {
+    let facts = [
+        Fact::KeysUnlisted,
+        Fact::KeyNamesUnlisted,
+        Fact::KeysCheckedFor,
+        Fact::KeyNamesCheckedFor,
+    ];
+    let stored = store.read(|tx| {
+        let mut any = false;
+        for f in facts {
+            any |= store::get_state(tx, f)?.is_some();
+        }
+        Ok(any)
+    })?;
+    if stored {
+        store.write(|tx| facts.iter().try_for_each(|f| store::clear_state(tx, *f)))?;
+    }
+    Ok(())
 }
 
 /// Whether the configured key ids or names are not the ones the last key listing checked.

@@ -202,6 +202,42 @@ fn an_id_added_to_the_config_is_checked_on_the_next_sync() {
     assert_nothing_unlisted(&env);
 }
 
+/// `api_keys = "never"` never lists the keys, even when the hourly check would be due: no
+/// check of configured ids, and what an earlier listing found is forgotten.
+#[test]
+fn never_lists_the_keys_and_forgets_what_a_listing_found() {
+    let config = "[[accounts]]\nname = \"typo\"\napi_key_id = \"apikey_prdo\"\n";
+    let (mut env, api) = setup(config, "2026-11-20T12:00:00Z");
+    api.put_key("apikey_prod", "Production key", "active");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 1);
+    assert!(
+        env.run(&["status"])
+            .ok()
+            .stdout
+            .contains("typo: api_key_id apikey_prdo is not")
+    );
+
+    env.write_config(&format!("[discovery]\napi_keys = \"never\"\n{config}"));
+    for t in ["2026-11-20T12:01:00Z", "2026-11-20T13:30:00Z"] {
+        at(&mut env, &api, t);
+        env.run(&["sync"]).ok();
+    }
+    assert_eq!(api.count(KEYS_PATH), 1, "never listed again");
+    assert_nothing_unlisted(&env);
+
+    env.write_config(config);
+    at(&mut env, &api, "2026-11-20T13:31:00Z");
+    env.run(&["sync"]).ok();
+    assert_eq!(api.count(KEYS_PATH), 2, "listed again");
+    assert!(
+        env.run(&["status"])
+            .ok()
+            .stdout
+            .contains("typo: api_key_id apikey_prdo is not")
+    );
+}
+
 /// A configured `workspace_id` that the organization does not list (a typo, an archived
 /// workspace) is told like a key; the Default Workspace is never checked (it has no id).
 #[test]
