@@ -225,6 +225,11 @@ fn never_lists_the_keys_and_forgets_what_a_listing_found() {
     }
     assert_eq!(api.count(KEYS_PATH), 1, "never listed again");
     assert_nothing_unlisted(&env);
+    let check = env.run(&["config", "check"]).ok().stdout;
+    assert!(
+        check.contains("discovery:    never (no key listing: configured key ids not checked)"),
+        "{check}"
+    );
 
     env.write_config(config);
     at(&mut env, &api, "2026-11-20T13:31:00Z");

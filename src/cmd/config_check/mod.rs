@@ -33,7 +33,7 @@ pub(super) fn run(
     let discovery = match c.discovery {
         Discovery::Auto => "auto (every active key when no [[accounts]] exist)",
         Discovery::Always => "always",
-        Discovery::Never => "never",
+        Discovery::Never => "never (no key listing: configured key ids not checked)",
     };
     writeln!(out, "discovery:    {discovery}")?;
     developers(&mut out, ctx)?;
