@@ -31,11 +31,7 @@ pub(super) fn keys(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Option<()>> {
-    if !config.discovers_keys() {
-        return Ok(None);
-    }
-    let changed = unlisted::keys_changed(store, config)?;
-    if !list_keys_when_due(store, client, now, changed)? {
+    if !config.discovers_keys() || !list_keys_when_due(store, client, config, now)? {
         return Ok(None);
     }
     let reserved = config.accounts.iter().map(|a| a.name.clone()).collect();
@@ -66,15 +62,18 @@ pub(super) fn keys(
 }
 
 /// Lists the active keys into the store's staging when an hour has passed since the last
-/// listing, or at once when the configured ids `changed` since; whether it did.
+/// listing, or at once when the configured key ids or names changed since; whether it did.
 pub(super) fn list_keys_when_due(
     store: &mut Store,
     client: &mut Client,
+    config: &Config,
     now: DateTime<Utc>,
-    changed: bool,
 ) -> Result<bool> {
-    let last = store.read(|tx| store::get_time(tx, Fact::KeysListed))?;
-    if !changed && !super::due(last, INTERVAL, now) {
+    let due = store.read(|tx| {
+        let last = store::get_time(tx, Fact::KeysListed)?;
+        Ok(super::due(last, INTERVAL, now) || unlisted::keys_changed(tx, config)?)
+    })?;
+    if !due {
         return Ok(false);
     }
     store.scratch(keys::begin_listing)?;

@@ -135,11 +135,7 @@ fn check_keys(
     let none = [Listing::Keys, Listing::KeyNames]
         .iter()
         .all(|l| l.configured(config).is_empty());
-    if config.discovers_keys() || none {
-        return Ok(None);
-    }
-    let changed = keys_changed(store, config)?;
-    if !list_keys_when_due(store, client, now, changed)? {
+    if config.discovers_keys() || none || !list_keys_when_due(store, client, config, now)? {
         return Ok(None);
     }
     store.write(|tx| record_keys(tx, config, now))?;
@@ -170,8 +166,8 @@ fn forget_keys(store: &mut Store) -> Result<()> {
 }
 
 /// Whether the configured key ids or names are not the ones the last key listing checked.
-pub(super) fn keys_changed(store: &mut Store, config: &Config) -> Result<bool> {
-    Ok(changed(store, config, Listing::Keys)? || changed(store, config, Listing::KeyNames)?)
+pub(super) fn keys_changed(tx: &Tx<'_>, config: &Config) -> Result<bool> {
+    Ok(changed(tx, config, Listing::Keys)? || changed(tx, config, Listing::KeyNames)?)
 }
 
 /// Records which configured key ids and names the listing just staged lacks.
@@ -194,9 +190,11 @@ fn check_workspaces(
     if Listing::Workspaces.configured(config).is_empty() {
         return Ok(None);
     }
-    let last = store.read(|tx| store::get_time(tx, Fact::WorkspacesChecked))?;
-    let changed = changed(store, config, Listing::Workspaces)?;
-    if !changed && !super::due(last, INTERVAL, now) {
+    let due = store.read(|tx| {
+        let last = store::get_time(tx, Fact::WorkspacesChecked)?;
+        Ok(super::due(last, INTERVAL, now) || changed(tx, config, Listing::Workspaces)?)
+    })?;
+    if !due {
         return Ok(None);
     }
     let listed = api::workspaces::ids(client, false)?;
@@ -223,12 +221,12 @@ pub(super) fn record_workspaces(
 /// Whether the configured ids of `listing` are not the ones its last listing checked (an
 /// account added or its id edited): then they are checked on this sync, not within the hour,
 /// so a mistyped id is told the minute after the edit.
-fn changed(store: &mut Store, config: &Config, listing: Listing) -> Result<bool> {
+fn changed(tx: &Tx<'_>, config: &Config, listing: Listing) -> Result<bool> {
     let configured = listing.configured(config);
     if configured.is_empty() {
         return Ok(false);
     }
-    let checked = store.read(|tx| store::get_state(tx, listing.checked_for()))?;
+    let checked = store::get_state(tx, listing.checked_for())?;
     Ok(checked.is_none_or(|c| c != set_digest(&configured)))
 }
 
